@@ -1,0 +1,32 @@
+/** The six things a user may be allowed to do; a user file entry without a list gets all six. */
+export const PERMISSIONS = ['list', 'read', 'write', 'delete', 'mkdir', 'rename'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** A logged-in user as the protocol side sees it. */
+export interface User {
+  readonly username: string;
+  /** Store path of the user's root (no leading or trailing slash; '' is the whole store). */
+  readonly home: string;
+  readonly permissions: ReadonlySet<Permission>;
+}
+
+export interface LoginRequest {
+  readonly username: string;
+  readonly password: string;
+  /** The client's address as seen on the control connection (IPv4 or IPv6, no ::ffff: prefix). */
+  readonly clientAddress: string;
+}
+
+export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out';
+
+export type LoginResult =
+  | { readonly ok: true; readonly user: User }
+  | { readonly ok: false; readonly reason: LoginFailure };
+
+export interface Authenticator {
+  /**
+   * Checks a login. Failures resolve (never throw) after the configured delay, so
+   * the caller can answer at once; the result says why, for the log only.
+   */
+  login(request: LoginRequest): Promise<LoginResult>;
+}

@@ -1,0 +1,88 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * What the FTP side needs from storage, in terms of "store paths": keys relative to
+ * the configured root prefix, segments joined by '/', no leading or trailing slash,
+ * '' for the root. Paths never contain empty, '.' or '..' segments; implementations
+ * re-check that and throw StorageError('invalid-name') rather than trust callers.
+ *
+ * Every method throws only StorageError.
+ */
+export interface ObjectStore {
+  /** A file, a folder (marker object or any key below it), or undefined. '' is always a folder. */
+  stat(path: string, options?: OperationOptions): Promise<EntryInfo | undefined>;
+
+  /**
+   * The direct children of a folder, one S3 page at a time (folders and files, no
+   * folder marker of `dir` itself), so a folder of any size lists in bounded memory.
+   * A folder that does not exist yields nothing.
+   */
+  list(dir: string, options?: OperationOptions): AsyncIterable<readonly EntryInfo[]>;
+
+  /** Streams a file from `offset` (default 0); `size` is the whole object's size. */
+  read(path: string, options?: ReadOptions): Promise<ReadResult>;
+
+  /**
+   * Streams `source` into the object at `path`. Resolves only once S3 holds the
+   * complete object. On any failure (source error, abort, S3 error) the object is
+   * left as it was before the call and no multipart upload is left behind.
+   *
+   * With `offset` (resume / append), the first `offset` bytes of the existing object
+   * are kept (copied server side) and the new bytes follow them; `offset` larger
+   * than the existing object is StorageError('invalid-offset').
+   */
+  write(path: string, source: Readable, options?: WriteOptions): Promise<WriteResult>;
+
+  /** Deletes a file. Missing file: StorageError('not-found'). */
+  delete(path: string, options?: OperationOptions): Promise<void>;
+
+  /** Writes the zero-byte `path/` marker. Existing file or folder: 'already-exists'. */
+  makeDirectory(path: string, options?: OperationOptions): Promise<void>;
+
+  /** Removes an empty folder's marker. Missing: 'not-found'; entries below it: 'not-empty'. */
+  removeDirectory(path: string, options?: OperationOptions): Promise<void>;
+
+  /**
+   * Renames a file (copy then delete; multipart copy above 5 GiB) or a folder (every
+   * object below it). Target exists: 'already-exists'. A folder holding more than
+   * the store's configured limit of objects: 'too-many-objects', nothing changed.
+   */
+  rename(from: string, to: string, options?: OperationOptions): Promise<void>;
+}
+
+export interface EntryInfo {
+  /** Last path segment. */
+  readonly name: string;
+  readonly kind: 'file' | 'directory';
+  /** Bytes; 0 for folders. */
+  readonly size: number;
+  /** Last modification; for folders without a marker, the Unix epoch. */
+  readonly modified: Date;
+}
+
+export interface OperationOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface ReadOptions extends OperationOptions {
+  readonly offset?: number;
+}
+
+export interface ReadResult {
+  readonly body: Readable;
+  readonly size: number;
+}
+
+export interface WriteOptions extends OperationOptions {
+  /** Keep this many bytes of the existing object and append the source after them. */
+  readonly offset?: number;
+  /** Stored as user metadata (x-amz-meta-*). Keys are lower-case ASCII. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export interface WriteResult {
+  /** Bytes read from the source. */
+  readonly bytesWritten: number;
+  /** Size of the object now stored. */
+  readonly size: number;
+}

@@ -1,0 +1,29 @@
+/**
+ * The only error type the storage layer throws. `kind` is what callers branch on;
+ * `message` is safe to show a client (it never carries SDK text or bucket keys),
+ * and `cause` keeps the original error for the logs.
+ */
+export type StorageErrorKind =
+  | 'not-found' // no such file or folder
+  | 'already-exists' // target exists (or a file/folder of the other kind has the name)
+  | 'not-empty' // folder still has entries
+  | 'invalid-name' // a path the store will not map to a key
+  | 'invalid-offset' // resume/append offset beyond the stored size
+  | 'too-many-objects' // a folder rename above the configured object limit
+  | 'access-denied' // S3 refused (credentials, bucket policy, KMS)
+  | 'aborted' // the caller's AbortSignal fired
+  | 'transient'; // S3 unreachable or failing after the SDK's retries
+
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind;
+
+  constructor(kind: StorageErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+    this.kind = kind;
+  }
+}
+
+export function isStorageError(error: unknown, kind?: StorageErrorKind): error is StorageError {
+  return error instanceof StorageError && (kind === undefined || error.kind === kind);
+}

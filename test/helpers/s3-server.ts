@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { startFauxqs, type FauxqsServer } from 'fauxqs';
+
+/**
+ * A real S3-compatible server (fauxqs) on 127.0.0.1 with one bucket, objects kept as
+ * files in a temporary directory. fauxqs holds objects in memory while serving them,
+ * so tests keep their files to tens of MiB.
+ */
+export interface TestS3 {
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** Where fauxqs keeps objects (in-progress multipart uploads under `_multipart/`). */
+  readonly storageDir: string;
+  /** A plain SDK client for test assertions (path style, checksums only when required). */
+  readonly client: S3Client;
+  stop(): Promise<void>;
+}
+
+export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
+export const TEST_REGION = 'us-east-1';
+
+export async function startTestS3(bucket = 'test-bucket'): Promise<TestS3> {
+  const storageDir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-s3-'));
+  const server: FauxqsServer = await startFauxqs({
+    port: 0,
+    host: '127.0.0.1',
+    logger: false,
+    s3StorageDir: storageDir,
+  });
+  server.createBucket(bucket);
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const client = new S3Client({
+    endpoint,
+    region: TEST_REGION,
+    forcePathStyle: true,
+    credentials: TEST_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    endpoint,
+    bucket,
+    storageDir,
+    client,
+    async stop() {
+      client.destroy();
+      await server.stop();
+      await rm(storageDir, { recursive: true, force: true });
+    },
+  };
+}
