@@ -1,0 +1,53 @@
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Settings } from '../config.ts';
+
+/** Tunables of the HTTP layer below the S3 client; defaults suit both AWS and local stores. */
+export interface S3ClientTuning {
+  /** TCP connect timeout. @default 5000 */
+  readonly connectionTimeoutMs?: number;
+  /** A request fails after this long without any bytes moving either way. @default 60000 */
+  readonly socketTimeoutMs?: number;
+  /** Attempts per request, first one included (SDK standard retry mode with backoff). @default 4 */
+  readonly maxAttempts?: number;
+  /** Concurrent connections per client. @default 64 */
+  readonly maxSockets?: number;
+  /** Fixed credentials (tests, local stack). @default the AWS default credential chain */
+  readonly credentials?: S3ClientConfig['credentials'];
+}
+
+/**
+ * The one S3 client of the process. Credentials come from the AWS default chain
+ * (environment, web identity, ECS task role, ...); the SDK reads those itself.
+ *
+ * No total request timeout: a 1 GiB part over a slow link may take minutes, so a
+ * stalled request is detected by the socket idle timeout instead.
+ */
+export function createS3Client(settings: S3Settings, tuning: S3ClientTuning = {}): S3Client {
+  const checksum = settings.checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const agent = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: tuning.maxSockets ?? 64 };
+  const config: S3ClientConfig = {
+    forcePathStyle: settings.forcePathStyle,
+    requestChecksumCalculation: checksum,
+    responseChecksumValidation: checksum,
+    retryMode: 'standard',
+    maxAttempts: tuning.maxAttempts ?? 4,
+    requestHandler: {
+      connectionTimeout: tuning.connectionTimeoutMs ?? 5000,
+      socketTimeout: tuning.socketTimeoutMs ?? 60_000,
+      httpAgent: agent,
+      httpsAgent: agent,
+    },
+  };
+  if (tuning.credentials !== undefined) config.credentials = tuning.credentials;
+  if (settings.endpoint !== undefined) {
+    config.endpoint = settings.endpoint;
+  } else {
+    // Real AWS: a bucket in another region answers with a redirect the SDK can follow.
+    config.followRegionRedirects = true;
+  }
+  // Without a region the SDK falls back to its own chain (AWS_REGION, profile);
+  // S3-compatible stores usually ignore the region, so give them a harmless one.
+  const region = settings.region ?? (settings.endpoint !== undefined ? 'us-east-1' : undefined);
+  if (region !== undefined) config.region = region;
+  return new S3Client(config);
+}

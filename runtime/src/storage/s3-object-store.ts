@@ -1,0 +1,492 @@
+import { Readable, finished } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type HeadObjectCommandOutput,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { pino, type Logger } from 'pino';
+import type {
+  EntryInfo,
+  ObjectStore,
+  OperationOptions,
+  ReadOptions,
+  ReadResult,
+  WriteOptions,
+  WriteResult,
+} from './object-store.ts';
+import { DEFAULT_FIRST_PART_BYTES, S3_MIN_PART_BYTES, checkFirstPartBytes } from './part-size-plan.ts';
+import { uploadStream, type CopiedPrefix } from './multipart-upload.ts';
+import { classifyS3Error, toStorageError } from './s3-errors.ts';
+import { copyObjectServerSide } from './server-side-copy.ts';
+import { StorageError } from './storage-error.ts';
+import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
+
+export interface S3ObjectStoreOptions {
+  /** Shared S3 client (see createS3Client); the store does not destroy it. */
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Root prefix inside the bucket: '' or 'a/b' (no leading or trailing slash). */
+  readonly prefix: string;
+  /** First multipart part size, 5 MiB..5 GiB; later parts grow (part-size-plan.ts). @default 8 MiB */
+  readonly partSizeBytes?: number;
+  /** A folder rename touching more objects than this is refused. @default 1000 */
+  readonly renameMaxObjects?: number;
+  /** @default a silent logger */
+  readonly logger?: Logger;
+  /** Waits between attempts to abort a failed multipart upload. @default [500, 1000, 2000, 4000] */
+  readonly abortRetryDelaysMs?: readonly number[];
+}
+
+const EPOCH = new Date(0);
+const LIST_PAGE_SIZE = 1000;
+const RENAME_CONCURRENCY = 8;
+const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
+const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
+
+/**
+ * The ObjectStore on Amazon S3 (or an S3-compatible store). Store paths are keys
+ * below `prefix`; a folder is a zero-byte `name/` marker or any key below `name/`.
+ * Every method throws only StorageError.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #keys: KeyMapper;
+  readonly #firstPartBytes: number;
+  readonly #renameMaxObjects: number;
+  readonly #logger: Logger;
+  readonly #abortRetryDelaysMs: readonly number[] | undefined;
+
+  constructor(options: S3ObjectStoreOptions) {
+    if (options.bucket === '') throw new TypeError('bucket must not be empty');
+    this.#client = options.client;
+    this.#bucket = options.bucket;
+    this.#keys = new KeyMapper(options.prefix);
+    this.#firstPartBytes = options.partSizeBytes ?? DEFAULT_FIRST_PART_BYTES;
+    checkFirstPartBytes(this.#firstPartBytes);
+    this.#renameMaxObjects = options.renameMaxObjects ?? 1000;
+    if (!Number.isSafeInteger(this.#renameMaxObjects) || this.#renameMaxObjects < 1) {
+      throw new RangeError(`renameMaxObjects must be a positive integer, got ${this.#renameMaxObjects}`);
+    }
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
+  }
+
+  async stat(path: string, options: OperationOptions = {}): Promise<EntryInfo | undefined> {
+    const key = this.#keys.key(path);
+    if (path === '') return { name: '', kind: 'directory', size: 0, modified: EPOCH };
+    const name = lastSegment(path);
+    // Files are the common case (SIZE, MDTM, RETR): one HEAD, and a LIST only for folders.
+    const head = await this.#head(key, options.signal);
+    if (head !== undefined) {
+      return { name, kind: 'file', size: head.ContentLength ?? 0, modified: head.LastModified ?? EPOCH };
+    }
+    const prefix = `${key}/`;
+    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
+    const first = page.Contents?.[0];
+    if (first === undefined && (page.CommonPrefixes?.length ?? 0) === 0) return undefined;
+    // The marker sorts before every key below it, so it is first when it exists.
+    const modified = first?.Key === prefix ? (first.LastModified ?? EPOCH) : EPOCH;
+    return { name, kind: 'directory', size: 0, modified };
+  }
+
+  async *list(dir: string, options: OperationOptions = {}): AsyncIterable<readonly EntryInfo[]> {
+    const prefix = this.#keys.folderPrefix(dir);
+    let token: string | undefined;
+    do {
+      const page = await this.#listPage(
+        { Prefix: prefix, Delimiter: '/', MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token },
+        options.signal,
+      );
+      const entries: EntryInfo[] = [];
+      for (const common of page.CommonPrefixes ?? []) {
+        const name = (common.Prefix ?? '').slice(prefix.length, -1);
+        // Folder dates would cost a request each; stat() gives the marker's date.
+        if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: EPOCH });
+      }
+      for (const object of page.Contents ?? []) {
+        const name = (object.Key ?? '').slice(prefix.length);
+        // Skips the folder's own marker, and names no path can address (they could
+        // also forge listing lines).
+        if (isValidEntryName(name)) {
+          entries.push({ name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified ?? EPOCH });
+        }
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (entries.length > 0) yield entries;
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async read(path: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const key = this.#fileKey(path);
+    const offset = options.offset ?? 0;
+    checkOffset(offset);
+    const { signal } = options;
+    let output;
+    try {
+      output = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: offset > 0 ? `bytes=${offset}-` : undefined }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      if (classifyS3Error(error, signal).kind !== 'invalid-offset') {
+        throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
+      }
+      // S3 refuses a range starting at the end: reading from there is an empty read.
+      const head = await this.#head(key, signal);
+      if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
+      const size = head.ContentLength ?? 0;
+      if (offset !== size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
+      return { body: Readable.from([]), size };
+    }
+    const size = totalSize(output.ContentRange) ?? offset + (output.ContentLength ?? 0);
+    const body = output.Body instanceof Readable ? output.Body : Readable.from([]);
+    return { body: this.#guardBody(body, key, signal), size };
+  }
+
+  async write(path: string, source: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    const { signal } = options;
+    try {
+      const key = this.#fileKey(path);
+      const offset = options.offset ?? 0;
+      checkOffset(offset);
+      const metadata = encodeMetadata(options.metadata);
+      let head: Buffer | undefined;
+      let copy: CopiedPrefix | undefined;
+      if (offset > 0) {
+        const existing = await this.#head(key, signal);
+        if (existing === undefined) throw new StorageError('not-found', 'No such file or folder');
+        const size = existing.ContentLength ?? 0;
+        if (offset > size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
+        if (offset >= S3_MIN_PART_BYTES) {
+          copy = { sourceKey: key, bytes: offset, sourceSize: size, etag: existing.ETag };
+        } else {
+          // Too small to be a part of its own: read it and send it again in part 1.
+          head = await this.#readStart(key, offset, existing.ETag, signal);
+        }
+      }
+      const result = await uploadStream({
+        client: this.#client,
+        bucket: this.#bucket,
+        key,
+        source,
+        firstPartBytes: this.#firstPartBytes,
+        metadata,
+        signal,
+        logger: this.#logger,
+        head,
+        copy,
+        abortRetryDelaysMs: this.#abortRetryDelaysMs,
+      });
+      return { bytesWritten: result.bytesRead, size: result.size };
+    } catch (error) {
+      source.destroy();
+      throw toStorageError(error, { operation: 'write', key: path, signal }, this.#logger);
+    }
+  }
+
+  async delete(path: string, options: OperationOptions = {}): Promise<void> {
+    const key = this.#fileKey(path);
+    // DeleteObject succeeds on a missing key; the contract wants 'not-found'.
+    if ((await this.#head(key, options.signal)) === undefined) {
+      throw new StorageError('not-found', 'No such file or folder');
+    }
+    await this.#deleteObject(key, options.signal);
+  }
+
+  async makeDirectory(path: string, options: OperationOptions = {}): Promise<void> {
+    if (path === '') throw new StorageError('already-exists', 'Already exists');
+    const key = this.#keys.key(path, '/');
+    if ((await this.stat(path, options)) !== undefined) throw new StorageError('already-exists', 'Already exists');
+    try {
+      await this.#client.send(
+        new PutObjectCommand({ Bucket: this.#bucket, Key: `${key}/`, Body: Buffer.alloc(0), ContentLength: 0 }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      throw toStorageError(error, { operation: 'put-object', key: `${key}/`, signal: options.signal }, this.#logger);
+    }
+  }
+
+  async removeDirectory(path: string, options: OperationOptions = {}): Promise<void> {
+    if (path === '') throw new StorageError('invalid-name', 'The root folder cannot be removed');
+    const prefix = this.#keys.folderPrefix(path);
+    // The marker sorts first, so two keys tell "missing", "only the marker" and "not empty" apart.
+    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 2 }, options.signal);
+    const keys = (page.Contents ?? []).map((object) => object.Key);
+    if (keys.length === 0) throw new StorageError('not-found', 'No such file or folder');
+    if (keys.some((key) => key !== prefix)) throw new StorageError('not-empty', 'Folder is not empty');
+    await this.#deleteObject(prefix, options.signal);
+  }
+
+  async rename(from: string, to: string, options: OperationOptions = {}): Promise<void> {
+    if (from === '' || to === '') throw new StorageError('invalid-name', 'The root folder cannot be renamed');
+    const fromKey = this.#keys.key(from);
+    const toKey = this.#keys.key(to);
+    if (to === from || to.startsWith(`${from}/`)) {
+      throw new StorageError('invalid-name', 'A folder cannot be moved into itself');
+    }
+    const { signal } = options;
+    const file = await this.#head(fromKey, signal);
+    if (file === undefined && (await this.stat(from, options)) === undefined) {
+      throw new StorageError('not-found', 'No such file or folder');
+    }
+    if ((await this.stat(to, options)) !== undefined) throw new StorageError('already-exists', 'Already exists');
+    if (file !== undefined) {
+      await this.#renameFile({ key: fromKey, size: file.ContentLength ?? 0, etag: file.ETag }, toKey, signal);
+    } else {
+      await this.#renameFolder(this.#keys.folderPrefix(from), this.#keys.folderPrefix(to), signal);
+    }
+  }
+
+  async #renameFile(
+    source: { readonly key: string; readonly size: number; readonly etag: string | undefined },
+    targetKey: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await this.#copy(source, targetKey, signal);
+    try {
+      await this.#deleteObject(source.key, signal);
+    } catch (error) {
+      // Leave things as they were rather than with two copies.
+      await this.#deleteQuietly([targetKey]);
+      throw error;
+    }
+  }
+
+  async #renameFolder(fromPrefix: string, toPrefix: string, signal: AbortSignal | undefined): Promise<void> {
+    // Enumerate everything first: refuse before changing anything.
+    const objects: { key: string; size: number; etag: string | undefined }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#listPage(
+        { Prefix: fromPrefix, MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token },
+        signal,
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        objects.push({ key: object.Key, size: object.Size ?? 0, etag: object.ETag });
+        if (objects.length > this.#renameMaxObjects) {
+          throw new StorageError('too-many-objects', `Folder holds more than ${this.#renameMaxObjects} files; not renamed`);
+        }
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    const moves = objects.map((object) => ({ source: object, targetKey: toPrefix + object.key.slice(fromPrefix.length) }));
+    for (const move of moves) checkKeyLength(move.targetKey);
+
+    const copied: string[] = [];
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < moves.length && !failed) {
+        const move = moves[next];
+        next += 1;
+        if (move === undefined) return;
+        try {
+          await this.#copy(move.source, move.targetKey, signal);
+          copied.push(move.targetKey);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(RENAME_CONCURRENCY, moves.length) }, worker),
+    );
+    const rejected = results.find((result) => result.status === 'rejected');
+    if (rejected !== undefined) {
+      await this.#deleteQuietly(copied);
+      throw toStorageError(rejected.reason, { operation: 'copy-object', key: toPrefix, signal }, this.#logger);
+    }
+    // Every copy exists now; a failure below leaves the old folder partly in place,
+    // never a file lost.
+    await this.#deleteKeys(objects.map((object) => object.key), signal);
+  }
+
+  #copy(
+    source: { readonly key: string; readonly size: number; readonly etag: string | undefined },
+    targetKey: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    return copyObjectServerSide({
+      client: this.#client,
+      bucket: this.#bucket,
+      source,
+      targetKey,
+      logger: this.#logger,
+      signal,
+    });
+  }
+
+  /** Store path of a file: '' (the root folder) is not one. */
+  #fileKey(path: string): string {
+    if (path === '') throw new StorageError('invalid-name', 'Invalid file name');
+    return this.#keys.key(path);
+  }
+
+  /** HeadObject, or undefined when the key does not exist. */
+  async #head(key: string, signal: AbortSignal | undefined): Promise<HeadObjectCommandOutput | undefined> {
+    try {
+      return await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
+    } catch (error) {
+      if (classifyS3Error(error, signal).kind === 'not-found') return undefined;
+      throw toStorageError(error, { operation: 'head-object', key, signal }, this.#logger);
+    }
+  }
+
+  async #listPage(
+    request: { Prefix: string; Delimiter?: string; MaxKeys: number; ContinuationToken?: string | undefined },
+    signal: AbortSignal | undefined,
+  ): Promise<ListObjectsV2CommandOutput> {
+    try {
+      return await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, ...request }), {
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw toStorageError(error, { operation: 'list-objects', key: request.Prefix, signal }, this.#logger);
+    }
+  }
+
+  /** The first `bytes` bytes of an object, if it still has `etag`. */
+  async #readStart(key: string, bytes: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<Buffer> {
+    try {
+      const output = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=0-${bytes - 1}`, IfMatch: etag }),
+        { abortSignal: signal },
+      );
+      const data = output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
+      if (data.length !== bytes) throw new StorageError('transient', 'The file changed during the operation; try again');
+      return Buffer.from(data.buffer, data.byteOffset, data.length);
+    } catch (error) {
+      throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
+    }
+  }
+
+  async #deleteObject(key: string, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
+    } catch (error) {
+      throw toStorageError(error, { operation: 'delete-object', key, signal }, this.#logger);
+    }
+  }
+
+  async #deleteKeys(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+    for (let start = 0; start < keys.length; start += 1000) {
+      const batch = keys.slice(start, start + 1000);
+      let output;
+      try {
+        output = await this.#client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.#bucket,
+            Delete: { Objects: batch.map((key) => ({ Key: key })), Quiet: true },
+          }),
+          { abortSignal: signal },
+        );
+      } catch (error) {
+        throw toStorageError(error, { operation: 'delete-objects', key: batch[0] ?? '', signal }, this.#logger);
+      }
+      const errors = output.Errors ?? [];
+      if (errors.length > 0) {
+        this.#logger.error(
+          {
+            event: 'storage-error',
+            operation: 'delete-objects',
+            kind: 'transient',
+            key: errors[0]?.Key,
+            failedKeys: errors.length,
+            err: { code: errors[0]?.Code, message: errors[0]?.Message },
+          },
+          'S3 could not delete some objects',
+        );
+        throw new StorageError('transient', 'Storage temporarily unavailable');
+      }
+    }
+  }
+
+  /** Best-effort cleanup after a failure; the original failure is what the caller hears about. */
+  async #deleteQuietly(keys: readonly string[]): Promise<void> {
+    try {
+      await this.#deleteKeys(keys, undefined);
+    } catch {
+      // #deleteKeys / toStorageError already logged it.
+    }
+  }
+
+  /**
+   * The SDK body with errors turned into StorageErrors and the caller's signal
+   * honoured. Flow control stays with the consumer: the body is paused whenever this
+   * stream's buffer is full and resumed when the consumer reads.
+   */
+  #guardBody(body: Readable, key: string, signal: AbortSignal | undefined): Readable {
+    const logger = this.#logger;
+    const guarded = new Readable({
+      highWaterMark: body.readableHighWaterMark,
+      read() {
+        body.resume();
+      },
+      destroy(error, callback) {
+        body.destroy();
+        callback(error);
+      },
+    });
+    body.pause();
+    body.on('data', (chunk: Buffer) => {
+      if (!guarded.push(chunk)) body.pause();
+    });
+    body.once('end', () => guarded.push(null));
+    finished(body, { writable: false }, (error) => {
+      if (error !== undefined && error !== null && !guarded.destroyed) {
+        guarded.destroy(toStorageError(error, { operation: 'get-object', key, signal }, logger));
+      }
+    });
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        guarded.destroy(new StorageError('aborted', 'Transfer aborted'));
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        guarded.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+    return guarded;
+  }
+}
+
+function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function checkOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new StorageError('invalid-offset', 'Invalid offset');
+  }
+}
+
+/** "bytes 0-9/1234" → 1234. */
+function totalSize(contentRange: string | undefined): number | undefined {
+  const match = contentRange === undefined ? null : /\/(\d+)$/.exec(contentRange);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+/**
+ * User metadata as S3 headers carry it: lower-case keys; values outside printable
+ * ASCII are RFC 2047 encoded, as S3 itself returns them.
+ */
+export function encodeMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const encoded: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    if (!METADATA_KEY.test(key)) throw new StorageError('invalid-name', 'Invalid metadata name');
+    encoded[key] = PRINTABLE_ASCII.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+  }
+  return encoded;
+}

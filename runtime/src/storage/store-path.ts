@@ -1,0 +1,73 @@
+import { StorageError } from './storage-error.ts';
+
+/** S3's limit on a key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+// C0 controls, DEL and C1 controls; a name holding one could forge lines in listings.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+// In a /u regex a well-formed surrogate pair is one code point, so this only
+// matches lone surrogates, which have no UTF-8 form.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Why `segment` cannot be one segment of a store path, or undefined if it can. */
+function segmentProblem(segment: string): string | undefined {
+  if (segment === '') return 'empty segment';
+  if (segment === '.' || segment === '..') return 'dot segment';
+  if (CONTROL_CHARACTER.test(segment)) return 'control character';
+  if (LONE_SURROGATE.test(segment)) return 'invalid Unicode';
+  return undefined;
+}
+
+/** True when `name` could be the last segment of a store path (used to filter listings). */
+export function isValidEntryName(name: string): boolean {
+  return !name.includes('/') && segmentProblem(name) === undefined;
+}
+
+/**
+ * Maps store paths ('' for the root, 'a/b' below it) to keys below a root prefix,
+ * re-validating every path instead of trusting the caller.
+ */
+export class KeyMapper {
+  readonly prefix: string;
+
+  /** `prefix`: '' or 'a/b' (no leading or trailing slash). */
+  constructor(prefix: string) {
+    if (prefix !== '') {
+      const problem = prefix.split('/').map(segmentProblem).find((p) => p !== undefined);
+      if (problem !== undefined) {
+        throw new TypeError(`S3 prefix must be '' or segments joined by '/' (${problem})`);
+      }
+    }
+    this.prefix = prefix;
+  }
+
+  /**
+   * The object key of a store path; '' (the root) maps to the root prefix itself.
+   * `suffix` ('/' for folder markers) counts against the key length limit.
+   */
+  key(path: string, suffix = ''): string {
+    if (path !== '') {
+      for (const segment of path.split('/')) {
+        if (segmentProblem(segment) !== undefined) throw invalidName();
+      }
+    }
+    const key = this.prefix === '' ? path : path === '' ? this.prefix : `${this.prefix}/${path}`;
+    checkKeyLength(key + suffix);
+    return key;
+  }
+
+  /** The key prefix that every object inside folder `path` starts with ('' for an unprefixed root). */
+  folderPrefix(path: string): string {
+    const key = this.key(path, '/');
+    return key === '' ? '' : `${key}/`;
+  }
+}
+
+/** Throws 'invalid-name' if `key` exceeds S3's key length limit. */
+export function checkKeyLength(key: string): void {
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw invalidName();
+}
+
+function invalidName(): StorageError {
+  return new StorageError('invalid-name', 'Invalid file name');
+}

@@ -1,0 +1,192 @@
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+
+/** The S3 operation a request is, as far as the tests care. */
+export type S3Operation =
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'UploadPartCopy'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'PutObject'
+  | 'CopyObject'
+  | 'GetObject'
+  | 'ListObjects'
+  | 'HeadObject'
+  | 'DeleteObject'
+  | 'DeleteObjects'
+  | 'Other';
+
+/** What happens to UploadPart requests once the allowed number have passed. */
+export type UploadPartFault =
+  /** Answer 500 InternalError (the SDK retries, then gives up). */
+  | 'status-500'
+  /** Reset the connection carrying the request (TCP RST). */
+  | 'reset'
+  /** The whole endpoint goes dead: every connection, open or new, is reset until heal(). */
+  | 'dead';
+
+/**
+ * A real HTTP proxy on 127.0.0.1 in front of an S3-compatible server, which can be
+ * told to fail: the faults are real (status codes and TCP resets on real sockets),
+ * not SDK mocks.
+ */
+export interface FaultProxy {
+  readonly endpoint: string;
+  /** Requests received, by operation (including failed ones). */
+  count(operation: S3Operation): number;
+  /** Resolves when the next request of `operation` arrives (it is then handled as usual). */
+  whenSeen(operation: S3Operation): Promise<void>;
+  /** Lets `allowed` more UploadPart requests through, then applies `fault` to every later one. */
+  failUploadPartsAfter(allowed: number, fault: UploadPartFault): void;
+  /** Holds UploadPart requests (unanswered) until release(). */
+  holdUploadParts(): void;
+  /** Forwards the held UploadPart requests and stops holding. */
+  release(): void;
+  /** Resets every open connection and every new one until heal(). */
+  goDead(): void;
+  /** Back to forwarding everything. */
+  heal(): void;
+  close(): Promise<void>;
+}
+
+function operationOf(req: IncomingMessage): S3Operation {
+  const url = new URL(req.url ?? '/', 'http://proxy');
+  const query = url.searchParams;
+  const copy = req.headers['x-amz-copy-source'] !== undefined;
+  switch (req.method) {
+    case 'PUT':
+      if (query.has('uploadId') && query.has('partNumber')) return copy ? 'UploadPartCopy' : 'UploadPart';
+      return copy ? 'CopyObject' : 'PutObject';
+    case 'POST':
+      if (query.has('uploads')) return 'CreateMultipartUpload';
+      if (query.has('uploadId')) return 'CompleteMultipartUpload';
+      if (query.has('delete')) return 'DeleteObjects';
+      return 'Other';
+    case 'DELETE':
+      return query.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'GET':
+      return query.get('list-type') === '2' || url.pathname.split('/').filter(Boolean).length <= 1
+        ? 'ListObjects'
+        : 'GetObject';
+    default:
+      return 'Other';
+  }
+}
+
+const INTERNAL_ERROR =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>' +
+  '<Message>We encountered an internal error. Please try again.</Message></Error>';
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const counts = new Map<S3Operation, number>();
+  const sockets = new Set<Socket>();
+  let dead = false;
+  let holding = false;
+  let held: (() => void)[] = [];
+  let partFault: { allowed: number; fault: UploadPartFault } | undefined;
+  let watchers: { operation: S3Operation; resolve: () => void }[] = [];
+
+  const killAll = (): void => {
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const outgoing = httpRequest({
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      agent: false,
+    });
+    outgoing.on('response', (incoming) => {
+      res.writeHead(incoming.statusCode ?? 502, incoming.headers);
+      pipeline(incoming, res, () => undefined);
+    });
+    pipeline(req, outgoing, (error) => {
+      if (error) res.destroy();
+    });
+    outgoing.on('error', () => res.destroy());
+  };
+
+  const server = createServer((req, res) => {
+    const operation = operationOf(req);
+    counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    for (const watcher of watchers.filter((w) => w.operation === operation)) watcher.resolve();
+    watchers = watchers.filter((w) => w.operation !== operation);
+    if (dead) {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (operation === 'UploadPart' && partFault !== undefined) {
+      if (partFault.allowed > 0) {
+        partFault.allowed -= 1;
+      } else if (partFault.fault === 'status-500') {
+        req.resume();
+        req.once('end', () => {
+          res.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(INTERNAL_ERROR) });
+          res.end(INTERNAL_ERROR);
+        });
+        return;
+      } else {
+        if (partFault.fault === 'dead') {
+          dead = true;
+          killAll();
+        }
+        req.socket.resetAndDestroy();
+        return;
+      }
+    }
+    if (operation === 'UploadPart' && holding) {
+      held.push(() => forward(req, res));
+      return;
+    }
+    forward(req, res);
+  });
+  // While dead, connections are still accepted so each request is counted, then reset.
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    count: (operation) => counts.get(operation) ?? 0,
+    whenSeen: (operation) => new Promise<void>((resolve) => watchers.push({ operation, resolve })),
+    failUploadPartsAfter(allowed, fault) {
+      partFault = { allowed, fault };
+    },
+    holdUploadParts() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      const waiting = held;
+      held = [];
+      for (const go of waiting) go();
+    },
+    goDead() {
+      dead = true;
+      killAll();
+    },
+    heal() {
+      dead = false;
+      partFault = undefined;
+    },
+    async close() {
+      holding = false;
+      held = [];
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      killAll();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

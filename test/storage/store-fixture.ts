@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { pino, type Logger } from 'pino';
+import { createS3Client } from '../../runtime/src/storage/s3-client.ts';
+import { S3ObjectStore, type S3ObjectStoreOptions } from '../../runtime/src/storage/s3-object-store.ts';
+import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
+import { startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import type { ChecksumMode } from '../../runtime/src/config.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+export const PREFIX = 'root/home';
+
+/** Captured pino lines. */
+export interface LogCapture {
+  readonly logger: Logger;
+  readonly lines: Record<string, unknown>[];
+}
+
+export function captureLogs(): LogCapture {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  return { logger, lines };
+}
+
+export interface StoreUnderTest {
+  readonly store: S3ObjectStore;
+  /** The store's own client (built by createS3Client). */
+  readonly client: S3Client;
+  readonly logs: LogCapture;
+}
+
+/** A store on `endpoint` with the real client factory; 5 MiB parts keep test files small. */
+export function makeStore(
+  endpoint: string,
+  bucket: string,
+  overrides: Partial<S3ObjectStoreOptions> = {},
+  checksum: ChecksumMode = 'when_supported',
+): StoreUnderTest {
+  const client = createS3Client(
+    { bucket, prefix: PREFIX, endpoint, forcePathStyle: true, region: TEST_REGION, checksum, partSizeBytes: 5 * MIB },
+    { credentials: TEST_CREDENTIALS, connectionTimeoutMs: 2000, socketTimeoutMs: 10_000 },
+  );
+  const logs = captureLogs();
+  const store = new S3ObjectStore({
+    client,
+    bucket,
+    prefix: PREFIX,
+    partSizeBytes: 5 * MIB,
+    logger: logs.logger,
+    abortRetryDelaysMs: [100, 200],
+    ...overrides,
+  });
+  return { store, client, logs };
+}
+
+export { startTestS3, type TestS3 };
+
+export function sha256(data: Buffer | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A source that yields `data` in chunks of `chunkBytes` (like a data connection would). */
+export function sourceOf(data: Buffer, chunkBytes = 64 * 1024): Readable {
+  let offset = 0;
+  return new Readable({
+    read() {
+      if (offset >= data.length) {
+        this.push(null);
+        return;
+      }
+      const end = Math.min(offset + chunkBytes, data.length);
+      this.push(data.subarray(offset, end));
+      offset = end;
+    },
+  });
+}
+
+/** A source that yields `data` in chunks, then fails with `error` after `failAfter` bytes. */
+export function failingSource(data: Buffer, failAfter: number, error: Error): Readable {
+  let offset = 0;
+  return new Readable({
+    read() {
+      if (offset >= failAfter) {
+        this.destroy(error);
+        return;
+      }
+      const end = Math.min(offset + 64 * 1024, failAfter);
+      this.push(data.subarray(offset, end));
+      offset = end;
+    },
+  });
+}
+
+export function bytes(size: number): Buffer {
+  return randomBytes(size);
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await pipeline(
+    stream,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    }),
+  );
+  return Buffer.concat(chunks);
+}
+
+/** Content of `key` as S3 holds it (read with the helper's plain client), or undefined. */
+export async function objectContent(s3: TestS3, key: string): Promise<Buffer | undefined> {
+  try {
+    const output = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    return Buffer.from((await output.Body?.transformToByteArray()) ?? new Uint8Array());
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}
+
+export async function objectMetadata(s3: TestS3, key: string): Promise<Record<string, string> | undefined> {
+  const output = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+  return output.Metadata;
+}
+
+export async function putRaw(s3: TestS3, key: string, body: Buffer | string): Promise<void> {
+  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+}
+
+/** In-progress multipart uploads fauxqs holds (it has no ListMultipartUploads). */
+export async function pendingMultipartUploads(s3: TestS3): Promise<string[]> {
+  try {
+    return await readdir(join(s3.storageDir, '_multipart'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+export function key(path: string): string {
+  return `${PREFIX}/${path}`;
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
+import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import {
+  bytes,
+  key,
+  makeStore,
+  objectContent,
+  pendingMultipartUploads,
+  putRaw,
+  sha256,
+  sourceOf,
+  startTestS3,
+  type StoreUnderTest,
+  type TestS3,
+} from './store-fixture.ts';
+
+/**
+ * The S3 endpoint fails for real mid-upload: the store talks to fauxqs through a TCP/HTTP
+ * proxy that answers 500, resets connections or goes dead.
+ */
+describe('S3 endpoint failing mid-upload', () => {
+  let s3: TestS3;
+  let proxy: FaultProxy;
+  let sut: StoreUnderTest;
+
+  before(async () => {
+    s3 = await startTestS3();
+  });
+  after(async () => {
+    await s3.stop();
+  });
+  beforeEach(async () => {
+    proxy = await startFaultProxy(s3.endpoint);
+    sut = makeStore(proxy.endpoint, s3.bucket, {}, 'when_required');
+  });
+  afterEach(async () => {
+    sut.client.destroy();
+    await proxy.close();
+  });
+
+  function abortFailures(): Record<string, unknown>[] {
+    return sut.logs.lines.filter((line) => line['event'] === 'storage-error' && line['operation'] === 'abort-multipart-upload');
+  }
+
+  it('500 on UploadPart after one part: rejects transient, old object unchanged, upload aborted', async () => {
+    const old = bytes(3000);
+    await putRaw(s3, key('five-hundred.bin'), old);
+    proxy.failUploadPartsAfter(1, 'status-500');
+    await assert.rejects(sut.store.write('five-hundred.bin', sourceOf(bytes(16 * MIB))), (error) =>
+      isStorageError(error, 'transient'),
+    );
+    assert.ok(proxy.count('UploadPart') > 2, 'the SDK retried the failing part');
+    assert.equal(proxy.count('AbortMultipartUpload'), 1);
+    assert.equal(sha256((await objectContent(s3, key('five-hundred.bin'))) ?? Buffer.alloc(0)), sha256(old));
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+    const failure = sut.logs.lines.find((line) => line['event'] === 'storage-error' && line['operation'] === 'upload-part');
+    assert.equal(failure?.['kind'], 'transient');
+    assert.equal(failure?.['key'], key('five-hundred.bin'));
+    assert.doesNotMatch(JSON.stringify(sut.logs.lines), /secretAccessKey|"test:test"|Authorization/i);
+  });
+
+  it('connections reset on UploadPart: rejects transient, no object, upload aborted', async () => {
+    proxy.failUploadPartsAfter(0, 'reset');
+    await assert.rejects(sut.store.write('reset.bin', sourceOf(bytes(12 * MIB))), (error) =>
+      isStorageError(error, 'transient'),
+    );
+    assert.equal(await objectContent(s3, key('reset.bin')), undefined);
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+  });
+
+  it('endpoint dead for a moment: the abort is retried and reaches S3 once it is back', async () => {
+    const old = bytes(7000);
+    await putRaw(s3, key('blip.bin'), old);
+    proxy.failUploadPartsAfter(1, 'dead');
+    // Back just after the first abort attempt was reset: the parts had failed for good.
+    void proxy.whenSeen('AbortMultipartUpload').then(() => proxy.heal());
+    await assert.rejects(sut.store.write('blip.bin', sourceOf(bytes(16 * MIB))), (error) =>
+      isStorageError(error, 'transient'),
+    );
+    assert.ok(proxy.count('AbortMultipartUpload') >= 2, 'the abort was retried');
+    assert.deepEqual(abortFailures(), []);
+    assert.equal(sha256((await objectContent(s3, key('blip.bin'))) ?? Buffer.alloc(0)), sha256(old));
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+  });
+
+  it('endpoint dead for good: rejects, logs the orphaned upload for the lifecycle rule', async () => {
+    proxy.failUploadPartsAfter(1, 'dead');
+    await assert.rejects(sut.store.write('gone.bin', sourceOf(bytes(16 * MIB))), (error) =>
+      isStorageError(error, 'transient'),
+    );
+    const [failure] = abortFailures();
+    assert.equal(failure?.['level'], 50); // error
+    assert.equal(failure?.['key'], key('gone.bin'));
+    const uploadId = failure?.['uploadId'];
+    assert.equal(typeof uploadId, 'string');
+    // What is real: S3 still holds the upload until the lifecycle rule (or an operator) removes it.
+    assert.deepEqual(await pendingMultipartUploads(s3), [uploadId]);
+    proxy.heal();
+    await s3.client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key('gone.bin'), UploadId: String(uploadId) }));
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+    assert.equal(await objectContent(s3, key('gone.bin')), undefined);
+  });
+
+  it('memory stays bounded while S3 is slow: the source is read only as parts complete', async () => {
+    const data = bytes(40 * MIB);
+    let pulled = 0;
+    let offset = 0;
+    const source = new Readable({
+      read() {
+        if (offset >= data.length) {
+          this.push(null);
+          return;
+        }
+        const chunk = data.subarray(offset, offset + 64 * 1024);
+        offset += chunk.length;
+        pulled += chunk.length;
+        this.push(chunk);
+      },
+    });
+    proxy.holdUploadParts();
+    const upload = sut.store.write('bounded.bin', source);
+    // Wait until reading stops: every buffer is full and S3 answers nothing.
+    let last = -1;
+    while (pulled !== last) {
+      last = pulled;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // 4 parts uploading + 1 filling, 5 MiB each, plus the source's own 64 KiB buffer and one chunk.
+    assert.ok(pulled <= 25 * MIB + 256 * 1024, `read ${pulled} bytes ahead of S3`);
+    assert.ok(pulled >= 20 * MIB, `read only ${pulled} bytes`);
+    proxy.release();
+    const result = await upload;
+    assert.equal(result.size, data.length);
+    assert.equal(sha256((await objectContent(s3, key('bounded.bin'))) ?? Buffer.alloc(0)), sha256(data));
+  });
+});
