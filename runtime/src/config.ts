@@ -1,3 +1,5 @@
+import { isIP, isIPv4 } from 'node:net';
+
 /**
  * The bridge's whole configuration, read from environment variables only here.
  * (Contract: the parser below the types is implemented against it.)
@@ -53,4 +55,523 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly reloadIntervalMs: number;
   readonly logLevel: string;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing. One table below describes every variable: its default (as text, so the
+// same string feeds both the parser and --help), a one-line description and a parser.
+// Cross-variable rules (port clashes, TLS, users source) run after every single
+// value has parsed, in a fixed order, so the first problem reported is stable.
+// ---------------------------------------------------------------------------
+
+/** A bad configuration value; `message` is one line: `VARIABLE: problem`. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(options: { readonly variable: string; readonly problem: string }) {
+    super(`${options.variable}: ${oneLine(options.problem)}`);
+    this.name = 'ConfigError';
+    this.variable = options.variable;
+  }
+}
+
+/** One row of the variable table, as --help and the README show it. */
+export interface ConfigVariable {
+  readonly name: string;
+  /** The default as shown to people: a value, 'unset', 'empty', 'required' or a rule. */
+  readonly defaultText: string;
+  readonly description: string;
+}
+
+/** Thrown by parsers; loadConfig turns it into a ConfigError naming the variable. */
+class ValueProblem extends Error {}
+
+interface VariableSpec<T> {
+  readonly defaultText: string;
+  readonly description: string;
+  /** `raw` is undefined when the variable is unset or empty. */
+  readonly read: (raw: string | undefined) => T;
+}
+
+type Parser<T> = (raw: string) => T;
+
+function withDefault<T>(options: {
+  readonly value: string;
+  readonly description: string;
+  readonly parse: Parser<T>;
+}): VariableSpec<T> {
+  return {
+    defaultText: options.value,
+    description: options.description,
+    read: (raw) => options.parse(raw ?? options.value),
+  };
+}
+
+function optional<T>(options: {
+  readonly defaultText?: string;
+  readonly description: string;
+  readonly parse: Parser<T>;
+}): VariableSpec<T | undefined> {
+  return {
+    defaultText: options.defaultText ?? 'unset',
+    description: options.description,
+    read: (raw) => (raw === undefined ? undefined : options.parse(raw)),
+  };
+}
+
+function required<T>(options: { readonly description: string; readonly parse: Parser<T> }): VariableSpec<T> {
+  return {
+    defaultText: 'required',
+    description: options.description,
+    read: (raw) => {
+      if (raw === undefined) throw new ValueProblem('is required');
+      return options.parse(raw);
+    },
+  };
+}
+
+// --- parsers ---------------------------------------------------------------
+
+function quoted(raw: string): string {
+  const shown = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  return JSON.stringify(shown);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+function integer(options: { readonly min: number; readonly max: number; readonly note?: string }): Parser<number> {
+  return (raw) => {
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < options.min || value > options.max) {
+      const note = options.note === undefined ? '' : ` (${options.note})`;
+      throw new ValueProblem(`expected a whole number from ${options.min} to ${options.max}${note}, got ${quoted(raw)}`);
+    }
+    return value;
+  };
+}
+
+function port(options: { readonly allowZero: boolean }): Parser<number> {
+  return integer(
+    options.allowZero ? { min: 0, max: 65535, note: '0 = off' } : { min: 1, max: 65535 },
+  );
+}
+
+/** setTimeout's limit; longer delays would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Seconds (decimals allowed) to whole milliseconds. */
+function seconds(options: { readonly allowZero: boolean }): Parser<number> {
+  return (raw) => {
+    const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    const ms = Math.round(value * 1000);
+    if (!Number.isFinite(value) || ms > MAX_TIMER_MS || (!options.allowZero && ms < 1)) {
+      const low = options.allowZero ? 'from 0' : 'greater than 0';
+      throw new ValueProblem(
+        `expected a number of seconds ${low} and at most ${Math.floor(MAX_TIMER_MS / 1000)} (decimals allowed), got ${quoted(raw)}`,
+      );
+    }
+    return ms;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) => {
+    const lower = raw.toLowerCase();
+    const found = values.find((value) => value === lower);
+    if (found === undefined) throw new ValueProblem(`expected one of ${values.join(', ')}, got ${quoted(raw)}`);
+    return found;
+  };
+}
+
+const TRUE_WORDS = ['on', 'true', '1', 'yes'];
+const FALSE_WORDS = ['off', 'false', '0', 'no'];
+
+function flag(raw: string): boolean {
+  const lower = raw.toLowerCase();
+  if (TRUE_WORDS.includes(lower)) return true;
+  if (FALSE_WORDS.includes(lower)) return false;
+  throw new ValueProblem(`expected on or off (also true/false, 1/0, yes/no), got ${quoted(raw)}`);
+}
+
+function ipAddress(raw: string): string {
+  if (isIP(raw) === 0) throw new ValueProblem(`expected an IPv4 or IPv6 address, got ${quoted(raw)}`);
+  return raw;
+}
+
+function ipv4Address(raw: string): string {
+  if (!isIPv4(raw)) {
+    throw new ValueProblem(`expected an IPv4 address (PASV replies can only carry IPv4), got ${quoted(raw)}`);
+  }
+  return raw;
+}
+
+function passivePortRange(raw: string): { readonly first: number; readonly last: number } {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(raw);
+  if (match === null) throw new ValueProblem(`expected a range like 30000-30099, got ${quoted(raw)}`);
+  const first = Number(match[1]);
+  const last = Number(match[2] ?? match[1]);
+  if (first < 1024 || last > 65535) {
+    throw new ValueProblem(`ports must be from 1024 to 65535, got ${quoted(raw)}`);
+  }
+  if (first > last) throw new ValueProblem(`first port ${first} is greater than last port ${last}`);
+  return { first, last };
+}
+
+function pathText(what: string): Parser<string> {
+  return (raw) => {
+    if (/[\u0000-\u001f\u007f]/.test(raw)) throw new ValueProblem(`${what} contains control characters`);
+    return raw;
+  };
+}
+
+/** Secret names and ARNs: letters, digits and /_+=.@:- (what Secrets Manager allows). */
+function secretId(raw: string): string {
+  if (!/^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(raw)) {
+    throw new ValueProblem(`expected a Secrets Manager secret name or ARN, got ${quoted(raw)}`);
+  }
+  return raw;
+}
+
+function bucketName(raw: string): string {
+  if (!/^[A-Za-z0-9._-]{1,255}$/.test(raw)) {
+    throw new ValueProblem(`expected a bucket name (letters, digits, '.', '-', '_'), got ${quoted(raw)}`);
+  }
+  return raw;
+}
+
+function endpointUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValueProblem(`expected an http:// or https:// URL, got ${quoted(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ValueProblem(`expected an http:// or https:// URL, got ${quoted(raw)}`);
+  }
+  return raw;
+}
+
+function regionName(raw: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new ValueProblem(`expected a region name like eu-west-1, got ${quoted(raw)}`);
+  return raw;
+}
+
+/**
+ * Normalises a root path inside the store (S3_PREFIX, a user's home): '' or 'a/b',
+ * no leading, trailing or doubled slashes. Refuses '.', '..', backslashes and control
+ * characters, so a root can never point outside what it says. Throws an Error whose
+ * message is the problem (without the value).
+ */
+export function normaliseRootPath(raw: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new Error('contains control characters (such as NUL)');
+  if (raw.includes('\\')) throw new Error("contains a backslash; use '/' between folders");
+  const segments = raw.split('/').filter((segment) => segment !== '');
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    throw new Error("contains a '.' or '..' segment");
+  }
+  const path = segments.join('/');
+  if (Buffer.byteLength(path, 'utf8') > 512) throw new Error('is longer than 512 bytes');
+  return path;
+}
+
+function storePrefix(raw: string): string {
+  try {
+    return normaliseRootPath(raw);
+  } catch (error) {
+    throw new ValueProblem(`${(error as Error).message}, got ${quoted(raw)}`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const TLS_MODES: readonly TlsMode[] = ['off', 'optional', 'required'];
+const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
+
+// --- the table -------------------------------------------------------------
+
+const VARIABLES = {
+  FTP_LISTEN_ADDRESS: withDefault({
+    value: '0.0.0.0',
+    description: 'Address the FTP and implicit FTPS listeners bind to (IPv4 or IPv6 literal; :: for every address).',
+    parse: ipAddress,
+  }),
+  FTP_PORT: withDefault({ value: '21', description: 'FTP control port (explicit FTPS via AUTH TLS on the same port).', parse: port({ allowZero: false }) }),
+  FTPS_IMPLICIT_PORT: withDefault({
+    value: '990',
+    description: 'Implicit FTPS port (TLS from the first byte); 0 = off. Off by itself when TLS is off.',
+    parse: port({ allowZero: true }),
+  }),
+  FTP_PASSIVE_PORTS: withDefault({
+    value: '30000-30099',
+    description: 'Passive data port range first-last (1024-65535); must not contain FTP_PORT, FTPS_IMPLICIT_PORT or HEALTH_PORT.',
+    parse: passivePortRange,
+  }),
+  FTP_PASSIVE_ADDRESS: optional({
+    defaultText: "the control connection's local address",
+    description: 'IPv4 address announced in PASV/EPSV replies, e.g. the public address of a load balancer (PASV can only carry IPv4).',
+    parse: ipv4Address,
+  }),
+  FTP_ACTIVE_MODE: withDefault({
+    value: 'off',
+    description: "on|off: allow PORT/EPRT (active mode), only towards the client's own address and ports >= 1024.",
+    parse: flag,
+  }),
+  FTP_TLS_MODE: optional({
+    defaultText: 'optional if TLS credentials are set, else off',
+    description: 'off|optional|required; required refuses login before AUTH TLS and transfers without PROT P.',
+    parse: oneOf(TLS_MODES),
+  }),
+  FTP_TLS_CERT_FILE: optional({
+    description: 'PEM certificate chain file for FTPS (together with FTP_TLS_KEY_FILE); re-read when it changes.',
+    parse: pathText('the path'),
+  }),
+  FTP_TLS_KEY_FILE: optional({
+    description: 'PEM private key file for FTPS (together with FTP_TLS_CERT_FILE); re-read when it changes.',
+    parse: pathText('the path'),
+  }),
+  FTP_TLS_SECRET_ID: optional({
+    description: 'Secrets Manager secret with JSON {"certificate": PEM, "privateKey": PEM}; instead of the two files.',
+    parse: secretId,
+  }),
+  FTP_USERS_FILE: optional({
+    defaultText: 'unset; this or FTP_USERS_SECRET_ID is required',
+    description: 'Users JSON file ({"users": [...]}); re-read when it changes.',
+    parse: pathText('the path'),
+  }),
+  FTP_USERS_SECRET_ID: optional({
+    defaultText: 'unset; this or FTP_USERS_FILE is required',
+    description: 'Secrets Manager secret holding the users JSON; re-read when a new version appears.',
+    parse: secretId,
+  }),
+  S3_BUCKET: required({ description: 'Bucket that holds every file.', parse: bucketName }),
+  S3_PREFIX: withDefault({
+    value: '',
+    description: "Root prefix inside the bucket (e.g. ftp/); users' homes are below it. Slashes at either end are ignored.",
+    parse: storePrefix,
+  }),
+  S3_ENDPOINT: optional({
+    defaultText: 'unset = AWS S3',
+    description: 'Endpoint URL of an S3-compatible store, e.g. http://127.0.0.1:9000.',
+    parse: endpointUrl,
+  }),
+  S3_FORCE_PATH_STYLE: optional({
+    defaultText: 'true if S3_ENDPOINT is set, else false',
+    description: 'true|false: address buckets as endpoint/bucket/key instead of bucket.endpoint/key.',
+    parse: flag,
+  }),
+  AWS_REGION: optional({
+    defaultText: 'AWS_DEFAULT_REGION, else the SDK default',
+    description: 'AWS region of the bucket and secrets; credentials come from the standard AWS chain.',
+    parse: regionName,
+  }),
+  AWS_DEFAULT_REGION: optional({ description: 'Used when AWS_REGION is unset.', parse: regionName }),
+  S3_CHECKSUM: withDefault({
+    value: 'when_supported',
+    description: 'when_supported|when_required: when to send CRC checksums on uploads; some S3-compatible stores need when_required.',
+    parse: oneOf(CHECKSUM_MODES),
+  }),
+  S3_PART_SIZE_MIB: withDefault({
+    value: '8',
+    description: 'First multipart upload part size in MiB (5-5120).',
+    parse: integer({ min: 5, max: 5120 }),
+  }),
+  FTP_DATA_TIMEOUT_SECONDS: withDefault({
+    value: '30',
+    description: 'How long a data connection may take to arrive before the transfer fails.',
+    parse: seconds({ allowZero: false }),
+  }),
+  FTP_LOGIN_TIMEOUT_SECONDS: withDefault({
+    value: '60',
+    description: 'Time from connecting to a successful login before the connection is closed.',
+    parse: seconds({ allowZero: false }),
+  }),
+  FTP_IDLE_TIMEOUT_SECONDS: withDefault({
+    value: '900',
+    description: 'Idle control connection timeout (no command and no transfer running).',
+    parse: seconds({ allowZero: false }),
+  }),
+  FTP_LOGIN_FAILURE_DELAY_MS: withDefault({
+    value: '1000',
+    description: 'A failed login is answered this many milliseconds after PASS arrived (0-60000).',
+    parse: integer({ min: 0, max: 60_000 }),
+  }),
+  FTP_LOCKOUT_FAILURES: withDefault({
+    value: '5',
+    description: 'Failed logins from one address (IPv6: one /64) within FTP_LOCKOUT_SECONDS that lock it out; 0 = never.',
+    parse: integer({ min: 0, max: 1_000_000 }),
+  }),
+  FTP_LOCKOUT_SECONDS: withDefault({
+    value: '900',
+    description: 'Window for counting failures, and how long a locked-out address stays locked.',
+    parse: seconds({ allowZero: false }),
+  }),
+  FTP_RENAME_MAX_OBJECTS: withDefault({
+    value: '1000',
+    description: 'Largest number of objects a folder rename (RNFR/RNTO) may copy; larger folders are refused.',
+    parse: integer({ min: 1, max: 100_000_000 }),
+  }),
+  FTP_MAX_CONNECTIONS: withDefault({
+    value: '500',
+    description: 'Most control connections served at once.',
+    parse: integer({ min: 1, max: 1_000_000 }),
+  }),
+  HEALTH_PORT: withDefault({
+    value: '8080',
+    description: 'HTTP health check port; 0 = off.',
+    parse: port({ allowZero: true }),
+  }),
+  FTP_SHUTDOWN_GRACE_SECONDS: withDefault({
+    value: '100',
+    description: 'On SIGTERM, how long running transfers may finish before connections are closed (Fargate allows 120 s).',
+    parse: seconds({ allowZero: true }),
+  }),
+  FTP_RELOAD_SECONDS: withDefault({
+    value: '10',
+    description: 'How often the users and TLS sources are checked for changes (decimals allowed; each check of a secret is one API call).',
+    parse: seconds({ allowZero: false }),
+  }),
+  LOG_LEVEL: withDefault({
+    value: 'info',
+    description: `Log level: ${LOG_LEVELS.join('|')}. Logs are JSON lines on stdout.`,
+    parse: oneOf(LOG_LEVELS),
+  }),
+} satisfies Record<string, VariableSpec<unknown>>;
+
+type VariableName = keyof typeof VARIABLES;
+type Values = { readonly [K in VariableName]: ReturnType<(typeof VARIABLES)[K]['read']> };
+
+/** Every variable, in --help order. */
+export function configVariables(): readonly ConfigVariable[] {
+  return (Object.keys(VARIABLES) as VariableName[]).map((name) => ({
+    name,
+    defaultText: VARIABLES[name].defaultText === '' ? 'empty' : VARIABLES[name].defaultText,
+    description: VARIABLES[name].description,
+  }));
+}
+
+/** The --help text: every variable with its default and a one-line description. */
+export function configHelp(): string {
+  const lines = ['Configuration comes from environment variables only (empty counts as unset):', ''];
+  for (const variable of configVariables()) {
+    lines.push(`  ${variable.name}  (default: ${variable.defaultText})`, `      ${variable.description}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** An unset or empty variable counts as unset. */
+function rawValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function readValues(env: NodeJS.ProcessEnv): Values {
+  const values: Record<string, unknown> = {};
+  for (const name of Object.keys(VARIABLES) as VariableName[]) {
+    try {
+      values[name] = VARIABLES[name].read(rawValue(env, name));
+    } catch (error) {
+      if (error instanceof ValueProblem) throw new ConfigError({ variable: name, problem: error.message });
+      throw error;
+    }
+  }
+  return values as Values;
+}
+
+/**
+ * Reads and checks the whole configuration. Throws a ConfigError naming the first
+ * bad variable (in --help order, then the rules between variables).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const values = readValues(env);
+  const fail = (variable: VariableName, problem: string): never => {
+    throw new ConfigError({ variable, problem });
+  };
+
+  // TLS credentials: two files, or one secret.
+  const certFile = values.FTP_TLS_CERT_FILE;
+  const keyFile = values.FTP_TLS_KEY_FILE;
+  if (certFile !== undefined && keyFile === undefined) fail('FTP_TLS_KEY_FILE', 'is required when FTP_TLS_CERT_FILE is set');
+  if (keyFile !== undefined && certFile === undefined) fail('FTP_TLS_CERT_FILE', 'is required when FTP_TLS_KEY_FILE is set');
+  if (values.FTP_TLS_SECRET_ID !== undefined && certFile !== undefined) {
+    fail('FTP_TLS_SECRET_ID', 'cannot be combined with FTP_TLS_CERT_FILE and FTP_TLS_KEY_FILE; use one or the other');
+  }
+  let credentials: TlsCredentialsSource | undefined;
+  if (certFile !== undefined && keyFile !== undefined) credentials = { kind: 'files', certFile, keyFile };
+  else if (values.FTP_TLS_SECRET_ID !== undefined) credentials = { kind: 'secret', secretId: values.FTP_TLS_SECRET_ID };
+
+  const tlsMode: TlsMode = values.FTP_TLS_MODE ?? (credentials === undefined ? 'off' : 'optional');
+  if (tlsMode !== 'off' && credentials === undefined) {
+    fail('FTP_TLS_MODE', `"${tlsMode}" needs TLS credentials: set FTP_TLS_CERT_FILE and FTP_TLS_KEY_FILE, or FTP_TLS_SECRET_ID`);
+  }
+  let implicitTlsPort = values.FTPS_IMPLICIT_PORT;
+  if (tlsMode === 'off') {
+    if (rawValue(env, 'FTPS_IMPLICIT_PORT') !== undefined && implicitTlsPort !== 0) {
+      fail('FTPS_IMPLICIT_PORT', 'implicit FTPS needs TLS: set TLS credentials (and FTP_TLS_MODE not off), or set 0');
+    }
+    implicitTlsPort = 0;
+  }
+
+  // Ports must not collide.
+  const controlPort = values.FTP_PORT;
+  const healthPort = values.HEALTH_PORT;
+  if (implicitTlsPort !== 0 && implicitTlsPort === controlPort) fail('FTPS_IMPLICIT_PORT', `is the same as FTP_PORT (${controlPort})`);
+  if (healthPort !== 0 && healthPort === controlPort) fail('HEALTH_PORT', `is the same as FTP_PORT (${controlPort})`);
+  if (healthPort !== 0 && healthPort === implicitTlsPort) {
+    fail('HEALTH_PORT', `is the same as FTPS_IMPLICIT_PORT (${implicitTlsPort})`);
+  }
+  const passive = values.FTP_PASSIVE_PORTS;
+  const range = `${passive.first}-${passive.last}`;
+  const inRange = (candidate: number): boolean => candidate >= passive.first && candidate <= passive.last;
+  if (inRange(controlPort)) fail('FTP_PASSIVE_PORTS', `${range} contains FTP_PORT (${controlPort})`);
+  if (implicitTlsPort !== 0 && inRange(implicitTlsPort)) {
+    fail('FTP_PASSIVE_PORTS', `${range} contains FTPS_IMPLICIT_PORT (${implicitTlsPort})`);
+  }
+  if (healthPort !== 0 && inRange(healthPort)) fail('FTP_PASSIVE_PORTS', `${range} contains HEALTH_PORT (${healthPort})`);
+
+  // Users: exactly one source.
+  let users: DocumentSource;
+  if (values.FTP_USERS_FILE !== undefined && values.FTP_USERS_SECRET_ID !== undefined) {
+    return fail('FTP_USERS_SECRET_ID', 'cannot be combined with FTP_USERS_FILE; use one or the other');
+  } else if (values.FTP_USERS_FILE !== undefined) {
+    users = { kind: 'file', path: values.FTP_USERS_FILE };
+  } else if (values.FTP_USERS_SECRET_ID !== undefined) {
+    users = { kind: 'secret', secretId: values.FTP_USERS_SECRET_ID };
+  } else {
+    return fail('FTP_USERS_FILE', 'is required (or FTP_USERS_SECRET_ID): where the users come from');
+  }
+
+  return {
+    listenAddress: values.FTP_LISTEN_ADDRESS,
+    controlPort,
+    implicitTlsPort,
+    passivePorts: passive,
+    passiveAddress: values.FTP_PASSIVE_ADDRESS,
+    activeMode: values.FTP_ACTIVE_MODE,
+    tlsMode,
+    tlsCredentials: tlsMode === 'off' ? undefined : credentials,
+    users,
+    s3: {
+      bucket: values.S3_BUCKET,
+      prefix: values.S3_PREFIX,
+      endpoint: values.S3_ENDPOINT,
+      forcePathStyle: values.S3_FORCE_PATH_STYLE ?? values.S3_ENDPOINT !== undefined,
+      region: values.AWS_REGION ?? values.AWS_DEFAULT_REGION,
+      checksum: values.S3_CHECKSUM,
+      partSizeBytes: values.S3_PART_SIZE_MIB * 1024 * 1024,
+    },
+    dataConnectionTimeoutMs: values.FTP_DATA_TIMEOUT_SECONDS,
+    loginTimeoutMs: values.FTP_LOGIN_TIMEOUT_SECONDS,
+    idleTimeoutMs: values.FTP_IDLE_TIMEOUT_SECONDS,
+    loginFailureDelayMs: values.FTP_LOGIN_FAILURE_DELAY_MS,
+    lockoutFailures: values.FTP_LOCKOUT_FAILURES,
+    lockoutMs: values.FTP_LOCKOUT_SECONDS,
+    renameMaxObjects: values.FTP_RENAME_MAX_OBJECTS,
+    maxConnections: values.FTP_MAX_CONNECTIONS,
+    healthPort,
+    shutdownGraceMs: values.FTP_SHUTDOWN_GRACE_SECONDS,
+    reloadIntervalMs: values.FTP_RELOAD_SECONDS,
+    logLevel: values.LOG_LEVEL,
+  };
 }

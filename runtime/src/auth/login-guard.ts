@@ -1,0 +1,154 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { formatIpAddress, parseIpAddress } from './ip-address.ts';
+import type { LoginResult } from './user.ts';
+
+/** Time source, replaceable in tests. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => sleep(ms),
+};
+
+export interface LoginGuardOptions {
+  /** A failed attempt resolves no earlier than this long after it started. */
+  readonly failureDelayMs: number;
+  /** Failures within `lockoutMs` that lock an address out; 0 = never lock out. */
+  readonly maxFailures: number;
+  /** The failure-counting window, and how long a lockout lasts. */
+  readonly lockoutMs: number;
+  readonly logger: Logger;
+  /** Bound on remembered addresses; the oldest are forgotten first. @default 10000 */
+  readonly maxTrackedAddresses?: number;
+  /** @default SYSTEM_CLOCK */
+  readonly clock?: Clock;
+}
+
+interface AddressRecord {
+  /** Times of recent failures (at most maxFailures of them). */
+  failures: number[];
+  /** 0 = not locked. */
+  lockedUntil: number;
+}
+
+/**
+ * Slows down and locks out password guessing, per client address. IPv6 clients are
+ * counted per /64, since one host can usually pick any address in its /64.
+ */
+export class LoginGuard {
+  readonly #options: Required<Omit<LoginGuardOptions, 'logger'>>;
+  readonly #logger: Logger;
+  /** Insertion order doubles as age order: updated records are moved to the end. */
+  readonly #records = new Map<string, AddressRecord>();
+
+  constructor(options: LoginGuardOptions) {
+    this.#options = {
+      failureDelayMs: options.failureDelayMs,
+      maxFailures: options.maxFailures,
+      lockoutMs: options.lockoutMs,
+      maxTrackedAddresses: options.maxTrackedAddresses ?? 10_000,
+      clock: options.clock ?? SYSTEM_CLOCK,
+    };
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Runs `check` unless the address is locked out, and records the outcome. Failures
+   * (including 'locked-out', decided without running `check`) resolve only after the
+   * failure delay, counted from the start of the attempt.
+   */
+  async attempt(options: {
+    readonly clientAddress: string;
+    readonly check: () => Promise<LoginResult>;
+  }): Promise<LoginResult> {
+    const { clock, failureDelayMs } = this.#options;
+    const startedAt = clock.now();
+    const key = addressKey(options.clientAddress);
+    let result: LoginResult;
+    if (this.#isLockedOut(key, startedAt)) {
+      result = { ok: false, reason: 'locked-out' };
+    } else {
+      result = await options.check();
+      if (result.ok) {
+        this.#records.delete(key);
+        return result;
+      }
+      this.#recordFailure(key, clock.now());
+    }
+    const remaining = startedAt + failureDelayMs - clock.now();
+    if (remaining > 0) await clock.sleep(remaining);
+    return result;
+  }
+
+  /** Whether logins from this address are refused right now. */
+  isLockedOut(clientAddress: string): boolean {
+    return this.#isLockedOut(addressKey(clientAddress), this.#options.clock.now());
+  }
+
+  /** How many addresses are remembered (for tests and metrics). */
+  get trackedAddresses(): number {
+    return this.#records.size;
+  }
+
+  #isLockedOut(key: string, now: number): boolean {
+    const record = this.#records.get(key);
+    if (record === undefined || record.lockedUntil === 0) return false;
+    if (record.lockedUntil > now) return true;
+    this.#records.delete(key); // lockout over: start counting afresh
+    return false;
+  }
+
+  #recordFailure(key: string, now: number): void {
+    const { maxFailures, lockoutMs } = this.#options;
+    if (maxFailures === 0) return;
+    let record = this.#records.get(key);
+    if (record === undefined) {
+      this.#makeRoom(now);
+      record = { failures: [], lockedUntil: 0 };
+    } else {
+      this.#records.delete(key);
+    }
+    this.#records.set(key, record);
+    if (record.lockedUntil > now) return; // a slow attempt that started before the lockout
+    record.failures = record.failures.filter((time) => time > now - lockoutMs);
+    record.failures.push(now);
+    if (record.failures.length >= maxFailures) {
+      record.failures = [];
+      record.lockedUntil = now + lockoutMs;
+      this.#logger.warn(
+        { clientAddress: key, failures: maxFailures, lockoutSeconds: lockoutMs / 1000 },
+        'login lockout: too many failed logins from this address',
+      );
+    }
+  }
+
+  /** Forgets expired records, then the oldest ones, so a new record fits. */
+  #makeRoom(now: number): void {
+    const { maxTrackedAddresses, lockoutMs } = this.#options;
+    if (this.#records.size < maxTrackedAddresses) return;
+    for (const [key, record] of this.#records) {
+      const lastFailure = record.failures.at(-1) ?? 0;
+      if (record.lockedUntil <= now && lastFailure <= now - lockoutMs) this.#records.delete(key);
+    }
+    // Then the oldest, down to 90%, so a flood of new addresses does not sweep on every insert.
+    const target = Math.floor(maxTrackedAddresses * 0.9);
+    for (const key of this.#records.keys()) {
+      if (this.#records.size <= target) break;
+      this.#records.delete(key);
+    }
+  }
+}
+
+/** IPv4 (also IPv4-mapped) by address, IPv6 by /64, anything else as given. */
+function addressKey(clientAddress: string): string {
+  const address = parseIpAddress(clientAddress);
+  if (address === undefined) return clientAddress;
+  if (address.family === 'ipv4') return formatIpAddress(address);
+  const prefix = new Uint8Array(16);
+  prefix.set(address.bytes.subarray(0, 8));
+  return `${formatIpAddress({ family: 'ipv6', bytes: prefix })}/64`;
+}

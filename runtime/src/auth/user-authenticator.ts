@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config.ts';
+import type { WatchedDocument } from '../watched-document.ts';
+import type { LoginGuard } from './login-guard.ts';
+import { hashPassword, verifyPassword } from './password-hash.ts';
+import type { Authenticator, LoginRequest, LoginResult, User } from './user.ts';
+import { parseUsersDocument, UsersFileError, type UserRecord } from './users-file.ts';
+
+export interface UserAuthenticatorOptions {
+  /** The users JSON; create() reads it and watches it. The caller closes it. */
+  readonly document: WatchedDocument;
+  readonly guard: LoginGuard;
+  readonly logger: Logger;
+}
+
+interface Account {
+  readonly record: UserRecord;
+  /** What login hands out: no hash, no allow list. */
+  readonly user: User;
+}
+
+/** Checks logins against the users document, which it reloads when it changes. */
+export class UserAuthenticator implements Authenticator {
+  readonly #guard: LoginGuard;
+  readonly #logger: Logger;
+  /** Verified when the username is unknown, so unknown users cost the same time. */
+  readonly #dummyHash: string;
+  #accounts: ReadonlyMap<string, Account>;
+
+  private constructor(options: UserAuthenticatorOptions & { readonly records: UserRecord[]; readonly dummyHash: string }) {
+    this.#guard = options.guard;
+    this.#logger = options.logger;
+    this.#dummyHash = options.dummyHash;
+    this.#accounts = toAccounts(options.records);
+  }
+
+  /**
+   * Reads and checks the users document, then watches it. A missing or invalid
+   * document throws a ConfigError naming FTP_USERS_FILE or FTP_USERS_SECRET_ID.
+   * A document that turns invalid later is logged and the previous users stay.
+   */
+  static async create(options: UserAuthenticatorOptions): Promise<UserAuthenticator> {
+    const { document } = options;
+    const variable = document.source.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
+    let text: string;
+    try {
+      text = await document.read();
+    } catch (error) {
+      throw new ConfigError({ variable, problem: `cannot read the ${document.description}: ${(error as Error).message}` });
+    }
+    let records: UserRecord[];
+    try {
+      records = parseUsersDocument(text);
+    } catch (error) {
+      if (error instanceof UsersFileError) {
+        throw new ConfigError({ variable, problem: `${document.description}: ${error.message}` });
+      }
+      throw error;
+    }
+    const dummyHash = await hashPassword(randomBytes(16).toString('base64'));
+    const authenticator = new UserAuthenticator({ ...options, records, dummyHash });
+    options.logger.info({ users: records.length }, 'users loaded');
+    document.watch((changed) => authenticator.#reload(changed));
+    return authenticator;
+  }
+
+  /** How many users are in force. */
+  get userCount(): number {
+    return this.#accounts.size;
+  }
+
+  login(request: LoginRequest): Promise<LoginResult> {
+    return this.#guard.attempt({ clientAddress: request.clientAddress, check: () => this.#check(request) });
+  }
+
+  /** Never throws, so a failure still goes through the guard's delay and counting. */
+  async #check(request: LoginRequest): Promise<LoginResult> {
+    const account = this.#accounts.get(request.username);
+    let passwordMatches = false;
+    try {
+      // Always verify, against a throwaway hash for unknown users: same work, same time.
+      passwordMatches = await verifyPassword(request.password, account?.record.passwordHash ?? this.#dummyHash);
+    } catch (error) {
+      this.#logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
+    }
+    if (account === undefined || !passwordMatches) return { ok: false, reason: 'bad-credentials' };
+    const { allowFrom } = account.record;
+    if (allowFrom !== undefined && !allowFrom.allows(request.clientAddress)) {
+      return { ok: false, reason: 'address-not-allowed' };
+    }
+    return { ok: true, user: account.user };
+  }
+
+  #reload(text: string): void {
+    let records: UserRecord[];
+    try {
+      records = parseUsersDocument(text);
+    } catch (error) {
+      if (!(error instanceof UsersFileError)) throw error;
+      this.#logger.error(
+        { problem: error.message, users: this.#accounts.size },
+        'users document is invalid; keeping the previous users',
+      );
+      return;
+    }
+    const before = this.#accounts;
+    this.#accounts = toAccounts(records);
+    const added = records.filter((record) => !before.has(record.username)).length;
+    const removed = [...before.keys()].filter((username) => !this.#accounts.has(username)).length;
+    this.#logger.info({ users: records.length, added, removed }, 'users reloaded');
+  }
+}
+
+function toAccounts(records: readonly UserRecord[]): ReadonlyMap<string, Account> {
+  return new Map(
+    records.map((record) => [
+      record.username,
+      { record, user: Object.freeze({ username: record.username, home: record.home, permissions: record.permissions }) },
+    ]),
+  );
+}

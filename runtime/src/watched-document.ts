@@ -1,0 +1,160 @@
+import { readFile, stat } from 'node:fs/promises';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Logger } from 'pino';
+import type { DocumentSource } from './config.ts';
+
+export interface WatchedDocumentOptions {
+  readonly source: DocumentSource;
+  /** How often watch() re-checks the source. */
+  readonly intervalMs: number;
+  /** Required when the source is a secret. */
+  readonly secretsClient?: SecretsManagerClient;
+  readonly logger: Logger;
+}
+
+/** Files bigger than this are refused (users and PEM files are kilobytes). */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+interface Snapshot {
+  readonly text: string;
+  /** File: inode, size, mtime and ctime; secret: VersionId. Same version = same text. */
+  readonly version: string;
+}
+
+/**
+ * A text document (users JSON, TLS credentials) from a file or a Secrets Manager
+ * secret, re-checked periodically. Errors while re-checking are logged and the last
+ * good content stays in force; the owner decides what a change means.
+ */
+export class WatchedDocument {
+  readonly source: DocumentSource;
+  readonly #intervalMs: number;
+  readonly #secretsClient: SecretsManagerClient | undefined;
+  readonly #logger: Logger;
+  readonly #abort = new AbortController();
+  #last: Snapshot | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #watching = false;
+  /** The last re-check failed; repeats of the failure are logged at debug only. */
+  #failing = false;
+
+  constructor(options: WatchedDocumentOptions) {
+    if (options.source.kind === 'secret' && options.secretsClient === undefined) {
+      throw new TypeError('WatchedDocument: a secret source needs a secretsClient');
+    }
+    if (!(options.intervalMs > 0)) throw new RangeError('WatchedDocument: intervalMs must be greater than 0');
+    this.source = options.source;
+    this.#intervalMs = options.intervalMs;
+    this.#secretsClient = options.secretsClient;
+    this.#logger = options.logger.child(
+      options.source.kind === 'file'
+        ? { document: { file: options.source.path } }
+        : { document: { secretId: options.source.secretId } },
+    );
+  }
+
+  /** `file /path` or `secret name`, for messages. */
+  get description(): string {
+    return this.source.kind === 'file' ? `file ${this.source.path}` : `secret ${this.source.secretId}`;
+  }
+
+  /** Reads the current content now (and remembers it as the version watch() compares with). */
+  async read(): Promise<string> {
+    const snapshot = await this.#fetch(undefined);
+    if (snapshot === undefined) throw new Error('unreachable: no previous version given');
+    this.#last = snapshot;
+    return snapshot.text;
+  }
+
+  /**
+   * Re-checks every intervalMs and calls onChange (awaited; checks never overlap)
+   * when the text differs from what was last read or seen. At most one watcher.
+   */
+  watch(onChange: (text: string) => Promise<void> | void): void {
+    if (this.#abort.signal.aborted) throw new Error('WatchedDocument: closed');
+    if (this.#watching) throw new Error('WatchedDocument: already watched');
+    this.#watching = true;
+    this.#schedule(onChange);
+  }
+
+  /** Stops watching and cancels a check in flight. */
+  close(): void {
+    this.#abort.abort();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(onChange: (text: string) => Promise<void> | void): void {
+    if (this.#abort.signal.aborted) return;
+    this.#timer = setTimeout(() => {
+      void this.#check(onChange).finally(() => this.#schedule(onChange));
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async #check(onChange: (text: string) => Promise<void> | void): Promise<void> {
+    let next: Snapshot | undefined;
+    try {
+      next = await this.#fetch(this.#last?.version);
+    } catch (error) {
+      if (this.#abort.signal.aborted) return;
+      const fields = { err: errorSummary(error) };
+      if (this.#failing) this.#logger.debug(fields, 'document re-check still failing');
+      else this.#logger.error(fields, 'document re-check failed; keeping the last good content');
+      this.#failing = true;
+      return;
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#logger.info('document readable again');
+    }
+    if (next === undefined || this.#abort.signal.aborted) return;
+    const changed = next.text !== this.#last?.text;
+    this.#last = next;
+    if (!changed) return;
+    this.#logger.info('document changed');
+    try {
+      await onChange(next.text);
+    } catch (error) {
+      this.#logger.error({ err: errorSummary(error) }, 'handling the changed document failed');
+    }
+  }
+
+  /** Fetches the document, or returns undefined when its version is still `knownVersion`. */
+  async #fetch(knownVersion: string | undefined): Promise<Snapshot | undefined> {
+    if (this.source.kind === 'file') return this.#fetchFile(this.source.path, knownVersion);
+    return this.#fetchSecret(this.source.secretId, knownVersion);
+  }
+
+  async #fetchFile(path: string, knownVersion: string | undefined): Promise<Snapshot | undefined> {
+    // stat before reading: a change after the stat shows up as a new version next time.
+    const info = await stat(path, { bigint: true });
+    if (!info.isFile()) throw new Error(`${path} is not a regular file`);
+    if (info.size > MAX_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_FILE_BYTES} bytes`);
+    const version = `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+    if (version === knownVersion) return undefined;
+    const text = await readFile(path, { encoding: 'utf8', signal: this.#abort.signal });
+    return { text, version };
+  }
+
+  async #fetchSecret(secretId: string, knownVersion: string | undefined): Promise<Snapshot | undefined> {
+    const client = this.#secretsClient;
+    if (client === undefined) throw new Error('unreachable: checked in the constructor');
+    const response = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+      abortSignal: this.#abort.signal,
+    });
+    const version = response.VersionId ?? '';
+    if (version !== '' && version === knownVersion) return undefined;
+    let text: string;
+    if (response.SecretString !== undefined) text = response.SecretString;
+    else if (response.SecretBinary !== undefined) text = Buffer.from(response.SecretBinary).toString('utf8');
+    else throw new Error(`secret ${secretId} has no value`);
+    return { text, version };
+  }
+}
+
+/** Name and message only: SDK errors carry request metadata we do not need in logs. */
+function errorSummary(error: unknown): { readonly type: string; readonly message: string } {
+  if (error instanceof Error) return { type: error.name, message: error.message };
+  return { type: typeof error, message: String(error) };
+}
