@@ -1,0 +1,273 @@
+#!/usr/bin/env node
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { LoginGuard } from './auth/login-guard.ts';
+import { hashPassword } from './auth/password-hash.ts';
+import { UserAuthenticator } from './auth/user-authenticator.ts';
+import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
+import { HealthServer } from './health-server.ts';
+import { FtpServer } from './protocol/ftp-server.ts';
+import { PassivePortPool } from './protocol/passive-ports.ts';
+import { TlsCredentials } from './protocol/tls-credentials.ts';
+import { createS3Client } from './storage/s3-client.ts';
+import { S3ObjectStore } from './storage/s3-object-store.ts';
+import { WatchedDocument } from './watched-document.ts';
+
+/**
+ * The composition root: the only place that turns configuration into a logger, an
+ * S3 store, an authenticator, TLS credentials and listeners.
+ */
+export interface RunningBridge {
+  readonly controlPort: number;
+  readonly implicitTlsPort: number | undefined;
+  readonly healthPort: number | undefined;
+  readonly passivePorts: readonly number[];
+  /** Graceful stop: drain sessions for up to FTP_SHUTDOWN_GRACE_SECONDS, then close everything. */
+  stop(): Promise<void>;
+}
+
+export interface BridgeDependencies {
+  readonly logger: Logger;
+  /** Replaces the client built from the configuration (tests pass one with test credentials). */
+  readonly s3Client?: S3Client;
+  readonly secretsClient?: SecretsManagerClient;
+}
+
+export async function startBridge(config: Config, dependencies: BridgeDependencies): Promise<RunningBridge> {
+  const { logger } = dependencies;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const s3Client = dependencies.s3Client ?? createS3Client(config.s3);
+    if (!dependencies.s3Client) cleanups.push(() => s3Client.destroy());
+    const needsSecrets = config.users.kind === 'secret' || config.tlsCredentials?.kind === 'secret';
+    const secretsClient = dependencies.secretsClient ?? (needsSecrets ? new SecretsManagerClient({}) : undefined);
+    if (secretsClient && !dependencies.secretsClient) cleanups.push(() => secretsClient.destroy());
+
+    const store = new S3ObjectStore({
+      client: s3Client,
+      bucket: config.s3.bucket,
+      prefix: config.s3.prefix,
+      partSizeBytes: config.s3.partSizeBytes,
+      renameMaxObjects: config.renameMaxObjects,
+      logger,
+    });
+
+    const usersDocument = new WatchedDocument({
+      source: config.users,
+      intervalMs: config.reloadIntervalMs,
+      logger,
+      ...(secretsClient ? { secretsClient } : {}),
+    });
+    cleanups.push(() => usersDocument.close());
+    const authenticator = await UserAuthenticator.create({
+      document: usersDocument,
+      guard: new LoginGuard({
+        failureDelayMs: config.loginFailureDelayMs,
+        maxFailures: config.lockoutFailures,
+        lockoutMs: config.lockoutMs,
+        logger,
+      }),
+      logger,
+    });
+
+    let tls: TlsCredentials | undefined;
+    if (config.tlsCredentials && config.tlsMode !== 'off') {
+      try {
+        tls = await TlsCredentials.load({
+          source: config.tlsCredentials,
+          intervalMs: config.reloadIntervalMs,
+          logger,
+          ...(secretsClient ? { secretsClient } : {}),
+        });
+      } catch (error) {
+        const variable = config.tlsCredentials.kind === 'files' ? 'FTP_TLS_CERT_FILE' : 'FTP_TLS_SECRET_ID';
+        throw new ConfigError({ variable, problem: (error as Error).message });
+      }
+      cleanups.push(() => tls?.close());
+    }
+
+    const passivePorts = await PassivePortPool.open({
+      host: config.listenAddress,
+      first: config.passivePorts.first,
+      last: config.passivePorts.last,
+      logger,
+    });
+    cleanups.push(() => passivePorts.close());
+
+    const server = new FtpServer({
+      listenAddress: config.listenAddress,
+      controlPort: config.controlPort,
+      implicitTlsPort: config.implicitTlsPort,
+      maxConnections: config.maxConnections,
+      logger,
+      services: {
+        store,
+        authenticator,
+        passivePorts,
+        tlsContext: tls ? () => tls.context : undefined,
+        logger,
+        settings: {
+          tlsMode: config.tlsMode,
+          activeMode: config.activeMode,
+          passiveAddress: config.passiveAddress,
+          dataConnectionTimeoutMs: config.dataConnectionTimeoutMs,
+          loginTimeoutMs: config.loginTimeoutMs,
+          idleTimeoutMs: config.idleTimeoutMs,
+        },
+      },
+    });
+    cleanups.push(() => server.shutdown(config.shutdownGraceMs));
+    const ports = await server.listen();
+
+    let healthPort: number | undefined;
+    if (config.healthPort > 0) {
+      const health = new HealthServer({ isServing: () => !server.draining });
+      healthPort = await health.listen(config.listenAddress, config.healthPort);
+      cleanups.push(() => health.close());
+    }
+
+    logger.info({
+      event: 'listening',
+      controlPort: ports.controlPort,
+      implicitTlsPort: ports.implicitTlsPort,
+      passivePorts: `${config.passivePorts.first}-${config.passivePorts.last}`,
+      passiveAddress: config.passiveAddress ?? '(control connection address)',
+      tlsMode: config.tlsMode,
+      activeMode: config.activeMode,
+      bucket: config.s3.bucket,
+      prefix: config.s3.prefix,
+      healthPort,
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      ...ports,
+      healthPort,
+      passivePorts: passivePorts.ports,
+      stop: () => (stopping ??= cleanUp()),
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password]
+
+  (no arguments)   run the FTP/FTPS server, configured by the environment variables below
+  hash-password    read a password on standard input, print its passwordHash for the users file
+  --help           show this text
+
+Exit status: 0 after a clean stop, 2 for a bad configuration value, 1 for other start-up failures.
+`;
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n${configHelp()}\n`);
+    return 0;
+  }
+  if (command === 'hash-password') {
+    if (rest.length > 0) return usageError(`hash-password takes no arguments`);
+    const password = await readPassword();
+    if (password === '') {
+      process.stderr.write('ftp-s3-bridge: hash-password: the password is empty\n');
+      return 2;
+    }
+    process.stdout.write(`${await hashPassword(password)}\n`);
+    return 0;
+  }
+  if (command !== undefined) return usageError(`unknown argument ${JSON.stringify(command)}`);
+
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`ftp-s3-bridge: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'ftp-s3-bridge' }, timestamp: pino.stdTimeFunctions.isoTime });
+  let bridge: RunningBridge;
+  try {
+    bridge = await startBridge(config, { logger });
+  } catch (error) {
+    const configProblem = error instanceof ConfigError;
+    logger.fatal({ event: 'start-failed', err: error });
+    process.stderr.write(`ftp-s3-bridge: ${(error as Error).message}\n`);
+    return configProblem ? 2 : 1;
+  }
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ event: 'forced-exit', signal });
+        process.exit(130);
+      }
+      logger.info({ event: 'signal', signal });
+      void bridge.stop().then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+function usageError(problem: string): number {
+  process.stderr.write(`ftp-s3-bridge: ${problem}\n${USAGE}`);
+  return 2;
+}
+
+/** The password from a pipe, or typed at a terminal without echo; one trailing newline is dropped. */
+async function readPassword(): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY) {
+    process.stderr.write('Password: ');
+    stdin.setRawMode(true);
+    const password = await new Promise<string>((resolve) => {
+      let typed = '';
+      stdin.on('data', (chunk: Buffer) => {
+        for (const char of chunk.toString('utf8')) {
+          if (char === '\r' || char === '\n') return resolve(typed);
+          if (char === '\u0003') process.exit(130);
+          if (char === '\u007f') typed = typed.slice(0, -1);
+          else typed += char;
+        }
+      });
+    });
+    stdin.setRawMode(false);
+    stdin.pause();
+    process.stderr.write('\n');
+    return password;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`ftp-s3-bridge: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

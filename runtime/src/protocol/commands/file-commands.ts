@@ -1,0 +1,128 @@
+import type { CommandSpec } from '../command-table.ts';
+import type { ControlSession } from '../control-session.ts';
+import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
+import { quotePath, ReplyError } from '../reply.ts';
+import { parentPath } from '../virtual-path.ts';
+
+/** Navigation and single-object commands: no data connection involved. */
+export const FILE_COMMANDS: readonly CommandSpec[] = [
+  { verb: 'PWD', handler: pwd, login: true, argument: 'none', syntax: 'PWD' },
+  { verb: 'CWD', handler: cwd, login: true, argument: 'required', syntax: 'CWD <path>' },
+  { verb: 'CDUP', handler: (s) => cwd(s, '..'), login: true, argument: 'none', syntax: 'CDUP' },
+  { verb: 'MKD', handler: mkd, login: true, argument: 'required', permission: 'mkdir', syntax: 'MKD <path>' },
+  { verb: 'RMD', handler: rmd, login: true, argument: 'required', permission: 'delete', syntax: 'RMD <path>' },
+  { verb: 'DELE', handler: dele, login: true, argument: 'required', permission: 'delete', syntax: 'DELE <path>' },
+  { verb: 'RNFR', handler: rnfr, login: true, argument: 'required', permission: 'rename', syntax: 'RNFR <path>' },
+  { verb: 'RNTO', handler: rnto, login: true, argument: 'required', permission: 'rename', syntax: 'RNTO <path>' },
+  {
+    verb: 'SIZE',
+    handler: size,
+    login: true,
+    argument: 'required',
+    permission: 'list',
+    syntax: 'SIZE <path>',
+    feature: () => 'SIZE',
+  },
+  {
+    verb: 'MDTM',
+    handler: mdtm,
+    login: true,
+    argument: 'required',
+    permission: 'list',
+    syntax: 'MDTM <path>',
+    feature: () => 'MDTM',
+  },
+  {
+    verb: 'MLST',
+    handler: mlst,
+    login: true,
+    argument: 'optional',
+    permission: 'list',
+    syntax: 'MLST [<path>]',
+    feature: (s) => mlstFeatureLine(s.mlstFacts),
+  },
+];
+
+function pwd(session: ControlSession): void {
+  session.reply(257, `${quotePath(session.cwd)} is the current directory.`);
+}
+
+async function cwd(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument);
+  const entry = await session.stat(target);
+  if (entry?.kind !== 'directory') throw new ReplyError(550, 'No such folder.');
+  session.cwd = target.path;
+  session.reply(250, `Directory changed to ${target.path}.`);
+}
+
+async function mkd(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument);
+  if (target.path === '/') throw new ReplyError(550, 'A file or folder with that name already exists.');
+  const parent = await session.stat(session.resolve(parentPath(target.path)));
+  if (parent?.kind !== 'directory') throw new ReplyError(550, 'Parent folder does not exist.');
+  await session.services.store.makeDirectory(target.storePath);
+  session.reply(257, `${quotePath(target.path)} created.`);
+}
+
+async function rmd(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument);
+  if (target.path === '/') throw new ReplyError(550, 'The home folder cannot be removed.');
+  await session.services.store.removeDirectory(target.storePath);
+  session.reply(250, 'Folder removed.');
+}
+
+async function dele(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument);
+  const entry = await session.stat(target);
+  if (!entry) throw new ReplyError(550, 'No such file.');
+  if (entry.kind !== 'file') throw new ReplyError(550, 'Not a file; use RMD for folders.');
+  await session.services.store.delete(target.storePath);
+  session.reply(250, 'File deleted.');
+}
+
+async function rnfr(session: ControlSession, argument: string): Promise<void> {
+  const source = session.resolve(argument);
+  if (source.path === '/') throw new ReplyError(550, 'The home folder cannot be renamed.');
+  if (!(await session.stat(source))) throw new ReplyError(550, 'No such file or folder.');
+  session.renameFrom = source;
+  session.reply(350, 'Ready for RNTO.');
+}
+
+async function rnto(session: ControlSession, argument: string): Promise<void> {
+  const source = session.renameFrom;
+  session.renameFrom = undefined;
+  if (!source) throw new ReplyError(503, 'Send RNFR first.');
+  const target = session.resolve(argument);
+  if (target.path === '/' || target.path === source.path) throw new ReplyError(553, 'Invalid rename target.');
+  if (target.path.startsWith(`${source.path}/`)) throw new ReplyError(553, 'A folder cannot be moved into itself.');
+  const parent = await session.stat(session.resolve(parentPath(target.path)));
+  if (parent?.kind !== 'directory') throw new ReplyError(550, 'Target folder does not exist.');
+  await session.services.store.rename(source.storePath, target.storePath);
+  session.log.info({ event: 'rename', from: source.path, to: target.path });
+  session.reply(250, 'Rename successful.');
+}
+
+async function size(session: ControlSession, argument: string): Promise<void> {
+  const entry = await session.stat(session.resolve(argument));
+  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  session.reply(213, String(entry.size));
+}
+
+async function mdtm(session: ControlSession, argument: string): Promise<void> {
+  const entry = await session.stat(session.resolve(argument));
+  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  session.reply(213, formatTimeVal(entry.modified));
+}
+
+async function mlst(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument.trim() === '' ? '.' : argument);
+  const entry = await session.stat(target);
+  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  const line = formatMlsxEntry({
+    entry,
+    name: target.path,
+    facts: session.mlstFacts,
+    permissions: session.requireUser().permissions,
+  });
+  session.reply(250, `Listing ${target.path}`, line, 'End');
+}

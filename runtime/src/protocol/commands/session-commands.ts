@@ -1,0 +1,184 @@
+import type { CommandSpec } from '../command-table.ts';
+import type { ControlSession } from '../control-session.ts';
+import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
+import { ReplyError } from '../reply.ts';
+
+/** Login, session parameters, and the commands that describe the server. */
+export const SESSION_COMMANDS: readonly CommandSpec[] = [
+  { verb: 'USER', handler: user, login: false, argument: 'required', syntax: 'USER <username>', secureControl: true },
+  { verb: 'PASS', handler: pass, login: false, argument: 'optional', syntax: 'PASS <password>', secureControl: true },
+  { verb: 'ACCT', login: false, argument: 'required', syntax: 'ACCT <account> (not implemented)' },
+  { verb: 'QUIT', handler: quit, login: false, argument: 'none', syntax: 'QUIT' },
+  { verb: 'REIN', handler: rein, login: false, argument: 'none', syntax: 'REIN' },
+  { verb: 'NOOP', handler: (s) => s.reply(200, 'NOOP ok.'), login: false, argument: 'optional', syntax: 'NOOP' },
+  { verb: 'SYST', handler: (s) => s.reply(215, 'UNIX Type: L8'), login: false, argument: 'none', syntax: 'SYST' },
+  { verb: 'FEAT', handler: feat, login: false, argument: 'none', syntax: 'FEAT' },
+  {
+    verb: 'OPTS',
+    handler: opts,
+    login: false,
+    argument: 'required',
+    syntax: 'OPTS UTF8 ON | OPTS MLST <facts>',
+    feature: () => 'UTF8',
+  },
+  { verb: 'HELP', handler: help, login: false, argument: 'optional', syntax: 'HELP [<command>]' },
+  { verb: 'STAT', handler: stat, login: false, argument: 'optional', syntax: 'STAT [<path>]', duringTransfer: true },
+  { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
+  { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
+  { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
+  { verb: 'STRU', handler: stru, login: true, argument: 'required', syntax: 'STRU F' },
+  {
+    verb: 'ALLO',
+    handler: (s) => s.reply(202, 'No storage allocation necessary.'),
+    login: true,
+    argument: 'required',
+    syntax: 'ALLO <bytes>',
+  },
+];
+
+function user(session: ControlSession, argument: string): void {
+  if (session.user) {
+    session.log.info({ event: 'logout', reason: 'USER while logged in' });
+    session.reinitialize();
+  }
+  session.pendingUsername = argument;
+  session.reply(331, 'Password required.');
+}
+
+async function pass(session: ControlSession, argument: string): Promise<void> {
+  if (session.user) throw new ReplyError(503, 'Already logged in.');
+  const username = session.pendingUsername;
+  if (username === undefined) throw new ReplyError(503, 'Send USER first.');
+  session.pendingUsername = undefined;
+  const result = await session.services.authenticator.login({
+    username,
+    password: argument,
+    clientAddress: session.clientAddress,
+  });
+  if (!result.ok) {
+    session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
+    throw new ReplyError(530, 'Login incorrect.');
+  }
+  session.loggedIn(result.user);
+  session.log.info({ event: 'login', outcome: 'ok', username, secure: session.secure });
+  session.reply(230, 'Login successful.');
+}
+
+async function quit(session: ControlSession): Promise<void> {
+  session.close({ code: 221, lines: ['Goodbye.'] });
+}
+
+function rein(session: ControlSession): void {
+  session.reinitialize();
+  session.reply(220, 'Service ready for new user.');
+}
+
+function feat(session: ControlSession): void {
+  const features = new Set<string>();
+  for (const spec of session.commands.values()) {
+    const line = spec.feature?.(session);
+    if (line) features.add(line);
+  }
+  session.reply(211, 'Features:', ...[...features].sort(), 'End');
+}
+
+function opts(session: ControlSession, argument: string): void {
+  const [option = '', ...rest] = argument.trim().split(/\s+/);
+  const value = rest.join(' ');
+  switch (option.toUpperCase()) {
+    case 'UTF8':
+    case 'UTF-8':
+      if (value === '' || value.toUpperCase() === 'ON') return session.reply(200, 'Always in UTF8 mode.');
+      throw new ReplyError(504, 'UTF8 cannot be turned off.');
+    case 'MLST': {
+      const wanted = value
+        .split(';')
+        .map((fact) => fact.trim().toLowerCase())
+        .filter((fact): fact is MlstFact => (MLST_FACTS as readonly string[]).includes(fact));
+      session.mlstFacts = new Set(wanted);
+      return session.reply(200, `MLST OPTS ${wanted.map((fact) => `${fact};`).join('')}`);
+    }
+    default:
+      throw new ReplyError(501, `Option ${JSON.stringify(option.slice(0, 16))} not understood.`);
+  }
+}
+
+function help(session: ControlSession, argument: string): void {
+  const verb = argument.trim().toUpperCase();
+  if (verb !== '') {
+    const spec = session.commands.get(verb);
+    if (!spec) throw new ReplyError(502, `Unknown command ${JSON.stringify(verb.slice(0, 16))}.`);
+    return session.reply(214, `Syntax: ${spec.syntax}`);
+  }
+  const verbs = [...session.commands.values()].filter((spec) => spec.handler).map((spec) => spec.verb);
+  const rows: string[] = [];
+  for (let index = 0; index < verbs.length; index += 8) rows.push(verbs.slice(index, index + 8).join(' '));
+  session.reply(214, 'The following commands are recognized:', ...rows, 'Help OK.');
+}
+
+async function stat(session: ControlSession, argument: string): Promise<void> {
+  if (argument.trim() === '' || session.transferActive) {
+    const transfer = session.transferStatus;
+    const lines = [
+      'ftp-s3-bridge status:',
+      `Connected from ${session.clientAddress}`,
+      session.user ? `Logged in as ${session.user.username}` : 'Not logged in',
+      `TYPE: ${session.transferType === 'A' ? 'ASCII' : 'BINARY'}; STRUcture: File; transfer MODE: Stream`,
+      `Control connection: ${session.secure ? 'TLS' : 'clear'}; data connections: ${session.protection === 'P' ? 'TLS' : 'clear'}`,
+    ];
+    if (transfer) lines.push(`${transfer.command} ${transfer.path}: ${transfer.bytes} bytes transferred`);
+    return session.reply(transfer ? 213 : 211, ...lines, 'End of status');
+  }
+  // STAT <path>: a LIST over the control connection (RFC 959 4.1.3).
+  session.requireUser();
+  if (!session.can('list')) throw new ReplyError(550, 'Permission denied.');
+  const target = session.resolve(argument.trim());
+  const entry = await session.stat(target);
+  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  const now = new Date();
+  const permissions = session.user!.permissions;
+  const lines: string[] = [];
+  if (entry.kind === 'file') lines.push(formatListLine(entry, permissions, now));
+  else {
+    for await (const page of session.services.store.list(target.storePath)) {
+      for (const child of page) lines.push(formatListLine(child, permissions, now));
+      if (lines.length > 10_000) break;
+    }
+  }
+  session.reply(213, `Status of ${target.path}:`, ...lines, 'End of status');
+}
+
+function clnt(session: ControlSession, argument: string): void {
+  session.clientName = argument.slice(0, 100);
+  session.log.info({ event: 'client-name', client: session.clientName });
+  session.reply(200, 'Noted.');
+}
+
+function type(session: ControlSession, argument: string): void {
+  const [code = '', parameter = ''] = argument.trim().toUpperCase().split(/\s+/);
+  if (code === 'I' || (code === 'L' && parameter === '8')) {
+    session.transferType = 'I';
+    return session.reply(200, 'Switching to Binary mode.');
+  }
+  if (code === 'A' && (parameter === '' || parameter === 'N')) {
+    session.transferType = 'A';
+    return session.reply(200, 'Switching to ASCII mode.');
+  }
+  if (code === 'A' || code === 'E' || code === 'L') throw new ReplyError(504, 'Type not supported.');
+  throw new ReplyError(501, 'Unknown type.');
+}
+
+function mode(session: ControlSession, argument: string): void {
+  const value = argument.trim().toUpperCase();
+  if (value === 'S') return session.reply(200, 'Mode set to S.');
+  if (value === 'B' || value === 'C' || value === 'Z') throw new ReplyError(504, 'Only stream mode (S) is supported.');
+  throw new ReplyError(501, 'Unknown mode.');
+}
+
+function stru(session: ControlSession, argument: string): void {
+  const value = argument.trim().toUpperCase();
+  if (value === 'F') return session.reply(200, 'Structure set to F.');
+  if (value === 'R' || value === 'P') throw new ReplyError(504, 'Only file structure (F) is supported.');
+  throw new ReplyError(501, 'Unknown structure.');
+}
+

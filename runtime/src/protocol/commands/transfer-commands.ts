@@ -1,0 +1,266 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { EntryInfo } from '../../storage/object-store.ts';
+import { StorageError } from '../../storage/storage-error.ts';
+import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
+import type { CommandSpec } from '../command-table.ts';
+import type { ControlSession, ResolvedPath } from '../control-session.ts';
+import { formatListLine, formatMlsxEntry, globToRegExp, hasGlob } from '../listing-format.ts';
+import { ReplyError } from '../reply.ts';
+import { baseName, joinPath, parentPath } from '../virtual-path.ts';
+
+/** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
+export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
+  { verb: 'REST', handler: rest, login: true, argument: 'required', syntax: 'REST <offset>', feature: () => 'REST STREAM' },
+  { verb: 'RETR', handler: retr, login: true, argument: 'required', permission: 'read', syntax: 'RETR <path>', dataTransfer: true },
+  { verb: 'STOR', handler: stor, login: true, argument: 'required', permission: 'write', syntax: 'STOR <path>', dataTransfer: true },
+  { verb: 'STOU', handler: stou, login: true, argument: 'optional', permission: 'write', syntax: 'STOU [<name>]', dataTransfer: true },
+  { verb: 'APPE', handler: appe, login: true, argument: 'required', permission: 'write', syntax: 'APPE <path>', dataTransfer: true },
+  { verb: 'LIST', handler: list, login: true, argument: 'optional', permission: 'list', syntax: 'LIST [<path>]', dataTransfer: true },
+  { verb: 'NLST', handler: nlst, login: true, argument: 'optional', permission: 'list', syntax: 'NLST [<path>]', dataTransfer: true },
+  { verb: 'MLSD', handler: mlsd, login: true, argument: 'optional', permission: 'list', syntax: 'MLSD [<path>]', dataTransfer: true },
+  { verb: 'ABOR', handler: abor, login: false, argument: 'none', syntax: 'ABOR', duringTransfer: true },
+];
+
+/** How long a finished upload waits for a closing control connection before it commits. */
+const CONTROL_CLOSE_GRACE_MS = 10;
+/** How long a finished data connection may take to close from the client's side. */
+const DATA_CLOSE_WAIT_MS = 5_000;
+
+function rest(session: ControlSession, argument: string): void {
+  if (!/^\d{1,15}$/.test(argument.trim())) throw new ReplyError(501, 'REST takes a byte offset.');
+  session.restOffset = Number(argument.trim());
+  session.reply(350, `Restarting at ${session.restOffset}. Send STOR or RETR to initiate transfer.`);
+}
+
+function takeRestOffset(session: ControlSession): number {
+  const offset = session.restOffset;
+  session.restOffset = 0;
+  return offset;
+}
+
+async function retr(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument);
+  const offset = takeRestOffset(session);
+  const entry = await session.stat(target);
+  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  if (offset > entry.size) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
+  const ascii = session.transferType === 'A';
+  const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
+  await transfer(session, { command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
+    const { body } = await session.services.store.read(target.storePath, { offset, signal });
+    const stages = ascii ? [counter(progress), toNetworkAscii()] : [counter(progress)];
+    await pipeline([body, ...stages, data], { signal });
+  });
+}
+
+async function stor(session: ControlSession, argument: string): Promise<void> {
+  const target = session.resolve(argument);
+  await storeFile(session, 'STOR', target, takeRestOffset(session));
+}
+
+async function appe(session: ControlSession, argument: string): Promise<void> {
+  takeRestOffset(session);
+  const target = session.resolve(argument);
+  const entry = await session.stat(target);
+  if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
+  await storeFile(session, 'APPE', target, entry?.size ?? 0);
+}
+
+async function stou(session: ControlSession, argument: string): Promise<void> {
+  takeRestOffset(session);
+  const hint = argument.trim();
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const name =
+      hint !== '' && attempt === 0
+        ? baseName(session.resolve(hint).path)
+        : `${hint !== '' ? baseName(session.resolve(hint).path) : 'stou'}.${Date.now()}.${randomBytes(4).toString('hex')}`;
+    const target = session.resolve(joinPath(session.cwd, name));
+    if (await session.stat(target)) continue;
+    await storeFile(session, 'STOU', target, 0, `FILE: ${name}`);
+    return;
+  }
+  throw new ReplyError(450, 'Could not find a unique file name.');
+}
+
+/**
+ * STOR/APPE/STOU. The object is committed by the store before 226 goes out; any
+ * failure (client gone, ABOR, S3 error) leaves the previous state untouched.
+ */
+async function storeFile(
+  session: ControlSession,
+  command: string,
+  target: ResolvedPath,
+  offset: number,
+  opening = `Ok to send data for ${baseName(target.path)}.`,
+): Promise<void> {
+  if (target.path === '/') throw new ReplyError(553, 'Not a file name.');
+  const [entry, parent] = await Promise.all([session.stat(target), session.stat(session.resolve(parentPath(target.path)))]);
+  if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
+  if (parent?.kind !== 'directory') throw new ReplyError(550, 'Target folder does not exist.');
+  if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
+  if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
+  const user = session.requireUser();
+  await transfer(session, { command, path: target.path, opening }, async (data, signal, progress) => {
+    const source = new PassThrough({ highWaterMark: 1 << 20 });
+    const decoded = session.transferType === 'A' ? [fromNetworkAscii()] : [];
+    const feeding = pipeline([data, counter(progress), ...decoded, controlStillOpen(signal), source], { signal });
+    const writing = session.services.store.write(target.storePath, source, {
+      signal,
+      offset,
+      metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
+    });
+    // Whichever fails first decides; a failed write must also stop reading the socket.
+    const [fed, written] = await Promise.allSettled([feeding, writing]);
+    if (written.status === 'rejected') throw written.reason;
+    if (fed.status === 'rejected') throw fed.reason;
+  });
+}
+
+/**
+ * Holds the end of an upload for a moment and fails it if the transfer was aborted
+ * meanwhile: a client that dies closes the data and control connections together,
+ * and its half-sent file must not be committed as if the data had simply ended.
+ */
+function controlStillOpen(signal: AbortSignal): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      delay(CONTROL_CLOSE_GRACE_MS).then(() => callback(signal.aborted ? (signal.reason as Error) : null), callback);
+    },
+  });
+}
+
+async function list(session: ControlSession, argument: string): Promise<void> {
+  const user = session.requireUser();
+  const now = new Date();
+  await sendListing(session, 'LIST', argument, (entry) => formatListLine(entry, user.permissions, now));
+}
+
+async function nlst(session: ControlSession, argument: string): Promise<void> {
+  await sendListing(session, 'NLST', argument, (entry, prefix) => `${prefix}${entry.name}`);
+}
+
+async function mlsd(session: ControlSession, argument: string): Promise<void> {
+  const user = session.requireUser();
+  const format = (entry: EntryInfo): string =>
+    formatMlsxEntry({ entry, name: entry.name, facts: session.mlstFacts, permissions: user.permissions });
+  await sendListing(session, 'MLSD', argument, format);
+}
+
+/**
+ * LIST/NLST/MLSD: streams the folder page by page into the data connection. LIST
+ * and NLST accept `ls`-style options (ignored) and a '*'/'?' pattern in the last
+ * segment; NLST prefixes names with the folder as the client wrote it, so the
+ * names it returns can be passed straight back to RETR (what mget does).
+ */
+async function sendListing(
+  session: ControlSession,
+  command: 'LIST' | 'NLST' | 'MLSD',
+  argument: string,
+  format: (entry: EntryInfo, prefix: string) => string,
+): Promise<void> {
+  const written = command === 'MLSD' ? argument.trim() : stripListOptions(argument);
+  let pattern: RegExp | undefined;
+  let folderArgument = written;
+  if (command !== 'MLSD' && hasGlob(baseName(`/${written}`))) {
+    pattern = globToRegExp(baseName(`/${written}`));
+    folderArgument = written.includes('/') ? written.slice(0, written.lastIndexOf('/')) || '/' : '';
+  }
+  const target = session.resolve(folderArgument === '' ? '.' : folderArgument);
+  const entry = await session.stat(target);
+  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (command === 'MLSD' && entry.kind !== 'directory') throw new ReplyError(501, 'MLSD needs a folder; use MLST for a file.');
+  const prefix = folderArgument === '' || folderArgument === '.' ? '' : `${folderArgument.replace(/\/+$/, '')}/`;
+
+  async function* lines(signal: AbortSignal): AsyncGenerator<string> {
+    if (entry!.kind === 'file') {
+      yield `${format({ ...entry!, name: baseName(target.path) }, command === 'NLST' ? parentPrefix(folderArgument) : '')}\r\n`;
+      return;
+    }
+    for await (const page of session.services.store.list(target.storePath, { signal })) {
+      let chunk = '';
+      for (const child of page) {
+        if (!pattern || pattern.test(child.name)) chunk += `${format(child, prefix)}\r\n`;
+      }
+      if (chunk !== '') yield chunk;
+    }
+  }
+
+  const opening = `Here comes the listing of ${target.path}.`;
+  await transfer(session, { command, path: target.path, opening }, async (data, signal, progress) => {
+    await pipeline([Readable.from(lines(signal)), counter(progress), data], { signal });
+  });
+}
+
+/** "-la /some dir" → "/some dir"; "-l" → "". Options are dropped, as vsftpd does. */
+function stripListOptions(argument: string): string {
+  let rest = argument.trim();
+  while (/^-[A-Za-z]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z]+\s*/, '');
+  return rest;
+}
+
+function parentPrefix(written: string): string {
+  const slash = written.lastIndexOf('/');
+  return slash === -1 ? '' : written.slice(0, slash + 1);
+}
+
+async function abor(session: ControlSession): Promise<void> {
+  if (await session.abortTransfer()) session.reply(226, 'ABOR successful; transfer aborted.');
+  else session.reply(225, 'No transfer to abort.');
+}
+
+/**
+ * The shape every transfer shares: 150, the data connection, the work, 226. The
+ * data connection is always destroyed afterwards; errors of the connection itself
+ * (reset by the peer, idle) become 426, storage errors keep their own reply.
+ */
+async function transfer(
+  session: ControlSession,
+  details: { command: string; path: string; opening: string },
+  work: (data: Socket, signal: AbortSignal, progress: (bytes: number) => void) => Promise<void>,
+): Promise<void> {
+  await session.runTransfer(details, async (signal, progress) => {
+    session.reply(150, details.opening);
+    const data = await session.openDataConnection(signal);
+    try {
+      await work(data, signal, progress);
+    } catch (error) {
+      data.destroy();
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof StorageError || error instanceof ReplyError) throw error;
+      session.log.info({ event: 'data-connection-error', err: error });
+      throw new ReplyError(426, 'Connection closed; transfer aborted.');
+    }
+    closeGracefully(data);
+  });
+  session.reply(226, 'Transfer complete.');
+}
+
+/**
+ * Ends our side and lets the peer close theirs: destroying a socket with unread
+ * input (a TLS close_notify, say) sends a reset, which can make the client drop
+ * the tail of a download it has not read yet.
+ */
+function closeGracefully(data: Socket): void {
+  if (data.destroyed) return;
+  const timer = setTimeout(() => data.destroy(), DATA_CLOSE_WAIT_MS).unref();
+  data.once('close', () => clearTimeout(timer));
+  data.on('error', () => data.destroy());
+  data.resume();
+  data.end();
+}
+
+function counter(progress: (bytes: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer | string, _encoding, callback: TransformCallback) {
+      progress(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}

@@ -1,0 +1,536 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Permission, User } from '../auth/user.ts';
+import type { EntryInfo } from '../storage/object-store.ts';
+import { normalizeAddress } from './client-address.ts';
+import { COMMANDS, type CommandSpec } from './command-table.ts';
+import { CommandLineReader, parseCommand } from './command-line-reader.ts';
+import { MLST_FACTS, type MlstFact } from './listing-format.ts';
+import type { PassiveReservation } from './passive-ports.ts';
+import { formatReply, reply, ReplyError, type Reply } from './reply.ts';
+import type { SessionServices } from './session-settings.ts';
+import { replyForError } from './storage-replies.ts';
+import { upgradeToTls } from './tls-upgrade.ts';
+import { resolvePath, toStorePath } from './virtual-path.ts';
+
+/** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
+type DataEndpoint =
+  | {
+      readonly kind: 'passive';
+      readonly reservation: PassiveReservation;
+      /** The connection, TLS-wrapped when PROT P, set up as soon as it arrives. */
+      readonly connection: Promise<Socket>;
+      readonly cancel: AbortController;
+    }
+  | { readonly kind: 'active'; readonly host: string; readonly port: number };
+
+/** A resolved path: what the client sees, and where it lives in the store. */
+export interface ResolvedPath {
+  readonly path: string;
+  readonly storePath: string;
+}
+
+interface ActiveTransfer {
+  readonly controller: AbortController;
+  readonly command: string;
+  readonly path: string;
+  readonly startedAt: number;
+  bytes: number;
+}
+
+const MAX_QUEUED_COMMANDS = 64;
+const TLS_HANDSHAKE_TIMEOUT_MS = 15_000;
+const KEEPALIVE_DELAY_MS = 60_000;
+
+/**
+ * One control connection. Lines are queued and executed one at a time through the
+ * command table; while a transfer runs, only the commands the table marks
+ * `duringTransfer` (ABOR, STAT) are executed at once, the rest wait their turn.
+ */
+export class ControlSession {
+  readonly id = randomBytes(6).toString('hex');
+  readonly clientAddress: string;
+  readonly localAddress: string;
+  readonly services: SessionServices;
+  log: Logger;
+  readonly implicitTls: boolean;
+
+  // Protocol state, read and changed by the command handlers.
+  user: User | undefined;
+  pendingUsername: string | undefined;
+  cwd = '/';
+  transferType: 'A' | 'I' = 'A';
+  restOffset = 0;
+  renameFrom: ResolvedPath | undefined;
+  secure: boolean;
+  pbszDone: boolean;
+  protection: 'C' | 'P';
+  epsvAll = false;
+  mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
+  clientName: string | undefined;
+
+  #socket: Socket;
+  readonly #reader = new CommandLineReader();
+  readonly #queue: string[] = [];
+  #pumping = false;
+  /** The queued command being executed, if any (ABOR waits for it). */
+  #executing: Promise<void> | undefined;
+  #transfer: ActiveTransfer | undefined;
+  #dataEndpoint: DataEndpoint | undefined;
+  #loginTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #draining = false;
+  #upgrading = false;
+  readonly #openedAt = Date.now();
+  readonly #onClosed: (session: ControlSession) => void;
+
+  constructor(options: {
+    socket: Socket;
+    services: SessionServices;
+    /** Implicit FTPS: the socket is already TLS, and data connections default to PROT P. */
+    implicitTls: boolean;
+    onClosed: (session: ControlSession) => void;
+  }) {
+    this.#socket = options.socket;
+    this.services = options.services;
+    this.implicitTls = options.implicitTls;
+    this.secure = options.implicitTls;
+    this.pbszDone = options.implicitTls;
+    this.protection = options.implicitTls ? 'P' : 'C';
+    this.clientAddress = normalizeAddress(options.socket.remoteAddress);
+    this.localAddress = normalizeAddress(options.socket.localAddress);
+    this.#onClosed = options.onClosed;
+    this.log = options.services.logger.child({ session: this.id, clientAddress: this.clientAddress });
+  }
+
+  start(): void {
+    this.log.info({ event: 'session-open', implicitTls: this.implicitTls, localPort: this.#socket.localPort });
+    this.#socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    this.#socket.setNoDelay(true);
+    this.#attach(this.#socket);
+    this.#startLoginTimer();
+    this.#resetIdleTimer();
+    this.send(reply(220, 'ftp-s3-bridge ready.'));
+  }
+
+  /** The command table (FEAT and HELP are generated from it). */
+  get commands(): ReadonlyMap<string, CommandSpec> {
+    return COMMANDS;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get transferActive(): boolean {
+    return this.#transfer !== undefined;
+  }
+
+  get transferStatus(): { command: string; path: string; bytes: number } | undefined {
+    const transfer = this.#transfer;
+    return transfer && { command: transfer.command, path: transfer.path, bytes: transfer.bytes };
+  }
+
+  // ---- replies ----------------------------------------------------------------
+
+  send(value: Reply): void {
+    if (this.#closed || this.#socket.destroyed) return;
+    this.log.debug({ event: 'reply', code: value.code, text: value.lines[value.lines.length - 1] });
+    this.#socket.write(formatReply(value));
+  }
+
+  reply(code: number, ...lines: string[]): void {
+    this.send(reply(code, ...lines));
+  }
+
+  // ---- paths ------------------------------------------------------------------
+
+  /** Resolves a client path (relative to the current folder) into the user's home. */
+  resolve(argument: string): ResolvedPath {
+    const path = resolvePath(this.cwd, argument);
+    return { path, storePath: toStorePath(this.requireUser().home, path) };
+  }
+
+  /** stat through the user's view: the home folder always exists, even when S3 has nothing below it. */
+  async stat(target: ResolvedPath, signal?: AbortSignal): Promise<EntryInfo | undefined> {
+    if (target.path === '/') return { name: '/', kind: 'directory', size: 0, modified: new Date(0) };
+    return await this.services.store.stat(target.storePath, signal ? { signal } : undefined);
+  }
+
+  requireUser(): User {
+    if (!this.user) throw new ReplyError(530, 'Please log in with USER and PASS.');
+    return this.user;
+  }
+
+  can(permission: Permission): boolean {
+    return this.user?.permissions.has(permission) ?? false;
+  }
+
+  // ---- login ------------------------------------------------------------------
+
+  loggedIn(user: User): void {
+    this.user = user;
+    this.pendingUsername = undefined;
+    this.cwd = '/';
+    clearTimeout(this.#loginTimer);
+    this.#loginTimer = undefined;
+    this.log = this.log.child({ user: user.username });
+  }
+
+  /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
+  reinitialize(): void {
+    this.user = undefined;
+    this.pendingUsername = undefined;
+    this.cwd = '/';
+    this.transferType = 'A';
+    this.restOffset = 0;
+    this.renameFrom = undefined;
+    this.epsvAll = false;
+    this.mlstFacts = new Set(MLST_FACTS);
+    this.clearDataEndpoint();
+    this.#startLoginTimer();
+  }
+
+  // ---- TLS --------------------------------------------------------------------
+
+  /** AUTH TLS: the 234 reply goes out in clear, then the same TCP connection becomes TLS. */
+  async upgradeControlToTls(): Promise<void> {
+    const context = this.services.tlsContext?.();
+    if (!context) throw new ReplyError(502, 'TLS is not configured on this server.');
+    const raw = this.#socket;
+    this.#upgrading = true;
+    this.#detach(raw);
+    this.send(reply(234, 'Proceed with TLS negotiation.'));
+    try {
+      const secure = await upgradeToTls(raw, context, TLS_HANDSHAKE_TIMEOUT_MS);
+      this.#socket = secure;
+      this.secure = true;
+      this.#attach(secure);
+      this.log.info({ event: 'tls-established', protocol: secure.getProtocol(), cipher: secure.getCipher().name });
+    } catch (error) {
+      this.log.info({ event: 'tls-failed', err: error });
+      this.close();
+    } finally {
+      this.#upgrading = false;
+    }
+  }
+
+  // ---- data connections -------------------------------------------------------
+
+  /** PASV/EPSV: the next data connection comes to this reserved port. */
+  usePassive(reservation: PassiveReservation): void {
+    const cancel = new AbortController();
+    // Accepted (and TLS negotiated) right away: some clients finish the TLS
+    // handshake before they send RETR/STOR, others only after the 150.
+    const connection = reservation
+      .accept({ timeoutMs: this.services.settings.idleTimeoutMs, signal: cancel.signal })
+      .then((socket) => this.#secureDataConnection(socket, cancel.signal));
+    connection.catch(() => undefined);
+    this.#replaceEndpoint({ kind: 'passive', reservation, connection, cancel });
+  }
+
+  /** PORT/EPRT: the next data connection is opened to the client. */
+  useActive(host: string, port: number): void {
+    this.#replaceEndpoint({ kind: 'active', host, port });
+  }
+
+  /** Forgets the pending data endpoint (ABOR, REIN, a new PASV, the end of the session). */
+  clearDataEndpoint(): void {
+    this.#replaceEndpoint(undefined);
+  }
+
+  #replaceEndpoint(endpoint: DataEndpoint | undefined): void {
+    const previous = this.#dataEndpoint;
+    if (previous?.kind === 'passive') {
+      previous.cancel.abort();
+      previous.reservation.release();
+      previous.connection.then((socket) => socket.destroy(), () => undefined);
+    }
+    this.#dataEndpoint = endpoint;
+  }
+
+  /**
+   * The data connection for the current transfer, TLS-wrapped when PROT P. Uses up
+   * the endpoint set by PASV/EPSV/PORT/EPRT. Rejects with ReplyError 425 when it
+   * cannot be had in time.
+   */
+  async openDataConnection(signal: AbortSignal): Promise<Socket> {
+    const endpoint = this.#dataEndpoint;
+    this.#dataEndpoint = undefined;
+    if (!endpoint) throw new ReplyError(425, 'Use PASV or EPSV first.');
+    const timeoutMs = this.services.settings.dataConnectionTimeoutMs;
+    let socket: Socket;
+    try {
+      socket =
+        endpoint.kind === 'passive'
+          ? await withTimeout(endpoint.connection, timeoutMs, signal)
+          : await this.#secureDataConnection(await connectActive(endpoint.host, endpoint.port, timeoutMs, signal), signal);
+    } catch (error) {
+      if (endpoint.kind === 'passive') {
+        endpoint.cancel.abort();
+        endpoint.reservation.release();
+        endpoint.connection.then((late) => late.destroy(), () => undefined);
+      }
+      if (signal.aborted) throw error;
+      this.log.info({ event: 'data-connection-failed', mode: endpoint.kind, err: error });
+      throw new ReplyError(425, "Can't open data connection.");
+    }
+    // A stalled peer must not hold a transfer open forever.
+    socket.setTimeout(this.services.settings.idleTimeoutMs, () => socket.destroy(new Error('Data connection idle timeout')));
+    return socket;
+  }
+
+  /** TLS for PROT P (the server side of the handshake, whoever opened the TCP connection). */
+  async #secureDataConnection(socket: Socket, signal: AbortSignal): Promise<Socket> {
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    if (this.protection !== 'P') return socket;
+    const context = this.services.tlsContext?.();
+    if (!context) {
+      socket.destroy();
+      throw new Error('PROT P without TLS credentials');
+    }
+    return await upgradeToTls(socket, context, TLS_HANDSHAKE_TIMEOUT_MS, signal);
+  }
+
+  /**
+   * Runs `work` as the session's one transfer: ABOR and a closing control connection
+   * abort its signal, STAT reports its progress, and the idle timer is paused.
+   */
+  async runTransfer(
+    details: { command: string; path: string },
+    work: (signal: AbortSignal, progress: (bytes: number) => void) => Promise<void>,
+  ): Promise<void> {
+    const controller = new AbortController();
+    const transfer: ActiveTransfer = {
+      controller,
+      command: details.command,
+      path: details.path,
+      startedAt: Date.now(),
+      bytes: 0,
+    };
+    this.#transfer = transfer;
+    clearTimeout(this.#idleTimer);
+    let outcome: 'ok' | 'failed' | 'aborted' = 'failed';
+    try {
+      await work(controller.signal, (bytes) => (transfer.bytes += bytes));
+      outcome = 'ok';
+    } catch (error) {
+      outcome = controller.signal.aborted ? 'aborted' : 'failed';
+      throw error;
+    } finally {
+      this.#transfer = undefined;
+      this.log.info({
+        event: 'transfer',
+        command: details.command,
+        path: details.path,
+        bytes: transfer.bytes,
+        ms: Date.now() - transfer.startedAt,
+        outcome,
+      });
+      this.#resetIdleTimer();
+    }
+  }
+
+  /** ABOR: aborts the running transfer and waits until its own reply (426) is out. */
+  async abortTransfer(): Promise<boolean> {
+    const transfer = this.#transfer;
+    this.clearDataEndpoint();
+    if (!transfer) return false;
+    transfer.controller.abort(new ReplyError(426, 'Connection closed; transfer aborted.'));
+    // The transfer's own command writes its 426; ABOR's reply must come after it.
+    await this.#executing;
+    return true;
+  }
+
+  // ---- lifecycle --------------------------------------------------------------
+
+  /** Server shutdown: idle sessions close now; a running transfer may finish first. */
+  drain(): void {
+    this.#draining = true;
+    if (!this.#transfer && !this.#pumping) this.close(reply(421, 'Service shutting down; please reconnect.'));
+  }
+
+  close(final?: Reply): void {
+    if (this.#closed) return;
+    if (final) this.send(final);
+    this.#closed = true;
+    clearTimeout(this.#loginTimer);
+    clearTimeout(this.#idleTimer);
+    this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));
+    this.clearDataEndpoint();
+    this.#queue.length = 0;
+    this.#socket.end();
+    this.#socket.destroySoon();
+    setTimeout(() => this.#socket.destroy(), 2000).unref();
+    this.log.info({ event: 'session-close', ms: Date.now() - this.#openedAt, reason: final?.lines[0] });
+    this.#onClosed(this);
+  }
+
+  // ---- command loop -----------------------------------------------------------
+
+  readonly #listeners = {
+    data: (chunk: Buffer) => this.#onData(chunk),
+    // A client that sent QUIT may half-close at once; its queued commands still run
+    // (a pipelined STOR completes, then QUIT answers 221). Without QUIT, a vanished
+    // client's transfer is aborted rather than committed.
+    end: () => {
+      if (!this.#queue.some((line) => parseCommand(line).verb === 'QUIT')) this.close();
+    },
+    close: () => this.close(),
+    error: (error: Error) => {
+      this.log.debug({ event: 'control-error', err: error });
+      this.close();
+    },
+  };
+
+  #attach(socket: Socket): void {
+    socket.on('data', this.#listeners.data);
+    socket.on('end', this.#listeners.end);
+    socket.on('close', this.#listeners.close);
+    socket.on('error', this.#listeners.error);
+  }
+
+  /** Removes only this session's listeners (Node's own must stay for EOF handling). */
+  #detach(socket: Socket): void {
+    socket.off('data', this.#listeners.data);
+    socket.off('end', this.#listeners.end);
+    socket.off('close', this.#listeners.close);
+    socket.off('error', this.#listeners.error);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#upgrading) return;
+    this.#resetIdleTimer();
+    for (const line of this.#reader.push(chunk)) {
+      if (line.kind === 'too-long') {
+        this.#enqueue('\u0000too-long');
+        continue;
+      }
+      const { verb } = parseCommand(line.text);
+      const spec = COMMANDS.get(verb);
+      if (this.#transfer && spec?.duringTransfer) {
+        void this.#execute(line.text);
+        continue;
+      }
+      this.#enqueue(line.text);
+    }
+  }
+
+  #enqueue(line: string): void {
+    this.#queue.push(line);
+    if (this.#queue.length >= MAX_QUEUED_COMMANDS) this.#socket.pause();
+    void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const line = this.#queue.shift()!;
+        if (this.#queue.length < MAX_QUEUED_COMMANDS / 2) this.#socket.resume();
+        this.#executing = this.#execute(line);
+        await this.#executing;
+        this.#executing = undefined;
+        if (this.#draining && !this.#transfer) {
+          this.close(reply(421, 'Service shutting down; please reconnect.'));
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #execute(line: string): Promise<void> {
+    if (line === '\u0000too-long') {
+      this.send(reply(500, 'Command line too long.'));
+      return;
+    }
+    const { verb, argument } = parseCommand(line);
+    this.log.debug({ event: 'command', verb, argument: verb === 'PASS' ? '****' : argument });
+    const spec = COMMANDS.get(verb);
+    const refusal = spec ? this.#refusal(spec, argument) : reply(500, `Unknown command ${JSON.stringify(verb.slice(0, 16))}.`);
+    if (verb !== 'RNTO' && verb !== 'RNFR' && !spec?.duringTransfer) this.renameFrom = undefined;
+    if (refusal) {
+      this.send(refusal);
+      return;
+    }
+    try {
+      await spec!.handler!(this, argument);
+    } catch (error) {
+      const mapped = replyForError(error);
+      if (!mapped.expected) this.log.error({ event: 'command-error', verb, err: error });
+      this.send(mapped.reply);
+    }
+  }
+
+  /** The command table's checks, in RFC order: 502, 530 (TLS, login), 501, 550, 521. */
+  #refusal(spec: CommandSpec, argument: string): Reply | undefined {
+    if (!spec.handler) return reply(502, `${spec.verb} not implemented.`);
+    const { tlsMode } = this.services.settings;
+    if (spec.secureControl && tlsMode === 'required' && !this.secure) {
+      return reply(530, 'TLS is required: send AUTH TLS first.');
+    }
+    if (spec.login && !this.user) return reply(530, 'Please log in with USER and PASS.');
+    if (spec.argument === 'required' && argument.trim() === '') return reply(501, `${spec.verb} needs an argument.`);
+    if (spec.argument === 'none' && argument.trim() !== '') return reply(501, `${spec.verb} takes no argument.`);
+    if (spec.permission && !this.can(spec.permission)) return reply(550, 'Permission denied.');
+    if (spec.dataTransfer && tlsMode === 'required' && this.protection !== 'P') {
+      return reply(521, 'Data connections must be protected: send PBSZ 0 and PROT P.');
+    }
+    return undefined;
+  }
+
+  #startLoginTimer(): void {
+    clearTimeout(this.#loginTimer);
+    this.#loginTimer = setTimeout(() => {
+      this.log.info({ event: 'login-timeout' });
+      this.close(reply(421, 'Login timeout; closing control connection.'));
+    }, this.services.settings.loginTimeoutMs);
+    this.#loginTimer.unref();
+  }
+
+  #resetIdleTimer(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#closed || this.#transfer) return;
+    this.#idleTimer = setTimeout(() => {
+      this.log.info({ event: 'idle-timeout' });
+      this.close(reply(421, 'Idle timeout; closing control connection.'));
+    }, this.services.settings.idleTimeoutMs);
+    this.#idleTimer.unref();
+  }
+}
+
+/** `promise`, or a rejection after `timeoutMs` or when `signal` aborts. */
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('Data connection did not arrive in time')), timeoutMs);
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function connectActive(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
+  return await new Promise<Socket>((resolve, reject) => {
+    const socket = connect({ host, port, signal, timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      resolve(socket);
+    });
+    socket.once('timeout', () => socket.destroy(new Error('Active data connection timed out')));
+    socket.once('error', reject);
+  });
+}

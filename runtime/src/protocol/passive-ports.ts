@@ -1,0 +1,196 @@
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { normalizeAddress } from './client-address.ts';
+
+/**
+ * The passive port range, listened on for the life of the server. A PASV/EPSV
+ * reserves a port for one client address; a connection to that port is handed to
+ * the reservation only if it comes from that address, anything else is closed
+ * unread. Several sessions share a port as long as their client addresses differ,
+ * which is what lets a task with three passive ports serve many sessions at once.
+ * A reservation ends with its first connection, so the port is free again for the
+ * same address right after the data connection is set up.
+ */
+export interface PassiveReservation {
+  readonly port: number;
+  /** The data connection from the reserved address; rejects on timeout or abort. */
+  accept(options: { timeoutMs: number; signal?: AbortSignal }): Promise<Socket>;
+  /** Gives the port back (closing a connection that arrived but was never taken). */
+  release(): void;
+}
+
+export class PassivePortError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PassivePortError';
+  }
+}
+
+interface Slot {
+  socket?: Socket;
+  waiter?: (socket: Socket) => void;
+  released: boolean;
+}
+
+export class PassivePortPool {
+  readonly #servers = new Map<number, Server>();
+  /** port → client address → slot */
+  readonly #slots = new Map<number, Map<string, Slot>>();
+  readonly #ports: readonly number[];
+  readonly #logger: Logger;
+  #cursor = 0;
+  #freed: Array<() => void> = [];
+
+  private constructor(ports: readonly number[], logger: Logger) {
+    this.#ports = ports;
+    this.#logger = logger;
+  }
+
+  /** Listens on every port of the range; a port that cannot be bound fails the whole call. */
+  static async open(options: { host: string; first: number; last: number; logger: Logger }): Promise<PassivePortPool> {
+    const ports = Array.from({ length: options.last - options.first + 1 }, (_, index) => options.first + index);
+    const pool = new PassivePortPool(ports, options.logger);
+    try {
+      for (const port of ports) await pool.#listen(options.host, port);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  get ports(): readonly number[] {
+    return this.#ports;
+  }
+
+  /**
+   * A port with no pending reservation for `clientAddress`. When every port has one,
+   * waits (up to `timeoutMs`) for one to free up: reservations last only from
+   * PASV to the data connection, so this queues rather than fails.
+   */
+  async reserve(clientAddress: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<PassiveReservation> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const reservation = this.#tryReserve(clientAddress);
+      if (reservation) return reservation;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new PassivePortError('No passive port is free for this client address');
+      await this.#waitForFree(remaining, options.signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const slots of this.#slots.values()) {
+      for (const slot of slots.values()) slot.socket?.destroy();
+    }
+    this.#slots.clear();
+    await Promise.all(
+      [...this.#servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
+    this.#servers.clear();
+  }
+
+  #tryReserve(clientAddress: string): PassiveReservation | undefined {
+    for (let step = 0; step < this.#ports.length; step++) {
+      const port = this.#ports[(this.#cursor + step) % this.#ports.length]!;
+      const slots = this.#slots.get(port)!;
+      if (slots.has(clientAddress)) continue;
+      this.#cursor = (this.#cursor + step + 1) % this.#ports.length;
+      const slot: Slot = { released: false };
+      slots.set(clientAddress, slot);
+      return this.#reservation(port, clientAddress, slot);
+    }
+    return undefined;
+  }
+
+  #reservation(port: number, clientAddress: string, slot: Slot): PassiveReservation {
+    const free = (): void => {
+      if (this.#slots.get(port)?.get(clientAddress) === slot) this.#slots.get(port)!.delete(clientAddress);
+      const waiting = this.#freed;
+      this.#freed = [];
+      for (const wake of waiting) wake();
+    };
+    return {
+      port,
+      accept: async ({ timeoutMs, signal }) => {
+        if (slot.socket) {
+          const socket = slot.socket;
+          slot.socket = undefined;
+          return socket;
+        }
+        if (slot.released) throw new PassivePortError('Passive reservation already used');
+        return await new Promise<Socket>((resolve, reject) => {
+          const timer = setTimeout(() => finish(new PassivePortError('Data connection did not arrive in time')), timeoutMs);
+          const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'));
+          const finish = (error?: unknown, socket?: Socket): void => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            slot.waiter = undefined;
+            if (socket) resolve(socket);
+            else reject(error);
+          };
+          if (signal?.aborted) return onAbort();
+          signal?.addEventListener('abort', onAbort, { once: true });
+          slot.waiter = (socket) => finish(undefined, socket);
+        });
+      },
+      release: () => {
+        slot.released = true;
+        slot.socket?.destroy();
+        slot.socket = undefined;
+        free();
+      },
+    };
+  }
+
+  async #listen(host: string, port: number): Promise<void> {
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(port, socket));
+    server.on('error', (error) => this.#logger.error({ event: 'passive-port-error', port, err: error }));
+    server.listen({ host, port, exclusive: true });
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    } catch (error) {
+      throw new PassivePortError(`Cannot listen on passive port ${port}: ${(error as Error).message}`, { cause: error });
+    }
+    this.#servers.set(port, server);
+    this.#slots.set(port, new Map());
+  }
+
+  #onConnection(port: number, socket: Socket): void {
+    const address = normalizeAddress(socket.remoteAddress);
+    const slots = this.#slots.get(port);
+    const slot = slots?.get(address);
+    if (!slot || slot.released || slot.socket) {
+      this.#logger.warn({ event: 'data-connection-refused', port, clientAddress: address });
+      socket.destroy();
+      return;
+    }
+    // The first connection from the reserved address ends the reservation.
+    slot.released = true;
+    slots!.delete(address);
+    const waiting = this.#freed;
+    this.#freed = [];
+    for (const wake of waiting) wake();
+    if (slot.waiter) slot.waiter(socket);
+    else slot.socket = socket;
+  }
+
+  #waitForFree(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(done, timeoutMs);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      function done(): void {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#freed.push(done);
+    });
+  }
+}

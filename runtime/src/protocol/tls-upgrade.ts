@@ -1,0 +1,52 @@
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+
+/**
+ * Server side of a TLS handshake on an accepted socket: AUTH TLS on the control
+ * connection, implicit FTPS, and PROT P data connections all go through here, so
+ * they share one SecureContext (and its session ticket keys, which lets clients
+ * resume the control connection's TLS session on data connections).
+ */
+export async function upgradeToTls(
+  socket: Socket,
+  context: SecureContext,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<TLSSocket> {
+  const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
+      const fail = (error: Error): void => {
+        cleanup();
+        reject(error);
+      };
+      const done = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onClose = (): void => fail(new Error('Connection closed during the TLS handshake'));
+      const onAbort = (): void => fail(new Error('TLS handshake cancelled'));
+      function cleanup(): void {
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        secure.off('secure', done);
+        secure.off('error', fail);
+        secure.off('close', onClose);
+        secure.off('end', onClose);
+      }
+      secure.once('secure', done);
+      secure.once('error', fail);
+      secure.once('close', onClose);
+      // Half-open listeners report a peer that hangs up mid-handshake only as 'end'.
+      secure.once('end', onClose);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  } catch (error) {
+    secure.destroy();
+    socket.destroy();
+    throw error;
+  }
+  return secure;
+}

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pendingMultipartUploads, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+
+async function objectText(env: { s3: TestS3 }, key: string): Promise<string | undefined> {
+  try {
+    const result = await env.s3.client.send(new GetObjectCommand({ Bucket: env.s3.bucket, Key: key }));
+    return await result.Body!.transformToString();
+  } catch {
+    return undefined;
+  }
+}
+
+async function objectExists(env: { s3: TestS3 }, key: string): Promise<boolean> {
+  return await env.s3.client.send(new HeadObjectCommand({ Bucket: env.s3.bucket, Key: key })).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Waits until `check` holds (the server finishes clean-up asynchronously after a failure). */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (await check()) return;
+    await delay(100);
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+describe('aborted and broken transfers leave nothing behind', () => {
+  let env: TestBridge;
+  before(async () => {
+    env = await startTestBridge({ env: { FTP_DATA_TIMEOUT_SECONDS: '0.5' } });
+  });
+  after(() => env.stop());
+
+  test('ABOR during a download: 426 for the transfer, then 226 for ABOR', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const upload = await ftp.passive();
+    await ftp.command('STOR large.bin', 150);
+    await writeAll(upload, randomBytes(20 * 1024 * 1024));
+    await ftp.expect(226);
+    const data = await ftp.passive();
+    await ftp.command('RETR large.bin', 150);
+    await once(data, 'readable');
+    data.pause();
+    ftp.send('ABOR');
+    assert.equal((await ftp.read()).code, 426);
+    assert.equal((await ftp.read()).code, 226);
+    await ftp.command('NOOP', 200);
+    data.destroy();
+    await ftp.close();
+    assert.ok(env.logs.some((line) => line.event === 'transfer' && line.command === 'RETR' && line.outcome === 'aborted'));
+  });
+
+  test('ABOR during a multipart upload: no object and no multipart upload left', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const data = await ftp.passive();
+    await ftp.command('STOR aborted.bin', 150);
+    data.on('error', () => undefined);
+    data.write(randomBytes(7 * 1024 * 1024));
+    await delay(300);
+    ftp.send('ABOR');
+    assert.equal((await ftp.read()).code, 426);
+    assert.equal((await ftp.read()).code, 226);
+    data.destroy();
+    await ftp.close();
+    assert.equal(await objectExists(env, 'partners/alice/aborted.bin'), false);
+    await eventually(async () => (await pendingMultipartUploads(env.s3)) === 0, 'multipart upload aborted');
+  });
+
+  test('a client that vanishes mid-upload (both connections closed) commits nothing; the old file stays', async () => {
+    await env.s3.client.send(new PutObjectCommand({ Bucket: env.s3.bucket, Key: 'partners/alice/keep.txt', Body: 'original' }));
+    const keepTransfers = () => env.logs.filter((line) => line.event === 'transfer' && line.path === '/keep.txt');
+    for (const [round, size] of [1000, 7 * 1024 * 1024].entries()) {
+      const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+      const data = await ftp.passive();
+      await ftp.command('STOR keep.txt', 150);
+      data.on('error', () => undefined);
+      await new Promise<void>((resolve) => data.write(randomBytes(size), () => resolve()));
+      // What a killed client's kernel does: FIN on every socket at once.
+      data.end();
+      ftp.socket.end();
+      await new Promise((resolve) => data.once('close', resolve));
+      await ftp.close();
+      await eventually(async () => keepTransfers().length === round + 1, 'the upload is recorded');
+      assert.ok(keepTransfers().every((line) => line.outcome === 'aborted'));
+      assert.equal(await objectText(env, 'partners/alice/keep.txt'), 'original');
+    }
+    await eventually(async () => (await pendingMultipartUploads(env.s3)) === 0, 'multipart upload aborted');
+  });
+
+  test('a data connection reset mid-upload gets 426 and commits nothing', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const data = await ftp.passive();
+    await ftp.command('STOR reset.bin', 150);
+    data.on('error', () => undefined);
+    await new Promise<void>((resolve) => data.write(randomBytes(6 * 1024 * 1024), () => resolve()));
+    data.resetAndDestroy();
+    assert.equal((await ftp.read()).code, 426);
+    await ftp.command('NOOP', 200);
+    await ftp.close();
+    assert.equal(await objectExists(env, 'partners/alice/reset.bin'), false);
+    await eventually(async () => (await pendingMultipartUploads(env.s3)) === 0, 'multipart upload aborted');
+  });
+
+  test('QUIT sent right after the data, then a half-close: the upload still completes', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const data = await ftp.passive();
+    await ftp.command('STOR quit.txt', 150);
+    await writeAll(data, 'complete');
+    ftp.send('QUIT');
+    ftp.socket.end();
+    assert.equal((await ftp.read()).code, 226);
+    assert.equal((await ftp.read()).code, 221);
+    await ftp.close();
+    assert.equal(await objectText(env, 'partners/alice/quit.txt'), 'complete');
+  });
+
+  test('a data connection that never arrives: 150 then 425 after the data timeout', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    await ftp.passivePort();
+    await ftp.command('STOR never.txt', 150);
+    assert.equal((await ftp.read(3000)).code, 425);
+    await ftp.command('NOOP', 200);
+    await ftp.close();
+    assert.equal(await objectExists(env, 'partners/alice/never.txt'), false);
+  });
+
+  test('a control connection that closes during a download is cleaned up', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const data = await ftp.passive();
+    await ftp.command('RETR large.bin', 150);
+    await once(data, 'readable');
+    await ftp.close();
+    await readAll(data).catch(() => Buffer.alloc(0));
+    await eventually(
+      async () => env.logs.filter((line) => line.event === 'transfer' && line.command === 'RETR' && line.outcome === 'aborted').length >= 2,
+      'the download is recorded as aborted',
+    );
+  });
+});
+
+describe('an S3 endpoint that fails', () => {
+  let s3: TestS3;
+  let proxy: FaultProxy;
+  let env: TestBridge;
+  before(async () => {
+    s3 = await startTestS3();
+    proxy = await startFaultProxy(s3.endpoint);
+    const client = new S3Client({
+      endpoint: proxy.endpoint,
+      region: TEST_REGION,
+      forcePathStyle: true,
+      credentials: TEST_CREDENTIALS,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1000, socketTimeout: 5000 },
+    });
+    env = await startTestBridge({ s3, s3Client: client });
+  });
+  after(async () => {
+    await env.stop();
+    await proxy.close();
+    await s3.stop();
+  });
+
+  test('S3 failing mid-upload: 451, no object, no multipart upload left', async () => {
+    proxy.failUploadPartsAfter(1, 'status-500');
+    try {
+      const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+      const data = await ftp.passive();
+      await ftp.command('STOR doomed.bin', 150);
+      data.on('error', () => undefined);
+      data.end(randomBytes(16 * 1024 * 1024));
+      const final = await ftp.read(20_000);
+      assert.equal(final.code, 451);
+      assert.doesNotMatch(final.text, /InternalError|proxy|127\.0\.0\.1/, 'no SDK detail reaches the client');
+      await ftp.command('NOOP', 200);
+      await ftp.close();
+    } finally {
+      proxy.heal();
+    }
+    assert.equal(await objectExists(env, 'doomed.bin'), false);
+    await eventually(async () => (await pendingMultipartUploads(s3)) === 0, 'multipart upload aborted');
+  });
+
+  test('a dead S3 endpoint: clear 451 replies, and the session survives', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    proxy.goDead();
+    try {
+      const reply = await ftp.command('CWD somewhere');
+      assert.equal(reply.code, 451);
+      assert.match(reply.text, /Storage is unavailable/);
+      await ftp.command('NOOP', 200);
+      await ftp.command('SIZE x', 451);
+    } finally {
+      proxy.heal();
+    }
+    await ftp.command('MKD back', 257);
+    await ftp.close();
+  });
+});

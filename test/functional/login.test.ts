@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DEFAULT_USER, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { RawFtp } from '../helpers/raw-ftp.ts';
+
+describe('login', () => {
+  let env: TestBridge;
+  before(async () => {
+    env = await startTestBridge({
+      users: [DEFAULT_USER, { username: 'fenced', password: 'secret', allowFrom: ['203.0.113.0/24'] }],
+      env: { FTP_LOCKOUT_FAILURES: '100', FTP_LOGIN_FAILURE_DELAY_MS: '200' },
+    });
+  });
+  after(() => env.stop());
+
+  test('greets with 220 and logs in with USER/PASS', async () => {
+    const ftp = await RawFtp.connect(env.port);
+    const greeting = await ftp.expect(220);
+    assert.match(greeting.text, /ready/);
+    await ftp.command('USER alice', 331);
+    await ftp.command('PASS wonderland', 230);
+    await ftp.command('PWD', 257);
+    await ftp.command('QUIT', 221);
+    await ftp.close();
+    const login = env.logs.find((line) => line.event === 'login' && line.outcome === 'ok');
+    assert.equal(login?.username, 'alice');
+    assert.ok(!JSON.stringify(env.logs).includes('wonderland'), 'the password never reaches the log');
+  });
+
+  test('USER answers 331 for unknown users too, and a wrong password is answered 530 after the delay', async () => {
+    const ftp = await RawFtp.connect(env.port, {});
+    await ftp.expect(220);
+    await ftp.command('USER nobody', 331);
+    const started = Date.now();
+    await ftp.command('PASS whatever', 530);
+    assert.ok(Date.now() - started >= 180, 'failure is delayed');
+    await ftp.command('USER alice', 331);
+    const wrong = Date.now();
+    await ftp.command('PASS wrong', 530);
+    assert.ok(Date.now() - wrong >= 180);
+    await ftp.close();
+  });
+
+  test('commands that need a login are refused with 530 before it; PASS without USER is 503', async () => {
+    const ftp = await RawFtp.connect(env.port);
+    await ftp.expect(220);
+    for (const command of ['PWD', 'CWD /', 'LIST', 'RETR x', 'STOR x', 'PASV', 'MKD x', 'TYPE I']) {
+      assert.equal((await ftp.command(command)).code, 530, command);
+    }
+    await ftp.command('PASS wonderland', 503);
+    await ftp.command('SYST', 215);
+    await ftp.close();
+  });
+
+  test('allowFrom refuses logins from other addresses', async () => {
+    const ftp = await RawFtp.connect(env.port);
+    await ftp.expect(220);
+    await ftp.command('USER fenced', 331);
+    await ftp.command('PASS secret', 530);
+    await ftp.close();
+    assert.ok(env.logs.some((line) => line.event === 'login' && line.reason === 'address-not-allowed'));
+  });
+
+  test('REIN logs out; USER while logged in starts a new login', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    await ftp.command('REIN', 220);
+    await ftp.command('PWD', 530);
+    await ftp.command('USER alice', 331);
+    await ftp.command('PASS wonderland', 230);
+    await ftp.command('USER alice', 331);
+    await ftp.command('PWD', 530);
+    await ftp.close();
+  });
+
+  test('the users file is re-read when it changes, without a restart', async () => {
+    await env.writeUsers([DEFAULT_USER, { username: 'newcomer', password: 'fresh-start' }]);
+    let loggedIn = false;
+    for (let attempt = 0; attempt < 30 && !loggedIn; attempt++) {
+      await delay(200);
+      const ftp = await RawFtp.connect(env.port);
+      await ftp.expect(220);
+      await ftp.command('USER newcomer', 331);
+      loggedIn = (await ftp.command('PASS fresh-start')).code === 230;
+      await ftp.close();
+    }
+    assert.ok(loggedIn, 'the new user can log in');
+  });
+});
+
+describe('lockout and login timeout', () => {
+  test('repeated failures from one address lock it out, even with the right password', async () => {
+    const env = await startTestBridge({ env: { FTP_LOCKOUT_FAILURES: '3', FTP_LOCKOUT_SECONDS: '60' } });
+    try {
+      const ftp = await RawFtp.connect(env.port);
+      await ftp.expect(220);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await ftp.command('USER alice', 331);
+        await ftp.command('PASS nope', 530);
+      }
+      await ftp.command('USER alice', 331);
+      await ftp.command('PASS wonderland', 530);
+      await ftp.close();
+      assert.ok(env.logs.some((line) => line.event === 'login' && line.reason === 'locked-out'));
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a connection that does not log in in time gets 421 and is closed', async () => {
+    const env = await startTestBridge({ env: { FTP_LOGIN_TIMEOUT_SECONDS: '0.3' } });
+    try {
+      const ftp = await RawFtp.connect(env.port);
+      await ftp.expect(220);
+      await ftp.command('USER alice', 331);
+      const closing = await ftp.read(3000);
+      assert.equal(closing.code, 421);
+      await delay(100);
+      assert.ok(ftp.ended);
+      await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('an idle control connection gets 421 after the idle timeout', async () => {
+    const env = await startTestBridge({ env: { FTP_IDLE_TIMEOUT_SECONDS: '0.3' } });
+    try {
+      const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+      const closing = await ftp.read(3000);
+      assert.equal(closing.code, 421);
+      assert.match(closing.text, /idle/i);
+      await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+});

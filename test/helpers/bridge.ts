@@ -1,0 +1,146 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
+import { loadConfig, type Config } from '../../runtime/src/config.ts';
+import { startBridge, type RunningBridge } from '../../runtime/src/main.ts';
+import { startTestS3, type TestS3 } from './s3-server.ts';
+import { makeCertificate } from './tls-fixture.ts';
+
+/**
+ * The real bridge, in this process, against a real S3-compatible server, with a
+ * users file and a self-signed certificate in a temporary folder. Control and
+ * implicit-TLS ports are ephemeral; the passive range is a free random slice.
+ */
+export interface TestUser {
+  readonly username: string;
+  readonly password: string;
+  readonly home?: string;
+  readonly permissions?: readonly string[];
+  readonly allowFrom?: readonly string[];
+}
+
+export interface TestBridge {
+  readonly s3: TestS3;
+  readonly config: Config;
+  readonly bridge: RunningBridge;
+  readonly port: number;
+  readonly implicitPort: number;
+  readonly dir: string;
+  readonly usersFile: string;
+  readonly certificate: { cert: string; key: string };
+  /** Lines the bridge logged (parsed JSON). */
+  readonly logs: Array<Record<string, unknown>>;
+  writeUsers(users: readonly TestUser[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_USER: TestUser = { username: 'alice', password: 'wonderland', home: 'partners/alice/' };
+
+export async function startTestBridge(
+  options: {
+    env?: Record<string, string>;
+    users?: readonly TestUser[];
+    s3?: TestS3;
+    /** The client the bridge uses (e.g. one pointed at a fault proxy); default: the test server's. */
+    s3Client?: S3Client;
+  } = {},
+): Promise<TestBridge> {
+  const s3 = options.s3 ?? (await startTestS3());
+  const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-test-'));
+  const usersFile = join(dir, 'users.json');
+  const certificate = await makeCertificate();
+  await writeFile(join(dir, 'cert.pem'), certificate.cert);
+  await writeFile(join(dir, 'key.pem'), certificate.key);
+  const writeUsers = async (users: readonly TestUser[]): Promise<void> => {
+    const records = await Promise.all(
+      users.map(async (user) => ({
+        username: user.username,
+        passwordHash: await hashPassword(user.password, { parameters: { logN: 10, r: 8, p: 1 } }),
+        home: user.home ?? `partners/${user.username}/`,
+        ...(user.permissions ? { permissions: user.permissions } : {}),
+        ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
+      })),
+    );
+    await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));
+  };
+  await writeUsers(options.users ?? [DEFAULT_USER]);
+
+  const logs: Array<Record<string, unknown>> = [];
+  const logger: Logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  for (let attempt = 0; ; attempt++) {
+    const implicitPort = await freePort();
+    const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+    if (implicitPort >= first && implicitPort <= first + 9) continue;
+    const config: Config = {
+      ...loadConfig({
+        FTP_LISTEN_ADDRESS: '127.0.0.1',
+        FTP_PORT: '2121',
+        FTPS_IMPLICIT_PORT: String(implicitPort),
+        FTP_PASSIVE_PORTS: `${first}-${first + 9}`,
+        FTP_USERS_FILE: usersFile,
+        FTP_TLS_CERT_FILE: join(dir, 'cert.pem'),
+        FTP_TLS_KEY_FILE: join(dir, 'key.pem'),
+        S3_BUCKET: s3.bucket,
+        S3_ENDPOINT: s3.endpoint,
+        S3_FORCE_PATH_STYLE: 'true',
+        S3_CHECKSUM: 'when_required',
+        AWS_REGION: 'us-east-1',
+        HEALTH_PORT: '0',
+        FTP_LOGIN_FAILURE_DELAY_MS: '50',
+        FTP_RELOAD_SECONDS: '0.2',
+        FTP_SHUTDOWN_GRACE_SECONDS: '2',
+        S3_PART_SIZE_MIB: '5',
+        ...options.env,
+      }),
+      controlPort: 0,
+    };
+    try {
+      const bridge = await startBridge(config, { logger, s3Client: options.s3Client ?? s3.client });
+      return {
+        s3,
+        config,
+        bridge,
+        port: bridge.controlPort,
+        implicitPort: bridge.implicitTlsPort ?? 0,
+        dir,
+        usersFile,
+        certificate,
+        logs,
+        writeUsers,
+        async stop() {
+          await bridge.stop();
+          if (!options.s3) await s3.stop();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      if (attempt < 5 && /passive port/i.test((error as Error).message)) continue;
+      throw error;
+    }
+  }
+}
+
+/** A port that was free a moment ago (the listener binding it next may still race; tests retry). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Multipart uploads fauxqs still holds (it keeps each under `_multipart/`): orphans, after a failure. */
+export async function pendingMultipartUploads(s3: TestS3): Promise<number> {
+  try {
+    return (await readdir(join(s3.storageDir, '_multipart'))).length;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,205 @@
+import { once } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+
+/**
+ * A bare FTP control connection for protocol-level tests: send exact lines, read
+ * exact replies (multi-line aware), open data connections by hand.
+ */
+export interface FtpReply {
+  readonly code: number;
+  /** Every line of the reply, without CRLF. */
+  readonly lines: readonly string[];
+  /** The last line's text after "ddd ". */
+  readonly text: string;
+}
+
+export interface ConnectOptions {
+  readonly implicitTls?: boolean;
+  /** Source address (any of 127.0.0.0/8), to act as a different client. */
+  readonly localAddress?: string;
+}
+
+export class RawFtp {
+  #socket: Socket;
+  #buffer = '';
+  #waiters: Array<() => void> = [];
+  #ended = false;
+  readonly #localAddress: string | undefined;
+
+  private constructor(socket: Socket, localAddress?: string) {
+    this.#socket = socket;
+    this.#localAddress = localAddress;
+    this.#listen(socket);
+  }
+
+  static async connect(port: number, options: ConnectOptions = {}): Promise<RawFtp> {
+    const local = options.localAddress ? { localAddress: options.localAddress } : {};
+    const socket = options.implicitTls
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...local })
+      : netConnect({ host: '127.0.0.1', port, ...local });
+    await once(socket, options.implicitTls ? 'secureConnect' : 'connect');
+    return new RawFtp(socket, options.localAddress);
+  }
+
+  /** Connects, reads the greeting, logs in. */
+  static async login(port: number, username: string, password: string, options: ConnectOptions = {}): Promise<RawFtp> {
+    const ftp = await RawFtp.connect(port, options);
+    await ftp.expect(220);
+    await ftp.command(`USER ${username}`, 331);
+    await ftp.command(`PASS ${password}`, 230);
+    return ftp;
+  }
+
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  send(line: string | Buffer): void {
+    this.#socket.write(typeof line === 'string' ? `${line}\r\n` : line);
+  }
+
+  /** Sends a command and returns its reply; with `expected`, fails unless the code matches. */
+  async command(line: string, expected?: number): Promise<FtpReply> {
+    this.send(line);
+    return expected === undefined ? await this.read() : await this.expect(expected);
+  }
+
+  async expect(code: number): Promise<FtpReply> {
+    const reply = await this.read();
+    if (reply.code !== code) throw new Error(`expected ${code}, got: ${reply.lines.join(' | ')}`);
+    return reply;
+  }
+
+  /** The next complete reply; rejects after `timeoutMs` or when the connection ends first. */
+  async read(timeoutMs = 10_000): Promise<FtpReply> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const reply = this.#takeReply();
+      if (reply) return reply;
+      if (this.#ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.#buffer)}`);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`no reply within ${timeoutMs} ms; buffered: ${JSON.stringify(this.#buffer)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** AUTH TLS and the handshake. */
+  async upgrade(): Promise<void> {
+    await this.command('AUTH TLS', 234);
+    const raw = this.#socket;
+    raw.removeAllListeners('data');
+    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false });
+    await once(secure, 'secureConnect');
+    this.#socket = secure;
+    this.#listen(secure);
+  }
+
+  /** EPSV, and the data connection to the announced port (TLS when `tls`). */
+  async passive(options: { tls?: boolean; command?: 'EPSV' | 'PASV' } = {}): Promise<Socket | TLSSocket> {
+    const port = await this.passivePort(options.command ?? 'EPSV');
+    return await openData(port, options.tls ?? false, this.#socket as TLSSocket, this.#localAddress);
+  }
+
+  async passivePort(command: 'EPSV' | 'PASV' = 'EPSV'): Promise<number> {
+    const reply = await this.command(command);
+    if (command === 'EPSV') {
+      const match = /\(\|\|\|(\d+)\|\)/.exec(reply.text);
+      if (reply.code !== 229 || !match) throw new Error(`EPSV failed: ${reply.text}`);
+      return Number(match[1]);
+    }
+    const match = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(reply.text);
+    if (reply.code !== 227 || !match) throw new Error(`PASV failed: ${reply.text}`);
+    return Number(match[5]) * 256 + Number(match[6]);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#socket.destroyed) {
+      this.#socket.destroy();
+      await once(this.#socket, 'close');
+    }
+  }
+
+  #listen(socket: Socket): void {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.#buffer += chunk;
+      this.#wake();
+    });
+    socket.on('end', () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    socket.on('close', () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #takeReply(): FtpReply | undefined {
+    const lines: string[] = [];
+    let offset = 0;
+    for (;;) {
+      const end = this.#buffer.indexOf('\r\n', offset);
+      if (end === -1) return undefined;
+      const line = this.#buffer.slice(offset, end);
+      offset = end + 2;
+      lines.push(line);
+      const first = lines[0]!;
+      const code = first.slice(0, 3);
+      const single = lines.length === 1 && first[3] !== '-';
+      const closing = lines.length > 1 && line.startsWith(`${code} `);
+      if (single || closing) {
+        this.#buffer = this.#buffer.slice(offset);
+        return { code: Number(code), lines, text: line.slice(4) };
+      }
+    }
+  }
+}
+
+export async function openData(
+  port: number,
+  tls: boolean,
+  control?: TLSSocket,
+  localAddress?: string,
+): Promise<Socket | TLSSocket> {
+  const local = localAddress ? { localAddress } : {};
+  if (tls) {
+    const session = control?.getSession?.();
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...local, ...(session ? { session } : {}) });
+    await once(socket, 'secureConnect');
+    return socket;
+  }
+  const socket = netConnect({ host: '127.0.0.1', port, ...local });
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Everything the peer sends until it closes. */
+export async function readAll(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Writes `data` and half-closes (the end of an upload in stream mode). */
+export async function writeAll(socket: Socket, data: Buffer | string): Promise<void> {
+  await new Promise<void>((resolve, reject) => socket.end(data, () => resolve()).once('error', reject));
+}
