@@ -1,0 +1,57 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface BridgeBucketProps {
+  /**
+   * Name of an existing bucket to serve. Enable "Amazon EventBridge notifications" on it
+   * yourself for the object-created queue to receive events.
+   * @default - a new bucket
+   */
+  readonly existingBucketName?: string;
+  /**
+   * ARN of the customer managed KMS key that encrypts the existing bucket.
+   * @default - none (SSE-S3 or an AWS managed key, nothing to grant)
+   */
+  readonly existingKmsKeyArn?: string;
+}
+
+/**
+ * The bucket every file lands in. A new bucket blocks public access, enforces TLS,
+ * encrypts at rest, aborts incomplete multipart uploads after a day, sends EventBridge
+ * notifications and is retained when the stack is deleted.
+ */
+export class BridgeBucket extends Construct {
+  readonly bucket: s3.IBucket;
+  /** The customer managed key of an existing bucket, if any. */
+  readonly kmsKey: kms.IKey | undefined;
+  /** True when this construct created the bucket. */
+  readonly created: boolean;
+
+  constructor(scope: Construct, id: string, props: BridgeBucketProps = {}) {
+    super(scope, id);
+    if (props.existingKmsKeyArn !== undefined && props.existingBucketName === undefined) {
+      throw new Error('BridgeBucket: existingKmsKeyArn applies to an existing bucket only; set existingBucketName too');
+    }
+    if (props.existingBucketName !== undefined) {
+      this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.existingBucketName);
+      this.kmsKey = props.existingKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'Key', props.existingKmsKeyArn);
+      this.created = false;
+      return;
+    }
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // A failed or aborted STOR leaves parts behind only if the abort itself failed; they cost until removed.
+      lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      eventBridgeEnabled: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.kmsKey = undefined;
+    this.created = true;
+  }
+}

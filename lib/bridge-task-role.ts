@@ -1,0 +1,81 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+export interface BridgeTaskRoleProps {
+  readonly bucket: s3.IBucket;
+  /**
+   * The bridge's root prefix in the bucket (normalised, no leading or trailing slash).
+   * @default '' (the whole bucket)
+   */
+  readonly keyPrefix?: string;
+  /**
+   * Customer managed key of the bucket.
+   * @default - none
+   */
+  readonly kmsKey?: kms.IKey;
+  /** Secrets the runtime reads (GetSecretValue only). */
+  readonly secrets: readonly secretsmanager.ISecret[];
+}
+
+/**
+ * The task role: only the S3 actions the bridge uses (get, put, delete, abort multipart
+ * upload on objects under its prefix; list the bucket under its prefix), reading its own
+ * secrets, and the bucket's customer key if there is one. Every resource is named.
+ */
+export class BridgeTaskRole extends Construct {
+  readonly role: iam.Role;
+  /** The one wildcard resource: every object under the bucket's prefix (`bucket-arn/prefix/*`). */
+  readonly objectsArn: string;
+
+  constructor(scope: Construct, id: string, props: BridgeTaskRoleProps) {
+    super(scope, id);
+    const prefix = props.keyPrefix ?? '';
+    if (prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('*')) {
+      throw new Error(`BridgeTaskRole: keyPrefix must be normalised (no leading/trailing slash, no wildcard), got "${prefix}"`);
+    }
+    this.role = new iam.Role(this, 'Role', {
+      description: 'FTP bridge task: its bucket prefix and its secrets',
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    this.objectsArn = props.bucket.arnForObjects(prefix === '' ? '*' : `${prefix}/*`);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'Objects',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        resources: [this.objectsArn],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'List',
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        ...(prefix === '' ? {} : { conditions: { StringLike: { 's3:prefix': [`${prefix}/`, `${prefix}/*`] } } }),
+      }),
+    );
+    if (props.secrets.length > 0) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'Secrets',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: props.secrets.map((secret) => secret.secretArn),
+        }),
+      );
+    }
+    if (props.kmsKey !== undefined) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'BucketKey',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [props.kmsKey.keyArn],
+        }),
+      );
+    }
+  }
+}

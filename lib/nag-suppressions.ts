@@ -1,0 +1,99 @@
+/**
+ * Every cdk-nag (AwsSolutions) finding this deployment acknowledges, each with its reason.
+ * Acknowledgements use CDK's own `Validations` metadata, which cdk-nag reads; they are as
+ * narrow as the finding allows (one resource, one finding id where nag reports one).
+ */
+import { Token, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { FtpS3BridgeStack } from './ftp-s3-bridge-stack.ts';
+
+/** Ids CDK gives the singleton Lambda functions behind its own custom resources. */
+const CDK_HANDLER_IDS = [
+  // AwsCustomResource (the S3 prefix list lookup).
+  'AWS679f53fac002430cb0da5b7982bd2287',
+  // Bucket notifications (EventBridge on a new bucket).
+  'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
+];
+
+export function addNagSuppressions(stack: FtpS3BridgeStack): void {
+  const acknowledge = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+  const { settings } = stack;
+
+  if (settings.allowedCidrs.includes('0.0.0.0/0')) {
+    acknowledge(
+      stack.securityGroups.loadBalancer,
+      'AwsSolutions-EC23',
+      'A public FTP endpoint for partners: bridge:allowedCidrs is 0.0.0.0/0 by choice of the operator; only the FTP ports are open and each user has its own allowFrom list in the runtime.',
+    );
+  }
+  acknowledge(
+    stack.ftpLoadBalancer.loadBalancer,
+    'AwsSolutions-ELB2',
+    'NLB access logs only cover TLS listeners; every listener is TCP (TLS ends in the container). The runtime logs every session, login and transfer with the client address.',
+  );
+  if (stack.storage.created) {
+    acknowledge(
+      stack.storage.bucket,
+      'AwsSolutions-S1',
+      'Every access goes through the bridge, which logs each transfer (user, client address, path, bytes, outcome); S3 server access logs would duplicate it. Enable CloudTrail data events where an independent record is required.',
+    );
+  }
+  for (const secret of [stack.secrets.usersSecret, stack.secrets.tlsSecret]) {
+    if (secret === undefined) continue;
+    acknowledge(
+      secret,
+      'AwsSolutions-SMG4',
+      'Not a rotatable credential: the users document and the TLS certificate are edited by the operator (README: add a partner, rotate the certificate); the runtime re-reads them without restart.',
+    );
+  }
+  for (const shard of stack.shards) {
+    acknowledge(
+      shard.taskDefinition,
+      'AwsSolutions-ECS2',
+      'The environment holds configuration only (bucket, ports, modes, secret ARNs); the secrets themselves are read by the runtime from Secrets Manager so that changes apply without a restart.',
+    );
+  }
+  acknowledge(
+    stack.executionRole,
+    'AwsSolutions-IAM5[Resource::*]',
+    'ecr:GetAuthorizationToken has no resource-level permissions; image pulls and log writes are scoped to the repository and log group by CDK.',
+  );
+  acknowledge(
+    stack.s3PrefixList.resource,
+    'AwsSolutions-IAM5[Resource::*]',
+    'ec2:DescribeManagedPrefixLists has no resource-level permissions; the call is read-only.',
+  );
+  for (const id of CDK_HANDLER_IDS) {
+    const handler = stack.node.tryFindChild(id);
+    if (handler === undefined) continue;
+    acknowledge(
+      handler,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'CDK-managed custom resource handler; the AWS managed basic execution policy only lets it write its own logs.',
+    );
+  }
+  // Object actions must name keys, which takes a wildcard after the bucket (and prefix).
+  acknowledge(
+    stack.taskRole.role,
+    `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(stack.taskRole.objectsArn))}]`,
+    'Objects are named by partners at run time; the wildcard only covers keys under the bridge prefix of its bucket (test/infra checks there is no other).',
+  );
+}
+
+/** cdk-nag's rendering of a CloudFormation reference: `<Logical.Attr>`, `<Ref>`, joins concatenated. */
+function flatten(node: unknown): string {
+  if (typeof node === 'string') return Token.isUnresolved(node) ? node : node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (typeof node === 'object' && node !== null) {
+    const value = node as Record<string, unknown>;
+    if (Array.isArray(value['Fn::Join'])) {
+      const [delimiter, items] = value['Fn::Join'] as [string, unknown[]];
+      return items.map(flatten).join(delimiter);
+    }
+    if (Array.isArray(value['Fn::GetAtt'])) {
+      const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flatten(resource)}.${flatten(attribute)}>`;
+    }
+    if (value['Ref'] !== undefined) return `<${flatten(value['Ref'])}>`;
+  }
+  return JSON.stringify(node);
+}

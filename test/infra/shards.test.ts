@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
+import { CONTAINER_PORTS } from '../../lib/settings.ts';
+import type { BridgeSettings } from '../../lib/settings.ts';
+import { EXISTING_VPC, getAttOf, refOf, resourcesOfType, synthesize } from './stack-fixture.ts';
+import type { Synthesized } from './stack-fixture.ts';
+
+interface ServiceView {
+  readonly id: string;
+  readonly targetGroups: { group: string; containerPort: number }[];
+  readonly subnets: unknown[];
+  readonly environment: Record<string, unknown>;
+  readonly container: Record<string, unknown>;
+  readonly task: Record<string, unknown>;
+  readonly properties: Record<string, unknown>;
+  readonly dependsOn: string[];
+}
+
+function services({ template }: Synthesized): ServiceView[] {
+  const tasks = resourcesOfType(template, 'AWS::ECS::TaskDefinition');
+  return Object.entries(resourcesOfType(template, 'AWS::ECS::Service')).map(([id, service]) => {
+    const properties = service.Properties!;
+    const task = tasks[refOf(properties['TaskDefinition'])!]!.Properties!;
+    const container = (task['ContainerDefinitions'] as Record<string, unknown>[])[0]!;
+    const environment = Object.fromEntries((container['Environment'] as { Name: string; Value: unknown }[]).map((v) => [v.Name, v.Value]));
+    const network = properties['NetworkConfiguration'] as { AwsvpcConfiguration: { Subnets: unknown[]; AssignPublicIp: string } };
+    return {
+      id,
+      targetGroups: (properties['LoadBalancers'] as { TargetGroupArn: unknown; ContainerPort: number }[]).map((lb) => ({
+        group: refOf(lb.TargetGroupArn)!,
+        containerPort: lb.ContainerPort,
+      })),
+      subnets: network.AwsvpcConfiguration.Subnets,
+      environment,
+      container,
+      task,
+      properties,
+      dependsOn: ([] as string[]).concat(service.DependsOn ?? []),
+    };
+  });
+}
+
+function passivePortsOf(view: ServiceView): number[] {
+  const [first, last] = String(view.environment['FTP_PASSIVE_PORTS']).split('-').map(Number) as [number, number];
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+describe('shards', () => {
+  // Settings to check the shard topology against.
+  const cases: [string, Partial<BridgeSettings>][] = [
+    ['defaults', {}],
+    ['five shards over three zones of an existing VPC', { ...EXISTING_VPC, shardCount: 5, passivePortsPerShard: 2 }],
+    ['implicit FTPS off, four passive ports each', { implicitTlsPort: 0, passivePortsPerShard: 4, shardCount: 3 }],
+  ];
+  for (const [name, overrides] of cases) {
+    test(`one service per shard, each alone in its passive ports' target groups: ${name}`, () => {
+      const synthesized = synthesize(overrides);
+      const { settings, template } = synthesized;
+      const groups = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+      const listenerPortOf = new Map(
+        Object.values(resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener')).map((listener) => [
+          refOf((listener.Properties!['DefaultActions'] as { TargetGroupArn: unknown }[])[0]!.TargetGroupArn)!,
+          listener.Properties!['Port'] as number,
+        ]),
+      );
+      const views = services(synthesized);
+      assert.equal(views.length, settings.shardCount);
+
+      const membersOf = new Map<string, string[]>();
+      for (const view of views) {
+        assert.ok(view.targetGroups.length <= 5, `${view.id} has ${view.targetGroups.length} target groups`);
+        for (const { group } of view.targetGroups) membersOf.set(group, [...(membersOf.get(group) ?? []), view.id]);
+      }
+      for (const group of Object.keys(groups)) {
+        const port = listenerPortOf.get(group)!;
+        const members = membersOf.get(group) ?? [];
+        if (port === settings.controlPort || port === settings.implicitTlsPort) {
+          assert.equal(members.length, settings.shardCount, `shared group of port ${port} holds every shard`);
+        } else {
+          assert.equal(members.length, 1, `passive port ${port} must hold exactly one shard, holds ${members.length}`);
+          const owner = views.find((view) => view.id === members[0])!;
+          assert.ok(passivePortsOf(owner).includes(port), `${owner.id} is registered for ${port} but does not offer it`);
+          assert.ok(owner.targetGroups.some((registration) => registration.group === group && registration.containerPort === port));
+        }
+      }
+      // The slices tile the passive range without overlap.
+      const offered = views.flatMap(passivePortsOf).sort((a, b) => a - b);
+      assert.deepEqual(offered, Array.from({ length: settings.shardCount * settings.passivePortsPerShard }, (_, i) => settings.firstPassivePort + i));
+    });
+  }
+
+  test('each shard runs in one subnet and advertises the Elastic IP of that subnet\'s zone; shards go round-robin over zones', () => {
+    const synthesized = synthesize({ ...EXISTING_VPC, shardCount: 5 });
+    const nlb = Object.values(resourcesOfType(synthesized.template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'))[0]!;
+    const eipOfPublicSubnet = new Map(
+      (nlb.Properties!['SubnetMappings'] as { SubnetId: string; AllocationId: unknown }[]).map((mapping) => [mapping.SubnetId, getAttOf(mapping.AllocationId)!.split('.')[0]]),
+    );
+    const zoneOfTaskSubnet = new Map(EXISTING_VPC.vpcTaskSubnetIds!.map((id, index) => [id, index]));
+    const views = services(synthesized).sort((a, b) => passivePortsOf(a)[0]! - passivePortsOf(b)[0]!);
+    views.forEach((view, index) => {
+      assert.equal(view.subnets.length, 1, `${view.id} is pinned to one subnet`);
+      const zone = zoneOfTaskSubnet.get(view.subnets[0] as string)!;
+      assert.equal(zone, index % 3, 'round-robin over the zones');
+      const expectedEip = eipOfPublicSubnet.get(EXISTING_VPC.vpcPublicSubnetIds![zone]!);
+      assert.equal(getAttOf(view.environment['FTP_PASSIVE_ADDRESS']), `${expectedEip}.PublicIp`);
+    });
+  });
+
+  test('services: one task, stop-first replacement, no public IP, circuit breaker, rolled one after the other', () => {
+    const views = services(synthesize({ shardCount: 3 })).sort((a, b) => passivePortsOf(a)[0]! - passivePortsOf(b)[0]!);
+    for (const view of views) {
+      assert.equal(view.properties['DesiredCount'], 1);
+      assert.equal(view.properties['LaunchType'], 'FARGATE');
+      assert.deepEqual(view.properties['DeploymentConfiguration'], {
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        MaximumPercent: 100,
+        MinimumHealthyPercent: 0,
+      });
+      assert.equal((view.properties['NetworkConfiguration'] as { AwsvpcConfiguration: { AssignPublicIp: string } }).AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
+    }
+    assert.ok(!views[0]!.dependsOn.some((id) => views.some((view) => view.id === id)), 'the first shard waits for no other');
+    for (let i = 1; i < views.length; i++) assert.ok(views[i]!.dependsOn.includes(views[i - 1]!.id), `${views[i]!.id} deploys after ${views[i - 1]!.id}`);
+  });
+
+  test('container: non-root, read-only root file system, 120 s stop timeout, awslogs with retention, ports and environment', () => {
+    const synthesized = synthesize({ bucketPrefix: 'ftp', taskCpu: 1024, taskMemoryMiB: 2048, logLevel: 'debug' });
+    const { template, settings } = synthesized;
+    const logGroups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    for (const view of services(synthesized)) {
+      const { container, environment, task } = view;
+      assert.equal(task['Cpu'], '1024');
+      assert.equal(task['Memory'], '2048');
+      assert.deepEqual(task['RuntimePlatform'], { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' });
+      assert.equal(container['User'], 'node');
+      assert.equal(container['ReadonlyRootFilesystem'], true);
+      assert.equal(container['StopTimeout'], 120);
+      assert.equal(container['Essential'], true);
+      const logging = container['LogConfiguration'] as { LogDriver: string; Options: Record<string, unknown> };
+      assert.equal(logging.LogDriver, 'awslogs');
+      const group = logGroups[refOf(logging.Options['awslogs-group'])!]!;
+      assert.equal(group.Properties!['RetentionInDays'], settings.logRetentionDays);
+      assert.equal(group.DeletionPolicy, 'Retain');
+      const ports = (container['PortMappings'] as { ContainerPort: number; Protocol: string }[]).map((mapping) => mapping.ContainerPort);
+      assert.deepEqual(ports, [CONTAINER_PORTS.control, CONTAINER_PORTS.implicitTls, CONTAINER_PORTS.health, ...passivePortsOf(view)]);
+
+      assert.deepEqual(Object.keys(environment).sort(), [
+        'FTPS_IMPLICIT_PORT', 'FTP_ACTIVE_MODE', 'FTP_PASSIVE_ADDRESS', 'FTP_PASSIVE_PORTS', 'FTP_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS',
+        'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_USERS_SECRET_ID', 'HEALTH_PORT', 'LOG_LEVEL', 'S3_BUCKET', 'S3_PREFIX',
+      ]);
+      assert.equal(environment['FTP_PORT'], '2121');
+      assert.equal(environment['FTPS_IMPLICIT_PORT'], '2990');
+      assert.equal(environment['HEALTH_PORT'], '8080');
+      assert.equal(environment['FTP_ACTIVE_MODE'], 'off');
+      assert.equal(environment['FTP_TLS_MODE'], 'required');
+      assert.equal(environment['FTP_SHUTDOWN_GRACE_SECONDS'], '110');
+      assert.equal(environment['LOG_LEVEL'], 'debug');
+      assert.equal(environment['S3_PREFIX'], 'ftp');
+      assert.match(String(refOf(environment['S3_BUCKET'])), /^StorageBucket/);
+      assert.match(String(refOf(environment['FTP_USERS_SECRET_ID'])), /^SecretsUsers/);
+      assert.match(String(refOf(environment['FTP_TLS_SECRET_ID'])), /^SecretsTls/);
+      assert.match(String(environment['FTP_PASSIVE_PORTS']), /^\d+-\d+$/);
+    }
+  });
+
+  test('implicit FTPS off and TLS off: port 0, no implicit mapping, no TLS secret', () => {
+    for (const view of services(synthesize({ implicitTlsPort: 0, tlsMode: 'off', activeMode: true, egress: 'nat' }))) {
+      assert.equal(view.environment['FTPS_IMPLICIT_PORT'], '0');
+      assert.equal(view.environment['FTP_TLS_MODE'], 'off');
+      assert.equal(view.environment['FTP_ACTIVE_MODE'], 'on');
+      assert.equal(view.environment['FTP_TLS_SECRET_ID'], undefined);
+      assert.equal(view.environment['S3_PREFIX'], undefined);
+      const ports = (view.container['PortMappings'] as { ContainerPort: number }[]).map((mapping) => mapping.ContainerPort);
+      assert.ok(!ports.includes(CONTAINER_PORTS.implicitTls));
+    }
+  });
+
+  test('the image is built once from runtime/Dockerfile with the repository root as context (kept small by .dockerignore), for linux/amd64', () => {
+    const { app } = synthesize();
+    const assembly = app.synth();
+    const manifest = assembly.artifacts.find((artifact) => artifact instanceof AssetManifestArtifact) as AssetManifestArtifact;
+    const images = Object.values(manifest.contents.dockerImages ?? {});
+    assert.equal(images.length, 1, 'one image for every shard');
+    const source = images[0]!.source;
+    assert.equal(source.dockerFile, 'runtime/Dockerfile');
+    assert.equal(source.platform, 'linux/amd64');
+    const context = readdirSync(join(assembly.directory, source.directory!));
+    assert.ok(context.includes('package.json') && context.includes('package-lock.json'), context.join(', '));
+    for (const excluded of ['node_modules', 'lib', 'bin', 'test', 'cdk.json']) assert.ok(!context.includes(excluded), `${excluded} is in the build context`);
+  });
+});
