@@ -110,7 +110,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         store,
         authenticator,
         passivePorts,
-        tlsContext: tls ? () => tls.context : undefined,
+        tlsContext: () => tls?.context,
         logger,
         settings: {
           tlsMode: config.tlsMode,

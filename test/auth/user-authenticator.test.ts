@@ -11,7 +11,7 @@ import type { LoginRequest } from '../../runtime/src/auth/user.ts';
 import { ConfigError, type DocumentSource } from '../../runtime/src/config.ts';
 import { WatchedDocument } from '../../runtime/src/watched-document.ts';
 import { captureLogger, type CapturedLogger } from './support/capture-logger.ts';
-import { startFakeSecretsManager } from './support/secrets-manager-server.ts';
+import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const DELAY_MS = 200;

@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { WatchedDocument } from '../../runtime/src/watched-document.ts';
 import { captureLogger } from './support/capture-logger.ts';
-import { startFakeSecretsManager, type FakeSecretsManager } from './support/secrets-manager-server.ts';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../helpers/secrets-manager-server.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const INTERVAL_MS = 20;

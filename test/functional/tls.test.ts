@@ -8,6 +8,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
 import { makeCertificate } from '../helpers/tls-fixture.ts';
 
 describe('explicit and implicit FTPS', () => {
@@ -171,6 +172,57 @@ describe('FTP_TLS_MODE=off', () => {
       assert.equal(env.bridge.implicitTlsPort, undefined);
     } finally {
       await env.stop();
+    }
+  });
+});
+
+describe('TLS credentials from Secrets Manager', () => {
+  test('an empty placeholder secret starts the bridge without TLS; filling it turns TLS on', async () => {
+    const secrets = await startFakeSecretsManager();
+    const secretId = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:ftp-tls';
+    secrets.putSecret(secretId, { string: JSON.stringify({ certificate: '', privateKey: '' }) });
+    const env = await startTestBridge({
+      env: { FTP_TLS_CERT_FILE: '', FTP_TLS_KEY_FILE: '', FTP_TLS_SECRET_ID: secretId, FTP_TLS_MODE: 'required' },
+      secretsClient: secrets.client,
+    });
+    try {
+      const ftp = await RawFtp.connect(env.port);
+      await ftp.expect(220);
+      await ftp.command('AUTH TLS', 431);
+      await ftp.command('USER alice', 530);
+      await ftp.close();
+      assert.ok(env.logs.some((line) => line.event === 'tls-credentials-missing'));
+
+      secrets.putSecret(secretId, { string: JSON.stringify({ certificate: env.certificate.cert, privateKey: env.certificate.key }) });
+      let upgraded = false;
+      for (let attempt = 0; attempt < 40 && !upgraded; attempt++) {
+        await delay(150);
+        const probe = await RawFtp.connect(env.port);
+        await probe.expect(220);
+        upgraded = (await probe.command('AUTH TLS')).code === 234;
+        await probe.close();
+      }
+      assert.ok(upgraded, 'AUTH TLS works once the secret holds a certificate');
+    } finally {
+      await env.stop();
+      await secrets.stop();
+    }
+  });
+
+  test('a broken (non-placeholder) TLS secret stops the start with a message naming FTP_TLS_SECRET_ID', async () => {
+    const secrets = await startFakeSecretsManager();
+    const secretId = 'ftp-tls-broken';
+    secrets.putSecret(secretId, { string: JSON.stringify({ certificate: 'not a pem', privateKey: 'nor this' }) });
+    try {
+      await assert.rejects(
+        startTestBridge({
+          env: { FTP_TLS_CERT_FILE: '', FTP_TLS_KEY_FILE: '', FTP_TLS_SECRET_ID: secretId },
+          secretsClient: secrets.client,
+        }),
+        /FTP_TLS_SECRET_ID: .*not a usable PEM pair/,
+      );
+    } finally {
+      await secrets.stop();
     }
   });
 });

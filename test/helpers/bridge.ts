@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +48,8 @@ export async function startTestBridge(
     s3?: TestS3;
     /** The client the bridge uses (e.g. one pointed at a fault proxy); default: the test server's. */
     s3Client?: S3Client;
+    /** For FTP_USERS_SECRET_ID / FTP_TLS_SECRET_ID (see secrets-manager-server.ts). */
+    secretsClient?: SecretsManagerClient;
   } = {},
 ): Promise<TestBridge> {
   const s3 = options.s3 ?? (await startTestS3());
@@ -102,7 +105,11 @@ export async function startTestBridge(
       controlPort: 0,
     };
     try {
-      const bridge = await startBridge(config, { logger, s3Client: options.s3Client ?? s3.client });
+      const bridge = await startBridge(config, {
+        logger,
+        s3Client: options.s3Client ?? s3.client,
+        ...(options.secretsClient ? { secretsClient: options.secretsClient } : {}),
+      });
       return {
         s3,
         config,
@@ -122,6 +129,8 @@ export async function startTestBridge(
       };
     } catch (error) {
       if (attempt < 5 && /passive port/i.test((error as Error).message)) continue;
+      if (!options.s3) await s3.stop();
+      await rm(dir, { recursive: true, force: true });
       throw error;
     }
   }

@@ -197,8 +197,8 @@ export class ControlSession {
 
   /** AUTH TLS: the 234 reply goes out in clear, then the same TCP connection becomes TLS. */
   async upgradeControlToTls(): Promise<void> {
-    const context = this.services.tlsContext?.();
-    if (!context) throw new ReplyError(502, 'TLS is not configured on this server.');
+    const context = this.services.tlsContext();
+    if (!context) throw new ReplyError(431, 'TLS is not available right now.');
     const raw = this.#socket;
     this.#upgrading = true;
     this.#detach(raw);
@@ -286,7 +286,7 @@ export class ControlSession {
   async #secureDataConnection(socket: Socket, signal: AbortSignal): Promise<Socket> {
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     if (this.protection !== 'P') return socket;
-    const context = this.services.tlsContext?.();
+    const context = this.services.tlsContext();
     if (!context) {
       socket.destroy();
       throw new Error('PROT P without TLS credentials');

@@ -81,8 +81,9 @@ export class FtpServer {
 
   async #acceptImplicit(socket: Socket): Promise<void> {
     if (this.#refuse(socket)) return;
-    const context = this.#options.services.tlsContext?.();
+    const context = this.#options.services.tlsContext();
     if (!context) {
+      this.#options.logger.warn({ event: 'connection-refused', clientAddress: socket.remoteAddress, reason: 'no TLS certificate' });
       socket.destroy();
       return;
     }

@@ -10,8 +10,11 @@ export interface SessionServices {
   readonly store: ObjectStore;
   readonly authenticator: Authenticator;
   readonly passivePorts: PassivePortPool;
-  /** The current TLS context (it changes when the certificate is rotated); undefined when TLS is off. */
-  readonly tlsContext: (() => SecureContext) | undefined;
+  /**
+   * The current TLS context (it changes when the certificate is rotated); undefined
+   * when TLS is off or its certificate is not available yet.
+   */
+  readonly tlsContext: () => SecureContext | undefined;
   readonly settings: SessionSettings;
   readonly logger: Logger;
 }

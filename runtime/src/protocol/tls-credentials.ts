@@ -8,12 +8,16 @@ import { WatchedDocument } from '../watched-document.ts';
  * The server certificate and key, as one SecureContext that is rebuilt when the
  * files or the secret change: new connections get the new certificate, open ones
  * keep theirs, and a broken new pair is logged and ignored.
+ *
+ * A secret that is still the deployment's empty placeholder ({"certificate": "",
+ * "privateKey": ""}) means "not provisioned yet": the bridge starts without TLS
+ * (AUTH answers 431) and takes the certificate as soon as the secret is filled.
  */
 export class TlsCredentials {
-  #context: SecureContext;
+  #context: SecureContext | undefined;
   readonly #documents: readonly WatchedDocument[];
 
-  private constructor(context: SecureContext, documents: readonly WatchedDocument[]) {
+  private constructor(context: SecureContext | undefined, documents: readonly WatchedDocument[]) {
     this.#context = context;
     this.#documents = documents;
   }
@@ -38,7 +42,11 @@ export class TlsCredentials {
         new WatchedDocument({ source: documentSource, intervalMs, logger, ...(secretsClient ? { secretsClient } : {}) }),
     );
     const texts = await Promise.all(documents.map((document) => document.read()));
-    const credentials = new TlsCredentials(buildContext(source, texts), documents);
+    const placeholder = source.kind === 'secret' && isPlaceholder(texts[0] ?? '');
+    if (placeholder) {
+      logger.warn({ event: 'tls-credentials-missing' }, 'the TLS secret is still empty: TLS stays off until it is filled');
+    }
+    const credentials = new TlsCredentials(placeholder ? undefined : buildContext(source, texts), documents);
     const latest = [...texts];
     documents.forEach((document, index) =>
       document.watch((text) => {
@@ -54,7 +62,8 @@ export class TlsCredentials {
     return credentials;
   }
 
-  get context(): SecureContext {
+  /** undefined while a secret is still the empty placeholder. */
+  get context(): SecureContext | undefined {
     return this.#context;
   }
 
@@ -77,6 +86,15 @@ function buildContext(source: TlsCredentialsSource, texts: readonly string[]): S
     return createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
   } catch (error) {
     throw new Error(`TLS certificate and key are not a usable PEM pair: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function isPlaceholder(text: string): boolean {
+  try {
+    const { certificate, privateKey } = parseSecret(text);
+    return certificate.trim() === '' && privateKey.trim() === '';
+  } catch {
+    return false;
   }
 }
 

@@ -31,8 +31,9 @@ export const SECURITY_COMMANDS: readonly CommandSpec[] = [
   { verb: 'CCC', handler: ccc, login: false, argument: 'none', syntax: 'CCC' },
 ];
 
+/** TLS is configured (its certificate may still be on its way: AUTH then answers 431). */
 function tlsOffered(session: ControlSession): boolean {
-  return session.services.settings.tlsMode !== 'off' && session.services.tlsContext !== undefined;
+  return session.services.settings.tlsMode !== 'off';
 }
 
 async function auth(session: ControlSession, argument: string): Promise<void> {
