@@ -122,7 +122,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         },
       },
     });
-    cleanups.push(() => server.shutdown(config.shutdownGraceMs));
+    cleanups.push(() => server.shutdown(0));
     const ports = await server.listen();
 
     let healthPort: number | undefined;
@@ -149,7 +149,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       ...ports,
       healthPort,
       passivePorts: passivePorts.ports,
-      stop: () => (stopping ??= cleanUp()),
+      // Drain first, while the health check still answers (503) and the store still works.
+      stop: () => (stopping ??= server.shutdown(config.shutdownGraceMs).then(cleanUp)),
     };
   } catch (error) {
     await cleanUp();

@@ -55,6 +55,7 @@ export class FtpServer {
 
   /** Stops accepting, drains sessions for up to `graceMs`, then closes what is left with 421. */
   async shutdown(graceMs: number): Promise<void> {
+    if (this.#draining && this.#servers.length === 0) return;
     this.#draining = true;
     const closing = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     this.#options.logger.info({ event: 'shutdown-started', sessions: this.#sessions.size, graceMs });
@@ -67,6 +68,7 @@ export class FtpServer {
       for (const session of [...this.#sessions]) session.close(reply(421, 'Service shutting down; please reconnect.'));
     }
     await Promise.all(closing);
+    this.#servers.length = 0;
     this.#options.logger.info({ event: 'shutdown-complete' });
   }
 
