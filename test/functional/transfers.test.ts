@@ -203,6 +203,8 @@ describe('listings', () => {
   test('NLST gives names, prefixed with the folder the client named, and filters globs', async () => {
     assert.deepEqual((await listing('NLST')).sort(), ['a.txt', 'b c.csv', 'deep', 'sub', 'ünïcode.txt']);
     assert.deepEqual(await listing('NLST sub'), ['sub/inner.txt']);
+    assert.deepEqual((await listing('NLST -1')).sort(), ['a.txt', 'b c.csv', 'deep', 'sub', 'ünïcode.txt'], 'ncftpls sends ls flags');
+    assert.deepEqual(await listing('NLST -1 sub'), ['sub/inner.txt']);
     assert.deepEqual((await listing('NLST *.txt')).sort(), ['a.txt', 'ünïcode.txt']);
     assert.deepEqual(await listing('NLST sub/*.txt'), ['sub/inner.txt']);
   });
@@ -225,7 +227,7 @@ describe('listings', () => {
     for (let index = 0; index < keys.length; index += 100) {
       await Promise.all(
         keys.slice(index, index + 100).map((key) =>
-          env.s3.client.send(new PutObjectCommand({ Bucket: env.s3.bucket, Key: key, Body: '' })),
+          env.s3.client.send(new PutObjectCommand({ Bucket: env.s3.bucket, Key: key, Body: Buffer.alloc(0) })),
         ),
       );
     }

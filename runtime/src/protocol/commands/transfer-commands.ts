@@ -198,10 +198,10 @@ async function sendListing(
   });
 }
 
-/** "-la /some dir" → "/some dir"; "-l" → "". Options are dropped, as vsftpd does. */
+/** "-la /some dir" → "/some dir"; "-1" → "". `ls` options are dropped, as vsftpd does. */
 function stripListOptions(argument: string): string {
   let rest = argument.trim();
-  while (/^-[A-Za-z]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z]+\s*/, '');
+  while (/^-[A-Za-z0-9]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z0-9]+\s*/, '');
   return rest;
 }
 
