@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pendingMultipartUploads, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
 
 async function objectText(env: { s3: TestS3 }, key: string): Promise<string | undefined> {
   try {
@@ -73,7 +73,7 @@ describe('aborted and broken transfers leave nothing behind', () => {
     data.destroy();
     await ftp.close();
     assert.equal(await objectExists(env, 'partners/alice/aborted.bin'), false);
-    await eventually(async () => (await pendingMultipartUploads(env.s3)) === 0, 'multipart upload aborted');
+    await eventually(async () => (await pendingMultipartUploads(env.s3)).length === 0, 'multipart upload aborted');
   });
 
   test('a client that vanishes mid-upload (both connections closed) commits nothing; the old file stays', async () => {
@@ -94,7 +94,7 @@ describe('aborted and broken transfers leave nothing behind', () => {
       assert.ok(keepTransfers().every((line) => line.outcome === 'aborted'));
       assert.equal(await objectText(env, 'partners/alice/keep.txt'), 'original');
     }
-    await eventually(async () => (await pendingMultipartUploads(env.s3)) === 0, 'multipart upload aborted');
+    await eventually(async () => (await pendingMultipartUploads(env.s3)).length === 0, 'multipart upload aborted');
   });
 
   test('a data connection reset mid-upload gets 426 and commits nothing', async () => {
@@ -108,7 +108,7 @@ describe('aborted and broken transfers leave nothing behind', () => {
     await ftp.command('NOOP', 200);
     await ftp.close();
     assert.equal(await objectExists(env, 'partners/alice/reset.bin'), false);
-    await eventually(async () => (await pendingMultipartUploads(env.s3)) === 0, 'multipart upload aborted');
+    await eventually(async () => (await pendingMultipartUploads(env.s3)).length === 0, 'multipart upload aborted');
   });
 
   test('QUIT sent right after the data, then a half-close: the upload still completes', async () => {
@@ -190,7 +190,7 @@ describe('an S3 endpoint that fails', () => {
       proxy.heal();
     }
     assert.equal(await objectExists(env, 'doomed.bin'), false);
-    await eventually(async () => (await pendingMultipartUploads(s3)) === 0, 'multipart upload aborted');
+    await eventually(async () => (await pendingMultipartUploads(s3)).length === 0, 'multipart upload aborted');
   });
 
   test('a dead S3 endpoint: clear 451 replies, and the session survives', async () => {

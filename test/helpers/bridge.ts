@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,13 +143,4 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Multipart uploads fauxqs still holds (it keeps each under `_multipart/`): orphans, after a failure. */
-export async function pendingMultipartUploads(s3: TestS3): Promise<number> {
-  try {
-    return (await readdir(join(s3.storageDir, '_multipart'))).length;
-  } catch {
-    return 0;
-  }
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -51,4 +51,14 @@ export async function startTestS3(bucket = 'test-bucket'): Promise<TestS3> {
       await rm(storageDir, { recursive: true, force: true });
     },
   };
+}
+
+/** In-progress multipart uploads fauxqs holds (it has no ListMultipartUploads). */
+export async function pendingMultipartUploads(s3: TestS3): Promise<string[]> {
+  try {
+    return await readdir(join(s3.storageDir, '_multipart'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
 }

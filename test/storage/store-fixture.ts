@@ -1,6 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -8,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { createS3Client } from '../../runtime/src/storage/s3-client.ts';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../runtime/src/storage/s3-object-store.ts';
 import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
-import { startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
 import type { ChecksumMode } from '../../runtime/src/config.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 
@@ -60,7 +58,7 @@ export function makeStore(
   return { store, client, logs };
 }
 
-export { startTestS3, type TestS3 };
+export { pendingMultipartUploads, startTestS3, type TestS3 };
 
 export function sha256(data: Buffer | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -134,16 +132,6 @@ export async function objectMetadata(s3: TestS3, key: string): Promise<Record<st
 
 export async function putRaw(s3: TestS3, key: string, body: Buffer | string): Promise<void> {
   await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
-}
-
-/** In-progress multipart uploads fauxqs holds (it has no ListMultipartUploads). */
-export async function pendingMultipartUploads(s3: TestS3): Promise<string[]> {
-  try {
-    return await readdir(join(s3.storageDir, '_multipart'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
 }
 
 export function key(path: string): string {
