@@ -71,6 +71,10 @@ describe('login', () => {
     await ftp.command('USER alice', 331);
     await ftp.command('PWD', 530);
     await ftp.close();
+    const lines = env.logs.filter((line) => line.event === 'logout' || line.event === 'login');
+    assert.ok(lines.length > 0);
+    // pino writes repeated child bindings as repeated keys; the session log must carry one user at most.
+    assert.ok(env.rawLogLines.every((line) => (line.match(/"user":/g) ?? []).length <= 1));
   });
 
   test('the users file is re-read when it changes, without a restart', async () => {

@@ -35,6 +35,8 @@ export interface TestBridge {
   readonly certificate: { cert: string; key: string };
   /** Lines the bridge logged (parsed JSON). */
   readonly logs: Array<Record<string, unknown>>;
+  /** The same lines as written. */
+  readonly rawLogLines: string[];
   writeUsers(users: readonly TestUser[]): Promise<void>;
   stop(): Promise<void>;
 }
@@ -73,9 +75,15 @@ export async function startTestBridge(
   await writeUsers(options.users ?? [DEFAULT_USER]);
 
   const logs: Array<Record<string, unknown>> = [];
+  const rawLogLines: string[] = [];
   const logger: Logger = pino(
     { level: 'debug' },
-    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    {
+      write: (line: string) => {
+        rawLogLines.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
   );
   for (let attempt = 0; ; attempt++) {
     const implicitPort = await freePort();
@@ -120,6 +128,7 @@ export async function startTestBridge(
         usersFile,
         certificate,
         logs,
+        rawLogLines,
         writeUsers,
         async stop() {
           await bridge.stop();

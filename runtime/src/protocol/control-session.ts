@@ -68,7 +68,6 @@ export class ControlSession {
   protection: 'C' | 'P';
   epsvAll = false;
   mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
-  clientName: string | undefined;
 
   #socket: Socket;
   readonly #reader = new CommandLineReader();
@@ -84,6 +83,8 @@ export class ControlSession {
   #draining = false;
   #upgrading = false;
   readonly #openedAt = Date.now();
+  /** The log without a user; `log` adds the logged-in user to it. */
+  readonly #sessionLog: Logger;
   readonly #onClosed: (session: ControlSession) => void;
 
   constructor(options: {
@@ -102,7 +103,8 @@ export class ControlSession {
     this.clientAddress = normalizeAddress(options.socket.remoteAddress);
     this.localAddress = normalizeAddress(options.socket.localAddress);
     this.#onClosed = options.onClosed;
-    this.log = options.services.logger.child({ session: this.id, clientAddress: this.clientAddress });
+    this.#sessionLog = options.services.logger.child({ session: this.id, clientAddress: this.clientAddress });
+    this.log = this.#sessionLog;
   }
 
   start(): void {
@@ -118,10 +120,6 @@ export class ControlSession {
   /** The command table (FEAT and HELP are generated from it). */
   get commands(): ReadonlyMap<string, CommandSpec> {
     return COMMANDS;
-  }
-
-  get draining(): boolean {
-    return this.#draining;
   }
 
   get transferActive(): boolean {
@@ -176,12 +174,13 @@ export class ControlSession {
     this.cwd = '/';
     clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
-    this.log = this.log.child({ user: user.username });
+    this.log = this.#sessionLog.child({ user: user.username });
   }
 
   /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
   reinitialize(): void {
     this.user = undefined;
+    this.log = this.#sessionLog;
     this.pendingUsername = undefined;
     this.cwd = '/';
     this.transferType = 'A';

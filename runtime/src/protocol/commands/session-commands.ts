@@ -149,8 +149,7 @@ async function stat(session: ControlSession, argument: string): Promise<void> {
 }
 
 function clnt(session: ControlSession, argument: string): void {
-  session.clientName = argument.slice(0, 100);
-  session.log.info({ event: 'client-name', client: session.clientName });
+  session.log.info({ event: 'client-name', client: argument.slice(0, 100) });
   session.reply(200, 'Noted.');
 }
 
