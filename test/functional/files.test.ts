@@ -143,3 +143,23 @@ describe('folders and files', () => {
     assert.ok(await exists('partners/alice/final.txt'));
   });
 });
+
+describe('folder rename limit', () => {
+  test('a folder above FTP_RENAME_MAX_OBJECTS is refused with a clear 550 and left as it was', async () => {
+    const env = await startTestBridge({ env: { FTP_RENAME_MAX_OBJECTS: '2' } });
+    try {
+      for (const name of ['a', 'b', 'c']) {
+        await env.s3.client.send(new PutObjectCommand({ Bucket: env.s3.bucket, Key: `partners/alice/big/${name}.txt`, Body: name }));
+      }
+      const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+      await ftp.command('RNFR big', 350);
+      const refusal = await ftp.command('RNTO moved', 550);
+      assert.match(refusal.text, /more than 2 files; not renamed/);
+      await ftp.command('CWD moved', 550);
+      await ftp.command('SIZE big/c.txt', 213);
+      await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+});

@@ -72,6 +72,28 @@ describe('explicit and implicit FTPS', () => {
     await ftp.close();
   });
 
+  test('data connections resume the control connection\'s TLS session (FileZilla requires it)', async () => {
+    for (const implicitTls of [false, true]) {
+      const ftp = implicitTls
+        ? await RawFtp.login(env.implicitPort, 'alice', 'wonderland', { implicitTls: true })
+        : await RawFtp.connect(env.port);
+      if (!implicitTls) {
+        await ftp.expect(220);
+        await ftp.upgrade();
+        await ftp.command('USER alice', 331);
+        await ftp.command('PASS wonderland', 230);
+        await ftp.command('PBSZ 0', 200);
+        await ftp.command('PROT P', 200);
+      }
+      const data = (await ftp.passive({ tls: true })) as TLSSocket;
+      assert.ok(data.isSessionReused(), `session reused (${implicitTls ? 'implicit' : 'explicit'})`);
+      await ftp.command('NLST', 150);
+      await readAll(data);
+      await ftp.expect(226);
+      await ftp.close();
+    }
+  });
+
   test('TLS 1.1 is refused', async () => {
     // SECLEVEL=0 lets this client offer TLS 1.1 at all; the server must still refuse it.
     const socket = tlsConnect({
