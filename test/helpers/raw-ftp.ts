@@ -26,6 +26,8 @@ export class RawFtp {
   #waiters: Array<() => void> = [];
   #ended = false;
   readonly #localAddress: string | undefined;
+  /** The latest TLS session ticket of the control connection, for resuming on data connections. */
+  #tlsSession: Buffer | undefined;
 
   private constructor(socket: Socket, localAddress?: string) {
     this.#socket = socket;
@@ -38,8 +40,9 @@ export class RawFtp {
     const socket = options.implicitTls
       ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...local })
       : netConnect({ host: '127.0.0.1', port, ...local });
+    const ftp = new RawFtp(socket, options.localAddress);
     await once(socket, options.implicitTls ? 'secureConnect' : 'connect');
-    return new RawFtp(socket, options.localAddress);
+    return ftp;
   }
 
   /** Connects, reads the greeting, logs in. */
@@ -99,16 +102,18 @@ export class RawFtp {
     await this.command('AUTH TLS', 234);
     const raw = this.#socket;
     raw.removeAllListeners('data');
-    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false });
-    await once(secure, 'secureConnect');
+    // The same host as the data connections: a session is resumed only for the server name it was made for.
+    const secure = tlsConnect({ socket: raw, host: '127.0.0.1', rejectUnauthorized: false });
+    // Listening before the handshake ends: the session ticket can arrive in the same tick.
     this.#socket = secure;
     this.#listen(secure);
+    await once(secure, 'secureConnect');
   }
 
   /** EPSV, and the data connection to the announced port (TLS when `tls`). */
   async passive(options: { tls?: boolean; command?: 'EPSV' | 'PASV' } = {}): Promise<Socket | TLSSocket> {
     const port = await this.passivePort(options.command ?? 'EPSV');
-    return await openData(port, options.tls ?? false, this.#socket as TLSSocket, this.#localAddress);
+    return await openData(port, options.tls ?? false, this.#tlsSession, this.#localAddress);
   }
 
   async passivePort(command: 'EPSV' | 'PASV' = 'EPSV'): Promise<number> {
@@ -131,6 +136,7 @@ export class RawFtp {
   }
 
   #listen(socket: Socket): void {
+    socket.on('session', (session: Buffer) => (this.#tlsSession = session));
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.#buffer += chunk;
@@ -177,12 +183,11 @@ export class RawFtp {
 export async function openData(
   port: number,
   tls: boolean,
-  control?: TLSSocket,
+  session?: Buffer,
   localAddress?: string,
 ): Promise<Socket | TLSSocket> {
   const local = localAddress ? { localAddress } : {};
   if (tls) {
-    const session = control?.getSession?.();
     const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...local, ...(session ? { session } : {}) });
     await once(socket, 'secureConnect');
     return socket;
