@@ -159,3 +159,18 @@ describe('LoginGuard', () => {
     assert.equal(guard.isLockedOut('192.0.2.1'), true);
   });
 });
+
+describe('LoginGuard with parallel attempts', () => {
+  test('guesses sent in parallel from one address are counted exactly', async () => {
+    const { attempt, checks } = makeGuard({ maxFailures: 3 });
+    const results = await Promise.all(Array.from({ length: 10 }, () => attempt('192.0.2.50', BAD, 50)));
+    assert.equal(checks(), 3, 'only the attempts up to the threshold reach the password check');
+    assert.equal(results.filter((result) => !result.ok && result.reason === 'locked-out').length, 7);
+  });
+
+  test('other addresses are not held up by one address\'s queue', async () => {
+    const { attempt, checks } = makeGuard({ maxFailures: 100 });
+    await Promise.all([attempt('192.0.2.60', BAD), attempt('198.51.100.7', OK), attempt('192.0.2.60', BAD)]);
+    assert.equal(checks(), 3);
+  });
+});

@@ -44,6 +44,8 @@ export class LoginGuard {
   readonly #logger: Logger;
   /** Insertion order doubles as age order: updated records are moved to the end. */
   readonly #records = new Map<string, AddressRecord>();
+  /** Per address, the end of the last check: checks from one address run one at a time. */
+  readonly #checking = new Map<string, Promise<unknown>>();
 
   constructor(options: LoginGuardOptions) {
     this.#options = {
@@ -68,20 +70,37 @@ export class LoginGuard {
     const { clock, failureDelayMs } = this.#options;
     const startedAt = clock.now();
     const key = addressKey(options.clientAddress);
-    let result: LoginResult;
-    if (this.#isLockedOut(key, startedAt)) {
-      result = { ok: false, reason: 'locked-out' };
-    } else {
-      result = await options.check();
-      if (result.ok) {
-        this.#records.delete(key);
-        return result;
-      }
-      this.#recordFailure(key, clock.now());
-    }
+    const result = await this.#oneAtATime(key, async () => {
+      if (this.#isLockedOut(key, clock.now())) return { ok: false, reason: 'locked-out' } as const;
+      const checked = await options.check();
+      if (checked.ok) this.#records.delete(key);
+      else this.#recordFailure(key, clock.now());
+      return checked;
+    });
+    if (result.ok) return result;
+    // The delay runs outside the per-address queue: it slows the guesser, not the count.
     const remaining = startedAt + failureDelayMs - clock.now();
     if (remaining > 0) await clock.sleep(remaining);
     return result;
+  }
+
+  /**
+   * Attempts from one address are checked one after another, so guesses sent in
+   * parallel are counted exactly: once the lockout threshold is reached, the
+   * attempts still queued are refused without checking their password.
+   */
+  async #oneAtATime(key: string, check: () => Promise<LoginResult>): Promise<LoginResult> {
+    const previous = this.#checking.get(key) ?? Promise.resolve();
+    const current = previous.then(check, check);
+    const settled = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#checking.set(key, settled);
+    void settled.then(() => {
+      if (this.#checking.get(key) === settled) this.#checking.delete(key);
+    });
+    return await current;
   }
 
   /** Whether logins from this address are refused right now. */

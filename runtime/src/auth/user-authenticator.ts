@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config.ts';
+import { ConcurrencyLimit } from './concurrency-limit.ts';
 import type { WatchedDocument } from '../watched-document.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
@@ -12,6 +13,8 @@ export interface UserAuthenticatorOptions {
   readonly document: WatchedDocument;
   readonly guard: LoginGuard;
   readonly logger: Logger;
+  /** Password verifications running at once (each is ~80 ms of scrypt on libuv's pool). @default 2 */
+  readonly maxConcurrentVerifications?: number;
 }
 
 interface Account {
@@ -26,12 +29,14 @@ export class UserAuthenticator implements Authenticator {
   readonly #logger: Logger;
   /** Verified when the username is unknown, so unknown users cost the same time. */
   readonly #dummyHash: string;
+  readonly #verifications: ConcurrencyLimit;
   #accounts: ReadonlyMap<string, Account>;
 
   private constructor(options: UserAuthenticatorOptions & { readonly records: UserRecord[]; readonly dummyHash: string }) {
     this.#guard = options.guard;
     this.#logger = options.logger;
     this.#dummyHash = options.dummyHash;
+    this.#verifications = new ConcurrencyLimit(options.maxConcurrentVerifications ?? 2);
     this.#accounts = toAccounts(options.records);
   }
 
@@ -80,7 +85,8 @@ export class UserAuthenticator implements Authenticator {
     let passwordMatches = false;
     try {
       // Always verify, against a throwaway hash for unknown users: same work, same time.
-      passwordMatches = await verifyPassword(request.password, account?.record.passwordHash ?? this.#dummyHash);
+      const hash = account?.record.passwordHash ?? this.#dummyHash;
+      passwordMatches = await this.#verifications.run(() => verifyPassword(request.password, hash));
     } catch (error) {
       this.#logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
     }

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConcurrencyLimit } from '../../runtime/src/auth/concurrency-limit.ts';
+
+test('no more than the limit run at once, all finish, in arrival order', async () => {
+  const limit = new ConcurrencyLimit(2);
+  let running = 0;
+  let peak = 0;
+  const started: number[] = [];
+  const results = await Promise.all(
+    Array.from({ length: 7 }, (_, index) =>
+      limit.run(async () => {
+        started.push(index);
+        running += 1;
+        peak = Math.max(peak, running);
+        await delay(5);
+        running -= 1;
+        return index * 10;
+      }),
+    ),
+  );
+  assert.equal(peak, 2);
+  assert.deepEqual(results, [0, 10, 20, 30, 40, 50, 60]);
+  assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6]);
+});
+
+test('a failing task passes its error on and frees its slot', async () => {
+  const limit = new ConcurrencyLimit(1);
+  await assert.rejects(limit.run(() => Promise.reject(new Error('boom'))), /boom/);
+  assert.equal(await limit.run(async () => 'next'), 'next');
+  assert.throws(() => new ConcurrencyLimit(0), RangeError);
+});
