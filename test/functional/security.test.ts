@@ -96,7 +96,7 @@ describe('data connections', () => {
     intruder.on('error', () => undefined);
     const [intruderData] = await Promise.all([readAll(intruder).catch(() => Buffer.alloc(0)), once(intruder, 'close')]);
     assert.equal(intruderData.length, 0);
-    const data = await openData(port, false);
+    const data = await openData({ port });
     await ftp.command('LIST', 150);
     await readAll(data);
     await ftp.expect(226);
@@ -119,8 +119,8 @@ describe('data connections', () => {
       const [portA, portB] = [await first.passivePort(), await second.passivePort()];
       assert.equal(portA, 47321);
       assert.equal(portB, 47321);
-      const dataB = await openData(portB, false, undefined, '127.0.0.3');
-      const dataA = await openData(portA, false, undefined, '127.0.0.1');
+      const dataB = await openData({ port: portB, localAddress: '127.0.0.3' });
+      const dataA = await openData({ port: portA, localAddress: '127.0.0.1' });
       await second.command('RETR two.txt', 150);
       await first.command('RETR one.txt', 150);
       assert.equal((await readAll(dataA)).toString(), 'one.txt');

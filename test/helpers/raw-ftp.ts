@@ -15,6 +15,8 @@ export interface FtpReply {
 }
 
 export interface ConnectOptions {
+  /** Server address: '127.0.0.1' unless given (e.g. '::1'). */
+  readonly host?: string;
   readonly implicitTls?: boolean;
   /** Source address (any of 127.0.0.0/8), to act as a different client. */
   readonly localAddress?: string;
@@ -25,22 +27,25 @@ export class RawFtp {
   #buffer = '';
   #waiters: Array<() => void> = [];
   #ended = false;
+  readonly #host: string;
   readonly #localAddress: string | undefined;
   /** The latest TLS session ticket of the control connection, for resuming on data connections. */
   #tlsSession: Buffer | undefined;
 
-  private constructor(socket: Socket, localAddress?: string) {
+  private constructor(socket: Socket, endpoint: { host: string; localAddress?: string }) {
     this.#socket = socket;
-    this.#localAddress = localAddress;
+    this.#host = endpoint.host;
+    this.#localAddress = endpoint.localAddress;
     this.#listen(socket);
   }
 
   static async connect(port: number, options: ConnectOptions = {}): Promise<RawFtp> {
     const local = options.localAddress ? { localAddress: options.localAddress } : {};
+    const host = options.host ?? '127.0.0.1';
     const socket = options.implicitTls
-      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...local })
-      : netConnect({ host: '127.0.0.1', port, ...local });
-    const ftp = new RawFtp(socket, options.localAddress);
+      ? tlsConnect({ host, port, rejectUnauthorized: false, ...local })
+      : netConnect({ host, port, ...local });
+    const ftp = new RawFtp(socket, { host, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     await once(socket, options.implicitTls ? 'secureConnect' : 'connect');
     return ftp;
   }
@@ -103,7 +108,7 @@ export class RawFtp {
     const raw = this.#socket;
     raw.removeAllListeners('data');
     // The same host as the data connections: a session is resumed only for the server name it was made for.
-    const secure = tlsConnect({ socket: raw, host: '127.0.0.1', rejectUnauthorized: false });
+    const secure = tlsConnect({ socket: raw, host: this.#host, rejectUnauthorized: false });
     // Listening before the handshake ends: the session ticket can arrive in the same tick.
     this.#socket = secure;
     this.#listen(secure);
@@ -113,7 +118,13 @@ export class RawFtp {
   /** EPSV, and the data connection to the announced port (TLS when `tls`). */
   async passive(options: { tls?: boolean; command?: 'EPSV' | 'PASV' } = {}): Promise<Socket | TLSSocket> {
     const port = await this.passivePort(options.command ?? 'EPSV');
-    return await openData(port, options.tls ?? false, this.#tlsSession, this.#localAddress);
+    return await openData({
+      port,
+      host: this.#host,
+      tls: options.tls ?? false,
+      ...(this.#tlsSession ? { session: this.#tlsSession } : {}),
+      ...(this.#localAddress ? { localAddress: this.#localAddress } : {}),
+    });
   }
 
   async passivePort(command: 'EPSV' | 'PASV' = 'EPSV'): Promise<number> {
@@ -180,19 +191,23 @@ export class RawFtp {
   }
 }
 
-export async function openData(
-  port: number,
-  tls: boolean,
-  session?: Buffer,
-  localAddress?: string,
-): Promise<Socket | TLSSocket> {
+/** A data connection to a passive port, TLS (resuming `session`) when `tls`. */
+export async function openData(options: {
+  port: number;
+  tls?: boolean;
+  host?: string;
+  session?: Buffer;
+  localAddress?: string;
+}): Promise<Socket | TLSSocket> {
+  const { port, session, localAddress } = options;
+  const host = options.host ?? '127.0.0.1';
   const local = localAddress ? { localAddress } : {};
-  if (tls) {
-    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...local, ...(session ? { session } : {}) });
+  if (options.tls) {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...local, ...(session ? { session } : {}) });
     await once(socket, 'secureConnect');
     return socket;
   }
-  const socket = netConnect({ host: '127.0.0.1', port, ...local });
+  const socket = netConnect({ host, port, ...local });
   await once(socket, 'connect');
   return socket;
 }
