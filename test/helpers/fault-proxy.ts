@@ -42,7 +42,12 @@ export interface FaultProxy {
   failUploadPartsAfter(allowed: number, fault: UploadPartFault): void;
   /** Holds UploadPart requests (unanswered) until release(). */
   holdUploadParts(): void;
-  /** Forwards the held UploadPart requests and stops holding. */
+  /**
+   * Forwards `operation` requests (S3 acts on them) but holds their answers until
+   * release(): the window in which a client may give up on a request S3 has done.
+   */
+  holdResponses(operation: S3Operation): void;
+  /** Forwards the held UploadPart requests, delivers the held answers, and stops holding. */
   release(): void;
   /** Resets every open connection and every new one until heal(). */
   goDead(): void;
@@ -88,6 +93,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let dead = false;
   let holding = false;
   let held: (() => void)[] = [];
+  let holdingResponses: S3Operation | undefined;
   let partFault: { allowed: number; fault: UploadPartFault } | undefined;
   let watchers: { operation: S3Operation; resolve: () => void }[] = [];
 
@@ -95,7 +101,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     for (const socket of sockets) socket.resetAndDestroy();
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, operation: S3Operation): void => {
     const outgoing = httpRequest({
       host: upstream.hostname,
       port: upstream.port,
@@ -105,8 +111,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       agent: false,
     });
     outgoing.on('response', (incoming) => {
-      res.writeHead(incoming.statusCode ?? 502, incoming.headers);
-      pipeline(incoming, res, () => undefined);
+      const answer = (): void => {
+        res.writeHead(incoming.statusCode ?? 502, incoming.headers);
+        pipeline(incoming, res, () => undefined);
+      };
+      if (holdingResponses === operation) held.push(answer);
+      else answer();
     });
     pipeline(req, outgoing, (error) => {
       if (error) res.destroy();
@@ -143,10 +153,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       }
     }
     if (operation === 'UploadPart' && holding) {
-      held.push(() => forward(req, res));
+      held.push(() => forward(req, res, operation));
       return;
     }
-    forward(req, res);
+    forward(req, res, operation);
   });
   // While dead, connections are still accepted so each request is counted, then reset.
   server.on('connection', (socket: Socket) => {
@@ -166,8 +176,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     holdUploadParts() {
       holding = true;
     },
+    holdResponses(operation) {
+      holdingResponses = operation;
+    },
     release() {
       holding = false;
+      holdingResponses = undefined;
       const waiting = held;
       held = [];
       for (const go of waiting) go();
@@ -182,6 +196,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     async close() {
       holding = false;
+      holdingResponses = undefined;
       held = [];
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       killAll();

@@ -47,6 +47,24 @@ describe('S3 endpoint failing mid-upload', () => {
     return sut.logs.lines.filter((line) => line['event'] === 'storage-error' && line['operation'] === 'abort-multipart-upload');
   }
 
+  it('aborted while S3 is answering CreateMultipartUpload: the upload it created is still aborted', async () => {
+    proxy.holdResponses('CreateMultipartUpload');
+    const controller = new AbortController();
+    const writing = sut.store.write('create-race.bin', sourceOf(bytes(12 * MIB)), { signal: controller.signal });
+    // S3 has created the upload; its answer (the upload id) is held back.
+    for (let attempt = 0; attempt < 100 && (await pendingMultipartUploads(s3)).length === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal((await pendingMultipartUploads(s3)).length, 1, 'S3 created the upload');
+    controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    proxy.release();
+    await assert.rejects(writing, (error) => isStorageError(error, 'aborted'));
+    assert.equal(proxy.count('AbortMultipartUpload'), 1);
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+    assert.equal(await objectContent(s3, key('create-race.bin')), undefined);
+  });
+
   it('500 on UploadPart after one part: rejects transient, old object unchanged, upload aborted', async () => {
     const old = bytes(3000);
     await putRaw(s3, key('five-hundred.bin'), old);

@@ -335,13 +335,16 @@ class StreamUpload {
   async #createMultipartUpload(): Promise<void> {
     const { client, bucket, key, metadata, logger } = this.#options;
     try {
+      // No abort signal: cancelling this request cannot stop S3 from creating the
+      // upload, only stop us from learning its id, and an upload nobody knows of
+      // cannot be aborted. A failure meanwhile is acted on once the id is known.
       const output = await client.send(
         new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { ...metadata } }),
-        { abortSignal: this.#controller.signal },
       );
       if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
       this.#uploadId = output.UploadId;
       logger.debug({ event: 'multipart-upload-started', key, uploadId: output.UploadId });
+      this.#throwIfFailed();
     } catch (error) {
       this.#fail(error, 'create-multipart-upload');
       throw error;
