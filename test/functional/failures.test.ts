@@ -156,10 +156,11 @@ describe('an S3 endpoint that fails', () => {
   let s3: TestS3;
   let proxy: FaultProxy;
   let env: TestBridge;
+  let client: S3Client;
   before(async () => {
     s3 = await startTestS3();
     proxy = await startFaultProxy(s3.endpoint);
-    const client = new S3Client({
+    client = new S3Client({
       endpoint: proxy.endpoint,
       region: TEST_REGION,
       forcePathStyle: true,
@@ -172,9 +173,13 @@ describe('an S3 endpoint that fails', () => {
     env = await startTestBridge({ s3, s3Client: client });
   });
   after(async () => {
-    await env.stop();
-    await proxy.close();
-    await s3.stop();
+    try {
+      client.destroy(); // this test's own client: its keep-alive sockets are not the bridge's to close
+      await env.stop();
+    } finally {
+      await proxy.close();
+      await s3.stop();
+    }
   });
 
   test('S3 failing mid-upload: 451, no object, no multipart upload left', async () => {

@@ -226,8 +226,12 @@ describe('TLS credentials from Secrets Manager', () => {
       }
       assert.ok(upgraded, 'AUTH TLS works once the secret holds a certificate');
     } finally {
-      await env.stop();
-      await secrets.stop();
+      try {
+        secrets.client.destroy(); // the test's client, lent to the bridge
+        await env.stop();
+      } finally {
+        await secrets.stop();
+      }
     }
   });
 

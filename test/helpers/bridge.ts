@@ -54,6 +54,7 @@ export async function startTestBridge(
     secretsClient?: SecretsManagerClient;
   } = {},
 ): Promise<TestBridge> {
+  const baseline = leakableResources();
   const s3 = options.s3 ?? (await startTestS3());
   const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-test-'));
   const usersFile = join(dir, 'users.json');
@@ -134,6 +135,7 @@ export async function startTestBridge(
           await bridge.stop();
           if (!options.s3) await s3.stop();
           await rm(dir, { recursive: true, force: true });
+          await expectNoLeaks(baseline);
         },
       };
     } catch (error) {
@@ -152,4 +154,28 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Sockets, listeners and timers of this process, by kind (what a test bridge must give back). */
+function leakableResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (kind === 'TCPSocketWrap' || kind === 'TCPServerWrap' || kind === 'Timeout') counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * After a stop, every socket, listener and timer the bridge (and its test's clients)
+ * opened must be gone; closing sockets takes a tick or two, so this waits briefly.
+ */
+async function expectNoLeaks(baseline: Map<string, number>): Promise<void> {
+  let leaked: string[] = [];
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const now = leakableResources();
+    leaked = [...now].filter(([kind, count]) => count > (baseline.get(kind) ?? 0)).map(([kind, count]) => `${kind} x${count - (baseline.get(kind) ?? 0)}`);
+    if (leaked.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the test bridge left resources behind after stop(): ${leaked.join(', ')}`);
 }
