@@ -195,3 +195,27 @@ describe('active mode (FTP_ACTIVE_MODE=on)', () => {
     await delay(10);
   });
 });
+
+describe('S3_PREFIX', () => {
+  test('homes live below the root prefix, and nothing outside it is reachable', async () => {
+    const env = await startTestBridge({ env: { S3_PREFIX: '/ftp-root/' }, users: [{ username: 'alice', password: 'wonderland', home: '/' }] });
+    try {
+      await env.s3.client.send(new PutObjectCommand({ Bucket: env.s3.bucket, Key: 'outside.txt', Body: 'not yours' }));
+      const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+      const data = await ftp.passive();
+      await ftp.command('STOR inside.txt', 150);
+      await writeAll(data, 'stored below the prefix');
+      await ftp.expect(226);
+      const stored = await env.s3.client.send(new GetObjectCommand({ Bucket: env.s3.bucket, Key: 'ftp-root/inside.txt' }));
+      assert.equal(await stored.Body!.transformToString(), 'stored below the prefix');
+      await ftp.command('SIZE ../outside.txt', 550);
+      const listing = await ftp.passive();
+      await ftp.command('NLST /', 150);
+      assert.deepEqual((await readAll(listing)).toString().split('\r\n').filter(Boolean), ['/inside.txt']);
+      await ftp.expect(226);
+      await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+});
