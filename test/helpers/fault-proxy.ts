@@ -49,6 +49,13 @@ export interface FaultProxy {
   holdResponses(operation: S3Operation): void;
   /** Forwards the held UploadPart requests, delivers the held answers, and stops holding. */
   release(): void;
+  /**
+   * Turns HeadObject's 404 into 403, as S3 answers for a missing key when the caller's
+   * s3:ListBucket grant is limited by an s3:prefix condition (which a HEAD never meets).
+   */
+  headNotFoundAs403(): void;
+  /** Answers every HeadObject 403, as for an object the caller may not read. */
+  denyHeadObject(): void;
   /** Resets every open connection and every new one until heal(). */
   goDead(): void;
   /** Back to forwarding everything. */
@@ -94,6 +101,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let holding = false;
   let held: (() => void)[] = [];
   let holdingResponses: S3Operation | undefined;
+  let denyHeads = false;
+  let notFoundAs403 = false;
   let partFault: { allowed: number; fault: UploadPartFault } | undefined;
   let watchers: { operation: S3Operation; resolve: () => void }[] = [];
 
@@ -112,7 +121,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
     outgoing.on('response', (incoming) => {
       const answer = (): void => {
-        res.writeHead(incoming.statusCode ?? 502, incoming.headers);
+        const status = operation === 'HeadObject' && notFoundAs403 && incoming.statusCode === 404 ? 403 : incoming.statusCode;
+        res.writeHead(status ?? 502, incoming.headers);
         pipeline(incoming, res, () => undefined);
       };
       if (holdingResponses === operation) held.push(answer);
@@ -131,6 +141,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     watchers = watchers.filter((w) => w.operation !== operation);
     if (dead) {
       req.socket.resetAndDestroy();
+      return;
+    }
+    if (operation === 'HeadObject' && denyHeads) {
+      req.resume();
+      res.writeHead(403, { 'content-length': '0' });
+      res.end();
       return;
     }
     if (operation === 'UploadPart' && partFault !== undefined) {
@@ -186,12 +202,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       held = [];
       for (const go of waiting) go();
     },
+    headNotFoundAs403() {
+      notFoundAs403 = true;
+    },
+    denyHeadObject() {
+      denyHeads = true;
+    },
     goDead() {
       dead = true;
       killAll();
     },
     heal() {
       dead = false;
+      denyHeads = false;
+      notFoundAs403 = false;
       partFault = undefined;
     },
     async close() {

@@ -157,3 +157,40 @@ describe('S3 endpoint failing mid-upload', () => {
     assert.equal(sha256((await objectContent(s3, key('bounded.bin'))) ?? Buffer.alloc(0)), sha256(data));
   });
 });
+
+describe('a task role whose ListBucket is limited to a prefix (HEAD of a missing key is 403)', () => {
+  let s3: TestS3;
+  let proxy: FaultProxy;
+  let sut: StoreUnderTest;
+  before(async () => {
+    s3 = await startTestS3();
+    proxy = await startFaultProxy(s3.endpoint);
+    sut = makeStore(proxy.endpoint, s3.bucket, {}, 'when_required');
+    proxy.headNotFoundAs403();
+  });
+  after(async () => {
+    sut.client.destroy();
+    await proxy.close();
+    await s3.stop();
+  });
+
+  it('a missing file is not found, not denied; a folder is still a folder', async () => {
+    assert.equal(await sut.store.stat('missing.txt'), undefined);
+    await putRaw(s3, key('folder/inner.txt'), bytes(3));
+    assert.equal((await sut.store.stat('folder'))?.kind, 'directory');
+  });
+
+  it('new files can be written (stat, then upload), appended to and renamed', async () => {
+    await sut.store.write('new.txt', sourceOf(Buffer.from('hello')));
+    await sut.store.write('new.txt', sourceOf(Buffer.from(' world')), { offset: 5 });
+    assert.equal((await objectContent(s3, key('new.txt')))?.toString(), 'hello world');
+    await sut.store.rename('new.txt', 'renamed.txt');
+    assert.equal((await objectContent(s3, key('renamed.txt')))?.toString(), 'hello world');
+  });
+
+  it('an existing object whose HEAD is denied stays access-denied', async () => {
+    await putRaw(s3, key('there.txt'), bytes(4));
+    proxy.denyHeadObject();
+    await assert.rejects(sut.store.stat('there.txt'), (error) => isStorageError(error, 'access-denied'));
+  });
+});

@@ -338,9 +338,20 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
     } catch (error) {
-      if (classifyS3Error(error, signal).kind === 'not-found') return undefined;
+      const kind = classifyS3Error(error, signal).kind;
+      if (kind === 'not-found') return undefined;
+      // S3 answers 403, not 404, for a missing key unless the caller may list the
+      // bucket, and a ListBucket grant limited to a prefix (s3:prefix condition, as
+      // the deployment's task role has) does not apply to a HEAD. A listing scoped
+      // to the key tells a missing object from one that is really denied.
+      if (kind === 'access-denied' && !(await this.#keyIsListed(key, signal))) return undefined;
       throw toStorageError(error, { operation: 'head-object', key, signal }, this.#logger);
     }
+  }
+
+  async #keyIsListed(key: string, signal: AbortSignal | undefined): Promise<boolean> {
+    const page = await this.#listPage({ Prefix: key, MaxKeys: 1 }, signal);
+    return page.Contents?.[0]?.Key === key;
   }
 
   async #listPage(
