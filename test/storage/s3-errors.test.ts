@@ -72,6 +72,18 @@ describe('toStorageError', () => {
     assert.doesNotMatch(JSON.stringify(line), /authorization|AKIA/i);
   });
 
+  it('a caller\'s abort is not an S3 failure: no storage-error line, even at debug (alarms count those)', () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = toStorageError(sdkError('AbortError', undefined), { operation: 'upload-part', key: 'k', signal: controller.signal }, logger);
+    assert.equal(aborted.kind, 'aborted');
+    const missing = toStorageError(sdkError('NoSuchKey', 404), { operation: 'get-object', key: 'k' }, logger);
+    assert.equal(missing.kind, 'not-found');
+    assert.deepEqual(lines.map((line) => line['event']), ['storage-outcome', 'storage-outcome']);
+  });
+
   it('passes StorageErrors through unchanged and unlogged', () => {
     const lines: unknown[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });

@@ -115,13 +115,15 @@ export function errorSummary(error: unknown): Record<string, unknown> {
 
 /**
  * Turns a failure into the StorageError to throw, logging S3 failures as
- * {event:'storage-error', operation, kind, key, err}. StorageErrors pass through.
+ * {event:'storage-error', operation, kind, key, err}; the deployment alarms on that
+ * event, so outcomes that are not S3 failures (a caller's abort, a missing key, an
+ * offset past the end) are logged at debug as 'storage-outcome'. StorageErrors pass through.
  */
 export function toStorageError(error: unknown, context: FailureContext, logger: Logger): StorageError {
   if (error instanceof StorageError) return error;
   const { kind, message, level } = classifyS3Error(error, context.signal);
   const fields: Record<string, unknown> = {
-    event: 'storage-error',
+    event: level === 'debug' ? 'storage-outcome' : 'storage-error',
     operation: context.operation,
     kind,
     key: context.key,
