@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort, startTestBridge } from '../helpers/bridge.ts';
@@ -58,6 +60,44 @@ describe('shutdown and limits', () => {
     await assert.rejects(env.s3.client.send(new GetObjectCommand({ Bucket: env.s3.bucket, Key: 'partners/alice/unfinished.bin' })));
     data.destroy();
     await ftp.close();
+  });
+
+  test('a data connection the client keeps half-open after a download does not outlive the stop', async () => {
+    const env = await startTestBridge();
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const upload = await ftp.passive();
+    await ftp.command('STOR small.txt', 150);
+    await writeAll(upload, 'small');
+    await ftp.expect(226);
+    const port = await ftp.passivePort();
+    // A client that reads to the end but never closes its side.
+    const data = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    await once(data, 'connect');
+    await ftp.command('RETR small.txt', 150);
+    data.resume();
+    await once(data, 'end');
+    await ftp.expect(226);
+    const stopping = Date.now();
+    await env.bridge.stop();
+    // Stopping does not wait for the client: the 5 s grace a finished data connection
+    // gets to close from the client's side ends with its session.
+    assert.ok(Date.now() - stopping < 4000, `stop took ${Date.now() - stopping} ms`);
+    // And the server's side is gone: writing to it now fails (reset) instead of being read.
+    const outcome = await new Promise<string>((resolve) => {
+      data.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      const timer = setTimeout(() => resolve('still open'), 1500);
+      const poke = (): void => {
+        if (data.destroyed) return;
+        data.write('x');
+        setTimeout(poke, 50).unref();
+      };
+      poke();
+      data.once('close', () => clearTimeout(timer));
+    });
+    assert.notEqual(outcome, 'still open');
+    data.destroy();
+    await ftp.close();
+    await env.stop();
   });
 
   test('connections beyond FTP_MAX_CONNECTIONS get 421', async () => {

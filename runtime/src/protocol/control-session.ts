@@ -42,6 +42,8 @@ interface ActiveTransfer {
 const MAX_QUEUED_COMMANDS = 64;
 const TLS_HANDSHAKE_TIMEOUT_MS = 15_000;
 const KEEPALIVE_DELAY_MS = 60_000;
+/** How long a finished data connection may take to close from the client's side. */
+const DATA_CLOSE_WAIT_MS = 5_000;
 
 /**
  * One control connection. Lines are queued and executed one at a time through the
@@ -77,6 +79,8 @@ export class ControlSession {
   #executing: Promise<void> | undefined;
   #transfer: ActiveTransfer | undefined;
   #dataEndpoint: DataEndpoint | undefined;
+  /** Finished data connections waiting for the client to close its side. */
+  readonly #closingData = new Set<Socket>();
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -294,6 +298,25 @@ export class ControlSession {
   }
 
   /**
+   * Ends a finished data connection: our side is closed and the peer may close its
+   * own. Destroying at once would reset a connection with unread input (a TLS
+   * close_notify, say), which can make the client drop the tail of a download it
+   * has not read yet. Whatever is still open when the session closes is destroyed.
+   */
+  finishDataConnection(data: Socket): void {
+    if (data.destroyed) return;
+    this.#closingData.add(data);
+    const timer = setTimeout(() => data.destroy(), DATA_CLOSE_WAIT_MS).unref();
+    data.once('close', () => {
+      clearTimeout(timer);
+      this.#closingData.delete(data);
+    });
+    data.on('error', () => data.destroy());
+    data.resume();
+    data.end();
+  }
+
+  /**
    * Runs `work` as the session's one transfer: ABOR and a closing control connection
    * abort its signal, STAT reports its progress, and the idle timer is paused.
    */
@@ -359,6 +382,7 @@ export class ControlSession {
     clearTimeout(this.#idleTimer);
     this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));
     this.clearDataEndpoint();
+    for (const data of this.#closingData) data.destroy();
     this.#queue.length = 0;
     this.#socket.end();
     this.#socket.destroySoon();

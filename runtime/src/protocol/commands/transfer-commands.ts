@@ -27,8 +27,6 @@ export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
 
 /** How long a finished upload waits for a closing control connection before it commits. */
 const CONTROL_CLOSE_GRACE_MS = 10;
-/** How long a finished data connection may take to close from the client's side. */
-const DATA_CLOSE_WAIT_MS = 5_000;
 
 function rest(session: ControlSession, argument: string): void {
   if (!/^\d{1,15}$/.test(argument.trim())) throw new ReplyError(501, 'REST takes a byte offset.');
@@ -237,23 +235,9 @@ async function transfer(
       session.log.info({ event: 'data-connection-error', err: error });
       throw new ReplyError(426, 'Connection closed; transfer aborted.');
     }
-    closeGracefully(data);
+    session.finishDataConnection(data);
   });
   session.reply(226, 'Transfer complete.');
-}
-
-/**
- * Ends our side and lets the peer close theirs: destroying a socket with unread
- * input (a TLS close_notify, say) sends a reset, which can make the client drop
- * the tail of a download it has not read yet.
- */
-function closeGracefully(data: Socket): void {
-  if (data.destroyed) return;
-  const timer = setTimeout(() => data.destroy(), DATA_CLOSE_WAIT_MS).unref();
-  data.once('close', () => clearTimeout(timer));
-  data.on('error', () => data.destroy());
-  data.resume();
-  data.end();
 }
 
 function counter(progress: (bytes: number) => void): Transform {
