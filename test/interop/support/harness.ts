@@ -400,24 +400,32 @@ export class ClientSuite {
       if (this.missing.length === 0) this.#env = await startInteropBridge({ env: options.bridgeEnv, passivePorts: options.passivePorts });
     });
     after(async () => {
-      await this.#env?.stop();
-      await mkdir(RESULTS_DIR, { recursive: true });
-      const record: ClientResults = {
-        runId: RUN_ID,
-        client: options.probe.name,
-        version: this.info.version,
-        writtenAt: new Date().toISOString(),
-        cases: this.results,
-      };
-      await writeFile(join(RESULTS_DIR, `${fileSafe(options.probe.name)}.json`), `${JSON.stringify(record, null, 2)}\n`);
-      // The file must end once its tests are done: if the stopped bridge (or anything
-      // else) still holds handles after a while, say what they are and fail the file
-      // instead of hanging the suite.
-      setTimeout(() => {
-        console.log(`interop: ${options.probe.name}: process still alive 15 s after the bridge stopped; active resources: ${JSON.stringify(process.getActiveResourcesInfo())}`);
-        process.exit(1);
-      }, 15_000).unref();
+      try {
+        await this.#env?.stop();
+      } finally {
+        await this.#writeResultsAndWatch(options);
+      }
     });
+  }
+
+  /** Records this file's results for the matrix, then makes sure the file ends. */
+  async #writeResultsAndWatch(options: SuiteOptions): Promise<void> {
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const record: ClientResults = {
+      runId: RUN_ID,
+      client: options.probe.name,
+      version: this.info.version,
+      writtenAt: new Date().toISOString(),
+      cases: this.results,
+    };
+    await writeFile(join(RESULTS_DIR, `${fileSafe(options.probe.name)}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    // The file must end once its tests are done: if the stopped bridge (or anything
+    // else) still holds handles after a while, say what they are and fail the file
+    // instead of hanging the suite.
+    setTimeout(() => {
+      console.log(`interop: ${options.probe.name}: process still alive 15 s after the bridge stopped; active resources: ${JSON.stringify(process.getActiveResourcesInfo())}`);
+      process.exit(1);
+    }, 15_000).unref();
   }
 
   get env(): TestBridge {
