@@ -76,15 +76,7 @@ describe('explicit and implicit FTPS', () => {
     for (const implicitTls of [false, true]) {
       const ftp = implicitTls
         ? await RawFtp.login(env.implicitPort, 'alice', 'wonderland', { implicitTls: true })
-        : await RawFtp.connect(env.port);
-      if (!implicitTls) {
-        await ftp.expect(220);
-        await ftp.upgrade();
-        await ftp.command('USER alice', 331);
-        await ftp.command('PASS wonderland', 230);
-        await ftp.command('PBSZ 0', 200);
-        await ftp.command('PROT P', 200);
-      }
+        : await RawFtp.loginExplicitTls(env.port, 'alice', 'wonderland');
       const data = (await ftp.passive({ tls: true })) as TLSSocket;
       assert.ok(data.isSessionReused(), `session reused (${implicitTls ? 'implicit' : 'explicit'})`);
       await ftp.command('NLST', 150);
@@ -117,13 +109,7 @@ describe('explicit and implicit FTPS', () => {
   });
 
   test('a plaintext data connection under PROT P fails the transfer with 425, the session goes on', async () => {
-    const ftp = await RawFtp.connect(env.port);
-    await ftp.expect(220);
-    await ftp.upgrade();
-    await ftp.command('USER alice', 331);
-    await ftp.command('PASS wonderland', 230);
-    await ftp.command('PBSZ 0', 200);
-    await ftp.command('PROT P', 200);
+    const ftp = await RawFtp.loginExplicitTls(env.port, 'alice', 'wonderland');
     const data = await ftp.passive({ tls: false });
     data.on('error', () => undefined);
     await ftp.command('RETR secret.txt', 150);

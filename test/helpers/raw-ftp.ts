@@ -59,6 +59,18 @@ export class RawFtp {
     return ftp;
   }
 
+  /** Connects, AUTH TLS, logs in, PBSZ 0 and PROT P: what an explicit-FTPS client does. */
+  static async loginExplicitTls(port: number, username: string, password: string): Promise<RawFtp> {
+    const ftp = await RawFtp.connect(port);
+    await ftp.expect(220);
+    await ftp.upgrade();
+    await ftp.command(`USER ${username}`, 331);
+    await ftp.command(`PASS ${password}`, 230);
+    await ftp.command('PBSZ 0', 200);
+    await ftp.command('PROT P', 200);
+    return ftp;
+  }
+
   get socket(): Socket {
     return this.#socket;
   }
