@@ -121,6 +121,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     });
     outgoing.on('response', (incoming) => {
       const answer = (): void => {
+        // The client may be gone by now (a reset, the proxy closing): drop the answer.
+        if (res.destroyed || res.writableEnded) {
+          incoming.destroy();
+          return;
+        }
         const status = operation === 'HeadObject' && notFoundAs403 && incoming.statusCode === 404 ? 403 : incoming.statusCode;
         res.writeHead(status ?? 502, incoming.headers);
         pipeline(incoming, res, () => undefined);
@@ -128,6 +133,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (holdingResponses === operation) held.push(answer);
       else answer();
     });
+    if (res.destroyed) {
+      outgoing.destroy();
+      return;
+    }
     pipeline(req, outgoing, (error) => {
       if (error) res.destroy();
     });
