@@ -62,20 +62,15 @@ async function stor(session: ControlSession, argument: string): Promise<void> {
 
 async function appe(session: ControlSession, argument: string): Promise<void> {
   takeRestOffset(session);
-  const target = session.resolve(argument);
-  const entry = await session.stat(target);
-  if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
-  await storeFile(session, 'APPE', target, entry?.size ?? 0);
+  await storeFile(session, 'APPE', session.resolve(argument), 'append');
 }
 
 async function stou(session: ControlSession, argument: string): Promise<void> {
   takeRestOffset(session);
-  const hint = argument.trim();
+  const hint = argument.trim() === '' ? undefined : baseName(session.resolve(argument.trim()).path);
   for (let attempt = 0; attempt < 20; attempt++) {
     const name =
-      hint !== '' && attempt === 0
-        ? baseName(session.resolve(hint).path)
-        : `${hint !== '' ? baseName(session.resolve(hint).path) : 'stou'}.${Date.now()}.${randomBytes(4).toString('hex')}`;
+      hint !== undefined && attempt === 0 ? hint : `${hint ?? 'stou'}.${Date.now()}.${randomBytes(4).toString('hex')}`;
     const target = session.resolve(joinPath(session.cwd, name));
     if (await session.stat(target)) continue;
     await storeFile(session, 'STOU', target, 0, `FILE: ${name}`);
@@ -87,18 +82,21 @@ async function stou(session: ControlSession, argument: string): Promise<void> {
 /**
  * STOR/APPE/STOU. The object is committed by the store before 226 goes out; any
  * failure (client gone, ABOR, S3 error) leaves the previous state untouched.
+ * `start` is where the new bytes go: a REST offset, or 'append' (the stored size,
+ * 0 for a new file).
  */
 async function storeFile(
   session: ControlSession,
   command: string,
   target: ResolvedPath,
-  offset: number,
+  start: number | 'append',
   opening = `Ok to send data for ${baseName(target.path)}.`,
 ): Promise<void> {
   if (target.path === '/') throw new ReplyError(553, 'Not a file name.');
   const [entry, parent] = await Promise.all([session.stat(target), session.stat(session.resolve(parentPath(target.path)))]);
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
   if (parent?.kind !== 'directory') throw new ReplyError(550, 'Target folder does not exist.');
+  const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
   const user = session.requireUser();
