@@ -245,12 +245,7 @@ export class ControlSession {
   }
 
   #replaceEndpoint(endpoint: DataEndpoint | undefined): void {
-    const previous = this.#dataEndpoint;
-    if (previous?.kind === 'passive') {
-      previous.cancel.abort();
-      previous.reservation.release();
-      previous.connection.then((socket) => socket.destroy(), () => undefined);
-    }
+    if (this.#dataEndpoint?.kind === 'passive') releasePassive(this.#dataEndpoint);
     this.#dataEndpoint = endpoint;
   }
 
@@ -271,11 +266,7 @@ export class ControlSession {
           ? await withTimeout(endpoint.connection, timeoutMs, signal)
           : await this.#secureDataConnection(await connectActive(endpoint.host, endpoint.port, timeoutMs, signal), signal);
     } catch (error) {
-      if (endpoint.kind === 'passive') {
-        endpoint.cancel.abort();
-        endpoint.reservation.release();
-        endpoint.connection.then((late) => late.destroy(), () => undefined);
-      }
+      if (endpoint.kind === 'passive') releasePassive(endpoint);
       if (signal.aborted) throw error;
       this.log.info({ event: 'data-connection-failed', mode: endpoint.kind, err: error });
       throw new ReplyError(425, "Can't open data connection.");
@@ -524,6 +515,13 @@ export class ControlSession {
     }, this.services.settings.idleTimeoutMs);
     this.#idleTimer.unref();
   }
+}
+
+/** Gives a passive port back: no more waiting for, or negotiating, its connection; a late one is closed. */
+function releasePassive(endpoint: Extract<DataEndpoint, { kind: 'passive' }>): void {
+  endpoint.cancel.abort();
+  endpoint.reservation.release();
+  endpoint.connection.then((socket) => socket.destroy(), () => undefined);
 }
 
 /** `promise`, or a rejection after `timeoutMs` or when `signal` aborts. */
