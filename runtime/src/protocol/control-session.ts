@@ -12,7 +12,7 @@ import { formatReply, reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { replyForError } from './storage-replies.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
-import { resolvePath, toStorePath } from './virtual-path.ts';
+import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
 
 /** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
 type DataEndpoint =
@@ -159,6 +159,12 @@ export class ControlSession {
   async stat(target: ResolvedPath, signal?: AbortSignal): Promise<EntryInfo | undefined> {
     if (target.path === '/') return { name: '/', kind: 'directory', size: 0, modified: new Date(0) };
     return await this.services.store.stat(target.storePath, signal ? { signal } : undefined);
+  }
+
+  /** S3 cannot hold a file in a folder that does not exist for the client: 550 unless its parent is a folder. */
+  async requireParentFolder(target: ResolvedPath): Promise<void> {
+    const parent = await this.stat(this.resolve(parentPath(target.path)));
+    if (parent?.kind !== 'directory') throw new ReplyError(550, 'Parent folder does not exist.');
   }
 
   requireUser(): User {

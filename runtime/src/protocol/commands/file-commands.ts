@@ -2,7 +2,6 @@ import type { CommandSpec } from '../command-table.ts';
 import type { ControlSession } from '../control-session.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
 import { quotePath, ReplyError } from '../reply.ts';
-import { parentPath } from '../virtual-path.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
@@ -58,8 +57,7 @@ async function cwd(session: ControlSession, argument: string): Promise<void> {
 async function mkd(session: ControlSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   if (target.path === '/') throw new ReplyError(550, 'A file or folder with that name already exists.');
-  const parent = await session.stat(session.resolve(parentPath(target.path)));
-  if (parent?.kind !== 'directory') throw new ReplyError(550, 'Parent folder does not exist.');
+  await session.requireParentFolder(target);
   await session.services.store.makeDirectory(target.storePath);
   session.reply(257, `${quotePath(target.path)} created.`);
 }
@@ -95,8 +93,7 @@ async function rnto(session: ControlSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   if (target.path === '/' || target.path === source.path) throw new ReplyError(553, 'Invalid rename target.');
   if (target.path.startsWith(`${source.path}/`)) throw new ReplyError(553, 'A folder cannot be moved into itself.');
-  const parent = await session.stat(session.resolve(parentPath(target.path)));
-  if (parent?.kind !== 'directory') throw new ReplyError(550, 'Target folder does not exist.');
+  await session.requireParentFolder(target);
   await session.services.store.rename(source.storePath, target.storePath);
   session.log.info({ event: 'rename', from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');

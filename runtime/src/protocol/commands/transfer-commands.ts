@@ -10,7 +10,7 @@ import type { CommandSpec } from '../command-table.ts';
 import type { ControlSession, ResolvedPath } from '../control-session.ts';
 import { formatListLine, formatMlsxEntry, globToRegExp, hasGlob } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
-import { baseName, joinPath, parentPath } from '../virtual-path.ts';
+import { baseName, joinPath } from '../virtual-path.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
 export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
@@ -93,9 +93,8 @@ async function storeFile(
   opening = `Ok to send data for ${baseName(target.path)}.`,
 ): Promise<void> {
   if (target.path === '/') throw new ReplyError(553, 'Not a file name.');
-  const [entry, parent] = await Promise.all([session.stat(target), session.stat(session.resolve(parentPath(target.path)))]);
+  const [entry] = await Promise.all([session.stat(target), session.requireParentFolder(target)]);
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
-  if (parent?.kind !== 'directory') throw new ReplyError(550, 'Target folder does not exist.');
   const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
