@@ -67,9 +67,10 @@ describe('folders and files', () => {
   test('DELE deletes files only', async () => {
     await put('partners/alice/old.txt', 'old');
     await ftp.command('MKD keep', 257);
-    await ftp.command('DELE keep', 550);
+    assert.match((await ftp.command('DELE keep', 550)).text, /use RMD/);
     await ftp.command('DELE old.txt', 250);
-    await ftp.command('DELE old.txt', 550);
+    assert.match((await ftp.command('DELE old.txt', 550)).text, /No such file/);
+    await ftp.command('DELE /', 550);
   });
 
   test('SIZE and MDTM answer for files, 550 for folders and missing paths', async () => {

@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../command-table.ts';
 import type { ControlSession } from '../control-session.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
+import { isStorageError } from '../../storage/storage-error.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
@@ -71,10 +72,15 @@ async function rmd(session: ControlSession, argument: string): Promise<void> {
 
 async function dele(session: ControlSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
-  const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file.');
-  if (entry.kind !== 'file') throw new ReplyError(550, 'Not a file; use RMD for folders.');
-  await session.services.store.delete(target.storePath);
+  try {
+    await session.services.store.delete(target.storePath);
+  } catch (error) {
+    // The store's own lookup found no file; only then is it worth asking about a folder.
+    if (isStorageError(error, 'not-found') && (await session.stat(target))?.kind === 'directory') {
+      throw new ReplyError(550, 'Not a file; use RMD for folders.');
+    }
+    throw error;
+  }
   session.reply(250, 'File deleted.');
 }
 
