@@ -9,6 +9,7 @@ import { hashPassword } from './auth/password-hash.ts';
 import { UserAuthenticator } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
 import { HealthServer } from './health-server.ts';
+import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
 import { TlsCredentials } from './protocol/tls-credentials.ts';
@@ -104,13 +105,16 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       listenAddress: config.listenAddress,
       controlPort: config.controlPort,
       implicitTlsPort: config.implicitTlsPort,
-      maxConnections: config.maxConnections,
       logger,
       services: {
         store,
         authenticator,
         passivePorts,
-        tlsContext: () => tls?.context,
+        connections: new ConnectionLimits({
+          maxConnections: config.maxConnections,
+          maxPerAddress: config.maxConnectionsPerAddress,
+        }),
+        newTlsContext: () => tls?.newContext(),
         logger,
         settings: {
           tlsMode: config.tlsMode,
@@ -119,6 +123,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           dataConnectionTimeoutMs: config.dataConnectionTimeoutMs,
           loginTimeoutMs: config.loginTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
+          tlsHandshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
+          tlsSessionReuse: config.tlsSessionReuse,
         },
       },
     });

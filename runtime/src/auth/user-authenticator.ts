@@ -122,7 +122,15 @@ function toAccounts(records: readonly UserRecord[]): ReadonlyMap<string, Account
   return new Map(
     records.map((record) => [
       record.username,
-      { record, user: Object.freeze({ username: record.username, home: record.home, permissions: record.permissions }) },
+      {
+        record,
+        user: Object.freeze({
+          username: record.username,
+          home: record.home,
+          permissions: record.permissions,
+          ...(record.tlsSessionReuse ? { tlsSessionReuse: record.tlsSessionReuse } : {}),
+        }),
+      },
     ]),
   );
 }

@@ -10,6 +10,7 @@ import type { CommandSpec } from '../command-table.ts';
 import type { ControlSession, ResolvedPath } from '../control-session.ts';
 import { formatListLine, formatMlsxEntry, globToRegExp, hasGlob } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
+import { endedWithoutCloseNotify } from '../tls-data-connection.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
@@ -102,30 +103,39 @@ async function storeFile(
   await transfer(session, { command, path: target.path, opening }, async (data, signal, progress) => {
     const source = new PassThrough({ highWaterMark: 1 << 20 });
     const decoded = session.transferType === 'A' ? [fromNetworkAscii()] : [];
-    const feeding = pipeline([data, counter(progress), ...decoded, controlStillOpen(signal), source], { signal });
+    const feeding = pipeline([data, counter(progress), ...decoded, commitGate(signal, data), source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
       signal,
       offset,
       metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
     });
-    // Whichever fails first decides; a failed write must also stop reading the socket.
+    // A refusal at the gate is the reason the store saw its source fail; otherwise a
+    // failed write decides (and must also stop reading the socket).
     const [fed, written] = await Promise.allSettled([feeding, writing]);
+    if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
     if (written.status === 'rejected') throw written.reason;
     if (fed.status === 'rejected') throw fed.reason;
   });
 }
 
 /**
- * Holds the end of an upload for a moment and fails it if the transfer was aborted
- * meanwhile: a client that dies closes the data and control connections together,
- * and its half-sent file must not be committed as if the data had simply ended.
+ * The last check before an upload's end reaches the store (which then commits):
+ * - a TLS data connection must have ended with the client's close_notify, or a FIN
+ *   injected by anyone on the path would cut the file short unnoticed;
+ * - the end is held for a moment and fails if the transfer was aborted meanwhile: a
+ *   client that dies closes the data and control connections together, and its
+ *   half-sent file must not be committed as if the data had simply ended.
  */
-function controlStillOpen(signal: AbortSignal): Transform {
+function commitGate(signal: AbortSignal, data: Socket): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
+      if (endedWithoutCloseNotify(data)) {
+        callback(new ReplyError(426, 'Data connection closed without a TLS close_notify; transfer not committed.'));
+        return;
+      }
       delay(CONTROL_CLOSE_GRACE_MS).then(() => callback(signal.aborted ? (signal.reason as Error) : null), callback);
     },
   });
