@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { outcomes, probe } from './support/probe.ts';
+import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder.ts';
 
 describe('probe against the bridge: login and session failures', () => {
   let env: TestBridge;
@@ -31,6 +32,7 @@ describe('probe against the bridge: login and session failures', () => {
       run.report.failure!.message,
       'the server refuses active mode: EPRT: 502 Active mode is disabled on this server; use PASV or EPSV.; PORT: 502 Active mode is disabled on this server; use PASV or EPSV.',
     );
+    assert.match(run.report.failure!.advice[0]!, /^Active mode is off on the server, or not for this client: use passive mode/);
   });
 
   test('locked out: the right password gets the same 530, and the bridge logs the lockout reason', async () => {
@@ -65,5 +67,30 @@ describe('probe against the bridge: TLS required', () => {
   test('the same server passes with --tls', async () => {
     const run = await probe(['--tls', '--insecure', `ftp://alice@127.0.0.1:${env.port}/`], { env: { FTP_PROBE_PASSWORD: 'wonderland' } });
     assert.equal(run.status, 0, run.text);
+  });
+});
+
+describe('probe against the bridge: control and data from different addresses (a NAT with several)', () => {
+  let env: TestBridge;
+  let nat: TcpForwarder;
+  before(async () => {
+    env = await startTestBridge();
+    // The control connection reaches the bridge from 127.0.0.8, the probe's data connections from 127.0.0.1.
+    nat = await startTcpForwarder({ host: '127.0.0.1', target: { host: '127.0.0.1', port: env.port }, sourceAddress: '127.0.0.8' });
+  });
+  after(async () => {
+    await nat.stop();
+    await env.stop();
+  });
+
+  test('the bridge shuts the data connection and waits: the probe says why, and the bridge logs data-connection-refused', async () => {
+    const run = await probe(['--timeout', '1', `ftp://alice@127.0.0.1:${nat.port}/`], { env: { FTP_PROBE_PASSWORD: 'wonderland' } });
+    assert.equal(run.status, 1, run.text);
+    assert.deepEqual(outcomes(run).slice(-3), ['epsv ok', 'epsv-connect ok', 'epsv-list failed']);
+    assert.equal(run.report.failure!.kind, 'timeout');
+    assert.equal(run.report.failure!.message, 'final reply to LIST: no answer within 1 s, after the server closed the data connection without a byte');
+    assert.match(run.report.failure!.advice[0]!, /^The server did not take the data connection as this session's and still waits for one\. ftp-s3-bridge takes a data connection only from the control connection's address/);
+    const refused = env.logs.find((line) => line.event === 'data-connection-refused');
+    assert.equal(refused?.clientAddress, '127.0.0.1', 'the bridge refused the data connection from the other address');
   });
 });

@@ -75,8 +75,8 @@ describe('probe against the bridge: certificates that do not verify', () => {
     assert.equal(run.report.failure!.kind, 'tls-untrusted');
     assert.match(run.report.failure!.message, /^the certificate does not verify: it expired on \d{4}-\d\d-\d\d \(CERT_HAS_EXPIRED\)$/);
     assert.equal(run.report.tls!.chainError, 'CERT_HAS_EXPIRED');
-    assert.ok(run.report.tls!.certificate.daysLeft <= -3 && run.report.tls!.certificate.daysLeft >= -4, String(run.report.tls!.certificate.daysLeft));
-    assert.match(stepOf(run, 'certificate').notes[0]!, /\(expired [34] days ago\)$/);
+    assert.equal(run.report.tls!.certificate.daysLeft, -3);
+    assert.match(stepOf(run, 'certificate').notes[0]!, /\(expired 3 days ago\)$/);
   });
 
   test('a certificate for another name: the chain verifies, the name does not', async () => {

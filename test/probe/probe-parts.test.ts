@@ -89,7 +89,7 @@ describe('partner rule sentences', () => {
     );
     assert.equal(
       partnerRuleSentence('active', { ports: { from: 1024, to: 65535 }, bridge, client: 'your FTP clients' }),
-      'TCP ports 1024-65535 must be open inbound to your FTP clients from 203.0.113.10: active mode (PORT/EPRT): the bridge opens the data connection to your client.',
+      'TCP ports 1024-65535 must be open inbound to your FTP clients from 203.0.113.10: active mode (PORT/EPRT): the server opens the data connection to your client.',
     );
   });
 });

@@ -12,6 +12,8 @@ export async function readData(
   socket: Socket,
   options: { readonly timeoutMs: number; readonly what: string },
 ): Promise<{ data: Buffer; bytes: number }> {
+  // Closed (or reset) before the probe started reading: nothing more will come.
+  if (socket.destroyed) return { data: Buffer.alloc(0), bytes: 0 };
   return await new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let kept = 0;
@@ -57,6 +59,7 @@ export async function writeData(
   data: Buffer,
   options: { readonly timeoutMs: number; readonly what: string },
 ): Promise<void> {
+  if (socket.destroyed) throw new ProbeError('closed', `${options.what}: the server closed the data connection before the upload`);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => finish(new ProbeError('timeout', `${options.what}: the server took no data for ${seconds(options.timeoutMs)}`)),

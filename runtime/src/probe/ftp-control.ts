@@ -29,7 +29,8 @@ export class FtpControl {
   #pending: string[] = [];
   readonly #replies: Array<FtpReply | ProbeError> = [];
   #closed: ProbeError | undefined;
-  #wake: (() => void) | undefined;
+  /** Readers waiting for the next reply (a transfer's final reply may wait beside a later command's). */
+  readonly #wakers = new Set<() => void>();
 
   constructor(socket: Socket, timeoutMs: number) {
     this.#socket = socket;
@@ -41,7 +42,10 @@ export class FtpControl {
     return this.#socket;
   }
 
-  /** The next reply; `what` names the wait in messages ("greeting", "reply to LIST"). */
+  /**
+   * The next reply; `what` names the wait in messages ("greeting", "reply to LIST").
+   * `Infinity` waits until a reply comes or the connection closes (the caller bounds it).
+   */
   async read(what: string, timeoutMs = this.#timeoutMs): Promise<FtpReply> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -52,13 +56,14 @@ export class FtpControl {
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw new ProbeError('timeout', `${what}: no answer within ${seconds(timeoutMs)}`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.#wake = () => {
+        const wake = (): void => {
           clearTimeout(timer);
+          this.#wakers.delete(wake);
           resolve();
         };
+        const timer = Number.isFinite(remaining) ? setTimeout(wake, remaining) : undefined;
+        this.#wakers.add(wake);
       });
-      this.#wake = undefined;
     }
   }
 
@@ -110,7 +115,11 @@ export class FtpControl {
 
   #onClosed(reason: ProbeError): void {
     this.#closed ??= reason;
-    this.#wake?.();
+    this.#wakeAll();
+  }
+
+  #wakeAll(): void {
+    for (const wake of [...this.#wakers]) wake();
   }
 
   #onData(chunk: Buffer): void {
@@ -126,7 +135,7 @@ export class FtpControl {
       this.#pending = [];
       this.#socket.destroy();
     }
-    this.#wake?.();
+    this.#wakeAll();
   }
 
   #onLine(line: string): void {

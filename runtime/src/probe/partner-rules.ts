@@ -53,7 +53,7 @@ export const PARTNER_RULES: readonly PartnerRule[] = [
     kind: 'active',
     direction: 'inbound',
     when: 'active mode on',
-    purpose: 'active mode (PORT/EPRT): the bridge opens the data connection to your client',
+    purpose: 'active mode (PORT/EPRT): the server opens the data connection to your client',
   },
 ];
 

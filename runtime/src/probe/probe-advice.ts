@@ -1,4 +1,4 @@
-import { partnerRuleSentence, type PartnerPorts, type PartnerRuleKind } from './partner-rules.ts';
+import { partnerRule, partnerRuleSentence, type PartnerPorts, type PartnerRuleKind } from './partner-rules.ts';
 import type { ProbeError } from './probe-error.ts';
 import type { ProbeTarget } from './probe-target.ts';
 
@@ -24,7 +24,8 @@ export function adviceFor(error: ProbeError, context: { readonly rule: RuleConte
   if (rule && NETWORK_KINDS.has(error.kind)) {
     const advice = [partnerRuleSentence(rule.kind, rule)];
     if (error.kind === 'timeout') {
-      advice.push('No answer at all usually means a firewall drops the packets: yours outbound, or one in front of the server inbound.');
+      const [yours, theirs] = partnerRule(rule.kind).direction === 'outbound' ? ['outbound', 'inbound'] : ['inbound', 'outbound'];
+      advice.push(`No answer at all usually means a firewall drops the packets: yours ${yours}, or one in front of the server ${theirs}.`);
     } else if (error.kind === 'refused') {
       advice.push('A refusal comes back at once: nothing listens on that port at that address (server, load balancer listener), or a firewall rejects.');
     }

@@ -34,11 +34,14 @@ export type FailureKind =
 
 export class ProbeError extends Error {
   readonly kind: FailureKind;
+  /** What this particular failure means, ahead of the advice for its kind. */
+  readonly advice: readonly string[];
 
-  constructor(kind: FailureKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(kind: FailureKind, message: string, options?: { cause?: unknown; advice?: readonly string[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProbeError';
     this.kind = kind;
+    this.advice = options?.advice ?? [];
   }
 }
 

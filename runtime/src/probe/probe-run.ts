@@ -4,6 +4,7 @@ import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { addressScope } from './address-scope.ts';
 import { readData, writeData } from './data-transfer.ts';
+import { withDeadline } from './deadline.ts';
 import { FtpControl, type FtpReply } from './ftp-control.ts';
 import { ACTIVE_MODE_CLIENT_PORTS, type PartnerPorts } from './partner-rules.ts';
 import { parseEpsvReply, parsePasvReply } from './passive-reply.ts';
@@ -78,6 +79,8 @@ interface PassiveEndpoint {
 /** Replies that mean "this server does not do that", as opposed to a failure. */
 const NOT_OFFERED = new Set([500, 501, 502, 504, 522]);
 const PROBE_FILE_BYTES = 4096;
+/** A promise that never settles: the losing side of a race that only one outcome may win. */
+const NEVER = new Promise<never>(() => undefined);
 
 class ProbeRun {
   readonly #options: ProbeOptions;
@@ -401,7 +404,7 @@ class ProbeRun {
       if (!result.data.equals(payload)) {
         throw new ProbeError('data-mismatch', `downloaded ${result.bytes} bytes that differ from the ${payload.length} uploaded (first difference at byte ${firstDifference(result.data, payload)})`);
       }
-      return { summary: `${result.bytes} bytes, identical to the upload${result.tls}; ${oneLine(result.final)}`, value: undefined };
+      return { summary: `${result.bytes} bytes${result.tls}, identical to the upload; ${oneLine(result.final)}`, value: undefined };
     });
     await this.#step('dele', async () => {
       const reply = await this.#expect(control, `DELE ${name}`, [250]);
@@ -421,7 +424,10 @@ class ProbeRun {
 
   async #activeSteps(control: FtpControl): Promise<void> {
     const local = control.socket.localAddress ?? '127.0.0.1';
-    const listener = await this.#step('active', async () => {
+    const listener = await this.#step('active', async (step) => {
+      step.advice.push(
+        "Active mode is off on the server, or not for this client: use passive mode (most clients' default). ftp-s3-bridge allows it with FTP_ACTIVE_MODE=on (bridge:activeMode), and only towards the control connection's own address.",
+      );
       const server = createServer();
       this.#servers.add(server);
       server.on('connection', (socket) => this.#track(socket));
@@ -505,34 +511,48 @@ class ProbeRun {
       void stream.then((socket) => socket.destroy(), () => undefined);
       throw dataReplyError(command, preliminary, options.active ?? false);
     }
-    let socket: Socket | undefined;
+    // Read as soon as it comes: an error reply (425 from a server that never saw the
+    // connection) must not wait for a data connection that will stay silent.
+    const final = control.read(`final reply to ${command}`, Infinity);
+    final.catch(() => undefined);
+    const refused = final.then((reply) => (reply.code >= 400 ? Promise.reject(dataReplyError(command, reply, options.active ?? false)) : NEVER));
+    refused.catch(() => undefined);
     let received: { data: Buffer; bytes: number } = { data: Buffer.alloc(0), bytes: 0 };
     let tls = '';
-    try {
+    let socket: Socket | undefined;
+    const moveData = (async () => {
       socket = await stream;
       this.#track(socket);
       if (socket instanceof TLSSocket) tls = ` over ${socket.getProtocol()}${socket.isSessionReused() ? ' (TLS session reused)' : ''}`;
       if (options.upload) await writeData(socket, options.upload, { timeoutMs, what });
       else received = await readData(socket, { timeoutMs, what });
-    } catch (error) {
-      // The server may already have said why (425, 426, 522 for a TLS session it wanted resumed).
-      const said = await this.#serverSays(control);
-      if (said && error instanceof ProbeError) throw new ProbeError(error.kind, `${error.message}; the server says: ${said}`);
-      throw error;
-    }
-    const final = await control.read(`final reply to ${command}`);
-    socket.destroy();
-    if (final.code !== 226 && final.code !== 250) throw dataReplyError(command, final, options.active ?? false);
-    return { ...received, final, tls };
-  }
-
-  /** A reply that may already be on its way (why a data connection failed), without waiting long. */
-  async #serverSays(control: FtpControl): Promise<string | undefined> {
+    })();
+    moveData.catch(() => undefined);
     try {
-      return oneLine(await control.read('reply', Math.min(this.#options.timeoutMs, 1000)));
-    } catch {
-      return undefined;
+      await Promise.race([moveData, refused]);
+    } catch (error) {
+      if (!(error instanceof ProbeError) || error.kind === 'reply' || error.kind === 'unreachable') throw error;
+      // The server may be about to say why (426, or 522 for a TLS session it wanted resumed).
+      const said = await withDeadline(final.then(oneLine, () => undefined), Math.min(timeoutMs, 1000), () => undefined);
+      throw said ? new ProbeError(error.kind, `${error.message}; the server says: ${said}`) : error;
     }
+    const reply = await withDeadline(final, timeoutMs, () => {
+      const silent = `final reply to ${command}: no answer within ${seconds(timeoutMs)}`;
+      // A server that shuts a data connection at once and then waits is still waiting for "its" connection.
+      const shut = !options.upload && received.bytes === 0 && !options.active;
+      if (!shut) return Promise.reject(new ProbeError('timeout', silent));
+      return Promise.reject(
+        new ProbeError('timeout', `${silent}, after the server closed the data connection without a byte`, {
+          advice: [
+            "The server did not take the data connection as this session's and still waits for one. ftp-s3-bridge takes a data connection only from the control connection's address (and logs data-connection-refused otherwise): a NAT or proxy that sends the two from different addresses breaks every transfer.",
+          ],
+        }),
+      );
+    });
+    // Only now: an upload's data connection stays until the server has answered for it.
+    socket?.destroy();
+    if (reply.code !== 226 && reply.code !== 250) throw dataReplyError(command, reply, options.active ?? false);
+    return { ...received, final: reply, tls };
   }
 
   // ---- explanations -------------------------------------------------------------
@@ -599,7 +619,7 @@ class ProbeRun {
         step: name,
         kind: error.kind,
         message: error.message,
-        advice: [...context.findings, ...adviceFor(error, { rule: context.rule, target: this.#options.target }), ...context.advice],
+        advice: [...context.findings, ...error.advice, ...adviceFor(error, { rule: context.rule, target: this.#options.target }), ...context.advice],
       };
       throw new StopProbe();
     }

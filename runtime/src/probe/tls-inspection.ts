@@ -21,7 +21,7 @@ export interface CertificateReport {
   readonly subjectAltNames: readonly string[];
   readonly validFrom: string;
   readonly validTo: string;
-  /** Whole days until validTo; negative once expired. */
+  /** Whole days until validTo, towards zero: 5.5 days left is 5, expired 3.2 days ago is -3. */
   readonly daysLeft: number;
   readonly selfSigned: boolean;
   readonly fingerprint256: string;
@@ -70,7 +70,7 @@ function describeCertificate(certificate: PeerCertificate, now: Date): Certifica
       .filter((name) => name !== ''),
     validFrom: new Date(certificate.valid_from).toISOString(),
     validTo: validTo.toISOString(),
-    daysLeft: Math.floor((validTo.getTime() - now.getTime()) / 86_400_000),
+    daysLeft: Math.trunc((validTo.getTime() - now.getTime()) / 86_400_000),
     selfSigned: subject === issuer,
     fingerprint256: certificate.fingerprint256,
   };

@@ -13,7 +13,12 @@ export interface TcpForwarder {
   stop(): Promise<void>;
 }
 
-export async function startTcpForwarder(options: { readonly host: string; readonly target: { host: string; port: number } }): Promise<TcpForwarder> {
+export async function startTcpForwarder(options: {
+  readonly host: string;
+  readonly target: { readonly host: string; readonly port: number };
+  /** The address the server sees the client at, as behind a NAT (default: the kernel's choice). */
+  readonly sourceAddress?: string;
+}): Promise<TcpForwarder> {
   const sockets = new Set<Socket>();
   const keep = (socket: Socket): void => {
     sockets.add(socket);
@@ -22,7 +27,7 @@ export async function startTcpForwarder(options: { readonly host: string; readon
   };
   const server = createServer((client) => {
     keep(client);
-    const upstream = connect(options.target);
+    const upstream = connect({ ...options.target, ...(options.sourceAddress ? { localAddress: options.sourceAddress } : {}) });
     keep(upstream);
     // Either side closing or failing ends both, as a load balancer's flow would.
     const end = (): void => {
