@@ -100,17 +100,12 @@ export class FtpControl {
   };
 
   #attach(socket: Socket): void {
-    socket.on('data', this.#listeners.data);
-    socket.on('end', this.#listeners.end);
-    socket.on('close', this.#listeners.close);
-    socket.on('error', this.#listeners.error);
+    for (const [event, listener] of Object.entries(this.#listeners)) socket.on(event, listener);
   }
 
+  /** Only this reader's listeners: the TLS socket that takes over needs the socket's own. */
   #detach(socket: Socket): void {
-    socket.off('data', this.#listeners.data);
-    socket.off('end', this.#listeners.end);
-    socket.off('close', this.#listeners.close);
-    socket.off('error', this.#listeners.error);
+    for (const [event, listener] of Object.entries(this.#listeners)) socket.off(event, listener);
   }
 
   #onClosed(reason: ProbeError): void {

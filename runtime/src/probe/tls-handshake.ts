@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { isIP, type Socket } from 'node:net';
 import { connect, rootCertificates, type TLSSocket } from 'node:tls';
+import { withDeadline } from './deadline.ts';
 import { ProbeError, seconds } from './probe-error.ts';
 
 export interface ClientTlsOptions {
@@ -33,35 +35,25 @@ export async function clientTlsHandshake(socket: Socket, options: ClientTlsOptio
     ...(options.session ? { session: options.session } : {}),
   });
   if (options.onSession) secure.on('session', options.onSession);
+  const settled = new AbortController();
+  // once() rejects on 'error' as well; a close before secureConnect is a failure too.
+  const connected = once(secure, 'secureConnect', { signal: settled.signal });
+  const closed = once(secure, 'close', { signal: settled.signal }).then(() =>
+    Promise.reject(new Error('the server closed the connection during the handshake')),
+  );
+  connected.catch(() => undefined);
+  closed.catch(() => undefined);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => fail(new ProbeError('timeout', `${options.what}: no TLS answer within ${seconds(options.timeoutMs)}`)),
-        options.timeoutMs,
-      );
-      const fail = (error: Error): void => {
-        cleanup();
-        reject(error instanceof ProbeError ? error : new ProbeError('tls-handshake', `${options.what}: TLS handshake failed: ${tlsReason(error)}`, { cause: error }));
-      };
-      const done = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onClose = (): void => fail(new Error('the server closed the connection during the handshake'));
-      function cleanup(): void {
-        clearTimeout(timer);
-        secure.off('secureConnect', done);
-        secure.off('error', fail);
-        secure.off('close', onClose);
-      }
-      secure.once('secureConnect', done);
-      secure.once('error', fail);
-      secure.once('close', onClose);
-    });
+    await withDeadline(Promise.race([connected, closed]), options.timeoutMs, () =>
+      Promise.reject(new ProbeError('timeout', `${options.what}: no TLS answer within ${seconds(options.timeoutMs)}`)),
+    );
   } catch (error) {
     // The TLS socket owns the TCP socket now: destroying it closes both.
     secure.destroy();
-    throw error;
+    if (error instanceof ProbeError) throw error;
+    throw new ProbeError('tls-handshake', `${options.what}: TLS handshake failed: ${tlsReason(error as Error)}`, { cause: error });
+  } finally {
+    settled.abort();
   }
   // Later errors belong to whoever reads the socket.
   secure.on('error', () => undefined);
