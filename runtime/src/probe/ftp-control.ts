@@ -152,3 +152,12 @@ export class FtpControl {
     }
   }
 }
+
+/** "227 Entering Passive Mode (…)": a reply as one line, for summaries and messages. */
+export function describeReply(reply: FtpReply): string {
+  return `${reply.code} ${reply.text}`;
+}
+
+export function unexpectedReply(what: string, reply: FtpReply): ProbeError {
+  return new ProbeError('reply', `${what}: unexpected reply ${describeReply(reply)}`);
+}

@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { addressScope } from './address-scope.ts';
-import { readData, writeData } from './data-transfer.ts';
-import { withDeadline } from './deadline.ts';
-import { FtpControl, type FtpReply } from './ftp-control.ts';
+import { describeReply, FtpControl, unexpectedReply, type FtpReply } from './ftp-control.ts';
 import { ACTIVE_MODE_CLIENT_PORTS, type PartnerPorts } from './partner-rules.ts';
 import { parseEpsvReply, parsePasvReply } from './passive-reply.ts';
-import { adviceFor, type RuleContext } from './probe-advice.ts';
+import { explainFailedImplicitTls, explainSilentPort, type SecondConnection } from './port-diagnosis.ts';
 import { ProbeError, seconds } from './probe-error.ts';
-import type { DetailValue, ProbeFailure, ProbeReport, ProbeStep, StepName, StepOutcome } from './probe-report.ts';
+import type { ProbeReport, StepName, StepOutcome } from './probe-report.ts';
+import { StepRecorder, StopProbe, type StepContext, type StepResult } from './probe-steps.ts';
 import type { ProbeTarget } from './probe-target.ts';
-import { connectTcp } from './tcp-connect.ts';
-import { clientTlsHandshake, tlsReason } from './tls-handshake.ts';
+import { connectTcp, formatHostPort } from './tcp-connect.ts';
+import { clientTlsHandshake } from './tls-handshake.ts';
 import { certificateSummary, EXPIRY_WARNING_DAYS, inspectTls, verificationProblem } from './tls-inspection.ts';
+import { runTransferCommand } from './transfer-command.ts';
 
 export interface ProbeOptions {
   readonly target: ProbeTarget;
@@ -38,37 +38,6 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   return await new ProbeRun(options).run();
 }
 
-/** Ends the walk after a failed step (the step is already recorded). */
-class StopProbe extends Error {}
-
-/** What a step hands back: its one-line summary, details for --json, and its value. */
-interface StepResult<T> {
-  readonly summary: string;
-  readonly details?: Record<string, DetailValue>;
-  readonly value: T;
-  readonly outcome?: 'skipped';
-}
-
-/** Collects what a running step learns besides its result. */
-class StepContext {
-  readonly notes: string[] = [];
-  warned = false;
-  rule: RuleContext | undefined;
-  /** What the step found out about the cause, put before the rule in the advice (a wrong PASV address, say). */
-  readonly findings: string[] = [];
-  /** Further advice, after the rule. */
-  readonly advice: string[] = [];
-
-  note(text: string): void {
-    this.notes.push(text);
-  }
-
-  warn(text: string): void {
-    this.warned = true;
-    this.notes.push(`warning: ${text}`);
-  }
-}
-
 /** A passive endpoint: where the server said to connect. */
 interface PassiveEndpoint {
   readonly mode: 'EPSV' | 'PASV';
@@ -79,13 +48,10 @@ interface PassiveEndpoint {
 /** Replies that mean "this server does not do that", as opposed to a failure. */
 const NOT_OFFERED = new Set([500, 501, 502, 504, 522]);
 const PROBE_FILE_BYTES = 4096;
-/** A promise that never settles: the losing side of a race that only one outcome may win. */
-const NEVER = new Promise<never>(() => undefined);
 
 class ProbeRun {
   readonly #options: ProbeOptions;
-  readonly #steps: ProbeStep[] = [];
-  #failure: ProbeFailure | undefined;
+  readonly #recorder: StepRecorder;
   #tls: ProbeReport['tls'] = null;
   #control: FtpControl | undefined;
   /** The address the control connection went to. */
@@ -102,6 +68,7 @@ class ProbeRun {
 
   constructor(options: ProbeOptions) {
     this.#options = options;
+    this.#recorder = new StepRecorder(options.target);
   }
 
   async run(): Promise<ProbeReport> {
@@ -120,11 +87,11 @@ class ProbeRun {
       tool: 'ftp-s3-bridge probe',
       target: { url: target.display, host: target.host, port: target.port, security: target.security, username: target.username },
       timeoutMs,
-      ok: this.#failure === undefined,
+      ok: this.#recorder.failure === undefined,
       ms: Math.round(performance.now() - started),
-      steps: this.#steps,
+      steps: this.#recorder.steps,
       tls: this.#tls,
-      failure: this.#failure ?? null,
+      failure: this.#recorder.failure ?? null,
     };
   }
 
@@ -149,12 +116,12 @@ class ProbeRun {
     if (target.security !== 'plain') await this.#protectionStep(control);
     await this.#step('pwd', async () => {
       const reply = await this.#expect(control, 'PWD', [257]);
-      return { summary: oneLine(reply), value: undefined };
+      return { summary: describeReply(reply), value: undefined };
     });
     if (target.path !== '') {
       await this.#step('cwd', async () => {
         const reply = await this.#expect(control, `CWD ${target.path}`, [250]);
-        return { summary: oneLine(reply), value: undefined };
+        return { summary: describeReply(reply), value: undefined };
       });
     }
     await this.#passiveSteps(control);
@@ -171,12 +138,12 @@ class ProbeRun {
         ports: { from: target.port, to: target.port },
         bridge: target.host,
       };
-      const tcp = await connectTcp({ host: target.host, port: target.port, timeoutMs, what: `TCP connect to ${hostPort(target.host, target.port)}` });
+      const tcp = await connectTcp({ host: target.host, port: target.port, timeoutMs, what: `TCP connect to ${formatHostPort(target.host, target.port)}` });
       this.#track(tcp.socket);
       this.#controlAddress = tcp.address;
       const resolved = tcp.address === target.host ? '' : ` (${target.host} resolved in ${Math.round(tcp.resolveMs)} ms)`;
       return {
-        summary: `${hostPort(tcp.address, tcp.port)}${resolved}, from ${tcp.socket.localAddress}`,
+        summary: `${formatHostPort(tcp.address, tcp.port)}${resolved}, from ${tcp.socket.localAddress}`,
         details: { address: tcp.address, port: tcp.port, resolveMs: Math.round(tcp.resolveMs), localAddress: tcp.socket.localAddress ?? null },
         value: tcp.socket,
       };
@@ -189,7 +156,7 @@ class ProbeRun {
       try {
         secure = await this.#handshake(socket, 'implicit TLS handshake');
       } catch (error) {
-        throw await this.#explainFailedImplicitTls(error);
+        throw await explainFailedImplicitTls(error, this.#secondConnection());
       }
       this.#track(secure);
       return { summary: `${secure.getProtocol()} ${secure.getCipher().name}`, value: secure };
@@ -205,12 +172,12 @@ class ProbeRun {
         if (reply.code === 120) reply = await control.read('greeting after 120');
       } catch (error) {
         if (error instanceof ProbeError && error.kind === 'timeout' && this.#options.target.security !== 'implicit-tls') {
-          throw await this.#explainSilentPort(error);
+          throw await explainSilentPort(error, { ...this.#secondConnection(), handshake: (socket) => this.#handshake(socket, 'TLS probe') });
         }
         throw error;
       }
-      if (reply.code !== 220) throw replyError('greeting', reply);
-      return { summary: oneLine(reply), value: undefined };
+      if (reply.code !== 220) throw unexpectedReply('greeting', reply);
+      return { summary: describeReply(reply), value: undefined };
     });
   }
 
@@ -218,7 +185,7 @@ class ProbeRun {
     return await this.#step('auth-tls', async () => {
       const reply = await control.command('AUTH TLS');
       if (reply.code !== 234 && reply.code !== 334) {
-        throw new ProbeError('tls-not-offered', `AUTH TLS refused: ${oneLine(reply)}`);
+        throw new ProbeError('tls-not-offered', `AUTH TLS refused: ${describeReply(reply)}`);
       }
       this.#untrack(control.socket);
       const secure = await control.startTls(this.#tlsOptions('TLS handshake after AUTH TLS'));
@@ -249,8 +216,8 @@ class ProbeRun {
   async #featStep(control: FtpControl): Promise<void> {
     await this.#step('feat', async () => {
       const reply = await control.command('FEAT');
-      if (NOT_OFFERED.has(reply.code)) return { summary: `no FEAT: ${oneLine(reply)}`, value: undefined, outcome: 'skipped' };
-      if (reply.code !== 211) throw replyError('FEAT', reply);
+      if (NOT_OFFERED.has(reply.code)) return { summary: `no FEAT: ${describeReply(reply)}`, value: undefined, outcome: 'skipped' };
+      if (reply.code !== 211) throw unexpectedReply('FEAT', reply);
       const features = reply.lines.slice(1, -1).map((line) => line.trim()).filter((line) => line !== '');
       return { summary: features.join(', ') || '(none)', details: { features }, value: undefined };
     });
@@ -263,14 +230,14 @@ class ProbeRun {
       const user = await control.command(`USER ${target.username}`);
       let final = user;
       if (user.code === 331) final = await control.command(`PASS ${password}`);
-      if (final.code === 230 || final.code === 202) return { summary: `${target.username}: ${oneLine(final)}`, value: undefined };
+      if (final.code === 230 || final.code === 202) return { summary: `${target.username}: ${describeReply(final)}`, value: undefined };
       if (final.code === 530 && !secure && (final === user || /TLS|SSL|encrypt/i.test(final.text))) {
-        throw new ProbeError('tls-required', `the server refuses to log in over plain FTP: ${oneLine(final)}`);
+        throw new ProbeError('tls-required', `the server refuses to log in over plain FTP: ${describeReply(final)}`);
       }
       if (final.code === 530) {
-        throw new ProbeError('login', `${final === user ? 'USER' : 'PASS'} refused for ${target.username}: ${oneLine(final)}`);
+        throw new ProbeError('login', `${final === user ? 'USER' : 'PASS'} refused for ${target.username}: ${describeReply(final)}`);
       }
-      throw replyError(final === user ? 'USER' : 'PASS', final);
+      throw unexpectedReply(final === user ? 'USER' : 'PASS', final);
     });
   }
 
@@ -286,8 +253,8 @@ class ProbeRun {
   async #passiveSteps(control: FtpControl): Promise<void> {
     const epsv = await this.#step('epsv', async () => {
       const reply = await control.command('EPSV');
-      if (NOT_OFFERED.has(reply.code)) return { summary: `not offered: ${oneLine(reply)}`, value: undefined, outcome: 'skipped' };
-      if (reply.code !== 229) throw replyError('EPSV', reply);
+      if (NOT_OFFERED.has(reply.code)) return { summary: `not offered: ${describeReply(reply)}`, value: undefined, outcome: 'skipped' };
+      if (reply.code !== 229) throw unexpectedReply('EPSV', reply);
       const port = parseEpsvReply(reply.text);
       this.#epsv = true;
       return { summary: `port ${port} (at the control connection's address)`, details: { port }, value: { mode: 'EPSV', host: this.#controlAddress, port } as const };
@@ -296,12 +263,12 @@ class ProbeRun {
     const pasv = await this.#step('pasv', async (step) => {
       const reply = await control.command('PASV');
       if (NOT_OFFERED.has(reply.code) && !epsv) {
-        throw new ProbeError('reply', `the server offers neither EPSV nor PASV (${oneLine(reply)}): no passive data connections`);
+        throw new ProbeError('reply', `the server offers neither EPSV nor PASV (${describeReply(reply)}): no passive data connections`);
       }
-      if (NOT_OFFERED.has(reply.code)) return { summary: `not offered: ${oneLine(reply)}`, value: undefined, outcome: 'skipped' };
-      if (reply.code !== 227) throw replyError('PASV', reply);
+      if (NOT_OFFERED.has(reply.code)) return { summary: `not offered: ${describeReply(reply)}`, value: undefined, outcome: 'skipped' };
+      if (reply.code !== 227) throw unexpectedReply('PASV', reply);
       const endpoint = this.#pasvEndpoint(reply, step);
-      return { summary: hostPort(endpoint.host, endpoint.port), details: { address: endpoint.host, port: endpoint.port }, value: endpoint };
+      return { summary: formatHostPort(endpoint.host, endpoint.port), details: { address: endpoint.host, port: endpoint.port }, value: endpoint };
     });
     if (pasv) await this.#listSteps(control, pasv, 'pasv-connect', 'pasv-list');
   }
@@ -329,13 +296,13 @@ class ProbeRun {
   async #listSteps(control: FtpControl, endpoint: PassiveEndpoint, connectName: StepName, listName: StepName): Promise<void> {
     const data = await this.#step(connectName, async (step) => {
       const socket = await this.#connectData(endpoint, step);
-      return { summary: `${hostPort(endpoint.host, endpoint.port)} from ${socket.localAddress}:${socket.localPort}`, value: socket };
+      return { summary: `${formatHostPort(endpoint.host, endpoint.port)} from ${socket.localAddress}:${socket.localPort}`, value: socket };
     });
     await this.#step(listName, async () => {
       const result = await this.#transfer(control, 'LIST', data, {});
       const entries = result.data.toString('utf8').split(/\r?\n/).filter((line) => line.trim() !== '').length;
       return {
-        summary: `${entries} entr${entries === 1 ? 'y' : 'ies'}, ${result.bytes} bytes${result.tls}; ${oneLine(result.final)}`,
+        summary: `${entries} entr${entries === 1 ? 'y' : 'ies'}, ${result.bytes} bytes${result.tls}; ${describeReply(result.final)}`,
         details: { entries, bytes: result.bytes },
         value: undefined,
       };
@@ -351,7 +318,7 @@ class ProbeRun {
       );
     }
     try {
-      const tcp = await connectTcp({ host: endpoint.host, port: endpoint.port, timeoutMs, what: `data connection to ${hostPort(endpoint.host, endpoint.port)} (${endpoint.mode})` });
+      const tcp = await connectTcp({ host: endpoint.host, port: endpoint.port, timeoutMs, what: `data connection to ${formatHostPort(endpoint.host, endpoint.port)} (${endpoint.mode})` });
       this.#track(tcp.socket);
       return tcp.socket;
     } catch (error) {
@@ -368,12 +335,12 @@ class ProbeRun {
     try {
       const tcp = await connectTcp({ host: control, port: endpoint.port, timeoutMs: this.#options.timeoutMs, what: 'control address' });
       tcp.socket.destroy();
-      step.note(`${hostPort(control, endpoint.port)} (the control connection's address, same port) accepts`);
+      step.note(`${formatHostPort(control, endpoint.port)} (the control connection's address, same port) accepts`);
       step.findings.push(
         `The address in the PASV reply is wrong: the same port accepts at ${control}, where the control connection went. Set the server's passive address (ftp-s3-bridge: FTP_PASSIVE_ADDRESS; vsftpd: pasv_address) to the address clients reach it at, or unset it; clients that use EPSV are not affected.`,
       );
     } catch (error) {
-      step.note(`${hostPort(control, endpoint.port)} (the control connection's address) does not accept either: ${(error as Error).message}`);
+      step.note(`${formatHostPort(control, endpoint.port)} (the control connection's address) does not accept either: ${(error as Error).message}`);
     }
   }
 
@@ -382,18 +349,18 @@ class ProbeRun {
     const payload = randomBytes(PROBE_FILE_BYTES);
     await this.#step('type', async () => {
       const reply = await this.#expect(control, 'TYPE I', [200]);
-      return { summary: oneLine(reply), value: undefined };
+      return { summary: describeReply(reply), value: undefined };
     });
     await this.#step('stor', async (step) => {
       const data = await this.#openPassive(control, step);
       this.#uploaded = name;
       const result = await this.#transfer(control, `STOR ${name}`, data, { upload: payload });
-      return { summary: `${payload.length} bytes to ${name}${result.tls}; ${oneLine(result.final)}`, details: { file: name, bytes: payload.length }, value: undefined };
+      return { summary: `${payload.length} bytes to ${name}${result.tls}; ${describeReply(result.final)}`, details: { file: name, bytes: payload.length }, value: undefined };
     });
     await this.#step('size', async () => {
       const reply = await control.command(`SIZE ${name}`);
-      if (NOT_OFFERED.has(reply.code)) return { summary: `not offered: ${oneLine(reply)}`, value: undefined, outcome: 'skipped' };
-      if (reply.code !== 213) throw replyError('SIZE', reply);
+      if (NOT_OFFERED.has(reply.code)) return { summary: `not offered: ${describeReply(reply)}`, value: undefined, outcome: 'skipped' };
+      if (reply.code !== 213) throw unexpectedReply('SIZE', reply);
       const size = Number(reply.text.trim());
       if (size !== payload.length) throw new ProbeError('data-mismatch', `SIZE says ${reply.text.trim()} bytes, ${payload.length} were uploaded`);
       return { summary: `${size} bytes, as uploaded`, value: undefined };
@@ -404,12 +371,12 @@ class ProbeRun {
       if (!result.data.equals(payload)) {
         throw new ProbeError('data-mismatch', `downloaded ${result.bytes} bytes that differ from the ${payload.length} uploaded (first difference at byte ${firstDifference(result.data, payload)})`);
       }
-      return { summary: `${result.bytes} bytes${result.tls}, identical to the upload; ${oneLine(result.final)}`, value: undefined };
+      return { summary: `${result.bytes} bytes${result.tls}, identical to the upload; ${describeReply(result.final)}`, value: undefined };
     });
     await this.#step('dele', async () => {
       const reply = await this.#expect(control, `DELE ${name}`, [250]);
       this.#uploaded = undefined;
-      return { summary: oneLine(reply), value: undefined };
+      return { summary: describeReply(reply), value: undefined };
     });
   }
 
@@ -438,10 +405,10 @@ class ProbeRun {
       if (NOT_OFFERED.has(reply.code) && !isIPv6(local)) {
         const first = reply;
         reply = await control.command(`PORT ${local.split('.').join(',')},${port >> 8},${port & 0xff}`);
-        if (reply.code !== 200) throw new ProbeError('reply', `the server refuses active mode: EPRT: ${oneLine(first)}; PORT: ${oneLine(reply)}`);
+        if (reply.code !== 200) throw new ProbeError('reply', `the server refuses active mode: EPRT: ${describeReply(first)}; PORT: ${describeReply(reply)}`);
       }
-      if (reply.code !== 200) throw new ProbeError('reply', `the server refuses active mode: ${oneLine(reply)}`);
-      return { summary: `listening on ${hostPort(local, port)}; ${oneLine(reply)}`, details: { address: local, port }, value: { server, port } };
+      if (reply.code !== 200) throw new ProbeError('reply', `the server refuses active mode: ${describeReply(reply)}`);
+      return { summary: `listening on ${formatHostPort(local, port)}; ${describeReply(reply)}`, details: { address: local, port }, value: { server, port } };
     });
     await this.#step('active-list', async (step) => {
       step.rule = {
@@ -453,7 +420,7 @@ class ProbeRun {
       const arrived = this.#nextConnection(listener.server);
       arrived.catch(() => undefined);
       const result = await this.#transfer(control, 'LIST', arrived, { active: true });
-      return { summary: `the server connected to ${hostPort(local, listener.port)}; ${result.bytes} bytes${result.tls}; ${oneLine(result.final)}`, value: undefined };
+      return { summary: `the server connected to ${formatHostPort(local, listener.port)}; ${result.bytes} bytes${result.tls}; ${describeReply(result.final)}`, value: undefined };
     });
   }
 
@@ -478,157 +445,40 @@ class ProbeRun {
     let summary: string;
     let outcome: StepOutcome = 'ok';
     try {
-      summary = oneLine(await control.command('QUIT'));
+      summary = describeReply(await control.command('QUIT'));
     } catch (error) {
       summary = (error as Error).message;
       outcome = 'warning';
     }
-    this.#steps.push({ step: 'quit', outcome, ms: Math.round(performance.now() - started), summary, details: {}, notes: [] });
-  }
-
-  // ---- transfers --------------------------------------------------------------
-
-  /**
-   * One transfer command over an opened (or, in active mode, arriving) data
-   * connection. With PROT P the TLS handshake runs while the command is sent:
-   * some servers only start it after the 150.
-   */
-  async #transfer(
-    control: FtpControl,
-    command: string,
-    connection: Socket | Promise<Socket>,
-    options: { readonly upload?: Buffer; readonly active?: boolean },
-  ): Promise<{ data: Buffer; bytes: number; final: FtpReply; tls: string }> {
-    const { timeoutMs } = this.#options;
-    const what = `${command.split(' ')[0]} data`;
-    control.send(command);
-    const stream = Promise.resolve(connection).then((socket): Promise<Socket> | Socket =>
-      this.#protectedData ? this.#handshake(socket, `TLS handshake on the ${what} connection`) : socket,
-    );
-    stream.catch(() => undefined);
-    const preliminary = await control.read(`reply to ${command}`);
-    if (preliminary.code !== 150 && preliminary.code !== 125) {
-      void stream.then((socket) => socket.destroy(), () => undefined);
-      throw dataReplyError(command, preliminary, options.active ?? false);
-    }
-    // Read as soon as it comes: an error reply (425 from a server that never saw the
-    // connection) must not wait for a data connection that will stay silent.
-    const final = control.read(`final reply to ${command}`, Infinity);
-    final.catch(() => undefined);
-    const refused = final.then((reply) => (reply.code >= 400 ? Promise.reject(dataReplyError(command, reply, options.active ?? false)) : NEVER));
-    refused.catch(() => undefined);
-    let received: { data: Buffer; bytes: number } = { data: Buffer.alloc(0), bytes: 0 };
-    let tls = '';
-    let socket: Socket | undefined;
-    const moveData = (async () => {
-      socket = await stream;
-      this.#track(socket);
-      if (socket instanceof TLSSocket) tls = ` over ${socket.getProtocol()}${socket.isSessionReused() ? ' (TLS session reused)' : ''}`;
-      if (options.upload) await writeData(socket, options.upload, { timeoutMs, what });
-      else received = await readData(socket, { timeoutMs, what });
-    })();
-    moveData.catch(() => undefined);
-    try {
-      await Promise.race([moveData, refused]);
-    } catch (error) {
-      if (!(error instanceof ProbeError) || error.kind === 'reply' || error.kind === 'unreachable') throw error;
-      // The server may be about to say why (426, or 522 for a TLS session it wanted resumed).
-      const said = await withDeadline(final.then(oneLine, () => undefined), Math.min(timeoutMs, 1000), () => undefined);
-      throw said ? new ProbeError(error.kind, `${error.message}; the server says: ${said}`) : error;
-    }
-    const reply = await withDeadline(final, timeoutMs, () => {
-      const silent = `final reply to ${command}: no answer within ${seconds(timeoutMs)}`;
-      // A server that shuts a data connection at once and then waits is still waiting for "its" connection.
-      const shut = !options.upload && received.bytes === 0 && !options.active;
-      if (!shut) return Promise.reject(new ProbeError('timeout', silent));
-      return Promise.reject(
-        new ProbeError('timeout', `${silent}, after the server closed the data connection without a byte`, {
-          advice: [
-            "The server did not take the data connection as this session's and still waits for one. ftp-s3-bridge takes a data connection only from the control connection's address (and logs data-connection-refused otherwise): a NAT or proxy that sends the two from different addresses breaks every transfer.",
-          ],
-        }),
-      );
-    });
-    // Only now: an upload's data connection stays until the server has answered for it.
-    socket?.destroy();
-    if (reply.code !== 226 && reply.code !== 250) throw dataReplyError(command, reply, options.active ?? false);
-    return { ...received, final: reply, tls };
-  }
-
-  // ---- explanations -------------------------------------------------------------
-
-  /** Implicit TLS failed: a plain-text greeting on a fresh connection names the real problem. */
-  async #explainFailedImplicitTls(error: unknown): Promise<unknown> {
-    if (!(error instanceof ProbeError) || error.kind !== 'tls-handshake') return error;
-    const { target, timeoutMs } = this.#options;
-    try {
-      const tcp = await connectTcp({ host: this.#controlAddress, port: target.port, timeoutMs, what: 'plain connection' });
-      this.#track(tcp.socket);
-      const line = await firstLine(tcp.socket, timeoutMs);
-      tcp.socket.destroy();
-      if (/^\d{3}[ -]/.test(line)) {
-        return new ProbeError(
-          'tls-not-spoken',
-          `no TLS on this port: the handshake failed (${error.cause instanceof Error ? tlsReason(error.cause) : error.message}), and a plain connection gets the FTP greeting ${JSON.stringify(line)}: this port speaks plain FTP, not implicit TLS`,
-        );
-      }
-    } catch {
-      // No greeting either: the handshake error is the best there is.
-    }
-    return error;
-  }
-
-  /** No greeting: a port that expects TLS from the first byte says nothing to a plain client. */
-  async #explainSilentPort(error: ProbeError): Promise<ProbeError> {
-    const { target, timeoutMs } = this.#options;
-    try {
-      const tcp = await connectTcp({ host: this.#controlAddress, port: target.port, timeoutMs, what: 'TLS connection' });
-      this.#track(tcp.socket);
-      const secure = await this.#handshake(tcp.socket, 'TLS probe');
-      const protocol = secure.getProtocol();
-      secure.destroy();
-      return new ProbeError(
-        'tls-expected',
-        `no greeting within ${seconds(timeoutMs)}, but a TLS handshake on this port succeeds (${protocol}): it expects implicit TLS, TLS from the first byte`,
-      );
-    } catch {
-      return new ProbeError('timeout', `${error.message}: something accepts TCP connections on this port but does not speak FTP (nor TLS)`);
-    }
+    this.#recorder.record({ step: 'quit', outcome, ms: Math.round(performance.now() - started), summary, details: {}, notes: [] });
   }
 
   // ---- plumbing -------------------------------------------------------------------
 
   async #step<T>(name: StepName, work: (step: StepContext) => Promise<StepResult<T>>): Promise<T> {
-    const started = performance.now();
-    const context = new StepContext();
-    try {
-      const result = await work(context);
-      this.#steps.push({
-        step: name,
-        outcome: result.outcome ?? (context.warned ? 'warning' : 'ok'),
-        ms: Math.round(performance.now() - started),
-        summary: result.summary,
-        details: result.details ?? {},
-        notes: context.notes,
-      });
-      return result.value;
-    } catch (error) {
-      if (!(error instanceof ProbeError)) throw error;
-      this.#steps.push({ step: name, outcome: 'failed', ms: Math.round(performance.now() - started), summary: error.message, details: {}, notes: context.notes });
-      this.#failure = {
-        step: name,
-        kind: error.kind,
-        message: error.message,
-        advice: [...context.findings, ...error.advice, ...adviceFor(error, { rule: context.rule, target: this.#options.target }), ...context.advice],
-      };
-      throw new StopProbe();
-    }
+    return await this.#recorder.run(name, work);
+  }
+
+  /** A transfer command over `connection`, TLS with PROT P, every socket tracked. */
+  async #transfer(control: FtpControl, command: string, connection: Socket | Promise<Socket>, options: { upload?: Buffer; active?: boolean }) {
+    const what = `TLS handshake on the ${command.split(' ')[0]} data connection`;
+    return await runTransferCommand(control, command, connection, {
+      ...options,
+      timeoutMs: this.#options.timeoutMs,
+      protect: (socket) => (this.#protectedData ? this.#handshake(socket, what) : socket),
+      track: (socket) => this.#track(socket),
+    });
+  }
+
+  /** Another connection to the control port, to tell what it speaks. */
+  #secondConnection(): SecondConnection {
+    return { address: this.#controlAddress, port: this.#options.target.port, timeoutMs: this.#options.timeoutMs, track: (socket) => this.#track(socket) };
   }
 
   /** Sends a command and insists on one of the `codes`. */
   async #expect(control: FtpControl, line: string, codes: readonly number[]): Promise<FtpReply> {
     const reply = await control.command(line);
-    if (!codes.includes(reply.code)) throw replyError(line.split(' ')[0]!, reply);
+    if (!codes.includes(reply.code)) throw unexpectedReply(line.split(' ')[0]!, reply);
     return reply;
   }
 
@@ -669,70 +519,20 @@ class ProbeRun {
   async #removeProbeFile(): Promise<void> {
     const name = this.#uploaded;
     const control = this.#control;
-    if (!name || !control || !this.#failure) return;
+    if (!name || !control || !this.#recorder.failure) return;
     let outcome: string;
     try {
       const reply = await control.command(`DELE ${name}`);
-      outcome = reply.code === 250 ? `The probe deleted its file ${name}.` : `The probe could not delete its file ${name} (${oneLine(reply)}): remove it by hand.`;
+      outcome = reply.code === 250 ? `The probe deleted its file ${name}.` : `The probe could not delete its file ${name} (${describeReply(reply)}): remove it by hand.`;
     } catch {
       outcome = `The probe could not delete its file ${name}: remove it by hand.`;
     }
-    this.#failure = { ...this.#failure, advice: [...this.#failure.advice, outcome] };
+    this.#recorder.addAdvice(outcome);
   }
-}
-
-function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-function oneLine(reply: FtpReply): string {
-  return `${reply.code} ${reply.text}`;
-}
-
-function replyError(what: string, reply: FtpReply): ProbeError {
-  return new ProbeError('reply', `${what}: unexpected reply ${oneLine(reply)}`);
-}
-
-/**
- * 425 in passive mode: the server never got the data connection the probe opened;
- * in active mode: the server could not connect to the probe.
- */
-function dataReplyError(command: string, reply: FtpReply, active: boolean): ProbeError {
-  const verb = command.split(' ')[0]!;
-  if (reply.code === 425 && active) {
-    return new ProbeError('unreachable', `${verb}: ${oneLine(reply)}: the server could not connect to this machine (active mode)`);
-  }
-  if (reply.code === 425) {
-    return new ProbeError(
-      'reply',
-      `${verb}: ${oneLine(reply)}: the server did not get the data connection the probe opened, so something between accepted it instead (a proxy or firewall with an FTP helper, or a load balancer that sends the passive port to another server)`,
-    );
-  }
-  return replyError(verb, reply);
 }
 
 function firstDifference(a: Buffer, b: Buffer): number {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) if (a[i] !== b[i]) return i;
   return length;
-}
-
-/** The first line a server sends on a plain connection, or '' after `timeoutMs`. */
-async function firstLine(socket: Socket, timeoutMs: number): Promise<string> {
-  return await new Promise<string>((resolve) => {
-    let text = '';
-    const finish = (): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', finish);
-      resolve(text.split(/\r?\n/)[0] ?? '');
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      if (text.includes('\n') || text.length > 512) finish();
-    };
-    socket.on('data', onData);
-    socket.once('close', finish);
-  });
 }

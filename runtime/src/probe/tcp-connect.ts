@@ -62,3 +62,8 @@ export async function connectTcp(options: {
   });
   return { socket, address, port: options.port, resolveMs, connectMs: performance.now() - connectStart };
 }
+
+/** "203.0.113.10:21", "[2001:db8::1]:21". */
+export function formatHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
