@@ -121,3 +121,20 @@ async function runMain(args: string[], input: string, env: Record<string, string
   const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
   return { status, stdout, stderr };
 }
+
+describe('probe against the bridge on IPv6', () => {
+  let env: TestBridge;
+  before(async () => {
+    env = await startTestBridge({ env: { FTP_LISTEN_ADDRESS: '::1' } });
+  });
+  after(() => env.stop());
+
+  test('EPSV carries the data connections; PASV, IPv4 only, is skipped and not a failure', async () => {
+    const run = await probe(['--write', `ftp://alice@[::1]:${env.port}/`], { env: PASSWORD });
+    assert.equal(run.status, 0, run.text);
+    assert.equal(stepOf(run, 'pasv').outcome, 'skipped');
+    assert.equal(stepOf(run, 'pasv').summary, 'not offered: 522 PASV needs IPv4; use EPSV (2).');
+    assert.match(stepOf(run, 'epsv-connect').summary, /^\[::1\]:\d+ from \[::1\]:\d+$/);
+    assert.equal(stepOf(run, 'retr').outcome, 'ok');
+  });
+});

@@ -296,7 +296,7 @@ class ProbeRun {
   async #listSteps(control: FtpControl, endpoint: PassiveEndpoint, connectName: StepName, listName: StepName): Promise<void> {
     const data = await this.#step(connectName, async (step) => {
       const socket = await this.#connectData(endpoint, step);
-      return { summary: `${formatHostPort(endpoint.host, endpoint.port)} from ${socket.localAddress}:${socket.localPort}`, value: socket };
+      return { summary: `${formatHostPort(endpoint.host, endpoint.port)} from ${formatHostPort(socket.localAddress ?? '', socket.localPort ?? 0)}`, value: socket };
     });
     await this.#step(listName, async () => {
       const result = await this.#transfer(control, 'LIST', data, {});
