@@ -70,7 +70,8 @@ describe('probe against the bridge behind a forwarder of the control port only',
   });
 
   test('closed passive ports: the EPSV data connection is refused, and the advice is the passive rule', async () => {
-    const run = await probe([...TIMEOUT, `ftp://alice@127.0.0.4:${closed.port}/`], { env: PASSWORD });
+    // The default 5 s: a refusal mistaken for a timeout would take all of it.
+    const run = await probe([`ftp://alice@127.0.0.4:${closed.port}/`], { env: PASSWORD });
     assert.equal(run.status, 1, run.text);
     assert.deepEqual(outcomes(run).slice(-3), ['pwd ok', 'epsv ok', 'epsv-connect failed']);
     const port = stepOf(run, 'epsv').details.port as number;
@@ -79,7 +80,7 @@ describe('probe against the bridge behind a forwarder of the control port only',
     assert.equal(failure.message, `data connection to 127.0.0.4:${port} (EPSV): connection refused: nothing listens, or a firewall rejects`);
     assert.equal(failure.advice[0], partnerRuleSentence('passive', { ports: { from: port, to: port }, bridge: '127.0.0.4' }));
     assert.match(failure.advice[1]!, /^A refusal comes back at once: nothing listens on that port/);
-    assert.ok(stepOf(run, 'epsv-connect').ms < 900, 'a refusal is immediate');
+    assert.ok(stepOf(run, 'epsv-connect').ms < 2500, 'a refusal is immediate');
   });
 
   test('dropped passive ports: the EPSV data connection times out ("no answer within 1 s")', async () => {

@@ -77,6 +77,7 @@ describe('probe against the bridge: certificates that do not verify', () => {
     assert.equal(run.report.tls!.chainError, 'CERT_HAS_EXPIRED');
     assert.equal(run.report.tls!.certificate.daysLeft, -3);
     assert.match(stepOf(run, 'certificate').notes[0]!, /\(expired 3 days ago\)$/);
+    assert.match(run.report.failure!.advice[0]!, /^Clients that verify certificates \(most do by default\) will refuse this server\./);
   });
 
   test('a certificate for another name: the chain verifies, the name does not', async () => {
