@@ -99,7 +99,7 @@ async function parseProbeArguments(argv: readonly string[], io: ProbeCommandIo) 
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give the URL to probe' : `one URL only, got ${positionals.length}`);
   const target = parseProbeTarget(positionals[0]!, { explicitTls: values.tls });
   const timeoutSeconds = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(values.timeout);
-  if (!(timeoutSeconds > 0 && timeoutSeconds <= 600)) throw new UsageError(`--timeout must be a number of seconds from 0 to 600, got ${JSON.stringify(values.timeout)}`);
+  if (!(timeoutSeconds > 0 && timeoutSeconds <= 600)) throw new UsageError(`--timeout must be a number of seconds above 0 and at most 600, got ${JSON.stringify(values.timeout)}`);
   const ca: string[] = [];
   for (const file of values.ca) {
     try {
