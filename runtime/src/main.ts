@@ -9,6 +9,7 @@ import { hashPassword } from './auth/password-hash.ts';
 import { UserAuthenticator } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
 import { HealthServer } from './health-server.ts';
+import { runProbeCommand } from './probe/probe-command.ts';
 import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
@@ -164,10 +165,11 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
   }
 }
 
-const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password]
+const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password | probe [options] URL]
 
   (no arguments)   run the FTP/FTPS server, configured by the environment variables below
   hash-password    read a password on standard input, print its passwordHash for the users file
+  probe URL        check an FTP/FTPS server step by step as a client would (probe --help for more)
   --help           show this text
 
 Exit status: 0 after a clean stop, 2 for a bad configuration value, 1 for other start-up failures.
@@ -188,6 +190,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     process.stdout.write(`${await hashPassword(password)}\n`);
     return 0;
+  }
+  if (command === 'probe') {
+    return await runProbeCommand(rest, { env, stdout: process.stdout, stderr: process.stderr, readPassword });
   }
   if (command !== undefined) return usageError(`unknown argument ${JSON.stringify(command)}`);
 
