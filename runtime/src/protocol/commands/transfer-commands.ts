@@ -8,7 +8,8 @@ import { StorageError } from '../../storage/storage-error.ts';
 import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
 import type { CommandSpec } from '../command-table.ts';
 import type { ControlSession, ResolvedPath } from '../control-session.ts';
-import { formatListLine, formatMlsxEntry, globToRegExp, hasGlob } from '../listing-format.ts';
+import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
+import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { endedWithoutCloseNotify } from '../tls-data-connection.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
@@ -171,10 +172,11 @@ async function sendListing(
   format: (entry: EntryInfo, prefix: string) => string,
 ): Promise<void> {
   const written = command === 'MLSD' ? argument.trim() : stripListOptions(argument);
-  let pattern: RegExp | undefined;
+  let pattern: GlobPattern | undefined;
   let folderArgument = written;
   if (command !== 'MLSD' && hasGlob(baseName(`/${written}`))) {
-    pattern = globToRegExp(baseName(`/${written}`));
+    pattern = GlobPattern.parse(baseName(`/${written}`));
+    if (!pattern) throw new ReplyError(501, `Pattern longer than ${MAX_GLOB_LENGTH} characters.`);
     folderArgument = written.includes('/') ? written.slice(0, written.lastIndexOf('/')) || '/' : '';
   }
   const target = session.resolve(folderArgument === '' ? '.' : folderArgument);
@@ -191,7 +193,7 @@ async function sendListing(
     for await (const page of session.services.store.list(target.storePath, { signal })) {
       let chunk = '';
       for (const child of page) {
-        if (!pattern || pattern.test(child.name)) chunk += `${format(child, prefix)}\r\n`;
+        if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;
       }
       if (chunk !== '') yield chunk;
     }
@@ -205,9 +207,16 @@ async function sendListing(
 
 /** "-la /some dir" → "/some dir"; "-1" → "". `ls` options are dropped, as vsftpd does. */
 function stripListOptions(argument: string): string {
-  let rest = argument.trim();
-  while (/^-[A-Za-z0-9]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z0-9]+\s*/, '');
-  return rest;
+  const rest = argument.trim();
+  const option = /-[A-Za-z0-9]+(?:\s+|$)/y;
+  let index = 0;
+  // One pass: each option is matched where the previous one ended.
+  while (index < rest.length) {
+    option.lastIndex = index;
+    if (option.exec(rest) === null) break;
+    index = option.lastIndex;
+  }
+  return rest.slice(index);
 }
 
 function parentPrefix(written: string): string {
