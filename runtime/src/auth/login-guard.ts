@@ -66,18 +66,21 @@ export class LoginGuard {
   async attempt(options: {
     readonly clientAddress: string;
     readonly check: () => Promise<LoginResult>;
+    /** Aborted (the client left) before its turn: the check is skipped, nothing is counted. */
+    readonly signal?: AbortSignal | undefined;
   }): Promise<LoginResult> {
     const { clock, failureDelayMs } = this.#options;
     const startedAt = clock.now();
     const key = clientKey(options.clientAddress);
     const result = await this.#oneAtATime(key, async () => {
+      if (options.signal?.aborted) return { ok: false, reason: 'cancelled' } as const;
       if (this.#isLockedOut(key, clock.now())) return { ok: false, reason: 'locked-out' } as const;
       const checked = await options.check();
       if (checked.ok) this.#records.delete(key);
-      else this.#recordFailure(key, clock.now());
+      else if (checked.reason !== 'cancelled') this.#recordFailure(key, clock.now());
       return checked;
     });
-    if (result.ok) return result;
+    if (result.ok || result.reason === 'cancelled') return result;
     // The delay runs outside the per-address queue: it slows the guesser, not the count.
     const remaining = startedAt + failureDelayMs - clock.now();
     if (remaining > 0) await clock.sleep(remaining);

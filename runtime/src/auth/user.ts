@@ -20,9 +20,11 @@ export interface LoginRequest {
   readonly password: string;
   /** The client's address as seen on the control connection (IPv4 or IPv6, no ::ffff: prefix). */
   readonly clientAddress: string;
+  /** Aborts when the client is gone: a check not started yet is then skipped and not counted. */
+  readonly signal?: AbortSignal;
 }
 
-export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out';
+export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out' | 'cancelled';
 
 export type LoginResult =
   | { readonly ok: true; readonly user: User }

@@ -101,6 +101,7 @@ export class ControlSession {
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #closedController = new AbortController();
   #draining = false;
   #upgrading = false;
   readonly #openedAt = Date.now();
@@ -144,6 +145,11 @@ export class ControlSession {
   /** The command table (FEAT and HELP are generated from it). */
   get commands(): ReadonlyMap<string, CommandSpec> {
     return COMMANDS;
+  }
+
+  /** Aborts when the session closes (a password check still waiting is then dropped). */
+  get closedSignal(): AbortSignal {
+    return this.#closedController.signal;
   }
 
   /** Resolves once the session's last command (an aborted transfer, say) has finished; for shutdown. */
@@ -484,6 +490,7 @@ export class ControlSession {
     if (this.#closed) return;
     if (final) this.send(final);
     this.#closed = true;
+    this.#closedController.abort();
     clearTimeout(this.#loginTimer);
     clearTimeout(this.#idleTimer);
     this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));

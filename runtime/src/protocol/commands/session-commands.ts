@@ -57,7 +57,10 @@ async function pass(session: ControlSession, argument: string): Promise<void> {
     username,
     password: argument,
     clientAddress: session.clientAddress,
+    signal: session.closedSignal,
   });
+  // The client left while its password was being checked: nothing to answer or log.
+  if (session.closedSignal.aborted) return;
   if (!result.ok) {
     session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
     throw new ReplyError(530, 'Login incorrect.');
