@@ -447,7 +447,8 @@ const VARIABLES = {
   }),
   FTP_SHUTDOWN_GRACE_SECONDS: withDefault({
     value: '100',
-    description: 'On SIGTERM, how long running transfers may finish before connections are closed (Fargate allows 120 s).',
+    description:
+      'On SIGTERM, how long running transfers may finish before connections are closed; uploads then cut off are aborted in S3 within 10 s more (Fargate allows 120 s in all).',
     parse: seconds({ allowZero: true }),
   }),
   FTP_RELOAD_SECONDS: withDefault({
