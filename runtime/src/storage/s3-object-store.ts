@@ -160,9 +160,11 @@ export class S3ObjectStore implements ObjectStore {
       const metadata = encodeMetadata(options.metadata);
       let head: Buffer | undefined;
       let copy: CopiedPrefix | undefined;
+      let planned: string | undefined;
       if (offset > 0) {
         const existing = await this.#head(key, signal);
         if (existing === undefined) throw new StorageError('not-found', 'No such file or folder');
+        planned = existing.ETag;
         const size = existing.ContentLength ?? 0;
         if (offset > size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
         if (offset >= S3_MIN_PART_BYTES) {
@@ -184,6 +186,12 @@ export class S3ObjectStore implements ObjectStore {
         head,
         copy,
         abortRetryDelaysMs: this.#abortRetryDelaysMs,
+        // A resume or append is built on the version it planned from: another upload
+        // committed meanwhile must not be overwritten with old bytes plus new ones.
+        // If-Match makes S3 refuse atomically; the check before it covers stores that
+        // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
+        ifMatch: planned,
+        beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
       });
       return { bytesWritten: result.bytesRead, size: result.size };
     } catch (error) {
@@ -367,6 +375,14 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** Throws 'conflict' unless the object still exists with `etag`. */
+  async #expectVersion(key: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const current = await this.#head(key, signal);
+    if (current?.ETag !== etag) {
+      throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
+    }
+  }
+
   /** The first `bytes` bytes of an object, if it still has `etag`. */
   async #readStart(key: string, bytes: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<Buffer> {
     try {
@@ -375,7 +391,7 @@ export class S3ObjectStore implements ObjectStore {
         { abortSignal: signal },
       );
       const data = output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
-      if (data.length !== bytes) throw new StorageError('transient', 'The file changed during the operation; try again');
+      if (data.length !== bytes) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
       return Buffer.from(data.buffer, data.byteOffset, data.length);
     } catch (error) {
       throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
