@@ -127,6 +127,16 @@ describe('transfers', () => {
     assert.equal(name(hinted), 'report.csv');
     const again = await upload('STOU report.csv', 'y');
     assert.match(name(again)!, /^report\.csv\..+/);
+    for (const nothing of ['/', '.', '..']) {
+      const unnamed = await upload(`STOU ${nothing}`, 'z');
+      assert.match(name(unnamed)!, /^stou\./, `STOU ${nothing} makes a visible name, not a dot file`);
+    }
+  });
+
+  test('EPSV: 501 for an argument that is not a protocol number, 522 for an unsupported one', async () => {
+    await ftp.command('EPSV foo', 501);
+    await ftp.command('EPSV 3', 522);
+    await ftp.command('EPSV 2', 522);
   });
 
   test('STOR refuses folders, missing parent folders and missing resume targets', async () => {

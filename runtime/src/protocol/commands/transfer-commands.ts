@@ -69,7 +69,8 @@ async function appe(session: ControlSession, argument: string): Promise<void> {
 
 async function stou(session: ControlSession, argument: string): Promise<void> {
   takeRestOffset(session);
-  const hint = argument.trim() === '' ? undefined : baseName(session.resolve(argument.trim()).path);
+  // A hint that names no file ('/', '.', '..') is no hint: never a name like '.123.abc'.
+  const hint = argument.trim() === '' ? undefined : baseName(session.resolve(argument.trim()).path) || undefined;
   for (let attempt = 0; attempt < 20; attempt++) {
     const name =
       hint !== undefined && attempt === 0 ? hint : `${hint ?? 'stou'}.${Date.now()}.${randomBytes(4).toString('hex')}`;
