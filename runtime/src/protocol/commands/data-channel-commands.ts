@@ -1,6 +1,5 @@
 import { isIPv4 } from 'node:net';
-import type { CommandSpec } from '../command-table.ts';
-import type { ControlSession } from '../control-session.ts';
+import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { ReplyError } from '../reply.ts';
 
 /**
@@ -23,17 +22,17 @@ export const DATA_CHANNEL_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-async function reservePassivePort(session: ControlSession): Promise<number> {
-  session.clearDataEndpoint();
+async function reservePassivePort(session: FtpSession): Promise<number> {
+  session.data.clear();
   const reservation = await session.services.passivePorts.reserve(session.clientAddress, {
     timeoutMs: session.services.settings.dataConnectionTimeoutMs,
   });
-  session.usePassive(reservation);
+  session.data.usePassive(reservation);
   return reservation.port;
 }
 
-async function pasv(session: ControlSession): Promise<void> {
-  if (session.epsvAll) throw new ReplyError(503, 'EPSV ALL is in effect; use EPSV.');
+async function pasv(session: FtpSession): Promise<void> {
+  if (session.state.epsvAll) throw new ReplyError(503, 'EPSV ALL is in effect; use EPSV.');
   const address = session.services.settings.passiveAddress ?? session.localAddress;
   if (!isIPv4(address)) throw new ReplyError(522, 'PASV needs IPv4; use EPSV (2).');
   const port = await reservePassivePort(session);
@@ -41,10 +40,10 @@ async function pasv(session: ControlSession): Promise<void> {
   session.reply(227, `Entering Passive Mode (${numbers}).`);
 }
 
-async function epsv(session: ControlSession, argument: string): Promise<void> {
+async function epsv(session: FtpSession, argument: string): Promise<void> {
   const value = argument.trim().toUpperCase();
   if (value === 'ALL') {
-    session.epsvAll = true;
+    session.state.epsvAll = true;
     return session.reply(200, 'EPSV ALL ok.');
   }
   if (value !== '' && !/^\d+$/.test(value)) throw new ReplyError(501, 'Syntax: EPSV [1 | 2 | ALL]');
@@ -55,7 +54,7 @@ async function epsv(session: ControlSession, argument: string): Promise<void> {
   session.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
 
-function port(session: ControlSession, argument: string): void {
+function port(session: FtpSession, argument: string): void {
   const parts = argument.trim().split(',');
   if (parts.length !== 6 || !parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255)) {
     throw new ReplyError(501, 'Syntax: PORT h1,h2,h3,h4,p1,p2');
@@ -65,7 +64,7 @@ function port(session: ControlSession, argument: string): void {
   session.reply(200, 'PORT command successful.');
 }
 
-function eprt(session: ControlSession, argument: string): void {
+function eprt(session: FtpSession, argument: string): void {
   const delimiter = argument.trim()[0];
   const fields = delimiter ? argument.trim().split(delimiter) : [];
   // "|1|192.0.2.1|6446|" splits into ['', '1', '192.0.2.1', '6446', '']
@@ -79,18 +78,18 @@ function eprt(session: ControlSession, argument: string): void {
   session.reply(200, 'EPRT command successful.');
 }
 
-function setActiveEndpoint(session: ControlSession, host: string, portNumber: number): void {
+function setActiveEndpoint(session: FtpSession, host: string, portNumber: number): void {
   if (!session.services.settings.activeMode) {
     throw new ReplyError(502, 'Active mode is disabled on this server; use PASV or EPSV.');
   }
-  if (session.epsvAll) throw new ReplyError(503, 'EPSV ALL is in effect; use EPSV.');
+  if (session.state.epsvAll) throw new ReplyError(503, 'EPSV ALL is in effect; use EPSV.');
   if (host !== session.clientAddress) {
     throw new ReplyError(501, 'Active mode connects only to the address of the control connection.');
   }
   if (portNumber < 1024 || portNumber > 65535) throw new ReplyError(501, 'Active mode needs a port from 1024 to 65535.');
-  session.useActive(host, portNumber);
+  session.data.useActive(host, portNumber);
 }
 
-function controlProtocol(session: ControlSession): '1' | '2' {
+function controlProtocol(session: FtpSession): '1' | '2' {
   return isIPv4(session.localAddress) ? '1' : '2';
 }
