@@ -37,6 +37,8 @@ export interface CommandSpec {
   readonly dataTransfer?: boolean;
   /** Executed at once while a transfer runs (ABOR, STAT) instead of waiting its turn. */
   readonly duringTransfer?: boolean;
+  /** Checks that apply only when an argument is given (STAT alone describes the session; STAT <path> lists). */
+  readonly withArgument?: { readonly login?: boolean; readonly permission?: Permission };
 }
 
 export type CommandHandler = (session: FtpSession, argument: string) => Promise<void> | void;

@@ -16,6 +16,7 @@ import { replyForError } from './storage-replies.ts';
 import { StorageError } from '../storage/storage-error.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
+import { REPLIES } from './replies.ts';
 
 interface ActiveTransfer {
   readonly controller: AbortController;
@@ -184,7 +185,7 @@ export class ControlSession implements FtpSession {
   }
 
   requireUser(): User {
-    if (!this.state.user) throw new ReplyError(530, 'Please log in with USER and PASS.');
+    if (!this.state.user) throw new ReplyError(REPLIES.loginFirst);
     return this.state.user;
   }
 
@@ -276,7 +277,7 @@ export class ControlSession implements FtpSession {
         if (error instanceof StorageError || error instanceof ReplyError) throw error;
         // Errors of the connection itself (reset by the peer, idle) become 426.
         this.log.info({ event: 'data-connection-error', err: error });
-        throw new ReplyError(426, 'Connection closed; transfer aborted.');
+        throw new ReplyError(REPLIES.transferAborted);
       }
       this.data.finish(data);
       outcome = 'ok';
@@ -303,7 +304,7 @@ export class ControlSession implements FtpSession {
     const transfer = this.#transfer;
     this.data.clear();
     if (!transfer) return false;
-    transfer.controller.abort(new ReplyError(426, 'Connection closed; transfer aborted.'));
+    transfer.controller.abort(new ReplyError(REPLIES.transferAborted));
     // The transfer's own command writes its 426; ABOR's reply must come after it.
     await this.#executing;
     return true;
@@ -314,7 +315,7 @@ export class ControlSession implements FtpSession {
   /** Server shutdown: idle sessions close now; a running transfer may finish first. */
   drain(): void {
     this.#draining = true;
-    if (!this.#transfer && !this.#pumping) this.close(reply(421, 'Service shutting down; please reconnect.'));
+    if (!this.#transfer && !this.#pumping) this.close(REPLIES.shuttingDown);
   }
 
   close(final?: Reply): void {
@@ -420,7 +421,7 @@ export class ControlSession implements FtpSession {
         await this.#executing;
         this.#executing = undefined;
         if (this.#draining && !this.#transfer) {
-          this.close(reply(421, 'Service shutting down; please reconnect.'));
+          this.close(REPLIES.shuttingDown);
         }
       }
     } finally {
@@ -505,10 +506,13 @@ export class ControlSession implements FtpSession {
     if (spec.secureControl && tlsMode === 'required' && !this.state.secure) {
       return reply(530, 'TLS is required: send AUTH TLS first.');
     }
-    if (spec.login && !this.state.user) return reply(530, 'Please log in with USER and PASS.');
-    if (spec.argument === 'required' && argument.trim() === '') return reply(501, `${spec.verb} needs an argument.`);
-    if (spec.argument === 'none' && argument.trim() !== '') return reply(501, `${spec.verb} takes no argument.`);
-    if (spec.permission && !this.can(spec.permission)) return reply(550, 'Permission denied.');
+    const given = argument.trim() !== '';
+    const login = spec.login || (given && spec.withArgument?.login === true);
+    const permission = spec.permission ?? (given ? spec.withArgument?.permission : undefined);
+    if (login && !this.state.user) return REPLIES.loginFirst;
+    if (spec.argument === 'required' && !given) return reply(501, `${spec.verb} needs an argument.`);
+    if (spec.argument === 'none' && given) return reply(501, `${spec.verb} takes no argument.`);
+    if (permission && !this.can(permission)) return REPLIES.permissionDenied;
     if (spec.dataTransfer && tlsMode === 'required' && this.state.protection !== 'P') {
       return reply(521, 'Data connections must be protected: send PBSZ 0 and PROT P.');
     }

@@ -7,6 +7,7 @@ import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { ReplyError } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { secureDataConnection, TlsResumptionRequired } from './tls-data-connection.ts';
+import { REPLIES } from './replies.ts';
 
 /** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
 type DataEndpoint =
@@ -108,7 +109,7 @@ export class DataChannel implements DataEndpoints {
         );
       }
       this.#current().log.info({ event: 'data-connection-failed', mode: endpoint.kind, reason: (error as Error).message });
-      throw new ReplyError(425, "Can't open data connection.");
+      throw new ReplyError(REPLIES.cannotOpenDataConnection);
     }
     // A stalled peer must not hold a transfer open forever.
     socket.setTimeout(settings.idleTimeoutMs, () => socket.destroy(new Error('Data connection idle timeout')));

@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { ReplyError } from '../reply.ts';
+import { protocolNotSupported, REPLIES } from '../replies.ts';
 
 /**
  * PASV/EPSV reserve a port of the shared passive range for this client's address;
@@ -32,7 +33,7 @@ async function reservePassivePort(session: FtpSession): Promise<number> {
 }
 
 async function pasv(session: FtpSession): Promise<void> {
-  if (session.state.epsvAll) throw new ReplyError(503, 'EPSV ALL is in effect; use EPSV.');
+  if (session.state.epsvAll) throw new ReplyError(REPLIES.epsvAllInEffect);
   const address = session.services.settings.passiveAddress ?? session.localAddress;
   if (!isIPv4(address)) throw new ReplyError(522, 'PASV needs IPv4; use EPSV (2).');
   const port = await reservePassivePort(session);
@@ -48,7 +49,7 @@ async function epsv(session: FtpSession, argument: string): Promise<void> {
   }
   if (value !== '' && !/^\d+$/.test(value)) throw new ReplyError(501, 'Syntax: EPSV [1 | 2 | ALL]');
   if (value !== '' && value !== controlProtocol(session)) {
-    throw new ReplyError(522, `Network protocol not supported, use (${controlProtocol(session)}).`);
+    throw new ReplyError(protocolNotSupported(controlProtocol(session)));
   }
   const port = await reservePassivePort(session);
   session.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
@@ -72,7 +73,7 @@ function eprt(session: FtpSession, argument: string): void {
     throw new ReplyError(501, 'Syntax: EPRT |proto|address|port|');
   }
   if (fields[1] !== controlProtocol(session)) {
-    throw new ReplyError(522, `Network protocol not supported, use (${controlProtocol(session)}).`);
+    throw new ReplyError(protocolNotSupported(controlProtocol(session)));
   }
   setActiveEndpoint(session, fields[2]!, Number(fields[3]));
   session.reply(200, 'EPRT command successful.');
@@ -82,7 +83,7 @@ function setActiveEndpoint(session: FtpSession, host: string, portNumber: number
   if (!session.services.settings.activeMode) {
     throw new ReplyError(502, 'Active mode is disabled on this server; use PASV or EPSV.');
   }
-  if (session.state.epsvAll) throw new ReplyError(503, 'EPSV ALL is in effect; use EPSV.');
+  if (session.state.epsvAll) throw new ReplyError(REPLIES.epsvAllInEffect);
   if (host !== session.clientAddress) {
     throw new ReplyError(501, 'Active mode connects only to the address of the control connection.');
   }

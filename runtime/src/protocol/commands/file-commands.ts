@@ -2,6 +2,7 @@ import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
 import { quotePath, ReplyError } from '../reply.ts';
+import { REPLIES } from '../replies.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
@@ -56,7 +57,7 @@ async function cwd(session: FtpSession, argument: string): Promise<void> {
 
 async function mkd(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
-  if (target.path === '/') throw new ReplyError(550, 'A file or folder with that name already exists.');
+  if (target.path === '/') throw new ReplyError(REPLIES.alreadyExists);
   await session.requireParentFolder(target);
   await session.services.store.makeDirectory(target.storePath);
   session.reply(257, `${quotePath(target.path)} created.`);
@@ -86,7 +87,7 @@ async function dele(session: FtpSession, argument: string): Promise<void> {
 async function rnfr(session: FtpSession, argument: string): Promise<void> {
   const source = session.resolve(argument);
   if (source.path === '/') throw new ReplyError(550, 'The home folder cannot be renamed.');
-  if (!(await session.stat(source))) throw new ReplyError(550, 'No such file or folder.');
+  if (!(await session.stat(source))) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   session.state.renameFrom = source;
   session.reply(350, 'Ready for RNTO.');
 }
@@ -106,20 +107,20 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
 
 async function size(session: FtpSession, argument: string): Promise<void> {
   const entry = await session.stat(session.resolve(argument));
-  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, String(entry.size));
 }
 
 async function mdtm(session: FtpSession, argument: string): Promise<void> {
   const entry = await session.stat(session.resolve(argument));
-  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, formatTimeVal(entry.modified));
 }
 
 async function mlst(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument.trim() === '' ? '.' : argument);
   const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   const line = formatMlsxEntry({
     entry,
     name: target.path,

@@ -1,6 +1,7 @@
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
+import { REPLIES } from '../replies.ts';
 
 /** STAT <path> lists over the control connection, in one reply: at most this many entries. */
 const STAT_MAX_ENTRIES = 1000;
@@ -24,7 +25,15 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     feature: () => 'UTF8',
   },
   { verb: 'HELP', handler: help, login: false, argument: 'optional', syntax: 'HELP [<command>]' },
-  { verb: 'STAT', handler: stat, login: false, argument: 'optional', syntax: 'STAT [<path>]', duringTransfer: true },
+  {
+    verb: 'STAT',
+    handler: stat,
+    login: false,
+    argument: 'optional',
+    syntax: 'STAT [<path>]',
+    duringTransfer: true,
+    withArgument: { login: true, permission: 'list' },
+  },
   { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
   { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
   { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
@@ -135,13 +144,11 @@ async function stat(session: FtpSession, argument: string): Promise<void> {
     return session.reply(transfer ? 213 : 211, ...lines, 'End of status');
   }
   // STAT <path>: a LIST over the control connection (RFC 959 4.1.3).
-  session.requireUser();
-  if (!session.can('list')) throw new ReplyError(550, 'Permission denied.');
   const target = session.resolve(argument.trim());
   const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   const now = new Date();
-  const permissions = session.state.user!.permissions;
+  const permissions = session.requireUser().permissions;
   const lines: string[] = [];
   if (entry.kind === 'file') lines.push(formatListLine(entry, permissions, now));
   else {

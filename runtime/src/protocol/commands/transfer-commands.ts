@@ -11,6 +11,7 @@ import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { endedWithoutCloseNotify } from '../tls-data-connection.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
+import { REPLIES } from '../replies.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
 export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
@@ -44,8 +45,8 @@ async function retr(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   const offset = takeRestOffset(session);
   const entry = await session.stat(target);
-  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
-  if (offset > entry.size) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
+  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
+  if (offset > entry.size) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const ascii = session.state.transferType === 'A';
   const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
   await session.transfer({ command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
@@ -98,7 +99,7 @@ async function storeFile(
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
   const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
-  if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
+  if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const user = session.requireUser();
   await session.transfer({ command, path: target.path, opening }, async (data, signal, progress) => {
     const source = new PassThrough({ highWaterMark: 1 << 20 });
@@ -180,7 +181,7 @@ async function sendListing(
   }
   const target = session.resolve(folderArgument === '' ? '.' : folderArgument);
   const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   if (command === 'MLSD' && entry.kind !== 'directory') throw new ReplyError(501, 'MLSD needs a folder; use MLST for a file.');
   const prefix = folderArgument === '' || folderArgument === '.' ? '' : `${folderArgument.replace(/\/+$/, '')}/`;
 
