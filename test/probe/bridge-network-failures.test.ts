@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { partnerRuleSentence } from '../../runtime/src/probe/partner-rules.ts';
 import { freePort, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startBlackhole, type Blackhole } from './support/blackhole.ts';
+import { startBlackhole, type Blackhole } from '../helpers/blackhole.ts';
 import { outcomes, probe, stepOf } from './support/probe.ts';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder.ts';
 

@@ -70,10 +70,20 @@ export interface SessionState {
 
 /** Where the next data connection comes from (PASV/EPSV or PORT/EPRT). */
 export interface DataEndpoints {
-  usePassive(reservation: PassiveReservation): void;
+  /**
+   * `announced`: what the reply told the client, for failures that explain
+   * themselves (PASV names an address; EPSV means the control connection's).
+   */
+  usePassive(reservation: PassiveReservation, announced: PassiveAnnouncement): void;
   useActive(host: string, port: number): void;
   /** Forgets the pending endpoint (a new PASV, ABOR, REIN). */
   clear(): void;
+}
+
+export interface PassiveAnnouncement {
+  readonly command: 'PASV' | 'EPSV';
+  /** The address PASV announced; undefined for EPSV. */
+  readonly address: string | undefined;
 }
 
 /** What a transfer does once its data connection is open. */

@@ -2,18 +2,19 @@ import { connect, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsSessionReuse } from '../auth/user.ts';
-import type { DataEndpoints } from './command-handler.ts';
+import type { DataEndpoints, PassiveAnnouncement } from './command-handler.ts';
 import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
-import { ReplyError } from './reply.ts';
+import { reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { secureDataConnection, TlsResumptionRequired } from './tls-data-connection.ts';
-import { REPLIES } from './replies.ts';
 
 /** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
 type DataEndpoint =
   | {
       readonly kind: 'passive';
       readonly reservation: PassiveReservation;
+      readonly announced: PassiveAnnouncement;
+      readonly reservedAt: number;
       /** The connection, TLS-wrapped when PROT P, set up as soon as it arrives. */
       readonly connection: Promise<Socket>;
       readonly cancel: AbortController;
@@ -27,6 +28,23 @@ const DATA_CLOSE_WAIT_MS = 5_000;
 const MAX_CLOSING_DATA_CONNECTIONS = 4;
 /** Connections from the client's address handshaking for one passive reservation at once. */
 const MAX_DATA_CANDIDATES = 4;
+
+/**
+ * Why a data connection could not be had, as a fixed word a log metric can count by
+ * (the `reason` of data-connection-timeout and data-connection-failed events).
+ */
+export type DataConnectionFailure =
+  | 'passive-timeout' // nothing connected to the announced port in time
+  | 'passive-wrong-address' // something did, but from another address than the control connection's
+  | 'active-timeout' // PORT/EPRT: the client's port did not answer
+  | 'active-refused' // PORT/EPRT: the client's port refused or was unreachable
+  | 'tls-handshake-failed' // PROT P: the data connection's TLS handshake failed
+  | 'tls-session-not-resumed'; // PROT P: it did not resume the control connection's session
+
+class DataConnectionTimeout extends Error {}
+
+/** A PROT P handshake that failed (not one that merely did not resume). */
+class DataTlsFailure extends Error {}
 
 export interface DataChannelOptions {
   readonly services: SessionServices;
@@ -61,11 +79,11 @@ export class DataChannel implements DataEndpoints {
   }
 
   /** PASV/EPSV: the next data connection comes to this reserved port. */
-  usePassive(reservation: PassiveReservation): void {
+  usePassive(reservation: PassiveReservation, announced: PassiveAnnouncement): void {
     const cancel = new AbortController();
     const connection = this.#acceptPassive(reservation, cancel.signal);
     connection.catch(() => undefined);
-    this.#replace({ kind: 'passive', reservation, connection, cancel });
+    this.#replace({ kind: 'passive', reservation, announced, reservedAt: Date.now(), connection, cancel });
   }
 
   /** PORT/EPRT: the next data connection is opened to the client. */
@@ -89,6 +107,7 @@ export class DataChannel implements DataEndpoints {
     if (!endpoint) throw new ReplyError(425, 'Use PASV or EPSV first.');
     const { settings, connections } = this.#services;
     const timeoutMs = settings.dataConnectionTimeoutMs;
+    const started = Date.now();
     let socket: Socket;
     try {
       if (endpoint.kind === 'passive') {
@@ -101,19 +120,70 @@ export class DataChannel implements DataEndpoints {
     } catch (error) {
       if (endpoint.kind === 'passive') releasePassive(endpoint);
       if (signal.aborted) throw error;
-      if (error instanceof TlsResumptionRequired) {
-        if (endpoint.kind === 'active') this.#logResumeFailure(endpoint.port);
-        throw new ReplyError(
-          522,
-          "TLS session reuse required: the data connection must resume the control connection's TLS session.",
-        );
-      }
-      this.#current().log.info({ event: 'data-connection-failed', mode: endpoint.kind, reason: (error as Error).message });
-      throw new ReplyError(REPLIES.cannotOpenDataConnection);
+      throw new ReplyError(this.#explain(endpoint, error, Date.now() - started));
     }
     // A stalled peer must not hold a transfer open forever.
     socket.setTimeout(settings.idleTimeoutMs, () => socket.destroy(new Error('Data connection idle timeout')));
     return socket;
+  }
+
+  /**
+   * Logs why the data connection could not be had, with what an operator needs to
+   * see a firewall problem at once (where the client was sent, the passive range, the
+   * likely cause; no stack trace), and returns the reply that tells the client the same.
+   */
+  #explain(endpoint: DataEndpoint, error: unknown, waitedMs: number): Reply {
+    const detail = (error as Error).message;
+    const seconds = Math.round(this.#services.settings.dataConnectionTimeoutMs / 1000);
+    const ports = this.#services.passivePorts.ports;
+    const passiveRange = `${ports[0]}-${ports[ports.length - 1]}`;
+    let reason: DataConnectionFailure;
+    let text: string;
+    let where: Record<string, unknown>;
+    if (endpoint.kind === 'passive') {
+      const { command, address } = endpoint.announced;
+      const port = endpoint.reservation.port;
+      where = { mode: 'passive', command, address: address ?? '(control connection address)', port, passiveRange };
+      const stranger = this.#services.passivePorts.refusedSince(port, endpoint.reservedAt);
+      if (error instanceof TlsResumptionRequired) {
+        reason = 'tls-session-not-resumed';
+      } else if (error instanceof DataTlsFailure) {
+        reason = 'tls-handshake-failed';
+      } else if (stranger !== undefined) {
+        reason = 'passive-wrong-address';
+        where = { ...where, connectionFrom: stranger };
+      } else {
+        reason = 'passive-timeout';
+      }
+      const target = address === undefined ? `port ${port}` : `${address}:${port}`;
+      text =
+        reason === 'passive-wrong-address'
+          ? `A data connection to ${target} came from ${stranger}, not from ${this.#clientAddress} like the control connection: data connections must leave from the same address (a NAT with several addresses?).`
+          : `No data connection to ${target} (${command}) within ${seconds} s: a firewall between client and server must allow TCP to the passive ports ${passiveRange}.`;
+    } else {
+      where = { mode: 'active', address: endpoint.host, port: endpoint.port };
+      if (error instanceof TlsResumptionRequired) reason = 'tls-session-not-resumed';
+      else if (error instanceof DataTlsFailure) reason = 'tls-handshake-failed';
+      else reason = error instanceof DataConnectionTimeout ? 'active-timeout' : 'active-refused';
+      text =
+        reason === 'active-timeout' || reason === 'active-refused'
+          ? `Could not connect to ${endpoint.host}:${endpoint.port} (active mode, ${reason === 'active-timeout' ? `no answer within ${seconds} s` : 'refused'}): the client's firewall or NAT must let this server in; passive mode (PASV/EPSV) avoids that.`
+          : '';
+    }
+    const log = this.#current().log;
+    if (reason === 'tls-session-not-resumed') {
+      log.warn(
+        { event: 'tls-resume-failure', reason, ...where },
+        "a PROT P data connection did not resume the control connection's TLS session: refused (FTP_TLS_SESSION_REUSE=required)",
+      );
+      return reply(522, "TLS session reuse required: the data connection must resume the control connection's TLS session.");
+    }
+    if (reason === 'tls-handshake-failed') {
+      text = 'TLS negotiation on the data connection failed (with PROT P the data connection must speak TLS).';
+    }
+    const timedOut = reason === 'passive-timeout' || reason === 'passive-wrong-address' || reason === 'active-timeout';
+    log.info({ event: timedOut ? 'data-connection-timeout' : 'data-connection-failed', reason, ...where, waitedMs, detail });
+    return reply(425, text);
   }
 
   /**
@@ -194,8 +264,6 @@ export class DataChannel implements DataEndpoints {
           },
           (error: unknown) => {
             candidates -= 1;
-            if (settled) return;
-            if (error instanceof TlsResumptionRequired) this.#logResumeFailure(reservation.port);
             finish(error);
           },
         );
@@ -210,23 +278,22 @@ export class DataChannel implements DataEndpoints {
     if (protection !== 'P') return socket;
     if (!tlsContext) {
       socket.destroy();
-      throw new Error('PROT P without a TLS control connection');
+      throw new DataTlsFailure('PROT P without a TLS control connection');
     }
-    const secure = await secureDataConnection(socket, {
-      context: tlsContext,
-      timeoutMs: this.#services.settings.tlsHandshakeTimeoutMs,
-      requireResumption: tlsSessionReuse === 'required',
-      signal,
-    });
+    let secure;
+    try {
+      secure = await secureDataConnection(socket, {
+        context: tlsContext,
+        timeoutMs: this.#services.settings.tlsHandshakeTimeoutMs,
+        requireResumption: tlsSessionReuse === 'required',
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof TlsResumptionRequired || signal.aborted) throw error;
+      throw new DataTlsFailure((error as Error).message, { cause: error });
+    }
     log.debug({ event: 'data-tls', protocol: secure.getProtocol(), resumed: secure.isSessionReused() });
     return secure;
-  }
-
-  #logResumeFailure(port: number): void {
-    this.#current().log.warn(
-      { event: 'tls-resume-failure', port },
-      "a PROT P data connection did not resume the control connection's TLS session: refused (FTP_TLS_SESSION_REUSE=required)",
-    );
   }
 }
 
@@ -245,7 +312,7 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, signal: Ab
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Data connection did not arrive in time')), timeoutMs);
+        timer = setTimeout(() => reject(new DataConnectionTimeout('Data connection did not arrive in time')), timeoutMs);
         onAbort = () => reject(signal.reason);
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
@@ -264,7 +331,7 @@ async function connectActive(host: string, port: number, timeoutMs: number, sign
       socket.setTimeout(0);
       resolve(socket);
     });
-    socket.once('timeout', () => socket.destroy(new Error('Active data connection timed out')));
+    socket.once('timeout', () => socket.destroy(new DataConnectionTimeout('Active data connection timed out')));
     socket.once('error', reject);
   });
 }

@@ -50,6 +50,8 @@ export class PassivePortPool {
   readonly #logger: Logger;
   #cursor = 0;
   #freed: Array<() => void> = [];
+  /** Per port, the last connection refused because its address had no reservation there. */
+  readonly #lastRefused = new Map<number, { readonly address: string; readonly at: number }>();
 
   private constructor(ports: readonly number[], logger: Logger) {
     this.#ports = ports;
@@ -71,6 +73,16 @@ export class PassivePortPool {
 
   get ports(): readonly number[] {
     return this.#ports;
+  }
+
+  /**
+   * The address of a connection to `port` refused since `since` (ms since the epoch)
+   * because no reservation there was for it: the sign of a client whose data
+   * connections leave from another address than its control connection (a NAT).
+   */
+  refusedSince(port: number, since: number): string | undefined {
+    const refused = this.#lastRefused.get(port);
+    return refused !== undefined && refused.at >= since ? refused.address : undefined;
   }
 
   /**
@@ -148,7 +160,9 @@ export class PassivePortPool {
     const address = normalizeAddress(socket.remoteAddress);
     const slot = this.#slots.get(port)?.get(address);
     if (!slot || slot.released || (!slot.handler && slot.early.length >= MAX_EARLY_CONNECTIONS)) {
-      this.#logger.warn({ event: 'data-connection-refused', port, clientAddress: address });
+      const reason = slot ? 'too-many-connections' : 'no-reservation-for-address';
+      if (!slot) this.#lastRefused.set(port, { address, at: Date.now() });
+      this.#logger.warn({ event: 'data-connection-refused', reason, port, clientAddress: address });
       socket.destroy();
       return;
     }

@@ -23,12 +23,13 @@ export const DATA_CHANNEL_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-async function reservePassivePort(session: FtpSession): Promise<number> {
+/** Reserves a port and says where the client should connect: `address` for PASV, the control connection's for EPSV. */
+async function reservePassivePort(session: FtpSession, command: 'PASV' | 'EPSV', address: string | undefined): Promise<number> {
   session.data.clear();
   const reservation = await session.services.passivePorts.reserve(session.clientAddress, {
     timeoutMs: session.services.settings.dataConnectionTimeoutMs,
   });
-  session.data.usePassive(reservation);
+  session.data.usePassive(reservation, { command, address });
   return reservation.port;
 }
 
@@ -36,7 +37,7 @@ async function pasv(session: FtpSession): Promise<void> {
   if (session.state.epsvAll) throw new ReplyError(REPLIES.epsvAllInEffect);
   const address = session.services.settings.passiveAddress ?? session.localAddress;
   if (!isIPv4(address)) throw new ReplyError(522, 'PASV needs IPv4; use EPSV (2).');
-  const port = await reservePassivePort(session);
+  const port = await reservePassivePort(session, 'PASV', address);
   const numbers = [...address.split('.'), String(port >> 8), String(port & 0xff)].join(',');
   session.reply(227, `Entering Passive Mode (${numbers}).`);
 }
@@ -51,7 +52,7 @@ async function epsv(session: FtpSession, argument: string): Promise<void> {
   if (value !== '' && value !== controlProtocol(session)) {
     throw new ReplyError(protocolNotSupported(controlProtocol(session)));
   }
-  const port = await reservePassivePort(session);
+  const port = await reservePassivePort(session, 'EPSV', undefined);
   session.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
 

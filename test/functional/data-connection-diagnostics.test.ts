@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { startBlackhole } from '../helpers/blackhole.ts';
+import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { openData, RawFtp } from '../helpers/raw-ftp.ts';
+
+/**
+ * "Logs in but cannot list": each way a data connection fails explains itself, in
+ * the reply the client shows and in one log line an operator (and a metric, by its
+ * `reason`) can find, without a stack trace.
+ */
+function lastEvent(env: TestBridge, event: string): Record<string, unknown> | undefined {
+  return env.logs.findLast((line) => line.event === event);
+}
+
+function passiveRange(env: TestBridge): string {
+  const { first, last } = env.config.passivePorts;
+  return `${first}-${last}`;
+}
+
+describe('a data connection that fails says why', () => {
+  let env: TestBridge;
+  before(async () => {
+    env = await startTestBridge({ env: { FTP_DATA_TIMEOUT_SECONDS: '1', FTP_ACTIVE_MODE: 'on' } });
+  });
+  after(() => env.stop());
+
+  test('PASV, and nothing connects: the announced address and port, the range, and the firewall', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const port = await ftp.passivePort('PASV');
+    await ftp.command('LIST', 150);
+    const reply = await ftp.read(5000);
+    assert.equal(reply.code, 425);
+    assert.equal(
+      reply.text,
+      `No data connection to 127.0.0.1:${port} (PASV) within 1 s: a firewall between client and server must allow TCP to the passive ports ${passiveRange(env)}.`,
+    );
+    const line = lastEvent(env, 'data-connection-timeout');
+    assert.deepEqual(
+      { reason: line?.reason, mode: line?.mode, command: line?.command, address: line?.address, port: line?.port, range: line?.passiveRange },
+      { reason: 'passive-timeout', mode: 'passive', command: 'PASV', address: '127.0.0.1', port, range: passiveRange(env) },
+    );
+    assert.equal(line?.err, undefined, 'no stack trace');
+    await ftp.close();
+  });
+
+  test('EPSV, and nothing connects: the port (at the control connection\'s address)', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const port = await ftp.passivePort('EPSV');
+    await ftp.command('NLST', 150);
+    const reply = await ftp.read(5000);
+    assert.equal(reply.code, 425);
+    assert.match(reply.text, new RegExp(`^No data connection to port ${port} \\(EPSV\\) within 1 s`));
+    assert.equal(lastEvent(env, 'data-connection-timeout')?.command, 'EPSV');
+    await ftp.close();
+  });
+
+  test('a data connection from another address than the control connection\'s (a NAT): both addresses', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland', { localAddress: '127.0.0.2' });
+    const port = await ftp.passivePort('EPSV');
+    const stray = await openData({ port, localAddress: '127.0.0.3' });
+    stray.on('error', () => undefined);
+    await ftp.command('LIST', 150);
+    const reply = await ftp.read(5000);
+    assert.equal(reply.code, 425);
+    assert.match(reply.text, /came from 127\.0\.0\.3, not from 127\.0\.0\.2 like the control connection/);
+    assert.equal(lastEvent(env, 'data-connection-timeout')?.reason, 'passive-wrong-address');
+    assert.equal(lastEvent(env, 'data-connection-refused')?.reason, 'no-reservation-for-address');
+    stray.destroy();
+    await ftp.close();
+  });
+
+  test('active mode, the client\'s port refuses: the address, and that passive mode avoids it', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as { port: number };
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    await ftp.command(`EPRT |1|127.0.0.1|${port}|`, 200);
+    await ftp.command('LIST', 150);
+    const reply = await ftp.read(5000);
+    assert.equal(reply.code, 425);
+    assert.match(reply.text, new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port} \\(active mode, refused\\): the client's firewall or NAT`));
+    assert.equal(lastEvent(env, 'data-connection-failed')?.reason, 'active-refused');
+    await ftp.close();
+  });
+
+  test('active mode, the client\'s port never answers (a dropping firewall): a timeout', async () => {
+    const blackhole = await startBlackhole({ host: '127.0.0.1' });
+    try {
+      const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+      await ftp.command(`EPRT |1|127.0.0.1|${blackhole.ports[0]}|`, 200);
+      await ftp.command('LIST', 150);
+      const reply = await ftp.read(5000);
+      assert.equal(reply.code, 425);
+      assert.match(reply.text, /\(active mode, no answer within 1 s\)/);
+      assert.equal(lastEvent(env, 'data-connection-timeout')?.reason, 'active-timeout');
+      await ftp.close();
+    } finally {
+      await blackhole.stop();
+    }
+  });
+
+  test('PROT P, and the data connection does not speak TLS: the handshake failed', async () => {
+    const ftp = await RawFtp.loginExplicitTls(env.port, 'alice', 'wonderland');
+    const data = await ftp.passive({ tls: false });
+    data.on('error', () => undefined);
+    await ftp.command('LIST', 150);
+    data.write('not a TLS hello\r\n');
+    const reply = await ftp.read(5000);
+    assert.equal(reply.code, 425);
+    assert.match(reply.text, /TLS negotiation on the data connection failed/);
+    const line = lastEvent(env, 'data-connection-failed');
+    assert.equal(line?.reason, 'tls-handshake-failed');
+    assert.equal(typeof line?.detail, 'string');
+    data.destroy();
+    await ftp.close();
+  });
+});
