@@ -117,4 +117,18 @@ describe('a data connection that fails says why', () => {
     data.destroy();
     await ftp.close();
   });
+
+  test('a passive port the client never reached is reported when it is given up (clients connect before LIST)', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const port = await ftp.passivePort('PASV');
+    // FileZilla and most clients connect first and send LIST only once connected: a
+    // firewall that drops the connection leaves the bridge only this PASV.
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    await ftp.command('QUIT', 221);
+    await ftp.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const line = env.logs.findLast((entry) => entry.event === 'data-connection-timeout' && entry.port === port);
+    assert.equal(line?.reason, 'passive-never-connected');
+    assert.equal(line?.passiveRange, passiveRange(env));
+  });
 });

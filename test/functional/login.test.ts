@@ -108,6 +108,7 @@ describe('lockout and login timeout', () => {
       await ftp.command('PASS wonderland', 530);
       await ftp.close();
       assert.ok(env.logs.some((line) => line.event === 'login' && line.reason === 'locked-out'));
+      assert.ok(env.logs.some((line) => line.event === 'lockout' && line.clientAddress === '127.0.0.1' && line.failures === 3));
     } finally {
       await env.stop();
     }

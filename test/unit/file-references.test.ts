@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Nothing in the repository points at a file that is not in it: every `name.ts` or
- * `name.md` that code, comments and documents mention is a tracked file (by path, or
+ * Nothing in the repository points at a file that is not in it: every TypeScript or
+ * Markdown file that code, comments and documents mention is a tracked file (by path, or
  * at least by name), and every relative Markdown link resolves.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

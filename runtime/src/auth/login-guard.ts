@@ -142,7 +142,7 @@ export class LoginGuard {
       record.failures = [];
       record.lockedUntil = now + lockoutMs;
       this.#logger.warn(
-        { clientAddress: key, failures: maxFailures, lockoutSeconds: lockoutMs / 1000 },
+        { event: 'lockout', clientAddress: key, failures: maxFailures, lockoutSeconds: lockoutMs / 1000 },
         'login lockout: too many failed logins from this address',
       );
     }

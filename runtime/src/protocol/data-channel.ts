@@ -15,6 +15,8 @@ type DataEndpoint =
       readonly reservation: PassiveReservation;
       readonly announced: PassiveAnnouncement;
       readonly reservedAt: number;
+      /** Whether any connection to the port came from the client's address. */
+      readonly arrival: { arrived: boolean };
       /** The connection, TLS-wrapped when PROT P, set up as soon as it arrives. */
       readonly connection: Promise<Socket>;
       readonly cancel: AbortController;
@@ -28,6 +30,8 @@ const DATA_CLOSE_WAIT_MS = 5_000;
 const MAX_CLOSING_DATA_CONNECTIONS = 4;
 /** Connections from the client's address handshaking for one passive reservation at once. */
 const MAX_DATA_CANDIDATES = 4;
+/** A passive port left unused for this long before it is given up is reported (below: clients retrying at once). */
+const UNUSED_PASSIVE_REPORT_MS = 5_000;
 
 /**
  * Why a data connection could not be had, as a fixed word a log metric can count by
@@ -36,6 +40,7 @@ const MAX_DATA_CANDIDATES = 4;
 export type DataConnectionFailure =
   | 'passive-timeout' // nothing connected to the announced port in time
   | 'passive-wrong-address' // something did, but from another address than the control connection's
+  | 'passive-never-connected' // a port given up (new PASV, session end) that the client never reached
   | 'active-timeout' // PORT/EPRT: the client's port did not answer
   | 'active-refused' // PORT/EPRT: the client's port refused or was unreachable
   | 'tls-handshake-failed' // PROT P: the data connection's TLS handshake failed
@@ -81,9 +86,10 @@ export class DataChannel implements DataEndpoints {
   /** PASV/EPSV: the next data connection comes to this reserved port. */
   usePassive(reservation: PassiveReservation, announced: PassiveAnnouncement): void {
     const cancel = new AbortController();
-    const connection = this.#acceptPassive(reservation, cancel.signal);
+    const arrival = { arrived: false };
+    const connection = this.#acceptPassive(reservation, cancel.signal, arrival);
     connection.catch(() => undefined);
-    this.#replace({ kind: 'passive', reservation, announced, reservedAt: Date.now(), connection, cancel });
+    this.#replace({ kind: 'passive', reservation, announced, reservedAt: Date.now(), arrival, connection, cancel });
   }
 
   /** PORT/EPRT: the next data connection is opened to the client. */
@@ -216,8 +222,36 @@ export class DataChannel implements DataEndpoints {
   }
 
   #replace(endpoint: DataEndpoint | undefined): void {
-    if (this.#endpoint?.kind === 'passive') releasePassive(this.#endpoint);
+    const previous = this.#endpoint;
+    if (previous?.kind === 'passive') {
+      releasePassive(previous);
+      this.#reportUnused(previous);
+    }
     this.#endpoint = endpoint;
+  }
+
+  /**
+   * A passive port given up (a new PASV, the end of the session) that nothing from
+   * the client connected to: most clients connect before they send LIST, so when a
+   * firewall drops the connection this is the only trace the bridge can see.
+   */
+  #reportUnused(endpoint: Extract<DataEndpoint, { kind: 'passive' }>): void {
+    const waitedMs = Date.now() - endpoint.reservedAt;
+    if (endpoint.arrival.arrived || waitedMs < UNUSED_PASSIVE_REPORT_MS) return;
+    const { command, address } = endpoint.announced;
+    const ports = this.#services.passivePorts.ports;
+    const stranger = this.#services.passivePorts.refusedSince(endpoint.reservation.port, endpoint.reservedAt);
+    this.#current().log.info({
+      event: 'data-connection-timeout',
+      reason: stranger === undefined ? 'passive-never-connected' : 'passive-wrong-address',
+      mode: 'passive',
+      command,
+      address: address ?? '(control connection address)',
+      port: endpoint.reservation.port,
+      passiveRange: `${ports[0]}-${ports[ports.length - 1]}`,
+      ...(stranger === undefined ? {} : { connectionFrom: stranger }),
+      waitedMs,
+    });
   }
 
   /**
@@ -230,7 +264,7 @@ export class DataChannel implements DataEndpoints {
    * connection from the same address that is not the client's cannot take the data,
    * and one that stalls its handshake cannot hold the port.
    */
-  #acceptPassive(reservation: PassiveReservation, signal: AbortSignal): Promise<Socket> {
+  #acceptPassive(reservation: PassiveReservation, signal: AbortSignal, arrival: { arrived: boolean }): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
       let settled = false;
       let candidates = 0; // handshakes under way
@@ -250,6 +284,7 @@ export class DataChannel implements DataEndpoints {
       const onAbort = (): void => finish(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       reservation.onConnection((socket) => {
+        arrival.arrived = true;
         this.#services.connections.track(socket, this.#clientAddress);
         if (settled || candidates >= MAX_DATA_CANDIDATES) {
           socket.destroy();
