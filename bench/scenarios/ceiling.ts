@@ -1,0 +1,142 @@
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { summariseProfileDir, type CpuProfileSummary } from '../cpu-profile.ts';
+import { curlDownload, curlUpload } from '../curl.ts';
+import { compare, interleave, timed, variant } from '../measure.ts';
+import { writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
+import { BRIDGE_HOME, startBridge, type BridgeProcess } from '../servers/bridge.ts';
+import { BUCKET, discardStats, registerObject, startDiscardEndpoint, type S3Endpoint } from '../servers/s3-endpoints.ts';
+import { startVsftpd } from '../servers/vsftpd.ts';
+import { MIB } from '../settings.ts';
+
+/**
+ * The ceiling: the bridge in front of the discard S3 endpoint (S3 costs nothing),
+ * beside vsftpd serving local disk (the FTP protocol itself on this machine, with
+ * sendfile and no S3 at all). The same runs give TLS (PROT P) beside plain. Then the
+ * bridge is profiled (node --cpu-prof) through one upload and one download, to name
+ * what limits it. The bridge runs with its default settings (S3_CHECKSUM
+ * when_supported: a CRC32 per part, as in production).
+ */
+export const ceilingScenario: Scenario = {
+  id: 'ceiling',
+  title: 'Ceiling: bridge on a discard S3 endpoint vs vsftpd on local disk; TLS vs plain',
+  unavailable: (context) => (context.peers.ftpServer ? undefined : 'needs vsftpd'),
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const { settings, work, log } = context;
+    const mib = settings.ceilingMib;
+    const discard = await startDiscardEndpoint();
+    const stops: Array<() => Promise<void>> = [() => discard.stop()];
+    try {
+      await registerObject(discard, BRIDGE_HOME, 0);
+      await registerObject(discard, `${BRIDGE_HOME}ceiling/source.bin`, mib * MIB);
+      const bridge = await startBridge({ files: context.files, endpoint: discard.endpoint, bucket: BUCKET });
+      stops.unshift(() => bridge.stop());
+
+      const localRoot = join(work, 'vsftpd-local-root');
+      await mkdir(join(localRoot, 'up'), { recursive: true });
+      await chmod(localRoot, 0o755);
+      await chmod(join(localRoot, 'up'), 0o777);
+      const file = join(localRoot, 'source.bin');
+      await writeSyntheticFile(file, mib * MIB, 4);
+      const vsftpd = await startVsftpd({ root: localRoot, work, name: 'local' });
+      stops.unshift(() => vsftpd.stop());
+      const cpuOf = { bridge: bridge.pid, 'discard S3': discard.pid };
+
+      log(`  upload ${mib} MiB x ${settings.repetitions}: bridge plain, bridge TLS, vsftpd local disk`);
+      const uploads = await interleave(
+        settings.repetitions,
+        [
+          (round) => timed(() => curlUpload(`${bridge.url}/ceiling/up-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
+          (round) => timed(() => curlUpload(`${bridge.url}/ceiling/tls-${round}.bin`, file, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
+          (round) => timed(() => curlUpload(`${vsftpd.url}/up/up-${round}.bin`, file)),
+        ],
+        async () => {
+          await rm(join(localRoot, 'up'), { recursive: true, force: true });
+          await mkdir(join(localRoot, 'up'));
+          await chmod(join(localRoot, 'up'), 0o777);
+        },
+      );
+      log(`  download ${mib} MiB x ${settings.repetitions}: bridge plain, bridge TLS, vsftpd local disk`);
+      const downloads = await interleave(settings.repetitions, [
+        () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`), { memoryOf: bridge.pid, cpuOf }),
+        () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
+        () => timed(() => curlDownload(`${vsftpd.url}/source.bin`)),
+      ]);
+      await bridge.stop();
+      stops.shift();
+
+      log('  profiling the bridge (node --cpu-prof) through one upload and one download');
+      const profiles: CpuProfileSummary[] = [];
+      profiles.push(
+        await profiled(context, discard, `CPU profile: bridge upload of ${mib} MiB to the discard endpoint`, (profiledBridge) =>
+          curlUpload(`${profiledBridge.url}/ceiling/profiled.bin`, file),
+        ),
+      );
+      profiles.push(
+        await profiled(context, discard, `CPU profile: bridge download of ${mib} MiB from the discard endpoint`, (profiledBridge) =>
+          curlDownload(`${profiledBridge.url}/ceiling/source.bin`),
+        ),
+      );
+
+      const plainUpload = variant('bridge plain', uploads[0]!, mib);
+      const plainDownload = variant('bridge plain', downloads[0]!, mib);
+      return {
+        comparisons: [
+          compare({
+            id: 'ceiling-upload',
+            group: 'ceiling',
+            title: `Upload ${mib} MiB, discard S3`,
+            mib,
+            bridge: plainUpload,
+            reference: variant('vsftpd, local disk', uploads[2]!, mib),
+          }),
+          compare({
+            id: 'ceiling-download',
+            group: 'ceiling',
+            title: `Download ${mib} MiB, discard S3`,
+            mib,
+            bridge: plainDownload,
+            reference: variant('vsftpd, local disk', downloads[2]!, mib),
+          }),
+          compare({
+            id: 'tls-upload',
+            group: 'TLS',
+            title: `Upload ${mib} MiB, PROT P vs plain`,
+            mib,
+            bridge: variant('bridge PROT P', uploads[1]!, mib),
+            reference: plainUpload,
+          }),
+          compare({
+            id: 'tls-download',
+            group: 'TLS',
+            title: `Download ${mib} MiB, PROT P vs plain`,
+            mib,
+            bridge: variant('bridge PROT P', downloads[1]!, mib),
+            reference: plainDownload,
+          }),
+        ],
+        profiles,
+        notes: [`discard endpoint saw ${JSON.stringify(await discardStats(discard))}`],
+      };
+    } finally {
+      for (const stop of stops) await stop();
+    }
+  },
+};
+
+/** One transfer through a bridge started under node --cpu-prof; the profile is written when it exits. */
+async function profiled(
+  context: BenchContext,
+  discard: S3Endpoint,
+  title: string,
+  work: (bridge: BridgeProcess) => Promise<void>,
+): Promise<CpuProfileSummary> {
+  const dir = await mkdtemp(join(context.work, 'profile-'));
+  const bridge = await startBridge({ files: context.files, endpoint: discard.endpoint, bucket: BUCKET, cpuProfileDir: dir });
+  try {
+    await work(bridge);
+  } finally {
+    await bridge.stop();
+  }
+  return await summariseProfileDir(dir, title);
+}
