@@ -25,6 +25,8 @@ export interface DiscardStats {
   /** Size of the largest single request body (a multipart part, or a PutObject). */
   readonly largestBodyBytes: number;
   readonly objects: number;
+  /** TCP connections accepted: tells whether clients reuse them (keep-alive). */
+  readonly connections: number;
 }
 
 export interface DiscardS3 {
@@ -61,6 +63,7 @@ export async function startDiscardS3(options: { readonly port?: number } = {}): 
   let bytesReceived = 0;
   let largestBodyBytes = 0;
   let nextUploadId = 1;
+  let connections = 0;
 
   /** Reads and drops a request body; resolves with its length. */
   const drain = async (request: IncomingMessage): Promise<number> => {
@@ -197,7 +200,7 @@ export async function startDiscardS3(options: { readonly port?: number } = {}): 
 
   const benchCall = async (method: string, path: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (method === 'GET' && path === '/_bench/stats') {
-      const stats: DiscardStats = { bytesReceived, requests: { ...requests }, largestBodyBytes, objects: objects.size };
+      const stats: DiscardStats = { bytesReceived, requests: { ...requests }, largestBodyBytes, objects: objects.size, connections };
       response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(stats));
       return;
     }
@@ -292,6 +295,7 @@ export async function startDiscardS3(options: { readonly port?: number } = {}): 
       else response.destroy();
     });
   });
+  server.on('connection', () => (connections += 1));
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -334,11 +338,22 @@ async function sendObject(request: IncomingMessage, response: ServerResponse, me
   while (remaining > 0 && !response.destroyed) {
     const slice = block.subarray(0, Math.min(block.length, remaining));
     remaining -= slice.length;
-    if (!response.write(slice)) {
-      await Promise.race([once(response, 'drain'), once(response, 'close')]);
-    }
+    if (!response.write(slice)) await drained(response);
   }
   response.end();
+}
+
+/** Resolves when the response can take more, or is gone. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 function sendXml(response: ServerResponse, status: number, body: string): void {

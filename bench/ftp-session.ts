@@ -1,5 +1,6 @@
 import { Client } from 'basic-ftp';
 import { basename } from 'node:path';
+import { median } from './measure.ts';
 
 /**
  * One FTP session (basic-ftp) for work made of many transfers: many files uploaded
@@ -26,15 +27,31 @@ async function session(endpoint: FtpEndpoint): Promise<Client> {
   return client;
 }
 
-/** Uploads `files` one by one into `remoteDir` (created if missing), keeping their names. */
-export async function uploadFiles(endpoint: FtpEndpoint, remoteDir: string, files: readonly string[]): Promise<void> {
+/**
+ * Uploads `files` one by one into `remoteDir` (created if missing), keeping their
+ * names; resolves with the seconds each upload took (STOR to 226).
+ */
+export async function uploadFiles(endpoint: FtpEndpoint, remoteDir: string, files: readonly string[]): Promise<number[]> {
   const client = await session(endpoint);
+  const seconds: number[] = [];
   try {
     await client.ensureDir(remoteDir);
-    for (const file of files) await client.uploadFrom(file, basename(file));
+    for (const file of files) {
+      const started = process.hrtime.bigint();
+      await client.uploadFrom(file, basename(file));
+      seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    return seconds;
   } finally {
     client.close();
   }
+}
+
+/** "median 41 ms (first tenth 35 ms, last tenth 48 ms)": whether per-file time grows with the folder. */
+export function perFileSummary(seconds: readonly number[]): string {
+  const tenth = Math.max(1, Math.floor(seconds.length / 10));
+  const ms = (values: readonly number[]): string => `${(median(values) * 1000).toFixed(1)} ms`;
+  return `median ${ms(seconds)} (first tenth ${ms(seconds.slice(0, tenth))}, last tenth ${ms(seconds.slice(-tenth))})`;
 }
 
 /** LIST of a folder; resolves with the number of entries. */

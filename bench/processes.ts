@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -72,6 +73,57 @@ export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Stops a process together with the processes it started (a forking server's
+ * sessions), by their ids: SIGTERM to all, SIGKILL to whatever is left after `graceMs`.
+ */
+export async function stopProcessTree(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.pid === undefined) return;
+  const tree = [child.pid, ...(await descendants(child.pid))];
+  for (const pid of tree) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (tree.some(isAlive) && Date.now() < deadline) await delay(50);
+  for (const pid of tree.filter(isAlive)) signal(pid, 'SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+}
+
+async function descendants(root: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!Number.isInteger(parent)) continue;
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const pid of children.get(queue.shift()!) ?? []) {
+      found.push(pid);
+      queue.push(pid);
+    }
+  }
+  return found;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
 }
 
 /** `count` consecutive ports on 127.0.0.1 that nothing listens on right now. */

@@ -89,7 +89,8 @@ async function main(): Promise<number> {
       log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }
   } finally {
-    await rm(work, { recursive: true, force: true });
+    // A FUSE mount left behind would make this fail; the results are still written.
+    await rm(work, { recursive: true, force: true }).catch((error: unknown) => log(`could not remove ${work}: ${String(error)}`));
   }
 
   const { only, ...rest } = settings;

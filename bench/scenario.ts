@@ -1,4 +1,6 @@
 import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CpuProfileSummary } from './cpu-profile.ts';
 import type { Comparison } from './measure.ts';
@@ -61,4 +63,16 @@ export interface Scenario {
 
 export async function writeSyntheticFile(path: string, bytes: number, id = 0): Promise<void> {
   await pipeline(syntheticStream(bytes, id), createWriteStream(path));
+}
+
+/** `count` files of `bytes` each (different contents) in a new folder `dir`; their paths in name order. */
+export async function writeSmallFiles(dir: string, count: number, bytes: number): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (let index = 1; index <= count; index += 1) {
+    const path = join(dir, `f${String(index).padStart(6, '0')}.bin`);
+    await writeSyntheticFile(path, bytes, 1000 + index);
+    files.push(path);
+  }
+  return files;
 }

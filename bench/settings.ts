@@ -23,6 +23,8 @@ export interface BenchSettings {
   readonly peerListObjects: number;
   /** Upload and download size of the ceiling (discard endpoint, vsftpd on local disk) and of TLS beside plain. */
   readonly ceilingMib: number;
+  /** Small files of the ceiling: what one STOR costs with S3 taken out. */
+  readonly ceilingSmallFiles: number;
   readonly concurrentTransfers: number;
   readonly concurrentMib: number;
   /** Stream of unknown length uploaded through the discard endpoint. */
@@ -54,7 +56,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     peerSmallFiles: pick('BENCH_PEER_SMALL_FILES', 2000, 200),
     peerSmallFileBytes: pick('BENCH_PEER_SMALL_FILE_BYTES', 4096, 4096),
     peerListObjects: pick('BENCH_PEER_LIST_OBJECTS', 5000, 1000),
-    ceilingMib: pick('BENCH_CEILING_MIB', 2048, 256),
+    ceilingMib: pick('BENCH_CEILING_MIB', 1024, 256),
+    ceilingSmallFiles: pick('BENCH_CEILING_SMALL_FILES', 500, 100),
     concurrentTransfers: pick('BENCH_CONCURRENT_TRANSFERS', 100, 20),
     concurrentMib: pick('BENCH_CONCURRENT_MIB', 64, 16),
     longStreamGib: pick('BENCH_LONG_STREAM_GIB', 50, 2),

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { summariseProfileDir, type CpuProfileSummary } from '../cpu-profile.ts';
 import { curlDownload, curlUpload } from '../curl.ts';
 import { compare, interleave, timed, variant } from '../measure.ts';
-import { writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
-import { BRIDGE_HOME, startBridge, type BridgeProcess } from '../servers/bridge.ts';
+import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
+import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge, type BridgeProcess } from '../servers/bridge.ts';
+import { perFileSummary, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
 import { BUCKET, discardStats, registerObject, startDiscardEndpoint, type S3Endpoint } from '../servers/s3-endpoints.ts';
 import { startVsftpd } from '../servers/vsftpd.ts';
 import { MIB } from '../settings.ts';
@@ -14,7 +15,8 @@ import { MIB } from '../settings.ts';
  * beside vsftpd serving local disk (the FTP protocol itself on this machine, with
  * sendfile and no S3 at all). The same runs give TLS (PROT P) beside plain. Then the
  * bridge is profiled (node --cpu-prof) through one upload and one download, to name
- * what limits it. The bridge runs with its default settings (S3_CHECKSUM
+ * what limits it: a large upload, a large download, and small files (where what
+ * counts is what one STOR costs). The bridge runs with its default settings (S3_CHECKSUM
  * when_supported: a CRC32 per part, as in production).
  */
 export const ceilingScenario: Scenario = {
@@ -62,8 +64,29 @@ export const ceilingScenario: Scenario = {
         () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
         () => timed(() => curlDownload(`${vsftpd.url}/source.bin`)),
       ]);
+      log(`  ${settings.ceilingSmallFiles} small files x ${settings.repetitions}: bridge, vsftpd local disk`);
+      const smallFiles = await writeSmallFiles(join(work, 'ceiling-small'), settings.ceilingSmallFiles, 4096);
+      const bridgeSession: FtpEndpoint = { port: bridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD };
+      const localSession: FtpEndpoint = { port: vsftpd.port, user: 'anonymous', password: 'bench' };
+      const perFileSeconds: { bridge: number[]; local: number[] } = { bridge: [], local: [] };
+      const small = await interleave(settings.repetitions, [
+        (round) =>
+          timed(async () => perFileSeconds.bridge.push(...(await uploadFiles(bridgeSession, `/ceiling/small-${round}`, smallFiles))), {
+            memoryOf: bridge.pid,
+            cpuOf,
+          }),
+        (round) => timed(async () => perFileSeconds.local.push(...(await uploadFiles(localSession, `/up/small-${round}`, smallFiles)))),
+      ]);
+      const before = await discardStats(discard);
+      const counted = smallFiles.slice(0, 100);
+      await uploadFiles(bridgeSession, '/ceiling/small-count', counted);
+      const after = await discardStats(discard);
+      const requestsPerFile = perFile(
+        { ...after.requests, 'new connections': after.connections },
+        { ...before.requests, 'new connections': before.connections },
+        counted.length,
+      );
       await bridge.stop();
-      stops.shift();
 
       log('  profiling the bridge (node --cpu-prof) through one upload and one download');
       const profiles: CpuProfileSummary[] = [];
@@ -76,6 +99,11 @@ export const ceilingScenario: Scenario = {
         await profiled(context, discard, `CPU profile: bridge download of ${mib} MiB from the discard endpoint`, (profiledBridge) =>
           curlDownload(`${profiledBridge.url}/ceiling/source.bin`),
         ),
+      );
+      profiles.push(
+        await profiled(context, discard, `CPU profile: bridge upload of ${settings.ceilingSmallFiles} small files to the discard endpoint`, async (profiledBridge) => {
+          await uploadFiles({ port: profiledBridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD }, '/ceiling/small-profiled', smallFiles);
+        }),
       );
 
       const plainUpload = variant('bridge plain', uploads[0]!, mib);
@@ -97,6 +125,17 @@ export const ceilingScenario: Scenario = {
             mib,
             bridge: plainDownload,
             reference: variant('vsftpd, local disk', downloads[2]!, mib),
+          }),
+          compare({
+            id: 'ceiling-small-files',
+            group: 'ceiling',
+            title: `Upload ${settings.ceilingSmallFiles} files of 4 KiB, discard S3`,
+            bridge: variant('bridge', small[0]!),
+            reference: variant('vsftpd, local disk', small[1]!),
+            notes: [
+              `per file (STOR to 226): bridge ${perFileSummary(perFileSeconds.bridge)}; vsftpd ${perFileSummary(perFileSeconds.local)}`,
+              `S3 requests per file through the bridge: ${requestsPerFile}`,
+            ],
           }),
           compare({
             id: 'tls-upload',
@@ -123,6 +162,15 @@ export const ceilingScenario: Scenario = {
     }
   },
 };
+
+/** Requests of each kind per file, from two snapshots of the discard endpoint's counters around `files` uploads. */
+function perFile(after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>, files: number): string {
+  return Object.entries(after)
+    .map(([operation, count]) => [operation, Math.round((100 * (count - (before[operation] ?? 0))) / files) / 100] as const)
+    .filter(([, perFile]) => perFile > 0)
+    .map(([operation, perFile]) => `${operation} ${perFile}`)
+    .join(', ');
+}
 
 /** One transfer through a bridge started under node --cpu-prof; the profile is written when it exits. */
 async function profiled(

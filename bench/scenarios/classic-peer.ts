@@ -3,9 +3,9 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { curlDownload, curlUpload } from '../curl.ts';
-import { listCount, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
+import { listCount, perFileSummary, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
 import { compare, interleave, round, timed, variant } from '../measure.ts';
-import { writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
+import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge } from '../servers/bridge.ts';
 import { RCLONE_MOUNT_OPTIONS, mountBucket } from '../servers/rclone-mount.ts';
 import { BUCKET, startFauxqs } from '../servers/s3-endpoints.ts';
@@ -23,8 +23,9 @@ import { MIB } from '../settings.ts';
  * what a client that reads the bucket right after the upload sees; the time of the
  * 226 is kept in the notes.
  *
- * Everything rclone must not have cached (the download source, the folders to list)
- * is created in S3 before the mount, so each LIST is rclone's first look at it.
+ * rclone must not serve from its cache what the bridge reads from S3: the download
+ * source is created before the mount, and rclone's listings are dropped (vfs/forget)
+ * before each of its LISTs.
  */
 export const classicPeerScenario: Scenario = {
   id: 'classic-peer',
@@ -42,20 +43,9 @@ export const classicPeerScenario: Scenario = {
 
       const large = join(work, 'peer-large.bin');
       await writeSyntheticFile(large, settings.peerLargeMib * MIB, 3);
-      const smallDir = join(work, 'peer-small');
-      await mkdir(smallDir);
-      const smallFiles: string[] = [];
-      for (let index = 1; index <= settings.peerSmallFiles; index += 1) {
-        const path = join(smallDir, `f${String(index).padStart(6, '0')}.bin`);
-        await writeSyntheticFile(path, settings.peerSmallFileBytes, 1000 + index);
-        smallFiles.push(path);
-      }
-
-      log(`  seeding S3: a ${settings.peerLargeMib} MiB download source, ${repetitions} folders of ${settings.peerListObjects} objects`);
+      const smallFiles = await writeSmallFiles(join(work, 'peer-small'), settings.peerSmallFiles, settings.peerSmallFileBytes);
+      // Created before the mount, so that rclone has nothing of it cached.
       await curlUpload(`${bridge.url}/peer-source/large.bin`, large);
-      for (let round = 0; round < repetitions; round += 1) {
-        await putMany(s3.client, `${BRIDGE_HOME}peer-list-${round}/`, settings.peerListObjects);
-      }
 
       const ftpRoot = join(work, 'vsftpd-rclone-root');
       await mkdir(ftpRoot);
@@ -69,6 +59,7 @@ export const classicPeerScenario: Scenario = {
       const peerSession: FtpEndpoint = { port: vsftpd.port, user: 'anonymous', password: 'bench' };
       const replySeconds: number[] = [];
       const smallReplySeconds: number[] = [];
+      const perFile: { bridge: number[]; peer: number[] } = { bridge: [], peer: [] };
 
       log(`  large file: upload and download ${settings.peerLargeMib} MiB x ${repetitions}`);
       const largeKeys: string[] = [];
@@ -100,25 +91,41 @@ export const classicPeerScenario: Scenario = {
       ]);
 
       log(`  ${settings.peerSmallFiles} small files of ${settings.peerSmallFileBytes} bytes x ${repetitions}`);
-      const smallUploads = await interleave(repetitions, [
-        (round) => timed(() => uploadFiles(bridgeSession, `/peer/small-bridge-${round}`, smallFiles), { memoryOf: bridge.pid, cpuOf }),
-        (round) =>
-          timed(async () => {
-            const started = Date.now();
-            await uploadFiles(peerSession, `/bench/peer/small-vsftpd-${round}`, smallFiles);
-            smallReplySeconds.push((Date.now() - started) / 1000);
-            await waitForCount(s3.client, `${BRIDGE_HOME}peer/small-vsftpd-${round}/`, settings.peerSmallFiles);
-          }),
-      ]);
+      // Each round's files are deleted after it: fauxqs filters and sorts every key of
+      // the bucket on each LIST (the bridge makes two per STOR), which S3 does not.
+      const smallUploads = await interleave(
+        repetitions,
+        [
+          (round) =>
+            timed(
+              async () => perFile.bridge.push(...(await uploadFiles(bridgeSession, `/peer/small-bridge-${round}`, smallFiles))),
+              { memoryOf: bridge.pid, cpuOf },
+            ),
+          (round) =>
+            timed(async () => {
+              const started = Date.now();
+              perFile.peer.push(...(await uploadFiles(peerSession, `/bench/peer/small-vsftpd-${round}`, smallFiles)));
+              smallReplySeconds.push((Date.now() - started) / 1000);
+              await waitForCount(s3.client, `${BRIDGE_HOME}peer/small-vsftpd-${round}/`, settings.peerSmallFiles);
+            }),
+        ],
+        async () => {
+          await deletePrefix(s3.client, `${BRIDGE_HOME}peer/`);
+        },
+      );
 
-      log(`  LIST of ${settings.peerListObjects} objects x ${repetitions}`);
+      log(`  LIST of ${settings.peerListObjects} objects x ${repetitions} (rclone's listings dropped before each)`);
+      await putMany(s3.client, `${BRIDGE_HOME}peer-list/`, settings.peerListObjects);
       const listOf = async (endpoint: FtpEndpoint, path: string): Promise<void> => {
         const entries = await listCount(endpoint, path);
         if (entries !== settings.peerListObjects) throw new Error(`LIST ${path} gave ${entries} entries, expected ${settings.peerListObjects}`);
       };
       const listings = await interleave(repetitions, [
-        (round) => timed(() => listOf(bridgeSession, `/peer-list-${round}`), { memoryOf: bridge.pid }),
-        (round) => timed(() => listOf(peerSession, `/bench/peer-list-${round}`)),
+        () => timed(() => listOf(bridgeSession, '/peer-list'), { memoryOf: bridge.pid }),
+        async () => {
+          await mount.forgetListings();
+          return await timed(() => listOf(peerSession, '/bench/peer-list'));
+        },
       ]);
 
       const peerName = 'vsftpd + rclone mount';
@@ -153,7 +160,10 @@ export const classicPeerScenario: Scenario = {
             bridge: variant('bridge', smallUploads[0]!),
             reference: variant(`${peerName} (until in S3)`, smallUploads[1]!),
             target,
-            notes: [`vsftpd's last 226 came after ${reply(smallReplySeconds)} s`],
+            notes: [
+              `vsftpd's last 226 came after ${reply(smallReplySeconds)} s`,
+              `per file (STOR to 226): bridge ${perFileSummary(perFile.bridge)}; vsftpd ${perFileSummary(perFile.peer)}`,
+            ],
           }),
           compare({
             id: 'peer-list',
@@ -216,6 +226,19 @@ async function countObjects(client: S3Client, prefix: string): Promise<number> {
 }
 
 async function deleteKeys(client: S3Client, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
-  await client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+  for (let start = 0; start < keys.length; start += 1000) {
+    const batch = keys.slice(start, start + 1000);
+    await client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: batch.map((Key) => ({ Key })) } }));
+  }
+}
+
+async function deletePrefix(client: S3Client, prefix: string): Promise<void> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  await deleteKeys(client, keys);
 }

@@ -3,7 +3,7 @@ import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { run, stopChild } from '../processes.ts';
+import { freePortRange, run, stopChild } from '../processes.ts';
 
 /**
  * `rclone mount` of a bucket folder on an S3-compatible endpoint: the classic way to
@@ -37,6 +37,8 @@ export const RCLONE_MOUNT_OPTIONS = [
 
 export interface RcloneMount {
   readonly mountPoint: string;
+  /** Drops rclone's cached directory listings (vfs/forget), so the next LIST asks S3. */
+  forgetListings(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,9 +74,24 @@ export async function mountBucket(options: {
   // AWS_CA_BUNDLE (set on some machines) makes rclone's S3 client refuse its own HTTP transport.
   const env = { ...process.env };
   delete env.AWS_CA_BUNDLE;
+  // The remote control API, on loopback only, for vfs/forget.
+  const rcPort = await freePortRange(1);
   const child = spawn(
     'rclone',
-    ['mount', `bench:${options.remotePath}`, options.mountPoint, '--config', configFile, '--cache-dir', cacheDir, ...RCLONE_MOUNT_OPTIONS],
+    [
+      'mount',
+      `bench:${options.remotePath}`,
+      options.mountPoint,
+      '--config',
+      configFile,
+      '--cache-dir',
+      cacheDir,
+      '--rc',
+      '--rc-addr',
+      `127.0.0.1:${rcPort}`,
+      '--rc-no-auth',
+      ...RCLONE_MOUNT_OPTIONS,
+    ],
     { env, stdio: ['ignore', log, log] },
   );
   closeSync(log);
@@ -88,8 +105,16 @@ export async function mountBucket(options: {
   }
   return {
     mountPoint: options.mountPoint,
+    async forgetListings() {
+      const response = await fetch(`http://127.0.0.1:${rcPort}/vfs/forget`, { method: 'POST' });
+      if (!response.ok) throw new Error(`rclone vfs/forget: ${response.status} ${await response.text()}`);
+    },
     async stop() {
-      await run('fusermount3', ['-u', options.mountPoint]).catch(() => undefined);
+      // The mount can stay busy for a moment after the FTP server's sessions are gone.
+      for (let attempt = 0; attempt < 50 && (await isMounted(options.mountPoint)); attempt += 1) {
+        await run('fusermount3', ['-u', options.mountPoint]).catch(() => delay(200));
+      }
+      if (await isMounted(options.mountPoint)) await run('fusermount3', ['-u', '-z', options.mountPoint]);
       await stopChild(child);
     },
   };

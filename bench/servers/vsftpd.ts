@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePortRange, stopChild, waitForFtp } from '../processes.ts';
+import { freePortRange, stopProcessTree, waitForFtp } from '../processes.ts';
 
 /**
  * A stock vsftpd on 127.0.0.1 with a temporary configuration: anonymous login,
@@ -62,8 +62,9 @@ export async function startVsftpd(options: { readonly root: string; readonly wor
       new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`vsftpd exited (${code}) at start`)))),
     ]);
   } catch (error) {
-    await stopChild(child);
+    await stopProcessTree(child);
     throw new Error(`${(error as Error).message}\n${await readFile(logFile, 'utf8').catch(() => '')}`);
   }
-  return { port, url: `ftp://anonymous:bench@127.0.0.1:${port}`, stop: () => stopChild(child) };
+  // vsftpd forks a process per session: they go with it.
+  return { port, url: `ftp://anonymous:bench@127.0.0.1:${port}`, stop: () => stopProcessTree(child) };
 }
