@@ -1,5 +1,4 @@
 import { PeakMemory, cpuSeconds } from './process-memory.ts';
-import { MIB } from './settings.ts';
 
 /**
  * Timing on a shared, noisy machine: every comparison runs its variants interleaved
@@ -116,16 +115,9 @@ export function variant(name: string, trials: readonly Trial[], mib?: number): V
   };
 }
 
-export function compare(options: {
-  readonly id: string;
-  readonly group: string;
-  readonly title: string;
-  readonly mib?: number;
-  readonly bridge: Variant;
-  readonly reference: Variant;
-  readonly target?: Comparison['target'];
-  readonly notes?: readonly string[];
-}): Comparison {
+export function compare(
+  options: Omit<Comparison, 'ratio' | 'met' | 'notes'> & { readonly notes?: readonly string[] },
+): Comparison {
   const ratio = round(options.reference.medianSeconds / options.bridge.medianSeconds, 3);
   const met =
     options.target === undefined
@@ -133,18 +125,5 @@ export function compare(options: {
       : options.target.strictlyFaster === true
         ? ratio > options.target.minRatio
         : ratio >= options.target.minRatio;
-  return {
-    id: options.id,
-    group: options.group,
-    title: options.title,
-    ...(options.mib === undefined ? {} : { mib: options.mib }),
-    bridge: options.bridge,
-    reference: options.reference,
-    ratio,
-    ...(options.target === undefined ? {} : { target: options.target }),
-    ...(met === undefined ? {} : { met }),
-    notes: options.notes ?? [],
-  };
+  return { ...options, ratio, ...(met === undefined ? {} : { met }), notes: options.notes ?? [] };
 }
-
-export const bytesToMib = (bytes: number): number => bytes / MIB;
