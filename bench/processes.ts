@@ -126,10 +126,14 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-/** `count` consecutive ports on 127.0.0.1 that nothing listens on right now. */
+/**
+ * `count` consecutive ports on 127.0.0.1 that nothing listens on right now, below
+ * Linux's ephemeral range (32768 and up), where outgoing connections would take them
+ * between this check and the server's bind.
+ */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const first = 20_000 + Math.floor(Math.random() * (40_000 - count));
+    const first = 10_000 + Math.floor(Math.random() * (22_000 - count));
     let free = true;
     for (let port = first; port < first + count && free; port += 1) free = await portIsFree(port);
     if (free) return first;

@@ -76,6 +76,17 @@ export interface BridgeProcess {
 }
 
 export async function startBridge(options: BridgeOptions): Promise<BridgeProcess> {
+  // Another program on this shared machine may take a port between the check and the bind.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startBridgeOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error as Error).message.includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startBridgeOnce(options: BridgeOptions): Promise<BridgeProcess> {
   const passiveCount = options.passivePorts ?? 20;
   const port = await freePortRange(passiveCount + 1);
   const env: NodeJS.ProcessEnv = {
