@@ -1,0 +1,190 @@
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { summariseProfileDir, type CpuProfileSummary } from '../cpu-profile.ts';
+import { curlDownload, curlUpload } from '../curl.ts';
+import { compare, interleave, timed, variant } from '../measure.ts';
+import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
+import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge, type BridgeProcess } from '../servers/bridge.ts';
+import { perFileSummary, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
+import { BUCKET, discardStats, registerObject, startDiscardEndpoint, type S3Endpoint } from '../servers/s3-endpoints.ts';
+import { startVsftpd } from '../servers/vsftpd.ts';
+import { MIB } from '../settings.ts';
+
+/**
+ * The ceiling: the bridge in front of the discard S3 endpoint (S3 costs nothing),
+ * beside vsftpd serving local disk (the FTP protocol itself on this machine, with
+ * sendfile and no S3 at all). The same runs give TLS (PROT P) beside plain. Then the
+ * bridge is profiled (node --cpu-prof) through one upload and one download, to name
+ * what limits it: a large upload, a large download, and small files (where what
+ * counts is what one STOR costs). The bridge runs with its default settings (S3_CHECKSUM
+ * when_supported: a CRC32 per part, as in production).
+ */
+export const ceilingScenario: Scenario = {
+  id: 'ceiling',
+  title: 'Ceiling: bridge on a discard S3 endpoint vs vsftpd on local disk; TLS vs plain',
+  unavailable: (context) => (context.peers.ftpServer ? undefined : 'needs vsftpd'),
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const { settings, work, log } = context;
+    const mib = settings.ceilingMib;
+    const discard = await startDiscardEndpoint();
+    const stops: Array<() => Promise<void>> = [() => discard.stop()];
+    try {
+      await registerObject(discard, BRIDGE_HOME, 0);
+      await registerObject(discard, `${BRIDGE_HOME}ceiling/source.bin`, mib * MIB);
+      const bridge = await startBridge({ files: context.files, endpoint: discard.endpoint, bucket: BUCKET });
+      stops.unshift(() => bridge.stop());
+
+      const localRoot = join(work, 'vsftpd-local-root');
+      await mkdir(join(localRoot, 'up'), { recursive: true });
+      await chmod(localRoot, 0o755);
+      await chmod(join(localRoot, 'up'), 0o777);
+      const file = join(localRoot, 'source.bin');
+      await writeSyntheticFile(file, mib * MIB, 4);
+      const vsftpd = await startVsftpd({ root: localRoot, work, name: 'local' });
+      stops.unshift(() => vsftpd.stop());
+      const cpuOf = { bridge: bridge.pid, 'discard S3': discard.pid };
+
+      log(`  upload ${mib} MiB x ${settings.repetitions}: bridge plain, bridge TLS, vsftpd local disk`);
+      const uploads = await interleave(
+        settings.repetitions,
+        [
+          (round) => timed(() => curlUpload(`${bridge.url}/ceiling/up-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
+          (round) => timed(() => curlUpload(`${bridge.url}/ceiling/tls-${round}.bin`, file, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
+          (round) => timed(() => curlUpload(`${vsftpd.url}/up/up-${round}.bin`, file)),
+        ],
+        async () => {
+          await rm(join(localRoot, 'up'), { recursive: true, force: true });
+          await mkdir(join(localRoot, 'up'));
+          await chmod(join(localRoot, 'up'), 0o777);
+        },
+      );
+      log(`  download ${mib} MiB x ${settings.repetitions}: bridge plain, bridge TLS, vsftpd local disk`);
+      const downloads = await interleave(settings.repetitions, [
+        () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`), { memoryOf: bridge.pid, cpuOf }),
+        () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
+        () => timed(() => curlDownload(`${vsftpd.url}/source.bin`)),
+      ]);
+      log(`  ${settings.ceilingSmallFiles} small files x ${settings.repetitions}: bridge, vsftpd local disk`);
+      const smallFiles = await writeSmallFiles(join(work, 'ceiling-small'), settings.ceilingSmallFiles, 4096);
+      const bridgeSession: FtpEndpoint = { port: bridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD };
+      const localSession: FtpEndpoint = { port: vsftpd.port, user: 'anonymous', password: 'bench' };
+      const perFileSeconds: { bridge: number[]; local: number[] } = { bridge: [], local: [] };
+      const small = await interleave(settings.repetitions, [
+        (round) =>
+          timed(async () => perFileSeconds.bridge.push(...(await uploadFiles(bridgeSession, `/ceiling/small-${round}`, smallFiles))), {
+            memoryOf: bridge.pid,
+            cpuOf,
+          }),
+        (round) => timed(async () => perFileSeconds.local.push(...(await uploadFiles(localSession, `/up/small-${round}`, smallFiles)))),
+      ]);
+      const before = await discardStats(discard);
+      const counted = smallFiles.slice(0, 100);
+      await uploadFiles(bridgeSession, '/ceiling/small-count', counted);
+      const after = await discardStats(discard);
+      const requestsPerFile = perFile(
+        { ...after.requests, 'new connections': after.connections },
+        { ...before.requests, 'new connections': before.connections },
+        counted.length,
+      );
+      await bridge.stop();
+
+      log('  profiling the bridge (node --cpu-prof) through one upload and one download');
+      const profiles: CpuProfileSummary[] = [];
+      profiles.push(
+        await profiled(context, discard, `CPU profile: bridge upload of ${mib} MiB to the discard endpoint`, (profiledBridge) =>
+          curlUpload(`${profiledBridge.url}/ceiling/profiled.bin`, file),
+        ),
+      );
+      profiles.push(
+        await profiled(context, discard, `CPU profile: bridge download of ${mib} MiB from the discard endpoint`, (profiledBridge) =>
+          curlDownload(`${profiledBridge.url}/ceiling/source.bin`),
+        ),
+      );
+      profiles.push(
+        await profiled(context, discard, `CPU profile: bridge upload of ${settings.ceilingSmallFiles} small files to the discard endpoint`, async (profiledBridge) => {
+          await uploadFiles({ port: profiledBridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD }, '/ceiling/small-profiled', smallFiles);
+        }),
+      );
+
+      const plainUpload = variant('bridge plain', uploads[0]!, mib);
+      const plainDownload = variant('bridge plain', downloads[0]!, mib);
+      return {
+        comparisons: [
+          compare({
+            id: 'ceiling-upload',
+            group: 'ceiling',
+            title: `Upload ${mib} MiB, discard S3`,
+            mib,
+            bridge: plainUpload,
+            reference: variant('vsftpd, local disk', uploads[2]!, mib),
+          }),
+          compare({
+            id: 'ceiling-download',
+            group: 'ceiling',
+            title: `Download ${mib} MiB, discard S3`,
+            mib,
+            bridge: plainDownload,
+            reference: variant('vsftpd, local disk', downloads[2]!, mib),
+          }),
+          compare({
+            id: 'ceiling-small-files',
+            group: 'ceiling',
+            title: `Upload ${settings.ceilingSmallFiles} files of 4 KiB, discard S3`,
+            bridge: variant('bridge', small[0]!),
+            reference: variant('vsftpd, local disk', small[1]!),
+            notes: [
+              `per file (STOR to 226): bridge ${perFileSummary(perFileSeconds.bridge)}; vsftpd ${perFileSummary(perFileSeconds.local)}`,
+              `S3 requests per file through the bridge: ${requestsPerFile}`,
+            ],
+          }),
+          compare({
+            id: 'tls-upload',
+            group: 'TLS',
+            title: `Upload ${mib} MiB, PROT P vs plain`,
+            mib,
+            bridge: variant('bridge PROT P', uploads[1]!, mib),
+            reference: plainUpload,
+          }),
+          compare({
+            id: 'tls-download',
+            group: 'TLS',
+            title: `Download ${mib} MiB, PROT P vs plain`,
+            mib,
+            bridge: variant('bridge PROT P', downloads[1]!, mib),
+            reference: plainDownload,
+          }),
+        ],
+        profiles,
+        notes: [`discard endpoint saw ${JSON.stringify(await discardStats(discard))}`],
+      };
+    } finally {
+      for (const stop of stops) await stop();
+    }
+  },
+};
+
+/** Requests of each kind per file, from two snapshots of the discard endpoint's counters around `files` uploads. */
+function perFile(after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>, files: number): string {
+  return Object.entries(after)
+    .map(([operation, count]) => [operation, Math.round((100 * (count - (before[operation] ?? 0))) / files) / 100] as const)
+    .filter(([, perFile]) => perFile > 0)
+    .map(([operation, perFile]) => `${operation} ${perFile}`)
+    .join(', ');
+}
+
+/** One transfer through a bridge started under node --cpu-prof; the profile is written when it exits. */
+async function profiled(
+  context: BenchContext,
+  discard: S3Endpoint,
+  title: string,
+  work: (bridge: BridgeProcess) => Promise<void>,
+): Promise<CpuProfileSummary> {
+  const dir = await mkdtemp(join(context.work, 'profile-'));
+  const bridge = await startBridge({ files: context.files, endpoint: discard.endpoint, bucket: BUCKET, cpuProfileDir: dir });
+  try {
+    await work(bridge);
+  } finally {
+    await bridge.stop();
+  }
+  return await summariseProfileDir(dir, title);
+}

@@ -1,0 +1,75 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createS3Client } from '../../runtime/src/storage/s3-client.ts';
+import type { DiscardStats } from '../discard-s3.ts';
+import { startJsonService, type Service } from '../processes.ts';
+import { ROOT } from './bridge.ts';
+
+/**
+ * The two S3 endpoints of the bench, each in a process of its own: fauxqs (a real,
+ * if slow, S3-compatible store that keeps every byte) and the discard endpoint
+ * (bench/discard-s3.ts: keeps only sizes).
+ */
+export const BUCKET = 'bench';
+
+export interface S3Endpoint {
+  readonly endpoint: string;
+  readonly pid: number;
+  /** An SDK client with the HTTP settings the bridge uses (createS3Client), checksums only when required. */
+  readonly client: S3Client;
+  stop(): Promise<void>;
+}
+
+export async function startFauxqs(work: string): Promise<S3Endpoint> {
+  const storageDir = join(work, 'fauxqs');
+  await mkdir(storageDir, { recursive: true });
+  const service = await startJsonService<{ port: number }>(
+    process.execPath,
+    [join(ROOT, 'bench', 'servers', 'fauxqs-main.ts'), storageDir, BUCKET],
+    { cwd: ROOT },
+  );
+  return endpointOf(service);
+}
+
+export async function startDiscardEndpoint(): Promise<S3Endpoint> {
+  const service = await startJsonService<{ port: number }>(process.execPath, [join(ROOT, 'bench', 'discard-s3.ts')], { cwd: ROOT });
+  return endpointOf(service);
+}
+
+function endpointOf(service: Service<{ port: number }>): S3Endpoint {
+  const endpoint = `http://127.0.0.1:${service.info.port}`;
+  const client = benchS3Client(endpoint);
+  return {
+    endpoint,
+    pid: service.pid,
+    client,
+    async stop() {
+      client.destroy();
+      await service.stop();
+    },
+  };
+}
+
+export function benchS3Client(endpoint: string): S3Client {
+  return createS3Client(
+    { bucket: BUCKET, prefix: '', endpoint, forcePathStyle: true, region: 'us-east-1', checksum: 'when_required', partSizeBytes: 8 << 20 },
+    { credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } },
+  );
+}
+
+/** Makes an object of `size` synthetic bytes exist on the discard endpoint (for downloads; 0 for a folder marker). */
+export async function registerObject(discard: S3Endpoint, key: string, size: number): Promise<void> {
+  const response = await fetch(`${discard.endpoint}/_bench/object`, { method: 'POST', body: JSON.stringify({ key, size }) });
+  if (!response.ok) throw new Error(`discard endpoint refused object ${key}: ${response.status}`);
+}
+
+/** Makes a folder of `count` synthetic objects exist on the discard endpoint (for listings). */
+export async function registerFolder(discard: S3Endpoint, prefix: string, count: number): Promise<void> {
+  const response = await fetch(`${discard.endpoint}/_bench/folder`, { method: 'POST', body: JSON.stringify({ prefix, count }) });
+  if (!response.ok) throw new Error(`discard endpoint refused folder ${prefix}: ${response.status}`);
+}
+
+export async function discardStats(discard: S3Endpoint): Promise<DiscardStats> {
+  return (await (await fetch(`${discard.endpoint}/_bench/stats`)).json()) as DiscardStats;
+}
