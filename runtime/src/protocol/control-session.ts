@@ -37,6 +37,8 @@ interface ActiveTransfer {
   readonly path: string;
   readonly startedAt: number;
   bytes: number;
+  /** Extra figures for the transfer's log line (an upload's buffer budget use). */
+  readonly notes: Record<string, number>;
 }
 
 const MAX_QUEUED_COMMANDS = 64;
@@ -319,7 +321,7 @@ export class ControlSession {
    */
   async runTransfer(
     details: { command: string; path: string },
-    work: (signal: AbortSignal, progress: (bytes: number) => void) => Promise<void>,
+    work: (signal: AbortSignal, progress: (bytes: number) => void, note: (fields: Record<string, number>) => void) => Promise<void>,
   ): Promise<void> {
     const controller = new AbortController();
     const transfer: ActiveTransfer = {
@@ -328,12 +330,13 @@ export class ControlSession {
       path: details.path,
       startedAt: Date.now(),
       bytes: 0,
+      notes: {},
     };
     this.#transfer = transfer;
     clearTimeout(this.#idleTimer);
     let outcome: 'ok' | 'failed' | 'aborted' = 'failed';
     try {
-      await work(controller.signal, (bytes) => (transfer.bytes += bytes));
+      await work(controller.signal, (bytes) => (transfer.bytes += bytes), (fields) => Object.assign(transfer.notes, fields));
       outcome = 'ok';
     } catch (error) {
       outcome = controller.signal.aborted ? 'aborted' : 'failed';
@@ -347,6 +350,7 @@ export class ControlSession {
         bytes: transfer.bytes,
         ms: Date.now() - transfer.startedAt,
         outcome,
+        ...transfer.notes,
       });
       this.#resetIdleTimer();
     }

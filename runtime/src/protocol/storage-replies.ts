@@ -26,6 +26,8 @@ export function replyForError(error: unknown): { reply: Reply; expected: boolean
         return { reply: reply(554, 'Restart offset is beyond the end of the file.'), expected: true };
       case 'too-many-objects':
         return { reply: reply(550, error.message), expected: true };
+      case 'too-large':
+        return { reply: reply(552, 'File exceeds the largest file this server accepts.'), expected: true };
       case 'access-denied':
         return { reply: reply(550, 'Permission denied by storage.'), expected: false };
       case 'aborted':

@@ -99,7 +99,7 @@ async function storeFile(
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
   const user = session.requireUser();
-  await transfer(session, { command, path: target.path, opening }, async (data, signal, progress) => {
+  await transfer(session, { command, path: target.path, opening }, async (data, signal, progress, note) => {
     const source = new PassThrough({ highWaterMark: 1 << 20 });
     const decoded = session.transferType === 'A' ? [fromNetworkAscii()] : [];
     const feeding = pipeline([data, counter(progress), ...decoded, controlStillOpen(signal), source], { signal });
@@ -107,6 +107,7 @@ async function storeFile(
       signal,
       offset,
       metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
+      onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
     });
     // Whichever fails first decides; a failed write must also stop reading the socket.
     const [fed, written] = await Promise.allSettled([feeding, writing]);
@@ -218,13 +219,18 @@ async function abor(session: ControlSession): Promise<void> {
 async function transfer(
   session: ControlSession,
   details: { command: string; path: string; opening: string },
-  work: (data: Socket, signal: AbortSignal, progress: (bytes: number) => void) => Promise<void>,
+  work: (
+    data: Socket,
+    signal: AbortSignal,
+    progress: (bytes: number) => void,
+    note: (fields: Record<string, number>) => void,
+  ) => Promise<void>,
 ): Promise<void> {
-  await session.runTransfer(details, async (signal, progress) => {
+  await session.runTransfer(details, async (signal, progress, note) => {
     session.reply(150, details.opening);
     const data = await session.openDataConnection(signal);
     try {
-      await work(data, signal, progress);
+      await work(data, signal, progress, note);
     } catch (error) {
       data.destroy();
       if (signal.aborted) throw signal.reason;
