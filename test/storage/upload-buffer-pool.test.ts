@@ -5,14 +5,15 @@ import { UploadBufferPool, type BufferLease } from '../../runtime/src/storage/up
 /** Settles pending promise callbacks (grants run synchronously inside release()). */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Tracks whether a pending acquire has been granted. */
-function pending(promise: Promise<BufferLease>): { lease: BufferLease | undefined; error: unknown } {
-  const state: { lease: BufferLease | undefined; error: unknown } = { lease: undefined, error: undefined };
+/** Tracks a pending acquire (methods, so that assertions do not narrow what they return). */
+function pending(promise: Promise<BufferLease>): { lease(): BufferLease | undefined; error(): unknown } {
+  let lease: BufferLease | undefined;
+  let error: unknown;
   promise.then(
-    (lease) => (state.lease = lease),
-    (error: unknown) => (state.error = error),
+    (granted) => (lease = granted),
+    (failure: unknown) => (error = failure),
   );
-  return state;
+  return { lease: () => lease, error: () => error };
 }
 
 describe('UploadBufferPool', () => {
@@ -34,11 +35,11 @@ describe('UploadBufferPool', () => {
     const first = await pool.acquire(70);
     const second = pending(pool.acquire(50));
     await settle();
-    assert.equal(second.lease, undefined);
+    assert.ok(second.lease() === undefined);
     assert.equal(pool.stats().waiting, 1);
     first.release();
     await settle();
-    assert.equal(second.lease?.buffer.length, 50);
+    assert.equal(second.lease()?.buffer.length, 50);
     assert.deepEqual(pool.stats(), { capacityBytes: 100, inUseBytes: 50, waiting: 0 });
   });
 
@@ -51,15 +52,15 @@ describe('UploadBufferPool', () => {
     held[0]?.release();
     await settle();
     // 50 free would fit the small request, but the large one came first.
-    assert.equal(small.lease, undefined);
+    assert.ok(small.lease() === undefined);
     assert.equal(pool.tryAcquire(10), undefined, 'tryAcquire does not jump the queue either');
     held[1]?.release();
     await settle();
-    assert.equal(large.lease?.buffer.length, 100);
-    assert.equal(small.lease, undefined);
-    large.lease?.release();
+    assert.equal(large.lease()?.buffer.length, 100);
+    assert.ok(small.lease() === undefined);
+    large.lease()?.release();
     await settle();
-    assert.equal(small.lease?.buffer.length, 10);
+    assert.equal(small.lease()?.buffer.length, 10);
   });
 
   it('and large ones do not starve small ones: every request is served in arrival order', async () => {
@@ -93,11 +94,11 @@ describe('UploadBufferPool', () => {
     const blocked = pending(pool.acquire(100, controller.signal));
     const behind = pending(pool.acquire(40));
     await settle();
-    assert.equal(behind.lease, undefined, 'queued behind the large request');
+    assert.ok(behind.lease() === undefined, 'queued behind the large request');
     controller.abort(new Error('client gone'));
     await settle();
-    assert.equal((blocked.error as Error).message, 'client gone');
-    assert.equal(behind.lease?.buffer.length, 40, 'served once the request ahead left');
+    assert.equal((blocked.error() as Error).message, 'client gone');
+    assert.equal(behind.lease()?.buffer.length, 40, 'served once the request ahead left');
     assert.equal(pool.stats().waiting, 0);
     holder.release();
     await assert.rejects(pool.acquire(10, AbortSignal.abort(new Error('already'))), /already/);
