@@ -100,7 +100,8 @@ async function storeFile(
   if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
   const user = session.requireUser();
   await transfer(session, { command, path: target.path, opening }, async (data, signal, progress, note) => {
-    const source = new PassThrough({ highWaterMark: 1 << 20 });
+    // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
+    const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.transferType === 'A' ? [fromNetworkAscii()] : [];
     const feeding = pipeline([data, counter(progress), ...decoded, controlStillOpen(signal), source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
