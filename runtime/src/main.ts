@@ -149,7 +149,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       healthPort,
       uploadBufferMiB: config.uploadBuffer.bytes / MIB,
       uploadBufferFrom: config.uploadBuffer.source,
-      largestFileGiB: Math.floor((store.maxFileBytes / GIB) * 10) / 10,
+      largestFileGiB: Math.round((store.maxFileBytes / GIB) * 10) / 10,
     });
     let stopping: Promise<void> | undefined;
     return {

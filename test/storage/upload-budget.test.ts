@@ -89,6 +89,22 @@ describe('uploads sharing one buffer budget', () => {
     sut = makeStore(proxy.endpoint, s3.bucket, { buffers: pool, ...overrides }, 'when_required');
   }
 
+  /**
+   * An upload whose client sent 1 MiB and stalled: it holds the one-part budget until
+   * finish() lets the rest through, and resolves once it is stored.
+   */
+  async function holdTheBudget(path: string): Promise<{ finish(): Promise<unknown> }> {
+    const holder = stallingSource(bytes(6 * MIB), 1 * MIB);
+    const holding = sut.store.write(path, holder.source);
+    await until(() => pool.stats().inUseBytes === pool.capacityBytes, 'the first upload to hold the budget');
+    return {
+      finish: () => {
+        holder.resume();
+        return holding;
+      },
+    };
+  }
+
   async function assertAllReturned(): Promise<void> {
     assert.deepEqual(pool.stats(), { capacityBytes: pool.capacityBytes, inUseBytes: 0, waiting: 0 });
     assert.deepEqual(await pendingMultipartUploads(s3), []);
@@ -153,9 +169,7 @@ describe('uploads sharing one buffer budget', () => {
 
   it('a client gone while waiting for a buffer gives up its place at once; the others carry on', async () => {
     storeWithBudget(5 * MIB);
-    const holder = stallingSource(bytes(8 * MIB), 1 * MIB);
-    const holding = sut.store.write('gone/holder.bin', holder.source);
-    await until(() => pool.stats().inUseBytes === 5 * MIB, 'the first upload to hold the budget');
+    const holder = await holdTheBudget('gone/holder.bin');
     const uses: UploadBufferUse[] = [];
     const waiter = new Readable({ read() {} });
     waiter.push(bytes(64 * 1024));
@@ -167,24 +181,20 @@ describe('uploads sharing one buffer budget', () => {
     assert.ok(Date.now() - started < 1000, 'without waiting for the buffer');
     assert.equal(pool.stats().waiting, 0);
     assert.equal(uses.length, 1, 'buffer use is reported on failure too');
-    holder.resume();
-    await holding;
+    await holder.finish();
     assert.equal(await objectContent(s3, key('gone/waiter.bin')), undefined);
     await assertAllReturned();
   });
 
   it('a caller abort while waiting for a buffer fails the upload as aborted', async () => {
     storeWithBudget(5 * MIB);
-    const holder = stallingSource(bytes(6 * MIB), 1 * MIB);
-    const holding = sut.store.write('abort/holder.bin', holder.source);
-    await until(() => pool.stats().inUseBytes === 5 * MIB, 'the first upload to hold the budget');
+    const holder = await holdTheBudget('abort/holder.bin');
     const controller = new AbortController();
     const waiting = sut.store.write('abort/waiter.bin', sourceOf(bytes(6 * MIB)), { signal: controller.signal });
     await until(() => pool.stats().waiting === 1, 'the second upload to queue');
     controller.abort();
     await assert.rejects(waiting, (error) => isStorageError(error, 'aborted'));
-    holder.resume();
-    await holding;
+    await holder.finish();
     await assertAllReturned();
   });
 
@@ -192,15 +202,12 @@ describe('uploads sharing one buffer budget', () => {
     storeWithBudget(5 * MIB);
     const old = bytes(3 * MIB);
     await putRaw(s3, key('resume/head.bin'), old);
-    const holder = stallingSource(bytes(6 * MIB), 1 * MIB);
-    const holding = sut.store.write('resume/holder.bin', holder.source);
-    await until(() => pool.stats().inUseBytes === 5 * MIB, 'the first upload to hold the budget');
+    const holder = await holdTheBudget('resume/holder.bin');
     const tail = bytes(1 * MIB);
     const resuming = sut.store.write('resume/head.bin', sourceOf(tail), { offset: 2 * MIB });
     await until(() => pool.stats().waiting === 1, 'the resume to queue');
     assert.equal(proxy.count('GetObject'), 0, 'the kept start is not read into memory outside the budget');
-    holder.resume();
-    await Promise.all([holding, resuming]);
+    await Promise.all([holder.finish(), resuming]);
     assert.equal(proxy.count('GetObject'), 1);
     const expected = Buffer.concat([old.subarray(0, 2 * MIB), tail]);
     assert.equal(sha256((await objectContent(s3, key('resume/head.bin'))) ?? Buffer.alloc(0)), sha256(expected));
