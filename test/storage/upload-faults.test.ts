@@ -142,7 +142,10 @@ describe('S3 endpoint failing mid-upload', () => {
     });
     proxy.holdUploadParts();
     const upload = sut.store.write('bounded.bin', source);
-    // Wait until reading stops: every buffer is full and S3 answers nothing.
+    // Wait until both buffers are uploading (held by the proxy), then until reading stops.
+    for (let attempt = 0; attempt < 500 && proxy.count('UploadPart') < 2; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     let last = -1;
     while (pulled !== last) {
       last = pulled;
