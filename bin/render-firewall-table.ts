@@ -1,25 +1,47 @@
 /**
- * Regenerates the firewall table in README.md from lib/firewall-rules.ts with the
- * default settings of cdk.json. Usage: `npx node bin/render-firewall-table.ts [--check]`
- * (--check exits 1 instead of writing when the README is out of date).
+ * Regenerates what is rendered from lib/firewall-rules.ts with the default settings
+ * of cdk.json: the firewall table in README.md and the partner page
+ * docs/partner-network.md. Usage: `npx node bin/render-firewall-table.ts [--check]`
+ * (--check exits 1 instead of writing when either is out of date).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { defaultSettingsFromCdkJson } from '../lib/cdk-json-settings.ts';
 import { readFirewallBlock, renderFirewallTable, replaceFirewallBlock } from '../lib/firewall-table-markdown.ts';
+import { PARTNER_PAGE, renderPartnerNetworkPage } from '../lib/partner-network-markdown.ts';
 
 const root = new URL('../', import.meta.url);
+const settings = defaultSettingsFromCdkJson(new URL('cdk.json', root));
+const check = process.argv.includes('--check');
+
 const readmeUrl = new URL('README.md', root);
 const readme = readFileSync(readmeUrl, 'utf8');
-const table = renderFirewallTable(defaultSettingsFromCdkJson(new URL('cdk.json', root)));
+const table = renderFirewallTable(settings);
+const pageUrl = new URL(PARTNER_PAGE, root);
+const page = renderPartnerNetworkPage(settings);
+let committedPage: string | undefined;
+try {
+  committedPage = readFileSync(pageUrl, 'utf8');
+} catch {
+  committedPage = undefined;
+}
 
-if (process.argv.includes('--check')) {
-  if (readFirewallBlock(readme) !== table) {
-    console.error('README.md firewall table is out of date: run npx node bin/render-firewall-table.ts');
+if (check) {
+  const stale = [
+    ...(readFirewallBlock(readme) === table ? [] : ['README.md firewall table']),
+    ...(committedPage === page ? [] : [PARTNER_PAGE]),
+  ];
+  if (stale.length > 0) {
+    console.error(`out of date: ${stale.join(', ')}; run npx node bin/render-firewall-table.ts`);
     process.exit(1);
   }
-  console.log('README.md firewall table is up to date');
+  console.log(`README.md firewall table and ${PARTNER_PAGE} are up to date`);
 } else {
   const updated = replaceFirewallBlock(readme, table);
   if (updated !== readme) writeFileSync(readmeUrl, updated);
   console.log(updated === readme ? 'README.md firewall table already up to date' : 'README.md firewall table updated');
+  if (committedPage !== page) {
+    mkdirSync(new URL('.', pageUrl), { recursive: true });
+    writeFileSync(pageUrl, page);
+  }
+  console.log(committedPage === page ? `${PARTNER_PAGE} already up to date` : `${PARTNER_PAGE} written`);
 }

@@ -6,8 +6,12 @@
  * client networks, health checks from the load balancer, HTTPS egress to AWS, and
  * active-mode egress to client ports above 1023. The security groups are built from
  * it (security-groups.ts), the README renders it (firewall-table-markdown.ts), and a
- * test compares the synthesized template with it rule by rule.
+ * test compares the synthesized template with it rule by rule. The rules towards the
+ * allowed client networks also say which rule a partner's firewall needs in return
+ * (`partner`): the partner page (partner-network-markdown.ts) and the probe's advice
+ * word those from runtime/src/probe/partner-rules.ts.
  */
+import { ACTIVE_MODE_CLIENT_PORTS, type PartnerRuleKind } from '../runtime/src/probe/partner-rules.ts';
 import { CONTAINER_PORTS, portPlan } from './settings.ts';
 import type { BridgeSettings } from './settings.ts';
 
@@ -50,6 +54,8 @@ export interface FirewallTableRow extends FirewallRule {
   readonly when: string;
   /** Whether the given settings include this rule. */
   readonly applies: boolean;
+  /** For rules towards the allowed client networks: the rule the partner's firewall needs for it. */
+  readonly partner: PartnerRuleKind | undefined;
 }
 
 const single = (port: number): PortRange => ({ from: port, to: port });
@@ -61,11 +67,16 @@ export function firewallTable(settings: BridgeSettings): FirewallTableRow[] {
   const implicit = ports.implicitTlsPort !== undefined;
   const endpoints = settings.vpcId === undefined && settings.egress === 'endpoints';
   const passive = ports.passiveRange;
-  const row = (when: string, applies: boolean, rule: Omit<FirewallRule, 'protocol'>): FirewallTableRow => ({
+  const row = (
+    when: string,
+    applies: boolean,
+    { partner, ...rule }: Omit<FirewallRule, 'protocol'> & { readonly partner?: PartnerRuleKind },
+  ): FirewallTableRow => ({
     ...rule,
     protocol: 'tcp',
     when,
     applies,
+    partner,
   });
   return [
     row('always', true, {
@@ -73,6 +84,7 @@ export function firewallTable(settings: BridgeSettings): FirewallTableRow[] {
       direction: 'inbound',
       ports: single(ports.controlPort),
       peer: 'allowed-clients',
+      partner: 'control',
       purpose: 'Control connection (plain FTP or explicit FTPS with AUTH TLS). Replies return on it: stateful, no outbound rule.',
     }),
     row('implicit FTPS on', implicit, {
@@ -80,6 +92,7 @@ export function firewallTable(settings: BridgeSettings): FirewallTableRow[] {
       direction: 'inbound',
       ports: single(implicitPublic),
       peer: 'allowed-clients',
+      partner: 'implicit-tls',
       purpose: 'Implicit FTPS control connection, TLS from the first byte.',
     }),
     row('always', true, {
@@ -87,6 +100,7 @@ export function firewallTable(settings: BridgeSettings): FirewallTableRow[] {
       direction: 'inbound',
       ports: passive,
       peer: 'allowed-clients',
+      partner: 'passive',
       purpose:
         'Passive data connections (PASV/EPSV): clients connect to the advertised port. Only this range, not every port above 1023; data and ACKs return statefully.',
     }),
@@ -177,8 +191,9 @@ export function firewallTable(settings: BridgeSettings): FirewallTableRow[] {
     row('active mode on', settings.activeMode, {
       group: 'task',
       direction: 'outbound',
-      ports: { from: 1024, to: 65535 },
+      ports: ACTIVE_MODE_CLIENT_PORTS,
       peer: 'allowed-clients',
+      partner: 'active',
       purpose:
         'Active mode (PORT/EPRT): the server opens data connections to client ports above 1023. Source port 20 cannot be expressed in a security group; client ACKs return statefully.',
     }),

@@ -11,8 +11,12 @@ import { portRangeText } from './shard-plan.ts';
 
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
 export const STOP_TIMEOUT = Duration.seconds(120);
-/** The runtime's own grace after SIGTERM: a bit under the stop timeout, to close sessions with 421. */
-export const SHUTDOWN_GRACE_SECONDS = 110;
+/**
+ * The runtime's own grace after SIGTERM. After it the runtime closes sessions with
+ * 421 and waits up to 10 s more for the uploads it cut off to be aborted in S3, so
+ * grace + 10 s must stay under the stop timeout.
+ */
+export const SHUTDOWN_GRACE_SECONDS = 105;
 
 export interface FtpShardServiceProps {
   readonly cluster: ecs.ICluster;

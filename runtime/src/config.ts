@@ -1,10 +1,12 @@
 import { isIP, isIPv4 } from 'node:net';
+import type { TlsSessionReuse } from './auth/user.ts';
 
 /**
  * The bridge's whole configuration, read from environment variables only here.
  * (Contract: the parser below the types is implemented against it.)
  */
 export type TlsMode = 'off' | 'optional' | 'required';
+export type { TlsSessionReuse };
 export type ChecksumMode = 'when_supported' | 'when_required';
 
 /** Where a reloadable text document (users, TLS credentials) comes from. */
@@ -64,6 +66,8 @@ export interface Config {
   readonly passiveAddress: string | undefined;
   readonly activeMode: boolean;
   readonly tlsMode: TlsMode;
+  readonly tlsSessionReuse: TlsSessionReuse;
+  readonly tlsHandshakeTimeoutMs: number;
   readonly tlsCredentials: TlsCredentialsSource | undefined;
   readonly users: DocumentSource;
   readonly s3: S3Settings;
@@ -76,6 +80,7 @@ export interface Config {
   readonly lockoutMs: number;
   readonly renameMaxObjects: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
   /** 0 = off. */
   readonly healthPort: number;
   readonly shutdownGraceMs: number;
@@ -313,6 +318,7 @@ function storePrefix(raw: string): string {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const TLS_MODES: readonly TlsMode[] = ['off', 'optional', 'required'];
+const TLS_SESSION_REUSE: readonly TlsSessionReuse[] = ['required', 'optional'];
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 
 // --- the table -------------------------------------------------------------
@@ -348,6 +354,17 @@ const VARIABLES = {
     defaultText: 'optional if TLS credentials are set, else off',
     description: 'off|optional|required; required refuses login before AUTH TLS and transfers without PROT P.',
     parse: oneOf(TLS_MODES),
+  }),
+  FTP_TLS_SESSION_REUSE: withDefault({
+    value: 'required',
+    description:
+      "required|optional: a PROT P data connection must resume its control connection's TLS session (as vsftpd's require_ssl_reuse), so no other connection from the same address can take it; a user's tlsSessionReuse overrides it.",
+    parse: oneOf(TLS_SESSION_REUSE),
+  }),
+  FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: withDefault({
+    value: '10',
+    description: 'Deadline of every TLS handshake (implicit FTPS, AUTH TLS, PROT P data connections).',
+    parse: seconds({ allowZero: false }),
   }),
   FTP_TLS_CERT_FILE: optional({
     description: 'PEM certificate chain file for FTPS (together with FTP_TLS_KEY_FILE); re-read when it changes.',
@@ -446,7 +463,13 @@ const VARIABLES = {
   }),
   FTP_MAX_CONNECTIONS: withDefault({
     value: '500',
-    description: 'Most control connections served at once.',
+    description:
+      'Most client connections held at once, control and data together, TLS handshakes included; a new control connection past it gets 421.',
+    parse: integer({ min: 1, max: 1_000_000 }),
+  }),
+  FTP_MAX_CONNECTIONS_PER_ADDRESS: withDefault({
+    value: '20',
+    description: 'The same limit per client address (IPv6: per /64), so one address cannot take every slot.',
     parse: integer({ min: 1, max: 1_000_000 }),
   }),
   HEALTH_PORT: withDefault({
@@ -456,7 +479,8 @@ const VARIABLES = {
   }),
   FTP_SHUTDOWN_GRACE_SECONDS: withDefault({
     value: '100',
-    description: 'On SIGTERM, how long running transfers may finish before connections are closed (Fargate allows 120 s).',
+    description:
+      'On SIGTERM, how long running transfers may finish before connections are closed; uploads then cut off are aborted in S3 within 10 s more (Fargate allows 120 s in all).',
     parse: seconds({ allowZero: true }),
   }),
   FTP_RELOAD_SECONDS: withDefault({
@@ -597,6 +621,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     passiveAddress: values.FTP_PASSIVE_ADDRESS,
     activeMode: values.FTP_ACTIVE_MODE,
     tlsMode,
+    tlsSessionReuse: values.FTP_TLS_SESSION_REUSE,
+    tlsHandshakeTimeoutMs: values.FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS,
     tlsCredentials: tlsMode === 'off' ? undefined : credentials,
     users,
     s3: {
@@ -617,6 +643,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     lockoutMs: values.FTP_LOCKOUT_SECONDS,
     renameMaxObjects: values.FTP_RENAME_MAX_OBJECTS,
     maxConnections: values.FTP_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: values.FTP_MAX_CONNECTIONS_PER_ADDRESS,
     healthPort,
     shutdownGraceMs: values.FTP_SHUTDOWN_GRACE_SECONDS,
     reloadIntervalMs: values.FTP_RELOAD_SECONDS,

@@ -10,6 +10,8 @@ import { UserAuthenticator } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
 import { readContainerMemoryLimit } from './container-memory-limit.ts';
 import { HealthServer } from './health-server.ts';
+import { runProbeCommand } from './probe/probe-command.ts';
+import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
 import { TlsCredentials } from './protocol/tls-credentials.ts';
@@ -108,13 +110,16 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       listenAddress: config.listenAddress,
       controlPort: config.controlPort,
       implicitTlsPort: config.implicitTlsPort,
-      maxConnections: config.maxConnections,
       logger,
       services: {
         store,
         authenticator,
         passivePorts,
-        tlsContext: () => tls?.context,
+        connections: new ConnectionLimits({
+          maxConnections: config.maxConnections,
+          maxPerAddress: config.maxConnectionsPerAddress,
+        }),
+        newTlsContext: () => tls?.newContext(),
         logger,
         settings: {
           tlsMode: config.tlsMode,
@@ -123,6 +128,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           dataConnectionTimeoutMs: config.dataConnectionTimeoutMs,
           loginTimeoutMs: config.loginTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
+          tlsHandshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
+          tlsSessionReuse: config.tlsSessionReuse,
         },
       },
     });
@@ -165,10 +172,11 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
   }
 }
 
-const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password]
+const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password | probe [options] URL]
 
   (no arguments)   run the FTP/FTPS server, configured by the environment variables below
   hash-password    read a password on standard input, print its passwordHash for the users file
+  probe URL        check an FTP/FTPS server step by step as a client would (probe --help for more)
   --help           show this text
 
 Exit status: 0 after a clean stop, 2 for a bad configuration value, 1 for other start-up failures.
@@ -189,6 +197,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     process.stdout.write(`${await hashPassword(password)}\n`);
     return 0;
+  }
+  if (command === 'probe') {
+    return await runProbeCommand(rest, { env, stdout: process.stdout, stderr: process.stderr, readPassword });
   }
   if (command !== undefined) return usageError(`unknown argument ${JSON.stringify(command)}`);
 

@@ -240,4 +240,44 @@ describe('UserAuthenticator', () => {
     // Hashing time counts towards the delay; slow hashing under load means shorter (or no) sleeps.
     assert.ok(sleeps.every((ms) => ms > 0 && ms <= DELAY_MS), sleeps.join(', '));
   });
+
+  test('a verified password is remembered: a burst of logins with the same password costs one scrypt', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME(), { ...BETA(), allowFrom: undefined }]) } });
+    // One uncached verification, to know what scrypt costs on this machine now.
+    const single = await timedLogin(authenticator, { username: 'beta', password: PASSWORDS.beta, clientAddress: '192.0.2.9' });
+    assert.ok(single.result.ok);
+    const started = performance.now();
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () => authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' })),
+    );
+    const burstMs = performance.now() - started;
+    assert.ok(burst.every((result) => result.ok));
+    // Attempts from one address are checked one after another: 20 scrypts would take 20 times as long.
+    assert.ok(burstMs < single.ms * 6, `20 logins took ${burstMs.toFixed(0)} ms, one scrypt ${single.ms.toFixed(0)} ms`);
+  });
+
+  test('a remembered password stops working as soon as the users file changes it', async () => {
+    const path = await usersFile([ACME()]);
+    const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
+    const login = (password: string) => authenticator.login({ username: 'acme', password, clientAddress: '192.0.2.1' });
+    assert.ok((await login(PASSWORDS.acme)).ok);
+    await writeFile(path, usersJson([{ ...ACME(), passwordHash: hashes.gamma }]));
+    await waitFor(() => captured.text().includes('users reloaded'), { what: 'the reload' });
+    assert.deepEqual(await login(PASSWORDS.acme), { ok: false, reason: 'bad-credentials' });
+    assert.ok((await login(PASSWORDS.gamma)).ok);
+  });
+
+  test('a login whose client left before its check began is dropped: no scrypt, no count towards the lockout', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME()]) }, maxFailures: 2, failureDelayMs: 0 });
+    const gone = new AbortController();
+    const pending = Array.from({ length: 6 }, (_, i) =>
+      authenticator.login({ username: 'acme', password: `wrong-${i}`, clientAddress: '192.0.2.7', signal: gone.signal }),
+    );
+    gone.abort();
+    const results = await Promise.all(pending);
+    // The first may have started before the abort; the rest never ran.
+    assert.ok(results.filter((result) => !result.ok && result.reason === 'cancelled').length >= 5, JSON.stringify(results));
+    const after = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.7' });
+    assert.ok(after.ok, 'not locked out by checks that never ran');
+  });
 });

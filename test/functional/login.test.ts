@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
+import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { DEFAULT_USER, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 
@@ -135,6 +137,34 @@ describe('lockout and login timeout', () => {
       assert.equal(closing.code, 421);
       assert.match(closing.text, /idle/i);
       await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a password check whose client has gone is dropped: no login after the session closed', async () => {
+    const env = await startTestBridge();
+    try {
+      // A hash as slow as a real one, so checks queue up behind each other.
+      const passwordHash = await hashPassword('patience', { parameters: { logN: 14, r: 8, p: 1 } });
+      await writeFile(env.usersFile, JSON.stringify({ users: [{ username: 'slow', passwordHash, home: 'partners/slow/' }] }));
+      await delay(500); // FTP_RELOAD_SECONDS is 0.2 in tests
+      const clients = await Promise.all(Array.from({ length: 12 }, () => RawFtp.connect(env.port)));
+      for (const ftp of clients) {
+        await ftp.expect(220);
+        await ftp.command('USER slow', 331);
+        ftp.send('PASS patience');
+      }
+      await Promise.all(clients.map((ftp) => ftp.close()));
+      await delay(2000);
+      const closedAt = new Map<unknown, number>();
+      env.logs.forEach((line, index) => {
+        if (line.event === 'session-close') closedAt.set(line.session, index);
+      });
+      const lateLogins = env.logs.filter(
+        (line, index) => line.event === 'login' && closedAt.has(line.session) && index > closedAt.get(line.session)!,
+      );
+      assert.deepEqual(lateLogins, []);
     } finally {
       await env.stop();
     }

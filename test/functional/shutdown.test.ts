@@ -5,8 +5,18 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 import { freePort, startTestBridge } from '../helpers/bridge.ts';
+import { startFaultProxy } from '../helpers/fault-proxy.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION } from '../helpers/s3-server.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
 
 describe('shutdown and limits', () => {
   test('on stop: the health check turns 503, idle sessions get 421, a running upload finishes first', async (t) => {
@@ -60,6 +70,54 @@ describe('shutdown and limits', () => {
     await assert.rejects(env.s3.client.send(new GetObjectCommand({ Bucket: env.s3.bucket, Key: 'partners/alice/unfinished.bin' })));
     data.destroy();
     await ftp.close();
+  });
+
+  test('uploads cut off at the end of the grace period are aborted in S3 and logged before the stop completes', async () => {
+    const s3 = await startTestS3();
+    const proxy = await startFaultProxy(s3.endpoint);
+    const client = new S3Client({
+      endpoint: proxy.endpoint,
+      region: TEST_REGION,
+      forcePathStyle: true,
+      credentials: TEST_CREDENTIALS,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const env = await startTestBridge({ s3, s3Client: client, env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3' } });
+    try {
+      const sessions = await Promise.all(Array.from({ length: 3 }, () => RawFtp.login(env.port, 'alice', 'wonderland')));
+      const uploads = await Promise.all(
+        sessions.map(async (ftp, index) => {
+          const data = await ftp.passive();
+          data.on('error', () => undefined);
+          await ftp.command(`STOR cut-${index}.bin`, 150);
+          data.write(randomBytes(6 * 1024 * 1024)); // past the first 5 MiB part: a multipart upload exists
+          return data;
+        }),
+      );
+      await until(() => proxy.count('UploadPart') >= 3, 'three parts uploading');
+      // S3 aborts the uploads at once but answers slowly: the stop must wait for the answers.
+      proxy.holdResponses('AbortMultipartUpload');
+      const stopped = env.bridge.stop().then(() => Date.now());
+      await until(() => proxy.count('AbortMultipartUpload') >= 3, 'three aborts sent');
+      await delay(500);
+      const released = Date.now();
+      proxy.release();
+      assert.ok((await stopped) >= released, 'the stop waited for the aborts to be confirmed');
+      assert.deepEqual(await pendingMultipartUploads(s3), []);
+      const complete = env.logs.findIndex((line) => line.event === 'shutdown-complete');
+      const aborted = env.logs.filter(
+        (line, index) => line.event === 'transfer' && line.command === 'STOR' && line.outcome !== 'ok' && index < complete,
+      );
+      assert.equal(aborted.length, 3, 'each cut-off upload is logged before shutdown-complete');
+      for (const data of uploads) data.destroy();
+      await Promise.all(sessions.map((ftp) => ftp.close()));
+    } finally {
+      client.destroy();
+      await env.stop();
+      await proxy.close();
+      await s3.stop();
+    }
   });
 
   test('a data connection the client keeps half-open after a download does not outlive the stop', async () => {

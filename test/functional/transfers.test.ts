@@ -127,6 +127,16 @@ describe('transfers', () => {
     assert.equal(name(hinted), 'report.csv');
     const again = await upload('STOU report.csv', 'y');
     assert.match(name(again)!, /^report\.csv\..+/);
+    for (const nothing of ['/', '.', '..']) {
+      const unnamed = await upload(`STOU ${nothing}`, 'z');
+      assert.match(name(unnamed)!, /^stou\./, `STOU ${nothing} makes a visible name, not a dot file`);
+    }
+  });
+
+  test('EPSV: 501 for an argument that is not a protocol number, 522 for an unsupported one', async () => {
+    await ftp.command('EPSV foo', 501);
+    await ftp.command('EPSV 3', 522);
+    await ftp.command('EPSV 2', 522);
   });
 
   test('STOR refuses folders, missing parent folders and missing resume targets', async () => {
@@ -235,6 +245,33 @@ describe('listings', () => {
     assert.equal(names.length, 2500);
     assert.equal(new Set(names).size, 2500);
     assert.equal((await listing('MLSD many')).length, 2500);
+    // STAT <path> answers in one control-connection reply, so it stops at 1,000 entries.
+    const status = await ftp.command('STAT many', 213);
+    assert.equal(status.lines.length, 1 + 1000 + 1 + 1);
+    assert.match(status.lines.at(-2)!, /more than 1000 entries: use LIST/);
+  });
+
+  test('a pattern that makes backtracking matchers exponential is matched in linear time, and others wait for nothing', async () => {
+    await env.s3.client.send(
+      new PutObjectCommand({ Bucket: env.s3.bucket, Key: `partners/alice/redos/${'a'.repeat(100)}`, Body: 'x' }),
+    );
+    const bystander = await RawFtp.login(env.port, 'alice', 'wonderland');
+    const started = performance.now();
+    const listed = listing('LIST redos/*a*a*a*a*a*b');
+    await bystander.command('NOOP', 200);
+    const bystanderMs = performance.now() - started;
+    assert.deepEqual(await listed, []);
+    const ms = performance.now() - started;
+    // The regex that was used took 13 s for this pattern and blocked every session.
+    assert.ok(ms < 2000, `LIST took ${ms.toFixed(0)} ms`);
+    assert.ok(bystanderMs < 2000, `NOOP of another session took ${bystanderMs.toFixed(0)} ms`);
+    assert.deepEqual(await listing(`NLST redos/*${'a'.repeat(100)}`), [`redos/${'a'.repeat(100)}`]);
+    await ftp.command(`NLST ${'*'.repeat(257)}`, 501);
+    await bystander.close();
+  });
+
+  test('ls options are stripped however many there are', async () => {
+    assert.deepEqual((await listing(`NLST ${'-l '.repeat(1000)}sub`)), ['sub/inner.txt']);
   });
 
   test('basic-ftp (a real client library) lists, uploads and downloads', async () => {

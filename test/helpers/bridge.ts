@@ -22,6 +22,7 @@ export interface TestUser {
   readonly home?: string;
   readonly permissions?: readonly string[];
   readonly allowFrom?: readonly string[];
+  readonly tlsSessionReuse?: 'required' | 'optional';
 }
 
 export interface TestBridge {
@@ -75,6 +76,7 @@ export async function startTestBridge(
         home: user.home ?? `partners/${user.username}/`,
         ...(user.permissions ? { permissions: user.permissions } : {}),
         ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
+        ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
       })),
     );
     await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));

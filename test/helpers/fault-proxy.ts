@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 
@@ -56,6 +62,18 @@ export interface FaultProxy {
   headNotFoundAs403(): void;
   /** Answers every HeadObject 403, as for an object the caller may not read. */
   denyHeadObject(): void;
+  /**
+   * Enforces If-Match on PutObject and CompleteMultipartUpload as AWS S3 does (the
+   * emulator ignores it): 412 PreconditionFailed unless the object has that ETag.
+   */
+  enforceIfMatch(): void;
+  /**
+   * Runs `action` just before the next PutObject or CompleteMultipartUpload that
+   * carries If-Match is handled: another writer landing inside the commit's window.
+   */
+  beforeNextConditionalCommit(action: () => Promise<void>): void;
+  /** Request headers seen, by operation, in arrival order. */
+  headersSeen(operation: S3Operation): readonly IncomingHttpHeaders[];
   /** Resets every open connection and every new one until heal(). */
   goDead(): void;
   /** Back to forwarding everything. */
@@ -92,6 +110,11 @@ function operationOf(req: IncomingMessage): S3Operation {
 const INTERNAL_ERROR =
   '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>' +
   '<Message>We encountered an internal error. Please try again.</Message></Error>';
+const PRECONDITION_FAILED =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>' +
+  '<Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>';
+const NO_SUCH_KEY =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>';
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
@@ -104,6 +127,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let denyHeads = false;
   let notFoundAs403 = false;
   let partFault: { allowed: number; fault: UploadPartFault } | undefined;
+  let enforcingIfMatch = false;
+  let beforeConditionalCommit: (() => Promise<void>) | undefined;
+  const headers = new Map<S3Operation, IncomingHttpHeaders[]>();
   let watchers: { operation: S3Operation; resolve: () => void }[] = [];
 
   const killAll = (): void => {
@@ -143,9 +169,39 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     outgoing.on('error', () => res.destroy());
   };
 
+  /** What S3 does with If-Match on a write: the object's current ETag must be the one named. */
+  const conditionalCommit = async (req: IncomingMessage, res: ServerResponse, operation: S3Operation): Promise<void> => {
+    const action = beforeConditionalCommit;
+    beforeConditionalCommit = undefined;
+    if (action) await action();
+    if (enforcingIfMatch) {
+      const key = new URL(req.url ?? '/', 'http://proxy').pathname;
+      const current = await new Promise<{ status: number; etag: string | undefined }>((resolve, reject) => {
+        const head = httpRequest(
+          { host: upstream.hostname, port: upstream.port, method: 'HEAD', path: key, headers: { host: req.headers.host }, agent: false },
+          (response) => {
+            response.resume();
+            resolve({ status: response.statusCode ?? 0, etag: response.headers.etag });
+          },
+        );
+        head.on('error', reject);
+        head.end();
+      });
+      if (current.status !== 200 || current.etag !== req.headers['if-match']) {
+        req.resume();
+        const body = current.status === 404 ? NO_SUCH_KEY : PRECONDITION_FAILED;
+        res.writeHead(current.status === 404 ? 404 : 412, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+    }
+    forward(req, res, operation);
+  };
+
   const server = createServer((req, res) => {
     const operation = operationOf(req);
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    headers.set(operation, [...(headers.get(operation) ?? []), req.headers]);
     for (const watcher of watchers.filter((w) => w.operation === operation)) watcher.resolve();
     watchers = watchers.filter((w) => w.operation !== operation);
     if (dead) {
@@ -179,6 +235,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
     if (operation === 'UploadPart' && holding) {
       held.push(() => forward(req, res, operation));
+      return;
+    }
+    const commit = operation === 'PutObject' || operation === 'CompleteMultipartUpload';
+    if (commit && req.headers['if-match'] !== undefined && (enforcingIfMatch || beforeConditionalCommit)) {
+      conditionalCommit(req, res, operation).catch(() => res.destroy());
       return;
     }
     forward(req, res, operation);
@@ -217,6 +278,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     denyHeadObject() {
       denyHeads = true;
     },
+    enforceIfMatch() {
+      enforcingIfMatch = true;
+    },
+    beforeNextConditionalCommit(action) {
+      beforeConditionalCommit = action;
+    },
+    headersSeen: (operation) => headers.get(operation) ?? [],
     goDead() {
       dead = true;
       killAll();
@@ -226,6 +294,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       denyHeads = false;
       notFoundAs403 = false;
       partFault = undefined;
+      enforcingIfMatch = false;
+      beforeConditionalCommit = undefined;
     },
     async close() {
       holding = false;

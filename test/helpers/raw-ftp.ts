@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
 
 /**
  * A bare FTP control connection for protocol-level tests: send exact lines, read
@@ -20,6 +20,8 @@ export interface ConnectOptions {
   readonly implicitTls?: boolean;
   /** Source address (any of 127.0.0.0/8), to act as a different client. */
   readonly localAddress?: string;
+  /** Highest TLS version to offer, on the control and the data connections. */
+  readonly tlsMaxVersion?: SecureVersion;
 }
 
 export class RawFtp {
@@ -29,23 +31,30 @@ export class RawFtp {
   #ended = false;
   readonly #host: string;
   readonly #localAddress: string | undefined;
+  readonly #tlsMaxVersion: SecureVersion | undefined;
   /** The latest TLS session ticket of the control connection, for resuming on data connections. */
   #tlsSession: Buffer | undefined;
 
-  private constructor(socket: Socket, endpoint: { host: string; localAddress?: string }) {
+  private constructor(socket: Socket, endpoint: { host: string; localAddress?: string; tlsMaxVersion?: SecureVersion }) {
     this.#socket = socket;
     this.#host = endpoint.host;
     this.#localAddress = endpoint.localAddress;
+    this.#tlsMaxVersion = endpoint.tlsMaxVersion;
     this.#listen(socket);
   }
 
   static async connect(port: number, options: ConnectOptions = {}): Promise<RawFtp> {
     const local = options.localAddress ? { localAddress: options.localAddress } : {};
     const host = options.host ?? '127.0.0.1';
+    const version = options.tlsMaxVersion ? { maxVersion: options.tlsMaxVersion } : {};
     const socket = options.implicitTls
-      ? tlsConnect({ host, port, rejectUnauthorized: false, ...local })
+      ? tlsConnect({ host, port, rejectUnauthorized: false, ...local, ...version })
       : netConnect({ host, port, ...local });
-    const ftp = new RawFtp(socket, { host, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const ftp = new RawFtp(socket, {
+      host,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.tlsMaxVersion ? { tlsMaxVersion: options.tlsMaxVersion } : {}),
+    });
     await once(socket, options.implicitTls ? 'secureConnect' : 'connect');
     return ftp;
   }
@@ -60,8 +69,8 @@ export class RawFtp {
   }
 
   /** Connects, AUTH TLS, logs in, PBSZ 0 and PROT P: what an explicit-FTPS client does. */
-  static async loginExplicitTls(port: number, username: string, password: string): Promise<RawFtp> {
-    const ftp = await RawFtp.connect(port);
+  static async loginExplicitTls(port: number, username: string, password: string, options: ConnectOptions = {}): Promise<RawFtp> {
+    const ftp = await RawFtp.connect(port, options);
     await ftp.expect(220);
     await ftp.upgrade();
     await ftp.command(`USER ${username}`, 331);
@@ -120,23 +129,37 @@ export class RawFtp {
     const raw = this.#socket;
     raw.removeAllListeners('data');
     // The same host as the data connections: a session is resumed only for the server name it was made for.
-    const secure = tlsConnect({ socket: raw, host: this.#host, rejectUnauthorized: false });
+    const secure = tlsConnect({
+      socket: raw,
+      host: this.#host,
+      rejectUnauthorized: false,
+      ...(this.#tlsMaxVersion ? { maxVersion: this.#tlsMaxVersion } : {}),
+    });
     // Listening before the handshake ends: the session ticket can arrive in the same tick.
     this.#socket = secure;
     this.#listen(secure);
     await once(secure, 'secureConnect');
   }
 
-  /** EPSV, and the data connection to the announced port (TLS when `tls`). */
-  async passive(options: { tls?: boolean; command?: 'EPSV' | 'PASV' } = {}): Promise<Socket | TLSSocket> {
+  /**
+   * EPSV, and the data connection to the announced port (TLS when `tls`, resuming the
+   * control connection's TLS session unless `resume` is false).
+   */
+  async passive(options: { tls?: boolean; resume?: boolean; command?: 'EPSV' | 'PASV' } = {}): Promise<Socket | TLSSocket> {
     const port = await this.passivePort(options.command ?? 'EPSV');
     return await openData({
       port,
       host: this.#host,
       tls: options.tls ?? false,
-      ...(this.#tlsSession ? { session: this.#tlsSession } : {}),
+      ...(this.#tlsSession && options.resume !== false ? { session: this.#tlsSession } : {}),
       ...(this.#localAddress ? { localAddress: this.#localAddress } : {}),
+      ...(this.#tlsMaxVersion ? { tlsMaxVersion: this.#tlsMaxVersion } : {}),
     });
+  }
+
+  /** The latest TLS session ticket of the control connection (to try it on another session's port). */
+  get tlsSession(): Buffer | undefined {
+    return this.#tlsSession;
   }
 
   async passivePort(command: 'EPSV' | 'PASV' = 'EPSV'): Promise<number> {
@@ -210,12 +233,20 @@ export async function openData(options: {
   host?: string;
   session?: Buffer;
   localAddress?: string;
+  tlsMaxVersion?: SecureVersion;
 }): Promise<Socket | TLSSocket> {
   const { port, session, localAddress } = options;
   const host = options.host ?? '127.0.0.1';
   const local = localAddress ? { localAddress } : {};
   if (options.tls) {
-    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...local, ...(session ? { session } : {}) });
+    const socket = tlsConnect({
+      host,
+      port,
+      rejectUnauthorized: false,
+      ...local,
+      ...(session ? { session } : {}),
+      ...(options.tlsMaxVersion ? { maxVersion: options.tlsMaxVersion } : {}),
+    });
     await once(socket, 'secureConnect');
     return socket;
   }

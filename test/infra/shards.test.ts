@@ -3,7 +3,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
+import { SHUTDOWN_GRACE_SECONDS, STOP_TIMEOUT } from '../../lib/ftp-shard-service.ts';
 import { CONTAINER_PORTS } from '../../lib/settings.ts';
+import { SHUTDOWN_ABORT_WAIT_MS } from '../../runtime/src/protocol/ftp-server.ts';
 import type { BridgeSettings } from '../../lib/settings.ts';
 import { EXISTING_VPC, getAttOf, refOf, resourcesOfType, synthesize } from './stack-fixture.ts';
 import type { Synthesized } from './stack-fixture.ts';
@@ -156,7 +158,9 @@ describe('shards', () => {
       assert.equal(environment['HEALTH_PORT'], '8080');
       assert.equal(environment['FTP_ACTIVE_MODE'], 'off');
       assert.equal(environment['FTP_TLS_MODE'], 'required');
-      assert.equal(environment['FTP_SHUTDOWN_GRACE_SECONDS'], '110');
+      assert.equal(environment['FTP_SHUTDOWN_GRACE_SECONDS'], '105');
+      // After the grace the runtime waits for cut-off uploads to be aborted: all before SIGKILL.
+      assert.ok(SHUTDOWN_GRACE_SECONDS + SHUTDOWN_ABORT_WAIT_MS / 1000 < STOP_TIMEOUT.toSeconds());
       assert.equal(environment['FTP_UPLOAD_BUFFER_MIB'], '1024', 'half of the 2048 MiB task');
       assert.equal(environment['LOG_LEVEL'], 'debug');
       assert.equal(environment['S3_PREFIX'], 'ftp');

@@ -31,3 +31,23 @@ test('a failing task passes its error on and frees its slot', async () => {
   assert.equal(await limit.run(async () => 'next'), 'next');
   assert.throws(() => new ConcurrencyLimit(0), RangeError);
 });
+
+test('a waiting task whose signal aborts leaves the queue without running', async () => {
+  const limit = new ConcurrencyLimit(1);
+  let release: () => void = () => undefined;
+  const first = limit.run(() => new Promise<void>((resolve) => (release = resolve)));
+  const gone = new AbortController();
+  let ran = false;
+  const second = limit.run(async () => {
+    ran = true;
+  }, gone.signal);
+  assert.equal(limit.waiting, 1);
+  gone.abort(new Error('client gone'));
+  await assert.rejects(second, /client gone/);
+  assert.equal(limit.waiting, 0);
+  release();
+  await first;
+  assert.equal(ran, false);
+  assert.equal(await limit.run(async () => 'next'), 'next', 'the slot was handed on, not lost');
+  await assert.rejects(limit.run(async () => 'never', gone.signal), /client gone/, 'an aborted signal does not even queue');
+});

@@ -30,6 +30,8 @@ describe('loadConfig defaults', () => {
       passiveAddress: undefined,
       activeMode: false,
       tlsMode: 'off',
+      tlsSessionReuse: 'required',
+      tlsHandshakeTimeoutMs: 10_000,
       tlsCredentials: undefined,
       users: { kind: 'file', path: '/etc/ftp/users.json' },
       s3: {
@@ -50,6 +52,7 @@ describe('loadConfig defaults', () => {
       lockoutMs: 900_000,
       renameMaxObjects: 1000,
       maxConnections: 500,
+      maxConnectionsPerAddress: 20,
       healthPort: 8080,
       shutdownGraceMs: 100_000,
       reloadIntervalMs: 10_000,
@@ -134,6 +137,9 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { FTP_LOCKOUT_SECONDS: '60' }, pick: (c) => c.lockoutMs, expected: 60_000 },
     { env: { FTP_RENAME_MAX_OBJECTS: '5' }, pick: (c) => c.renameMaxObjects, expected: 5 },
     { env: { FTP_MAX_CONNECTIONS: '2' }, pick: (c) => c.maxConnections, expected: 2 },
+    { env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '3' }, pick: (c) => c.maxConnectionsPerAddress, expected: 3 },
+    { env: { FTP_TLS_SESSION_REUSE: 'optional' }, pick: (c) => c.tlsSessionReuse, expected: 'optional' },
+    { env: { FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '2.5' }, pick: (c) => c.tlsHandshakeTimeoutMs, expected: 2500 },
     { env: { HEALTH_PORT: '0' }, pick: (c) => c.healthPort, expected: 0 },
     { env: { HEALTH_PORT: '9090' }, pick: (c) => c.healthPort, expected: 9090 },
     { env: { FTP_SHUTDOWN_GRACE_SECONDS: '0' }, pick: (c) => c.shutdownGraceMs, expected: 0 },
@@ -215,6 +221,9 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, FTP_LOCKOUT_SECONDS: '0' }, 'FTP_LOCKOUT_SECONDS'],
     [{ ...MINIMAL, FTP_RENAME_MAX_OBJECTS: '0' }, 'FTP_RENAME_MAX_OBJECTS'],
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS: '0' }, 'FTP_MAX_CONNECTIONS'],
+    [{ ...MINIMAL, FTP_MAX_CONNECTIONS_PER_ADDRESS: '0' }, 'FTP_MAX_CONNECTIONS_PER_ADDRESS'],
+    [{ ...MINIMAL, FTP_TLS_SESSION_REUSE: 'sometimes' }, 'FTP_TLS_SESSION_REUSE'],
+    [{ ...MINIMAL, FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '0' }, 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, HEALTH_PORT: '70000' }, 'HEALTH_PORT'],
     [{ ...MINIMAL, HEALTH_PORT: '21' }, 'HEALTH_PORT'],
     [{ ...MINIMAL, ...TLS_FILES, HEALTH_PORT: '990' }, 'HEALTH_PORT'],
@@ -307,7 +316,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 33);
+    assert.equal(variables.length, 36);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -318,12 +327,12 @@ describe('configHelp', () => {
   test('mentions every variable that loadConfig reads', () => {
     for (const name of [
       'FTP_LISTEN_ADDRESS', 'FTP_PORT', 'FTPS_IMPLICIT_PORT', 'FTP_PASSIVE_PORTS', 'FTP_PASSIVE_ADDRESS',
-      'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
+      'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
       'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
       'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_MAX_CONNECTIONS',
-      'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
+      'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
     ]) {
       assert.match(help, new RegExp(`^  ${name}  `, 'm'), name);
     }

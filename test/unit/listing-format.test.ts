@@ -6,7 +6,6 @@ import {
   formatListLine,
   formatMlsxEntry,
   formatTimeVal,
-  globToRegExp,
   MLST_FACTS,
   mlstFeatureLine,
 } from '../../runtime/src/protocol/listing-format.ts';
@@ -40,12 +39,4 @@ test('MLSx entries carry the selected facts and the perm fact follows the permis
   assert.equal(formatMlsxEntry({ entry: dir, name: 'd', facts, permissions: new Set<Permission>(['list']) }), 'type=dir;modify=19700101000000;perm=el; d');
   assert.equal(mlstFeatureLine(new Set(['size'] as const)), 'MLST type;size*;modify;perm;');
   assert.equal(formatTimeVal(new Date('2001-02-03T04:05:06Z')), '20010203040506');
-});
-
-test('glob patterns match * and ? and nothing else specially', () => {
-  assert.ok(globToRegExp('*.csv').test('a.csv'));
-  assert.ok(!globToRegExp('*.csv').test('a.csvx'));
-  assert.ok(globToRegExp('f?.txt').test('f1.txt'));
-  assert.ok(globToRegExp('a+(b).txt').test('a+(b).txt'));
-  assert.ok(!globToRegExp('a.txt').test('abtxt'));
 });

@@ -75,3 +75,17 @@ function isIpv4Mapped(bytes: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
   return bytes[10] === 0xff && bytes[11] === 0xff;
 }
+
+/**
+ * What counts as one client for limits and lockouts: an IPv4 address (also written
+ * IPv4-mapped), an IPv6 /64 (one host can usually pick any address in its /64), or
+ * the text as given when it is not an address.
+ */
+export function clientKey(clientAddress: string): string {
+  const address = parseIpAddress(clientAddress);
+  if (address === undefined) return clientAddress;
+  if (address.family === 'ipv4') return formatIpAddress(address);
+  const prefix = new Uint8Array(16);
+  prefix.set(address.bytes.subarray(0, 8));
+  return `${formatIpAddress({ family: 'ipv6', bytes: prefix })}/64`;
+}

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { formatIpAddress, parseIpAddress } from './ip-address.ts';
+import { clientKey } from './ip-address.ts';
 import type { LoginResult } from './user.ts';
 
 /** Time source, replaceable in tests. */
@@ -66,18 +66,21 @@ export class LoginGuard {
   async attempt(options: {
     readonly clientAddress: string;
     readonly check: () => Promise<LoginResult>;
+    /** Aborted (the client left) before its turn: the check is skipped, nothing is counted. */
+    readonly signal?: AbortSignal | undefined;
   }): Promise<LoginResult> {
     const { clock, failureDelayMs } = this.#options;
     const startedAt = clock.now();
-    const key = addressKey(options.clientAddress);
+    const key = clientKey(options.clientAddress);
     const result = await this.#oneAtATime(key, async () => {
+      if (options.signal?.aborted) return { ok: false, reason: 'cancelled' } as const;
       if (this.#isLockedOut(key, clock.now())) return { ok: false, reason: 'locked-out' } as const;
       const checked = await options.check();
       if (checked.ok) this.#records.delete(key);
-      else this.#recordFailure(key, clock.now());
+      else if (checked.reason !== 'cancelled') this.#recordFailure(key, clock.now());
       return checked;
     });
-    if (result.ok) return result;
+    if (result.ok || result.reason === 'cancelled') return result;
     // The delay runs outside the per-address queue: it slows the guesser, not the count.
     const remaining = startedAt + failureDelayMs - clock.now();
     if (remaining > 0) await clock.sleep(remaining);
@@ -105,7 +108,7 @@ export class LoginGuard {
 
   /** Whether logins from this address are refused right now. */
   isLockedOut(clientAddress: string): boolean {
-    return this.#isLockedOut(addressKey(clientAddress), this.#options.clock.now());
+    return this.#isLockedOut(clientKey(clientAddress), this.#options.clock.now());
   }
 
   /** How many addresses are remembered (for tests and metrics). */
@@ -160,14 +163,4 @@ export class LoginGuard {
       this.#records.delete(key);
     }
   }
-}
-
-/** IPv4 (also IPv4-mapped) by address, IPv6 by /64, anything else as given. */
-function addressKey(clientAddress: string): string {
-  const address = parseIpAddress(clientAddress);
-  if (address === undefined) return clientAddress;
-  if (address.family === 'ipv4') return formatIpAddress(address);
-  const prefix = new Uint8Array(16);
-  prefix.set(address.bytes.subarray(0, 8));
-  return `${formatIpAddress({ family: 'ipv6', bytes: prefix })}/64`;
 }

@@ -5,6 +5,7 @@ import { ConcurrencyLimit } from './concurrency-limit.ts';
 import type { WatchedDocument } from '../watched-document.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
+import { VerifiedPasswordCache } from './verified-password-cache.ts';
 import type { Authenticator, LoginRequest, LoginResult, User } from './user.ts';
 import { parseUsersDocument, UsersFileError, type UserRecord } from './users-file.ts';
 
@@ -15,6 +16,8 @@ export interface UserAuthenticatorOptions {
   readonly logger: Logger;
   /** Password verifications running at once (each is ~80 ms of scrypt on libuv's pool). @default 2 */
   readonly maxConcurrentVerifications?: number;
+  /** How long a verified password is remembered (0 = never). @default 10 minutes */
+  readonly verifiedPasswordTtlMs?: number;
 }
 
 interface Account {
@@ -30,6 +33,7 @@ export class UserAuthenticator implements Authenticator {
   /** Verified when the username is unknown, so unknown users cost the same time. */
   readonly #dummyHash: string;
   readonly #verifications: ConcurrencyLimit;
+  readonly #verified: VerifiedPasswordCache | undefined;
   #accounts: ReadonlyMap<string, Account>;
 
   private constructor(options: UserAuthenticatorOptions & { readonly records: UserRecord[]; readonly dummyHash: string }) {
@@ -37,6 +41,8 @@ export class UserAuthenticator implements Authenticator {
     this.#logger = options.logger;
     this.#dummyHash = options.dummyHash;
     this.#verifications = new ConcurrencyLimit(options.maxConcurrentVerifications ?? 2);
+    const ttlMs = options.verifiedPasswordTtlMs ?? 10 * 60_000;
+    this.#verified = ttlMs > 0 ? new VerifiedPasswordCache({ ttlMs, maxEntries: 10_000 }) : undefined;
     this.#accounts = toAccounts(options.records);
   }
 
@@ -76,19 +82,28 @@ export class UserAuthenticator implements Authenticator {
   }
 
   login(request: LoginRequest): Promise<LoginResult> {
-    return this.#guard.attempt({ clientAddress: request.clientAddress, check: () => this.#check(request) });
+    return this.#guard.attempt({
+      clientAddress: request.clientAddress,
+      check: () => this.#check(request),
+      signal: request.signal,
+    });
   }
 
   /** Never throws, so a failure still goes through the guard's delay and counting. */
   async #check(request: LoginRequest): Promise<LoginResult> {
     const account = this.#accounts.get(request.username);
-    let passwordMatches = false;
-    try {
-      // Always verify, against a throwaway hash for unknown users: same work, same time.
-      const hash = account?.record.passwordHash ?? this.#dummyHash;
-      passwordMatches = await this.#verifications.run(() => verifyPassword(request.password, hash));
-    } catch (error) {
-      this.#logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
+    // Always verify, against a throwaway hash for unknown users: same work, same time.
+    const hash = account?.record.passwordHash ?? this.#dummyHash;
+    let passwordMatches = account !== undefined && this.#verified?.has(request.username, hash, request.password) === true;
+    if (!passwordMatches) {
+      try {
+        passwordMatches = await this.#verifications.run(() => verifyPassword(request.password, hash), request.signal);
+      } catch (error) {
+        // A client gone while waiting for a verification slot: no scrypt, no count.
+        if (request.signal?.aborted) return { ok: false, reason: 'cancelled' };
+        this.#logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
+      }
+      if (account !== undefined && passwordMatches) this.#verified?.remember(request.username, hash, request.password);
     }
     if (account === undefined || !passwordMatches) return { ok: false, reason: 'bad-credentials' };
     const { allowFrom } = account.record;
@@ -122,7 +137,15 @@ function toAccounts(records: readonly UserRecord[]): ReadonlyMap<string, Account
   return new Map(
     records.map((record) => [
       record.username,
-      { record, user: Object.freeze({ username: record.username, home: record.home, permissions: record.permissions }) },
+      {
+        record,
+        user: Object.freeze({
+          username: record.username,
+          home: record.home,
+          permissions: record.permissions,
+          ...(record.tlsSessionReuse ? { tlsSessionReuse: record.tlsSessionReuse } : {}),
+        }),
+      },
     ]),
   );
 }

@@ -2,12 +2,17 @@
 export const PERMISSIONS = ['list', 'read', 'write', 'delete', 'mkdir', 'rename'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** Whether a user's PROT P data connections must resume the control connection's TLS session. */
+export type TlsSessionReuse = 'required' | 'optional';
+
 /** A logged-in user as the protocol side sees it. */
 export interface User {
   readonly username: string;
   /** Store path of the user's root (no leading or trailing slash; '' is the whole store). */
   readonly home: string;
   readonly permissions: ReadonlySet<Permission>;
+  /** Overrides FTP_TLS_SESSION_REUSE for this user (for clients that cannot resume). */
+  readonly tlsSessionReuse?: TlsSessionReuse;
 }
 
 export interface LoginRequest {
@@ -15,9 +20,11 @@ export interface LoginRequest {
   readonly password: string;
   /** The client's address as seen on the control connection (IPv4 or IPv6, no ::ffff: prefix). */
   readonly clientAddress: string;
+  /** Aborts when the client is gone: a check not started yet is then skipped and not counted. */
+  readonly signal?: AbortSignal;
 }
 
-export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out';
+export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out' | 'cancelled';
 
 export type LoginResult =
   | { readonly ok: true; readonly user: User }

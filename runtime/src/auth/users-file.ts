@@ -1,7 +1,7 @@
 import { normaliseRootPath } from '../config.ts';
 import { AddressAllowList, AllowListEntryError } from './address-allow-list.ts';
 import { isPasswordHash } from './password-hash.ts';
-import { PERMISSIONS, type Permission, type User } from './user.ts';
+import { PERMISSIONS, type Permission, type TlsSessionReuse, type User } from './user.ts';
 
 /** One validated entry of the users document. */
 export interface UserRecord extends User {
@@ -18,11 +18,12 @@ export class UsersFileError extends Error {
   }
 }
 
-const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom']);
+const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom', 'tlsSessionReuse']);
+const TLS_SESSION_REUSE = ['required', 'optional'] as const;
 
 /**
  * Parses and checks a users document:
- * `{"users":[{"username","passwordHash","home","permissions"?,"allowFrom"?}]}`.
+ * `{"users":[{"username","passwordHash","home","permissions"?,"allowFrom"?,"tlsSessionReuse"?}]}`.
  * Usernames are case-sensitive and must be unique. Throws UsersFileError naming the
  * entry (`users[2] "acme"`) and the field.
  */
@@ -114,7 +115,13 @@ function parseEntry(entry: unknown, index: number): UserRecord {
     }
   }
 
-  return { username, passwordHash, home, permissions, allowFrom };
+  const rawReuse = entry['tlsSessionReuse'];
+  if (rawReuse !== undefined && !(TLS_SESSION_REUSE as readonly unknown[]).includes(rawReuse)) {
+    return fail('tlsSessionReuse', `expected "required" or "optional" (for clients that cannot resume TLS sessions)`);
+  }
+  const tlsSessionReuse = rawReuse as TlsSessionReuse | undefined;
+
+  return { username, passwordHash, home, permissions, allowFrom, ...(tlsSessionReuse ? { tlsSessionReuse } : {}) };
 }
 
 function isPermission(value: string): value is Permission {

@@ -7,30 +7,51 @@
  * - Telnet IAC sequences (e.g. IP/DM before ABOR) are removed; 0xFF never occurs in
  *   UTF-8, so nothing else is lost.
  * - A line longer than `maxLineBytes` is discarded up to its end and reported once
- *   as `tooLong`, holding at most `maxLineBytes` in memory.
+ *   as `too-long`, holding at most `maxLineBytes` in memory.
+ *
+ * Lines are pulled one at a time (`next()`), so a caller that stops pulling (its
+ * command queue is full) holds at most the one chunk it pushed, not every line in it.
  */
 export type CommandLine = { readonly kind: 'line'; readonly text: string } | { readonly kind: 'too-long' };
 
 const CR = 0x0d;
 const LF = 0x0a;
 const IAC = 0xff;
+const EMPTY = Buffer.alloc(0);
 
 export class CommandLineReader {
   readonly #maxLineBytes: number;
   readonly #decoder = new TextDecoder('utf-8');
-  #buffer: Buffer;
+  readonly #line: Buffer;
   #length = 0;
   #discarding = false;
   #pendingIac = 0; // bytes of an IAC sequence still to skip
+  /** The pushed chunk and how far into it next() has read. */
+  #chunk: Uint8Array = EMPTY;
+  #offset = 0;
 
   constructor(maxLineBytes = 4096) {
     this.#maxLineBytes = maxLineBytes;
-    this.#buffer = Buffer.alloc(maxLineBytes);
+    this.#line = Buffer.alloc(maxLineBytes);
   }
 
-  push(chunk: Uint8Array): CommandLine[] {
-    const lines: CommandLine[] = [];
-    for (const byte of chunk) {
+  /** Bytes of the last pushed chunk that next() has not read yet. */
+  get pending(): boolean {
+    return this.#offset < this.#chunk.length;
+  }
+
+  /** Hands over a chunk; only once the previous one is fully read (`pending` is false). */
+  push(chunk: Uint8Array): void {
+    if (this.pending) throw new Error('CommandLineReader: the previous chunk is still being read');
+    this.#chunk = chunk;
+    this.#offset = 0;
+  }
+
+  /** The next complete line of what was pushed, or undefined when more bytes are needed. */
+  next(): CommandLine | undefined {
+    const chunk = this.#chunk;
+    while (this.#offset < chunk.length) {
+      const byte = chunk[this.#offset++]!;
       if (this.#pendingIac > 0) {
         this.#pendingIac -= 1;
         continue;
@@ -40,30 +61,42 @@ export class CommandLineReader {
         continue;
       }
       if (byte === CR || byte === LF) {
-        this.#endLine(lines);
+        const line = this.#endLine();
+        if (line) return line;
         continue;
       }
       if (this.#discarding) continue;
       if (this.#length === this.#maxLineBytes) {
         this.#discarding = true;
         this.#length = 0;
-        lines.push({ kind: 'too-long' });
-        continue;
+        return { kind: 'too-long' };
       }
-      this.#buffer[this.#length++] = byte;
+      this.#line[this.#length++] = byte;
     }
-    return lines;
+    return undefined;
   }
 
-  #endLine(lines: CommandLine[]): void {
+  /**
+   * Forgets everything received so far, read or not: after AUTH TLS nothing that
+   * arrived before the handshake may be taken as a command (CVE-2011-0411).
+   */
+  clear(): void {
+    this.#chunk = EMPTY;
+    this.#offset = 0;
+    this.#length = 0;
+    this.#discarding = false;
+    this.#pendingIac = 0;
+  }
+
+  #endLine(): CommandLine | undefined {
     if (this.#discarding) {
       this.#discarding = false;
-      return;
+      return undefined;
     }
-    if (this.#length === 0) return;
-    const text = this.#decoder.decode(this.#buffer.subarray(0, this.#length));
+    if (this.#length === 0) return undefined;
+    const text = this.#decoder.decode(this.#line.subarray(0, this.#length));
     this.#length = 0;
-    lines.push({ kind: 'line', text });
+    return { kind: 'line', text };
   }
 }
 

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Permission, User } from '../auth/user.ts';
 import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import { COMMANDS, type CommandSpec } from './command-table.ts';
-import { CommandLineReader, parseCommand } from './command-line-reader.ts';
+import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
 import { MLST_FACTS, type MlstFact } from './listing-format.ts';
-import type { PassiveReservation } from './passive-ports.ts';
+import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { formatReply, reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { replyForError } from './storage-replies.ts';
+import { secureDataConnection, TlsResumptionRequired } from './tls-data-connection.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
 
@@ -41,11 +43,17 @@ interface ActiveTransfer {
   readonly notes: Record<string, number>;
 }
 
-const MAX_QUEUED_COMMANDS = 64;
-const TLS_HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Commands read ahead of execution; past this the session stops reading its socket. */
+const MAX_QUEUED_COMMANDS = 32;
+/** Unsent reply bytes past which no further command runs until the client reads. */
+const MAX_UNSENT_REPLY_BYTES = 64 * 1024;
 const KEEPALIVE_DELAY_MS = 60_000;
 /** How long a finished data connection may take to close from the client's side. */
 const DATA_CLOSE_WAIT_MS = 5_000;
+/** Finished data connections kept waiting for the client's close; past this the oldest is closed. */
+const MAX_CLOSING_DATA_CONNECTIONS = 4;
+/** Connections from the client's address handshaking for one passive reservation at once. */
+const MAX_DATA_CANDIDATES = 4;
 
 /**
  * One control connection. Lines are queued and executed one at a time through the
@@ -74,9 +82,18 @@ export class ControlSession {
   mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
 
   #socket: Socket;
+  /** This session's own TLS context (own ticket keys): its data connections can resume only its sessions. */
+  #tlsContext: SecureContext | undefined;
   readonly #reader = new CommandLineReader();
-  readonly #queue: string[] = [];
+  readonly #queue: CommandLine[] = [];
+  /** Commands the table marks `duringTransfer`, read while a transfer runs: they do not wait for it. */
+  readonly #urgent: CommandLine[] = [];
   #pumping = false;
+  #urgentPumping = false;
+  /** The line being executed by each queue (a QUIT among them still answers after a half-close). */
+  readonly #current = new Set<CommandLine>();
+  /** The client half-closed its side of the control connection. */
+  #inputEnded = false;
   /** The queued command being executed, if any (ABOR waits for it). */
   #executing: Promise<void> | undefined;
   #transfer: ActiveTransfer | undefined;
@@ -86,6 +103,7 @@ export class ControlSession {
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #closedController = new AbortController();
   #draining = false;
   #upgrading = false;
   readonly #openedAt = Date.now();
@@ -98,9 +116,12 @@ export class ControlSession {
     services: SessionServices;
     /** Implicit FTPS: the socket is already TLS, and data connections default to PROT P. */
     implicitTls: boolean;
+    /** The context the implicit-TLS handshake used. */
+    tlsContext?: SecureContext | undefined;
     onClosed: (session: ControlSession) => void;
   }) {
     this.#socket = options.socket;
+    this.#tlsContext = options.tlsContext;
     this.services = options.services;
     this.implicitTls = options.implicitTls;
     this.secure = options.implicitTls;
@@ -126,6 +147,16 @@ export class ControlSession {
   /** The command table (FEAT and HELP are generated from it). */
   get commands(): ReadonlyMap<string, CommandSpec> {
     return COMMANDS;
+  }
+
+  /** Aborts when the session closes (a password check still waiting is then dropped). */
+  get closedSignal(): AbortSignal {
+    return this.#closedController.signal;
+  }
+
+  /** Resolves once the session's last command (an aborted transfer, say) has finished; for shutdown. */
+  get settled(): Promise<void> {
+    return this.#executing ?? Promise.resolve();
   }
 
   get transferActive(): boolean {
@@ -208,20 +239,26 @@ export class ControlSession {
 
   /** AUTH TLS: the 234 reply goes out in clear, then the same TCP connection becomes TLS. */
   async upgradeControlToTls(): Promise<void> {
-    const context = this.services.tlsContext();
+    const context = this.services.newTlsContext();
     if (!context) throw new ReplyError(431, 'TLS is not available right now.');
     const raw = this.#socket;
     this.#upgrading = true;
     this.#detach(raw);
+    // Whatever followed AUTH in clear text (read or not) was not protected: it is
+    // dropped, never executed after the handshake as if it had been (CVE-2011-0411).
+    this.#queue.length = 0;
+    this.#urgent.length = 0;
+    this.#reader.clear();
     this.send(reply(234, 'Proceed with TLS negotiation.'));
     try {
-      const secure = await upgradeToTls(raw, context, TLS_HANDSHAKE_TIMEOUT_MS);
+      const secure = await upgradeToTls(raw, context, this.services.settings.tlsHandshakeTimeoutMs);
       this.#socket = secure;
+      this.#tlsContext = context;
       this.secure = true;
       this.#attach(secure);
       this.log.info({ event: 'tls-established', protocol: secure.getProtocol(), cipher: secure.getCipher().name });
     } catch (error) {
-      this.log.info({ event: 'tls-failed', err: error });
+      this.log.info({ event: 'tls-failed', reason: (error as Error).message });
       this.close();
     } finally {
       this.#upgrading = false;
@@ -233,13 +270,62 @@ export class ControlSession {
   /** PASV/EPSV: the next data connection comes to this reserved port. */
   usePassive(reservation: PassiveReservation): void {
     const cancel = new AbortController();
-    // Accepted (and TLS negotiated) right away: some clients finish the TLS
-    // handshake before they send RETR/STOR, others only after the 150.
-    const connection = reservation
-      .accept({ timeoutMs: this.services.settings.idleTimeoutMs, signal: cancel.signal })
-      .then((socket) => this.#secureDataConnection(socket, cancel.signal));
+    const connection = this.#acceptPassive(reservation, cancel.signal);
     connection.catch(() => undefined);
     this.#replaceEndpoint({ kind: 'passive', reservation, connection, cancel });
+  }
+
+  /**
+   * The client's data connection on a reserved port, accepted (and TLS negotiated)
+   * as soon as it arrives: some clients finish the handshake before RETR/STOR, others
+   * only after the 150. Under PROT P several connections from the client's address
+   * may race, each handshaking at once; the first to finish its handshake decides:
+   * it is taken if it resumed this session's TLS session (unless the user may skip
+   * that), otherwise the transfer fails (522; 425 for a failed handshake). So a
+   * connection from the same address that is not the client's cannot take the data,
+   * and one that stalls its handshake cannot hold the port.
+   */
+  #acceptPassive(reservation: PassiveReservation, signal: AbortSignal): Promise<Socket> {
+    return new Promise<Socket>((resolve, reject) => {
+      let settled = false;
+      let candidates = 0; // handshakes under way
+      const finish = (error: unknown, socket?: Socket): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        reservation.release();
+        if (socket) resolve(socket);
+        else reject(error);
+      };
+      const timer = setTimeout(
+        () => finish(new PassivePortError('Data connection did not arrive in time')),
+        this.services.settings.idleTimeoutMs,
+      );
+      const onAbort = (): void => finish(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      reservation.onConnection((socket) => {
+        this.services.connections.track(socket, this.clientAddress);
+        if (settled || candidates >= MAX_DATA_CANDIDATES) {
+          socket.destroy();
+          return;
+        }
+        candidates += 1;
+        this.#secureDataConnection(socket, signal).then(
+          (secured) => {
+            candidates -= 1;
+            if (settled) secured.destroy();
+            else finish(undefined, secured);
+          },
+          (error: unknown) => {
+            candidates -= 1;
+            if (settled) return;
+            if (error instanceof TlsResumptionRequired) this.#logResumeFailure(reservation.port);
+            finish(error);
+          },
+        );
+      });
+    });
   }
 
   /** PORT/EPRT: the next data connection is opened to the client. */
@@ -269,14 +355,24 @@ export class ControlSession {
     const timeoutMs = this.services.settings.dataConnectionTimeoutMs;
     let socket: Socket;
     try {
-      socket =
-        endpoint.kind === 'passive'
-          ? await withTimeout(endpoint.connection, timeoutMs, signal)
-          : await this.#secureDataConnection(await connectActive(endpoint.host, endpoint.port, timeoutMs, signal), signal);
+      if (endpoint.kind === 'passive') {
+        socket = await withTimeout(endpoint.connection, timeoutMs, signal);
+      } else {
+        const tcp = await connectActive(endpoint.host, endpoint.port, timeoutMs, signal);
+        this.services.connections.track(tcp, this.clientAddress);
+        socket = await this.#secureDataConnection(tcp, signal);
+      }
     } catch (error) {
       if (endpoint.kind === 'passive') releasePassive(endpoint);
       if (signal.aborted) throw error;
-      this.log.info({ event: 'data-connection-failed', mode: endpoint.kind, err: error });
+      if (error instanceof TlsResumptionRequired) {
+        if (endpoint.kind === 'active') this.#logResumeFailure(endpoint.port);
+        throw new ReplyError(
+          522,
+          "TLS session reuse required: the data connection must resume the control connection's TLS session.",
+        );
+      }
+      this.log.info({ event: 'data-connection-failed', mode: endpoint.kind, reason: (error as Error).message });
       throw new ReplyError(425, "Can't open data connection.");
     }
     // A stalled peer must not hold a transfer open forever.
@@ -288,12 +384,27 @@ export class ControlSession {
   async #secureDataConnection(socket: Socket, signal: AbortSignal): Promise<Socket> {
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     if (this.protection !== 'P') return socket;
-    const context = this.services.tlsContext();
+    const context = this.#tlsContext;
     if (!context) {
       socket.destroy();
-      throw new Error('PROT P without TLS credentials');
+      throw new Error('PROT P without a TLS control connection');
     }
-    return await upgradeToTls(socket, context, TLS_HANDSHAKE_TIMEOUT_MS, signal);
+    const reuse = this.user?.tlsSessionReuse ?? this.services.settings.tlsSessionReuse;
+    const secure = await secureDataConnection(socket, {
+      context,
+      timeoutMs: this.services.settings.tlsHandshakeTimeoutMs,
+      requireResumption: reuse === 'required',
+      signal,
+    });
+    this.log.debug({ event: 'data-tls', protocol: secure.getProtocol(), resumed: secure.isSessionReused() });
+    return secure;
+  }
+
+  #logResumeFailure(port: number): void {
+    this.log.warn(
+      { event: 'tls-resume-failure', port },
+      "a PROT P data connection did not resume the control connection's TLS session: refused (FTP_TLS_SESSION_REUSE=required)",
+    );
   }
 
   /**
@@ -304,6 +415,10 @@ export class ControlSession {
    */
   finishDataConnection(data: Socket): void {
     if (data.destroyed) return;
+    if (this.#closingData.size >= MAX_CLOSING_DATA_CONNECTIONS) {
+      const [oldest] = this.#closingData;
+      oldest?.destroy();
+    }
     this.#closingData.add(data);
     const timer = setTimeout(() => data.destroy(), DATA_CLOSE_WAIT_MS).unref();
     data.once('close', () => {
@@ -379,12 +494,14 @@ export class ControlSession {
     if (this.#closed) return;
     if (final) this.send(final);
     this.#closed = true;
+    this.#closedController.abort();
     clearTimeout(this.#loginTimer);
     clearTimeout(this.#idleTimer);
     this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));
     this.clearDataEndpoint();
     for (const data of this.#closingData) data.destroy();
     this.#queue.length = 0;
+    this.#urgent.length = 0;
     this.#socket.end();
     this.#socket.destroySoon();
     setTimeout(() => this.#socket.destroy(), 2000).unref();
@@ -400,7 +517,8 @@ export class ControlSession {
     // (a pipelined STOR completes, then QUIT answers 221). Without QUIT, a vanished
     // client's transfer is aborted rather than committed.
     end: () => {
-      if (!this.#queue.some((line) => parseCommand(line).verb === 'QUIT')) this.close();
+      this.#inputEnded = true;
+      this.#readLines();
     },
     close: () => this.close(),
     error: (error: Error) => {
@@ -425,37 +543,54 @@ export class ControlSession {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#upgrading) return;
-    this.#resetIdleTimer();
-    for (const line of this.#reader.push(chunk)) {
-      if (line.kind === 'too-long') {
-        this.#enqueue('\u0000too-long');
-        continue;
-      }
-      const { verb } = parseCommand(line.text);
-      const spec = COMMANDS.get(verb);
-      if (this.#transfer && spec?.duringTransfer) {
-        void this.#execute(line.text);
-        continue;
-      }
-      this.#enqueue(line.text);
+    if (this.#upgrading || this.#closed) return;
+    this.#reader.push(chunk);
+    this.#readLines();
+  }
+
+  /**
+   * Moves complete lines from the reader into the queues while they have room. When
+   * they are full the socket is paused, so a client that pipelines (or floods)
+   * commands holds at most one unread chunk and MAX_QUEUED_COMMANDS lines.
+   */
+  #readLines(): void {
+    if (this.#closed || this.#upgrading) return;
+    while (this.#queue.length + this.#urgent.length < MAX_QUEUED_COMMANDS) {
+      const line = this.#reader.next();
+      if (line === undefined) break;
+      const urgent =
+        line.kind === 'line' && this.#transfer !== undefined && COMMANDS.get(parseCommand(line.text).verb)?.duringTransfer;
+      (urgent ? this.#urgent : this.#queue).push(line);
     }
-  }
-
-  #enqueue(line: string): void {
-    this.#queue.push(line);
-    if (this.#queue.length >= MAX_QUEUED_COMMANDS) this.#socket.pause();
+    if (this.#reader.pending) {
+      this.#socket.pause();
+    } else {
+      this.#socket.resume();
+      if (this.#inputEnded && !this.#quitPending()) {
+        this.close();
+        return;
+      }
+    }
     void this.#pump();
+    void this.#pumpUrgent();
   }
 
+  #quitPending(): boolean {
+    const isQuit = (line: CommandLine): boolean => line.kind === 'line' && parseCommand(line.text).verb === 'QUIT';
+    return this.#queue.some(isQuit) || [...this.#current].some(isQuit);
+  }
+
+  /** Runs queued commands one at a time, each only once the client has read the replies so far. */
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        const line = this.#queue.shift()!;
-        if (this.#queue.length < MAX_QUEUED_COMMANDS / 2) this.#socket.resume();
-        this.#executing = this.#execute(line);
+      while (this.#queue.length > 0) {
+        await this.#repliesRead();
+        const line = this.#queue.shift();
+        if (line === undefined || this.#closed) return;
+        this.#executing = this.#run(line);
+        this.#readLines(); // room for one more; the line taken is #current by now
         await this.#executing;
         this.#executing = undefined;
         if (this.#draining && !this.#transfer) {
@@ -467,12 +602,59 @@ export class ControlSession {
     }
   }
 
-  async #execute(line: string): Promise<void> {
-    if (line === '\u0000too-long') {
+  /** ABOR and STAT during a transfer: one at a time too, and under the same reply bound. */
+  async #pumpUrgent(): Promise<void> {
+    if (this.#urgentPumping) return;
+    this.#urgentPumping = true;
+    try {
+      while (this.#urgent.length > 0) {
+        await this.#repliesRead();
+        const line = this.#urgent.shift();
+        if (line === undefined || this.#closed) return;
+        const running = this.#run(line);
+        this.#readLines();
+        await running;
+      }
+    } finally {
+      this.#urgentPumping = false;
+    }
+  }
+
+  async #run(line: CommandLine): Promise<void> {
+    this.#current.add(line);
+    try {
+      await this.#execute(line);
+    } finally {
+      this.#current.delete(line);
+    }
+  }
+
+  /** Resolves once unsent replies are below the bound (or the connection is gone). */
+  async #repliesRead(): Promise<void> {
+    while (!this.#closed && this.#socket.writableLength > MAX_UNSENT_REPLY_BYTES) {
+      const socket = this.#socket;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+      if (socket.destroyed) return;
+    }
+  }
+
+  async #execute(line: CommandLine): Promise<void> {
+    // Only whole commands count as activity: a client trickling a partial line
+    // does not keep an idle session alive.
+    this.#resetIdleTimer();
+    if (line.kind === 'too-long') {
       this.send(reply(500, 'Command line too long.'));
       return;
     }
-    const { verb, argument } = parseCommand(line);
+    const { verb, argument } = parseCommand(line.text);
     this.log.debug({ event: 'command', verb, argument: verb === 'PASS' ? '****' : argument });
     const spec = COMMANDS.get(verb);
     const refusal = spec ? this.#refusal(spec, argument) : reply(500, `Unknown command ${JSON.stringify(verb.slice(0, 16))}.`);

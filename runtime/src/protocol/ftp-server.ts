@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { normalizeAddress } from './client-address.ts';
+import type { ConnectionLimits, ConnectionRefusal } from './connection-limits.ts';
 import { ControlSession } from './control-session.ts';
 import { formatReply, reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
@@ -11,33 +13,57 @@ export interface FtpServerOptions {
   readonly controlPort: number;
   /** 0 = no implicit FTPS listener. */
   readonly implicitTlsPort: number;
-  readonly maxConnections: number;
   readonly services: SessionServices;
   readonly logger: Logger;
 }
 
-const IMPLICIT_HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Connections being turned away (421, then closed) at once; past this they are closed unanswered. */
+const MAX_REFUSALS_IN_FLIGHT = 64;
+const REFUSAL_LINGER_MS = 1000;
+/**
+ * A TLS client sends its ClientHello as soon as it has connected; a plain FTP client
+ * sends nothing and waits for a greeting. Silence this long on the implicit port
+ * means the latter, and it is told so instead of waiting for the handshake deadline.
+ */
+const IMPLICIT_SILENCE_MS = 3000;
+/** The first byte of a TLS ClientHello record (content type handshake). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+/**
+ * After the grace period, how long shutdown waits for the transfers it cut off to
+ * be aborted in S3 and logged (the store retries an abort for about 7.5 s).
+ */
+export const SHUTDOWN_ABORT_WAIT_MS = 10_000;
+/** Refusals of one reason are logged at most this often (a flood must not flood the logs). */
+const REFUSAL_LOG_INTERVAL_MS = 1000;
 
 /**
  * The control listeners (plain/explicit FTPS and implicit FTPS) and the sessions
- * they spawn. Shutdown stops accepting, lets running transfers finish within the
- * grace period, and closes every session with 421.
+ * they spawn. Every accepted socket is counted against the connection limits from
+ * the start, an implicit-TLS handshake included. Shutdown stops accepting, lets
+ * running transfers finish within the grace period, closes every session with 421,
+ * and waits (bounded) until the transfers it cut off have been aborted in S3.
  */
 export class FtpServer {
   readonly #options: FtpServerOptions;
+  readonly #limits: ConnectionLimits;
   readonly #sessions = new Set<ControlSession>();
+  /** Sessions closed or closing whose last command (an aborted transfer) is still settling. */
+  readonly #settling = new Set<Promise<void>>();
   readonly #servers: Server[] = [];
+  #refusing = 0;
+  readonly #refusalLog = new Map<string, { at: number; suppressed: number }>();
   #draining = false;
   #drained: (() => void) | undefined;
 
   constructor(options: FtpServerOptions) {
     this.#options = options;
+    this.#limits = options.services.connections;
   }
 
   /** Starts listening; resolves with the bound ports (useful when configured as 0 in tests). */
   async listen(): Promise<{ controlPort: number; implicitTlsPort: number | undefined }> {
     const { listenAddress, controlPort, implicitTlsPort } = this.#options;
-    const control = await this.#listenOn(listenAddress, controlPort, (socket) => this.#startSession(socket, false));
+    const control = await this.#listenOn(listenAddress, controlPort, (socket) => this.#acceptPlain(socket));
     let implicit: number | undefined;
     if (implicitTlsPort > 0) {
       implicit = await this.#listenOn(listenAddress, implicitTlsPort, (socket) => void this.#acceptImplicit(socket));
@@ -53,23 +79,33 @@ export class FtpServer {
     return this.#draining;
   }
 
-  /** Stops accepting, drains sessions for up to `graceMs`, then closes what is left with 421. */
+  /**
+   * Stops accepting, drains sessions for up to `graceMs`, closes what is left with
+   * 421, then waits up to SHUTDOWN_ABORT_WAIT_MS for cut-off transfers to settle.
+   */
   async shutdown(graceMs: number): Promise<void> {
     if (this.#draining && this.#servers.length === 0) return;
     this.#draining = true;
+    const { logger } = this.#options;
     const closing = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    this.#options.logger.info({ event: 'shutdown-started', sessions: this.#sessions.size, graceMs });
+    logger.info({ event: 'shutdown-started', sessions: this.#sessions.size, graceMs });
     if (this.#sessions.size > 0) {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       for (const session of this.#sessions) session.drain();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
+      await settleWithin(drained, graceMs);
       for (const session of [...this.#sessions]) session.close(reply(421, 'Service shutting down; please reconnect.'));
+    }
+    const settling = this.#settling.size;
+    const settled = await settleWithin(Promise.all(this.#settling), SHUTDOWN_ABORT_WAIT_MS);
+    if (!settled) {
+      logger.error(
+        { event: 'shutdown-incomplete', transfers: this.#settling.size, waitedMs: SHUTDOWN_ABORT_WAIT_MS },
+        'transfers were still being aborted in S3 at exit; the bucket lifecycle rule removes what they leave',
+      );
     }
     await Promise.all(closing);
     this.#servers.length = 0;
-    this.#options.logger.info({ event: 'shutdown-complete' });
+    logger.info({ event: 'shutdown-complete', settledTransfers: settling });
   }
 
   async #listenOn(host: string, port: number, onSocket: (socket: Socket) => void): Promise<number> {
@@ -81,31 +117,67 @@ export class FtpServer {
     return (server.address() as AddressInfo).port;
   }
 
+  #acceptPlain(socket: Socket): void {
+    const address = normalizeAddress(socket.remoteAddress);
+    if (this.#refuse(socket, address, true)) return;
+    this.#limits.track(socket, address);
+    this.#startSession(socket, false);
+  }
+
+  /**
+   * Implicit FTPS: TLS from the first byte. A client that sends something else, or
+   * nothing (a plain FTP client waiting for a greeting), is told in clear text at once
+   * what this port is; a handshake that does not finish in time is dropped.
+   */
   async #acceptImplicit(socket: Socket): Promise<void> {
-    if (this.#refuse(socket)) return;
-    const context = this.#options.services.tlsContext();
+    const address = normalizeAddress(socket.remoteAddress);
+    // No 421 here: a TLS client could not read a clear-text reply.
+    if (this.#refuse(socket, address, false)) return;
+    this.#limits.track(socket, address);
+    socket.on('error', () => socket.destroy());
+    const { services, logger } = this.#options;
+    const context = services.newTlsContext();
     if (!context) {
-      this.#options.logger.warn({ event: 'connection-refused', clientAddress: socket.remoteAddress, reason: 'no TLS certificate' });
+      logger.warn({ event: 'connection-refused', clientAddress: address, reason: 'no TLS certificate' });
       socket.destroy();
       return;
     }
-    socket.on('error', () => socket.destroy());
+    const first = await firstByte(socket, IMPLICIT_SILENCE_MS);
+    if (first !== TLS_HANDSHAKE_RECORD) {
+      const reason = first === undefined ? 'client sent nothing (plain FTP?)' : 'client did not start with TLS (plain FTP?)';
+      logger.info({ event: 'tls-failed', clientAddress: address, port: socket.localPort, reason });
+      socket.end(
+        formatReply(
+          reply(421, `This port speaks implicit FTPS (TLS from the first byte); use ftps:// here, or port ${this.#options.controlPort} with AUTH TLS.`),
+        ),
+      );
+      setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+      return;
+    }
     try {
-      const secure = await upgradeToTls(socket, context, IMPLICIT_HANDSHAKE_TIMEOUT_MS);
-      this.#startSession(secure, true);
+      const secure = await upgradeToTls(socket, context, services.settings.tlsHandshakeTimeoutMs);
+      if (this.#draining) {
+        secure.destroy();
+        return;
+      }
+      this.#startSession(secure, true, context);
     } catch (error) {
-      this.#options.logger.info({ event: 'tls-failed', clientAddress: socket.remoteAddress, err: error });
+      logger.info({ event: 'tls-failed', clientAddress: address, port: socket.localPort, reason: (error as Error).message });
     }
   }
 
-  #startSession(socket: Socket, implicitTls: boolean): void {
-    if (!implicitTls && this.#refuse(socket)) return;
+  #startSession(socket: Socket, implicitTls: boolean, tlsContext?: ReturnType<SessionServices['newTlsContext']>): void {
     const session = new ControlSession({
       socket,
       services: this.#options.services,
       implicitTls,
+      tlsContext,
       onClosed: (closed) => {
         this.#sessions.delete(closed);
+        const settled = closed.settled.then(() => {
+          this.#settling.delete(settled);
+        });
+        this.#settling.add(settled);
         if (this.#sessions.size === 0) this.#drained?.();
       },
     });
@@ -113,14 +185,85 @@ export class FtpServer {
     session.start();
   }
 
-  /** Over the connection limit, or shutting down: 421 and close. */
-  #refuse(socket: Socket): boolean {
-    const full = this.#sessions.size >= this.#options.maxConnections;
-    if (!full && !this.#draining) return false;
-    this.#options.logger.warn({ event: 'connection-refused', clientAddress: socket.remoteAddress, full });
+  /** Over a connection limit, or shutting down: closes the socket (with 421 where the client can read it). */
+  #refuse(socket: Socket, address: string, answer: boolean): boolean {
+    const reason: ConnectionRefusal | 'shutting-down' | undefined = this.#draining
+      ? 'shutting-down'
+      : this.#limits.refusal(address);
+    if (reason === undefined) return false;
+    this.#logRefusal(address, reason);
     socket.on('error', () => socket.destroy());
-    socket.end(formatReply(reply(421, full ? 'Too many connections; try again later.' : 'Service shutting down.')));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    if (!answer || this.#refusing >= MAX_REFUSALS_IN_FLIGHT) {
+      socket.destroy();
+      return true;
+    }
+    this.#refusing += 1;
+    socket.once('close', () => (this.#refusing -= 1));
+    const text =
+      reason === 'shutting-down'
+        ? 'Service shutting down.'
+        : reason === 'address-limit'
+          ? 'Too many connections from your address; try again later.'
+          : 'Too many connections; try again later.';
+    socket.end(formatReply(reply(421, text)));
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
     return true;
   }
+
+  #logRefusal(address: string, reason: string): void {
+    const now = Date.now();
+    const last = this.#refusalLog.get(reason);
+    if (last && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
+      last.suppressed += 1;
+      return;
+    }
+    this.#refusalLog.set(reason, { at: now, suppressed: 0 });
+    this.#options.logger.warn({
+      event: 'connection-refused',
+      clientAddress: address,
+      reason,
+      connections: this.#limits.total,
+      fromAddress: this.#limits.countFor(address),
+      suppressedSinceLast: last?.suppressed ?? 0,
+    });
+  }
+}
+
+/** Resolves true once `promise` settles, or false after `ms`. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The first byte the client sends, left in the socket for whoever reads next, or
+ * undefined when it sends nothing within `ms` (or goes away).
+ */
+async function firstByte(socket: Socket, ms: number): Promise<number | undefined> {
+  socket.pause();
+  return await new Promise<number | undefined>((resolve) => {
+    const timer = setTimeout(() => finish(undefined), ms);
+    const onReadable = (): void => {
+      const chunk = socket.read(1) as Buffer | null;
+      if (chunk === null) return;
+      socket.unshift(chunk);
+      finish(chunk[0]);
+    };
+    const onGone = (): void => finish(undefined);
+    function finish(value: number | undefined): void {
+      clearTimeout(timer);
+      socket.off('readable', onReadable);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      resolve(value);
+    }
+    socket.on('readable', onReadable);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+  });
 }

@@ -73,16 +73,6 @@ function permFact(kind: EntryInfo['kind'], permissions: ReadonlySet<Permission>)
   return flags.filter(([, permission]) => permissions.has(permission)).map(([flag]) => flag).join('');
 }
 
-/** Shell-style '*' and '?' matching for LIST/NLST arguments (mget clients send them). */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'u');
-}
-
-export function hasGlob(name: string): boolean {
-  return name.includes('*') || name.includes('?');
-}
-
 function pad2(value: number): string {
   return String(value).padStart(2, '0');
 }

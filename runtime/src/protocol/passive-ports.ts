@@ -9,14 +9,20 @@ import { normalizeAddress } from './client-address.ts';
  * the reservation only if it comes from that address, anything else is closed
  * unread. Several sessions share a port as long as their client addresses differ,
  * which is what lets a task with three passive ports serve many sessions at once.
- * A reservation ends with its first connection, so the port is free again for the
- * same address right after the data connection is set up.
+ *
+ * While reserved, every connection from the address goes to the reservation's
+ * owner, which picks the one that is really its client's (with PROT P: the one that
+ * resumes its TLS session) and then releases the port, free again for the same
+ * address right after the data connection is set up.
  */
 export interface PassiveReservation {
   readonly port: number;
-  /** The data connection from the reserved address; rejects on timeout or abort. */
-  accept(options: { timeoutMs: number; signal?: AbortSignal }): Promise<Socket>;
-  /** Gives the port back (closing a connection that arrived but was never taken). */
+  /**
+   * Hands every connection from the reserved address to `handler` until the
+   * reservation is released (those that arrived before it was set, at once).
+   */
+  onConnection(handler: (socket: Socket) => void): void;
+  /** Gives the port back, closing connections that arrived but were never handed over. */
   release(): void;
 }
 
@@ -27,9 +33,12 @@ export class PassivePortError extends Error {
   }
 }
 
+/** Connections from the reserved address held for a reservation whose owner is not listening yet. */
+const MAX_EARLY_CONNECTIONS = 4;
+
 interface Slot {
-  socket?: Socket;
-  waiter?: (socket: Socket) => void;
+  handler?: (socket: Socket) => void;
+  readonly early: Socket[];
   released: boolean;
 }
 
@@ -82,7 +91,7 @@ export class PassivePortPool {
 
   async close(): Promise<void> {
     for (const slots of this.#slots.values()) {
-      for (const slot of slots.values()) slot.socket?.destroy();
+      for (const slot of slots.values()) for (const socket of slot.early) socket.destroy();
     }
     this.#slots.clear();
     await Promise.all(
@@ -97,7 +106,7 @@ export class PassivePortPool {
       const slots = this.#slots.get(port)!;
       if (slots.has(clientAddress)) continue;
       this.#cursor = (this.#cursor + step + 1) % this.#ports.length;
-      const slot: Slot = { released: false };
+      const slot: Slot = { early: [], released: false };
       slots.set(clientAddress, slot);
       return this.#reservation(port, clientAddress, slot);
     }
@@ -105,41 +114,19 @@ export class PassivePortPool {
   }
 
   #reservation(port: number, clientAddress: string, slot: Slot): PassiveReservation {
-    const free = (): void => {
-      if (this.#slots.get(port)?.get(clientAddress) === slot) this.#slots.get(port)!.delete(clientAddress);
-      const waiting = this.#freed;
-      this.#freed = [];
-      for (const wake of waiting) wake();
-    };
     return {
       port,
-      accept: async ({ timeoutMs, signal }) => {
-        if (slot.socket) {
-          const socket = slot.socket;
-          slot.socket = undefined;
-          return socket;
-        }
-        if (slot.released) throw new PassivePortError('Passive reservation already used');
-        return await new Promise<Socket>((resolve, reject) => {
-          const timer = setTimeout(() => finish(new PassivePortError('Data connection did not arrive in time')), timeoutMs);
-          const onAbort = (): void => finish(signal?.reason ?? new Error('aborted'));
-          const finish = (error?: unknown, socket?: Socket): void => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', onAbort);
-            slot.waiter = undefined;
-            if (socket) resolve(socket);
-            else reject(error);
-          };
-          if (signal?.aborted) return onAbort();
-          signal?.addEventListener('abort', onAbort, { once: true });
-          slot.waiter = (socket) => finish(undefined, socket);
-        });
+      onConnection: (handler) => {
+        if (slot.released) return;
+        slot.handler = handler;
+        for (const socket of slot.early.splice(0)) handler(socket);
       },
       release: () => {
+        if (slot.released) return;
         slot.released = true;
-        slot.socket?.destroy();
-        slot.socket = undefined;
-        free();
+        for (const socket of slot.early.splice(0)) socket.destroy();
+        if (this.#slots.get(port)?.get(clientAddress) === slot) this.#slots.get(port)!.delete(clientAddress);
+        this.#wakeWaiters();
       },
     };
   }
@@ -159,21 +146,20 @@ export class PassivePortPool {
 
   #onConnection(port: number, socket: Socket): void {
     const address = normalizeAddress(socket.remoteAddress);
-    const slots = this.#slots.get(port);
-    const slot = slots?.get(address);
-    if (!slot || slot.released || slot.socket) {
+    const slot = this.#slots.get(port)?.get(address);
+    if (!slot || slot.released || (!slot.handler && slot.early.length >= MAX_EARLY_CONNECTIONS)) {
       this.#logger.warn({ event: 'data-connection-refused', port, clientAddress: address });
       socket.destroy();
       return;
     }
-    // The first connection from the reserved address ends the reservation.
-    slot.released = true;
-    slots!.delete(address);
+    if (slot.handler) slot.handler(socket);
+    else slot.early.push(socket);
+  }
+
+  #wakeWaiters(): void {
     const waiting = this.#freed;
     this.#freed = [];
     for (const wake of waiting) wake();
-    if (slot.waiter) slot.waiter(socket);
-    else slot.socket = socket;
   }
 
   #waitForFree(timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -181,6 +167,7 @@ export class PassivePortPool {
       const timer = setTimeout(done, timeoutMs);
       const onAbort = (): void => {
         clearTimeout(timer);
+        this.#freed = this.#freed.filter((wake) => wake !== done);
         reject(signal?.reason ?? new Error('aborted'));
       };
       function done(): void {

@@ -1,8 +1,9 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/user.ts';
-import type { TlsMode } from '../config.ts';
+import type { TlsMode, TlsSessionReuse } from '../config.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';
 
 /** What every control session shares, handed down from the composition root. */
@@ -10,11 +11,14 @@ export interface SessionServices {
   readonly store: ObjectStore;
   readonly authenticator: Authenticator;
   readonly passivePorts: PassivePortPool;
+  /** Counts every client socket; data connections are tracked here too. */
+  readonly connections: ConnectionLimits;
   /**
-   * The current TLS context (it changes when the certificate is rotated); undefined
-   * when TLS is off or its certificate is not available yet.
+   * A new TLS context for one control connection and its data connections (with the
+   * current certificate and ticket keys of its own); undefined when TLS is off or its
+   * certificate is not available yet.
    */
-  readonly tlsContext: () => SecureContext | undefined;
+  readonly newTlsContext: () => SecureContext | undefined;
   readonly settings: SessionSettings;
   readonly logger: Logger;
 }
@@ -27,4 +31,8 @@ export interface SessionSettings {
   readonly dataConnectionTimeoutMs: number;
   readonly loginTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Deadline of every TLS handshake: implicit FTPS, AUTH TLS and PROT P data connections. */
+  readonly tlsHandshakeTimeoutMs: number;
+  /** `required`: a PROT P data connection must resume its control connection's TLS session. */
+  readonly tlsSessionReuse: TlsSessionReuse;
 }

@@ -26,6 +26,11 @@ export function replyForError(error: unknown): { reply: Reply; expected: boolean
         return { reply: reply(554, 'Restart offset is beyond the end of the file.'), expected: true };
       case 'too-many-objects':
         return { reply: reply(550, error.message), expected: true };
+      case 'conflict':
+        return {
+          reply: reply(450, 'The file changed during the transfer (another upload?); nothing was stored. Try again.'),
+          expected: true,
+        };
       case 'too-large':
         return { reply: reply(552, 'File exceeds the largest file this server accepts.'), expected: true };
       case 'access-denied':

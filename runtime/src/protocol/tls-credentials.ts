@@ -1,24 +1,30 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsCredentialsSource } from '../config.ts';
 import { WatchedDocument } from '../watched-document.ts';
 
 /**
- * The server certificate and key, as one SecureContext that is rebuilt when the
- * files or the secret change: new connections get the new certificate, open ones
- * keep theirs, and a broken new pair is logged and ignored.
+ * The server certificate and key, re-read when the files or the secret change: new
+ * connections get the new certificate, open ones keep theirs, and a broken new pair
+ * is logged and ignored.
+ *
+ * Every control connection gets a SecureContext of its own (`newContext()`), with
+ * its own session ticket keys and session cache: a PROT P data connection can then
+ * resume only a TLS session issued to its own control connection, which is how the
+ * bridge tells the client's data connection from another one from the same address.
  *
  * A secret that is still the deployment's empty placeholder ({"certificate": "",
  * "privateKey": ""}) means "not provisioned yet": the bridge starts without TLS
  * (AUTH answers 431) and takes the certificate as soon as the secret is filled.
  */
 export class TlsCredentials {
-  #context: SecureContext | undefined;
+  #pair: PemPair | undefined;
   readonly #documents: readonly WatchedDocument[];
 
-  private constructor(context: SecureContext | undefined, documents: readonly WatchedDocument[]) {
-    this.#context = context;
+  private constructor(pair: PemPair | undefined, documents: readonly WatchedDocument[]) {
+    this.#pair = pair;
     this.#documents = documents;
   }
 
@@ -46,13 +52,13 @@ export class TlsCredentials {
     if (placeholder) {
       logger.warn({ event: 'tls-credentials-missing' }, 'the TLS secret is still empty: TLS stays off until it is filled');
     }
-    const credentials = new TlsCredentials(placeholder ? undefined : buildContext(source, texts), documents);
+    const credentials = new TlsCredentials(placeholder ? undefined : checkedPair(source, texts), documents);
     const latest = [...texts];
     documents.forEach((document, index) =>
       document.watch((text) => {
         latest[index] = text;
         try {
-          credentials.#context = buildContext(source, latest);
+          credentials.#pair = checkedPair(source, latest);
           logger.info({ event: 'tls-credentials-reloaded' });
         } catch (error) {
           logger.error({ event: 'tls-credentials-invalid', err: error }, 'keeping the previous certificate');
@@ -62,9 +68,12 @@ export class TlsCredentials {
     return credentials;
   }
 
-  /** undefined while a secret is still the empty placeholder. */
-  get context(): SecureContext | undefined {
-    return this.#context;
+  /**
+   * A fresh context for one control connection (and its data connections), with
+   * ticket keys of its own; undefined while a secret is still the empty placeholder.
+   */
+  newContext(): SecureContext | undefined {
+    return this.#pair && secureContext(this.#pair);
   }
 
   close(): void {
@@ -72,21 +81,31 @@ export class TlsCredentials {
   }
 }
 
-function buildContext(source: TlsCredentialsSource, texts: readonly string[]): SecureContext {
-  let cert: string;
-  let key: string;
+interface PemPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The pair from the documents, refused (with a message for the operator) unless it makes a context. */
+function checkedPair(source: TlsCredentialsSource, texts: readonly string[]): PemPair {
+  let pair: PemPair;
   if (source.kind === 'files') {
-    [cert = '', key = ''] = texts;
+    const [cert = '', key = ''] = texts;
+    pair = { cert, key };
   } else {
     const parsed = parseSecret(texts[0] ?? '');
-    cert = parsed.certificate;
-    key = parsed.privateKey;
+    pair = { cert: parsed.certificate, key: parsed.privateKey };
   }
   try {
-    return createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    secureContext(pair);
   } catch (error) {
     throw new Error(`TLS certificate and key are not a usable PEM pair: ${(error as Error).message}`, { cause: error });
   }
+  return pair;
+}
+
+function secureContext(pair: PemPair): SecureContext {
+  return createSecureContext({ ...pair, minVersion: 'TLSv1.2', ticketKeys: randomBytes(48) });
 }
 
 function isPlaceholder(text: string): boolean {

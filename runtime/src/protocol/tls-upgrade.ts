@@ -1,14 +1,16 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 
 /**
  * Server side of a TLS handshake on an accepted socket: AUTH TLS on the control
  * connection, implicit FTPS, and PROT P data connections all go through here, so
- * they share one SecureContext (and its session ticket keys, which lets clients
- * resume the control connection's TLS session on data connections).
+ * a session's control and data connections use the session's one SecureContext
+ * (and its session ticket keys, which lets clients resume the control connection's
+ * TLS session on data connections, and only on those).
  */
 export async function upgradeToTls(
-  socket: Socket,
+  socket: Socket | Duplex,
   context: SecureContext,
   timeoutMs: number,
   signal?: AbortSignal,

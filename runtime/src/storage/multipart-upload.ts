@@ -57,6 +57,16 @@ export interface StreamUploadOptions {
   readonly copy?: CopiedPrefix | undefined;
   /** Waits between attempts to abort a failed multipart upload. */
   readonly abortRetryDelaysMs?: readonly number[] | undefined;
+  /**
+   * The ETag the object must still have when the upload is committed (a resume or
+   * append builds on it): sent as If-Match, which S3 enforces atomically.
+   */
+  readonly ifMatch?: string | undefined;
+  /**
+   * Runs right before the commit (PutObject or CompleteMultipartUpload); a throw
+   * aborts the upload. For checks that stores ignoring If-Match need.
+   */
+  readonly beforeCommit?: (() => Promise<void>) | undefined;
   /** Told once, when the upload has settled either way, how it fared with the buffer budget. */
   readonly onBufferUse?: ((use: UploadBufferUse) => void) | undefined;
 }
@@ -257,6 +267,7 @@ class StreamUpload {
 
     if (this.#uploadId === undefined) {
       const body = this.#part?.bytes() ?? Buffer.alloc(0);
+      await this.#beforeCommit();
       await this.#putObject(body);
       return body.length;
     }
@@ -266,6 +277,7 @@ class StreamUpload {
     }
     await this.#settle();
     this.#throwIfFailed();
+    await this.#beforeCommit();
     await this.#completeMultipartUpload(this.#uploadId);
     return keptBytes + this.#bytesRead;
   }
@@ -411,11 +423,29 @@ class StreamUpload {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
+  async #beforeCommit(): Promise<void> {
+    const check = this.#options.beforeCommit;
+    if (check === undefined) return;
+    try {
+      await check();
+    } catch (error) {
+      this.#fail(error, 'before-commit');
+      throw error;
+    }
+  }
+
   async #putObject(body: Buffer): Promise<void> {
-    const { client, bucket, key, metadata } = this.#options;
+    const { client, bucket, key, metadata, ifMatch } = this.#options;
     try {
       await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, Metadata: { ...metadata } }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: { ...metadata },
+          IfMatch: ifMatch,
+        }),
         { abortSignal: this.#controller.signal },
       );
     } catch (error) {
@@ -444,13 +474,19 @@ class StreamUpload {
   }
 
   async #completeMultipartUpload(uploadId: string): Promise<void> {
-    const { client, bucket, key } = this.#options;
+    const { client, bucket, key, ifMatch } = this.#options;
     const parts = [...this.#completed].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     try {
       // No abort signal: once every byte is sent, an ABOR no longer undoes the upload
       // (cutting Complete short could leave S3's answer unknown).
       await client.send(
-        new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+          IfMatch: ifMatch,
+        }),
       );
     } catch (error) {
       this.#fail(error, 'complete-multipart-upload');

@@ -75,8 +75,10 @@ export function classifyS3Error(error: unknown, signal?: AbortSignal): Classific
   if (errorName === 'InvalidRange' || status === 416) {
     return { kind: 'invalid-offset', message: 'Offset beyond end of file', level: 'debug' };
   }
-  if (errorName === 'PreconditionFailed' || status === 412) {
-    return { kind: 'transient', message: 'The file changed during the operation; try again', level: 'warn' };
+  // 412: a precondition (If-Match, x-amz-copy-source-if-match) saw another version;
+  // 409 ConditionalRequestConflict: a conflicting write raced a conditional one.
+  if (errorName === 'PreconditionFailed' || status === 412 || errorName === 'ConditionalRequestConflict') {
+    return { kind: 'conflict', message: 'The file changed during the operation; nothing was stored', level: 'debug' };
   }
   const networkCode = typeof code === 'string' && NETWORK_CODES.has(code);
   const expectedFailure =

@@ -191,9 +191,11 @@ export class S3ObjectStore implements ObjectStore {
       const metadata = encodeMetadata(options.metadata);
       let head: KeptHead | undefined;
       let copy: CopiedPrefix | undefined;
+      let planned: string | undefined;
       if (offset > 0) {
         const existing = await this.#head(key, signal);
         if (existing === undefined) throw new StorageError('not-found', 'No such file or folder');
+        planned = existing.ETag;
         const size = existing.ContentLength ?? 0;
         if (offset > size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
         if (offset >= S3_MIN_PART_BYTES) {
@@ -218,6 +220,12 @@ export class S3ObjectStore implements ObjectStore {
         head,
         copy,
         abortRetryDelaysMs: this.#abortRetryDelaysMs,
+        // A resume or append is built on the version it planned from: another upload
+        // committed meanwhile must not be overwritten with old bytes plus new ones.
+        // If-Match makes S3 refuse atomically; the check before it covers stores that
+        // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
+        ifMatch: planned,
+        beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
         onBufferUse: options.onBufferUse,
       });
       return { bytesWritten: result.bytesRead, size: result.size };
@@ -402,6 +410,14 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** Throws 'conflict' unless the object still exists with `etag`. */
+  async #expectVersion(key: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const current = await this.#head(key, signal);
+    if (current?.ETag !== etag) {
+      throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
+    }
+  }
+
   /** Fills `into` with the first `into.length` bytes of an object, if it still has `etag`. */
   async #readStart(key: string, into: Buffer, etag: string | undefined, signal: AbortSignal): Promise<void> {
     try {
@@ -416,7 +432,7 @@ export class S3ObjectStore implements ObjectStore {
         filled += chunk.copy(into, filled);
         if (filled === into.length) break;
       }
-      if (filled !== into.length) throw new StorageError('transient', 'The file changed during the operation; try again');
+      if (filled !== into.length) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
     } catch (error) {
       throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
     }

@@ -10,6 +10,7 @@ export type StorageErrorKind =
   | 'invalid-name' // a path the store will not map to a key
   | 'invalid-offset' // resume/append offset beyond the stored size
   | 'too-many-objects' // a folder rename above the configured object limit
+  | 'conflict' // the object changed while an operation built on it (resume, append) was running
   | 'too-large' // an upload beyond the largest file the buffer budget allows
   | 'access-denied' // S3 refused (credentials, bucket policy, KMS)
   | 'aborted' // the caller's AbortSignal fired

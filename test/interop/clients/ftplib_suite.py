@@ -75,6 +75,21 @@ class ImplicitFTP_TLS(ftplib.FTP_TLS):
         return self.welcome
 
 
+class ReuseTlsSession:
+    """Mixin: data connections resume the control connection's TLS session.
+
+    ftplib as shipped starts a fresh TLS session on every data connection; servers
+    that require reuse (the bridge by default, vsftpd's require_ssl_reuse) refuse
+    those with 522. This is the usual fix: pass the control socket's session on.
+    """
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+
+
 class Epsv:
     """Mixin: passive transfers with EPSV (ftplib uses EPSV only for IPv6)."""
 
@@ -114,8 +129,10 @@ class Session:
     def expect_absent(self, name):
         self.s3.append({"path": self.path(name), "absent": True})
 
-    def make(self, mixins=()):
+    def make(self, mixins=(), reuse_tls_session=True):
         base = {"plain": ftplib.FTP, "explicit": ftplib.FTP_TLS, "implicit": ImplicitFTP_TLS}[self.mode]
+        if self.mode != "plain" and reuse_tls_session:
+            mixins = tuple(mixins) + (ReuseTlsSession,)
         cls = type("Client", tuple(mixins) + (base,), {}) if mixins else base
         kwargs = {"timeout": TIMEOUT, "encoding": "utf-8"}
         if self.mode != "plain":
@@ -667,6 +684,20 @@ def _(s):
     ftp.prot_p()
     check(s.get(ftp, "prot p.txt") == data, "RETR over a protected data connection")
     s.expect_object("prot p.txt", data)
+    ftp.quit()
+
+
+@case("ftplib as shipped (no TLS session reuse): 522", modes=("explicit", "implicit"))
+def _(s):
+    ftp = s.make(reuse_tls_session=False)
+    ftp.connect(s.options.host, s.options.port)
+    ftp.login(s.options.user, s.options.password)
+    ftp.prot_p()
+    ftp.cwd(s.root)
+    error = expect_error("522", ftp.storbinary, "STOR fresh-session.bin", io.BytesIO(b"fresh TLS session"))
+    check("session reuse" in error, f"the 522 says why: {error!r}")
+    check(ftp.voidcmd("NOOP").startswith("200"), "the session goes on after the refusal")
+    s.expect_absent("fresh-session.bin")
     ftp.quit()
 
 

@@ -47,6 +47,7 @@ async function epsv(session: ControlSession, argument: string): Promise<void> {
     session.epsvAll = true;
     return session.reply(200, 'EPSV ALL ok.');
   }
+  if (value !== '' && !/^\d+$/.test(value)) throw new ReplyError(501, 'Syntax: EPSV [1 | 2 | ALL]');
   if (value !== '' && value !== controlProtocol(session)) {
     throw new ReplyError(522, `Network protocol not supported, use (${controlProtocol(session)}).`);
   }

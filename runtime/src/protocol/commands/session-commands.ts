@@ -3,6 +3,9 @@ import type { ControlSession } from '../control-session.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 
+/** STAT <path> lists over the control connection, in one reply: at most this many entries. */
+const STAT_MAX_ENTRIES = 1000;
+
 /** Login, session parameters, and the commands that describe the server. */
 export const SESSION_COMMANDS: readonly CommandSpec[] = [
   { verb: 'USER', handler: user, login: false, argument: 'required', syntax: 'USER <username>', secureControl: true },
@@ -54,7 +57,10 @@ async function pass(session: ControlSession, argument: string): Promise<void> {
     username,
     password: argument,
     clientAddress: session.clientAddress,
+    signal: session.closedSignal,
   });
+  // The client left while its password was being checked: nothing to answer or log.
+  if (session.closedSignal.aborted) return;
   if (!result.ok) {
     session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
     throw new ReplyError(530, 'Login incorrect.');
@@ -140,9 +146,15 @@ async function stat(session: ControlSession, argument: string): Promise<void> {
   const lines: string[] = [];
   if (entry.kind === 'file') lines.push(formatListLine(entry, permissions, now));
   else {
-    for await (const page of session.services.store.list(target.storePath)) {
-      for (const child of page) lines.push(formatListLine(child, permissions, now));
-      if (lines.length > 10_000) break;
+    // One reply is written at once: keep it small, LIST streams the rest.
+    listing: for await (const page of session.services.store.list(target.storePath)) {
+      for (const child of page) {
+        if (lines.length === STAT_MAX_ENTRIES) {
+          lines.push(`(more than ${STAT_MAX_ENTRIES} entries: use LIST for all of them)`);
+          break listing;
+        }
+        lines.push(formatListLine(child, permissions, now));
+      }
     }
   }
   session.reply(213, `Status of ${target.path}:`, ...lines, 'End of status');

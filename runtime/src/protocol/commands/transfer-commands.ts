@@ -8,8 +8,10 @@ import { StorageError } from '../../storage/storage-error.ts';
 import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
 import type { CommandSpec } from '../command-table.ts';
 import type { ControlSession, ResolvedPath } from '../control-session.ts';
-import { formatListLine, formatMlsxEntry, globToRegExp, hasGlob } from '../listing-format.ts';
+import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
+import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
+import { endedWithoutCloseNotify } from '../tls-data-connection.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
@@ -67,7 +69,8 @@ async function appe(session: ControlSession, argument: string): Promise<void> {
 
 async function stou(session: ControlSession, argument: string): Promise<void> {
   takeRestOffset(session);
-  const hint = argument.trim() === '' ? undefined : baseName(session.resolve(argument.trim()).path);
+  // A hint that names no file ('/', '.', '..') is no hint: never a name like '.123.abc'.
+  const hint = argument.trim() === '' ? undefined : baseName(session.resolve(argument.trim()).path) || undefined;
   for (let attempt = 0; attempt < 20; attempt++) {
     const name =
       hint !== undefined && attempt === 0 ? hint : `${hint ?? 'stou'}.${Date.now()}.${randomBytes(4).toString('hex')}`;
@@ -103,31 +106,40 @@ async function storeFile(
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.transferType === 'A' ? [fromNetworkAscii()] : [];
-    const feeding = pipeline([data, counter(progress), ...decoded, controlStillOpen(signal), source], { signal });
+    const feeding = pipeline([data, counter(progress), ...decoded, commitGate(signal, data), source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
       signal,
       offset,
       metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
       onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
     });
-    // Whichever fails first decides; a failed write must also stop reading the socket.
+    // A refusal at the gate is the reason the store saw its source fail; otherwise a
+    // failed write decides (and must also stop reading the socket).
     const [fed, written] = await Promise.allSettled([feeding, writing]);
+    if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
     if (written.status === 'rejected') throw written.reason;
     if (fed.status === 'rejected') throw fed.reason;
   });
 }
 
 /**
- * Holds the end of an upload for a moment and fails it if the transfer was aborted
- * meanwhile: a client that dies closes the data and control connections together,
- * and its half-sent file must not be committed as if the data had simply ended.
+ * The last check before an upload's end reaches the store (which then commits):
+ * - a TLS data connection must have ended with the client's close_notify, or a FIN
+ *   injected by anyone on the path would cut the file short unnoticed;
+ * - the end is held for a moment and fails if the transfer was aborted meanwhile: a
+ *   client that dies closes the data and control connections together, and its
+ *   half-sent file must not be committed as if the data had simply ended.
  */
-function controlStillOpen(signal: AbortSignal): Transform {
+function commitGate(signal: AbortSignal, data: Socket): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
+      if (endedWithoutCloseNotify(data)) {
+        callback(new ReplyError(426, 'Data connection closed without a TLS close_notify; transfer not committed.'));
+        return;
+      }
       delay(CONTROL_CLOSE_GRACE_MS).then(() => callback(signal.aborted ? (signal.reason as Error) : null), callback);
     },
   });
@@ -163,10 +175,11 @@ async function sendListing(
   format: (entry: EntryInfo, prefix: string) => string,
 ): Promise<void> {
   const written = command === 'MLSD' ? argument.trim() : stripListOptions(argument);
-  let pattern: RegExp | undefined;
+  let pattern: GlobPattern | undefined;
   let folderArgument = written;
   if (command !== 'MLSD' && hasGlob(baseName(`/${written}`))) {
-    pattern = globToRegExp(baseName(`/${written}`));
+    pattern = GlobPattern.parse(baseName(`/${written}`));
+    if (!pattern) throw new ReplyError(501, `Pattern longer than ${MAX_GLOB_LENGTH} characters.`);
     folderArgument = written.includes('/') ? written.slice(0, written.lastIndexOf('/')) || '/' : '';
   }
   const target = session.resolve(folderArgument === '' ? '.' : folderArgument);
@@ -183,7 +196,7 @@ async function sendListing(
     for await (const page of session.services.store.list(target.storePath, { signal })) {
       let chunk = '';
       for (const child of page) {
-        if (!pattern || pattern.test(child.name)) chunk += `${format(child, prefix)}\r\n`;
+        if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;
       }
       if (chunk !== '') yield chunk;
     }
@@ -197,9 +210,16 @@ async function sendListing(
 
 /** "-la /some dir" → "/some dir"; "-1" → "". `ls` options are dropped, as vsftpd does. */
 function stripListOptions(argument: string): string {
-  let rest = argument.trim();
-  while (/^-[A-Za-z0-9]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z0-9]+\s*/, '');
-  return rest;
+  const rest = argument.trim();
+  const option = /-[A-Za-z0-9]+(?:\s+|$)/y;
+  let index = 0;
+  // One pass: each option is matched where the previous one ended.
+  while (index < rest.length) {
+    option.lastIndex = index;
+    if (option.exec(rest) === null) break;
+    index = option.lastIndex;
+  }
+  return rest.slice(index);
 }
 
 function parentPrefix(written: string): string {

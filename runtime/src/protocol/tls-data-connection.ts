@@ -1,0 +1,118 @@
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import { upgradeToTls } from './tls-upgrade.ts';
+
+/**
+ * PROT P data connections.
+ *
+ * Node's TLS run directly on a TCP socket has two flaws that matter for FTP, where
+ * the end of the data connection is the end of the file:
+ * - a TCP FIN without a TLS close_notify ends the stream like a clean close, so an
+ *   upload cut by an injected FIN would look complete;
+ * - under TLS 1.3 its own close_notify can be lost when the socket is shut down
+ *   while session tickets are still being written, and careful clients (Python's
+ *   `unwrap()`) then fail with "unexpected EOF".
+ * TLS over a JavaScript duplex that relays the TCP socket has neither: the relay
+ * sees the TCP end itself, and Node orders the TLS shutdown correctly over JS streams.
+ */
+export class TlsResumptionRequired extends Error {
+  constructor() {
+    super('The data connection did not resume the TLS session of its control connection');
+    this.name = 'TlsResumptionRequired';
+  }
+}
+
+const REFUSED_CLOSE_WAIT_MS = 5000;
+
+/** TLS data connections whose TCP stream ended before the peer's close_notify arrived. */
+const truncated = new WeakSet<Socket>();
+
+/**
+ * The server side of a data connection's TLS handshake, with `context` (the control
+ * connection's own, so only its sessions can be resumed). With `requireResumption`,
+ * a handshake that did not resume a session fails with TlsResumptionRequired.
+ */
+export async function secureDataConnection(
+  tcp: Socket,
+  options: {
+    readonly context: SecureContext;
+    readonly timeoutMs: number;
+    readonly requireResumption: boolean;
+    readonly signal?: AbortSignal;
+  },
+): Promise<TLSSocket> {
+  const relay = new TcpRelay(tcp);
+  let secure: TLSSocket | undefined;
+  // Registered before the TLS socket exists, so it runs before Node hands the EOF on:
+  // if TLS has not ended by itself by then, no close_notify came first.
+  relay.once('end', () => {
+    if (secure && !tlsStreamEnded(secure)) truncated.add(secure);
+  });
+  secure = await upgradeToTls(relay, options.context, options.timeoutMs, options.signal);
+  if (options.requireResumption && !secure.isSessionReused()) {
+    closeGently(secure);
+    throw new TlsResumptionRequired();
+  }
+  return secure;
+}
+
+/**
+ * Ends a refused data connection with a close_notify, reading and dropping what the
+ * client still sends, so it sees a clean end (not a reset) and goes on to read the
+ * reply that says why; gone after a few seconds whatever the client does.
+ */
+function closeGently(socket: TLSSocket): void {
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+  socket.end();
+  setTimeout(() => socket.destroy(), REFUSED_CLOSE_WAIT_MS).unref();
+}
+
+/** True when `socket` is a TLS data connection whose TCP stream ended without a close_notify. */
+export function endedWithoutCloseNotify(socket: Socket): boolean {
+  return truncated.has(socket);
+}
+
+/**
+ * Whether the TLS layer has ended its readable side (a close_notify), whether or not
+ * the consumer has read up to that end yet. Node keeps this only in its stream state.
+ */
+function tlsStreamEnded(socket: TLSSocket): boolean {
+  return (socket as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
+}
+
+/** Relays a TCP socket's bytes both ways, with backpressure, and its end and errors. */
+class TcpRelay extends Duplex {
+  readonly #tcp: Socket;
+
+  constructor(tcp: Socket) {
+    // Half-open: the TLS layer decides when to send its close_notify and FIN.
+    super({ allowHalfOpen: true });
+    this.#tcp = tcp;
+    tcp.pause();
+    tcp.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) tcp.pause();
+    });
+    tcp.once('end', () => this.push(null));
+    tcp.once('error', (error) => this.destroy(error));
+    tcp.once('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.#tcp.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#tcp.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#tcp.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#tcp.destroy();
+    callback(error);
+  }
+}
