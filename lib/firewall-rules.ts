@@ -1,11 +1,11 @@
 /**
  * The firewall table: every security-group rule of the deployment, as data.
  *
- * It mirrors the documented FTP server firewall rules (DESIGN.md, "Firewall rules are
+ * It mirrors the documented FTP server firewall rules (docs/design.md, "Firewall rules are
  * data"): control port, implicit-TLS port and passive range inbound from the allowed
  * client networks, health checks from the load balancer, HTTPS egress to AWS, and
  * active-mode egress to client ports above 1023. The security groups are built from
- * it (security-groups.ts), the README renders it (firewall-table-markdown.ts), and a
+ * it (bridge-security-groups.ts), the README renders it (firewall-table-markdown.ts), and a
  * test compares the synthesized template with it rule by rule. The rules towards the
  * allowed client networks also say which rule a partner's firewall needs in return
  * (`partner`): the partner page (partner-network-markdown.ts) and the probe's advice

@@ -5,7 +5,29 @@
  */
 import { Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { FtpS3BridgeStack } from './ftp-s3-bridge-stack.ts';
+import type { Stack } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { BridgeBucket } from './bridge-bucket.ts';
+import type { BridgeSecrets } from './bridge-secrets.ts';
+import type { BridgeSecurityGroups } from './bridge-security-groups.ts';
+import type { BridgeTaskRole } from './bridge-task-role.ts';
+import type { FtpLoadBalancer } from './ftp-load-balancer.ts';
+import type { FtpShardService } from './ftp-shard-service.ts';
+import type { S3PrefixList } from './s3-prefix-list.ts';
+import type { BridgeSettings } from './settings.ts';
+
+/** The parts of the bridge stack that carry suppressions (the stack itself passes itself). */
+export interface SuppressedStack extends Stack {
+  readonly settings: BridgeSettings;
+  readonly securityGroups: BridgeSecurityGroups;
+  readonly ftpLoadBalancer: FtpLoadBalancer;
+  readonly storage: BridgeBucket;
+  readonly secrets: BridgeSecrets;
+  readonly shards: readonly FtpShardService[];
+  readonly executionRole: iam.Role;
+  readonly s3PrefixList: S3PrefixList;
+  readonly taskRole: BridgeTaskRole;
+}
 
 /** Ids CDK gives the singleton Lambda functions behind its own custom resources. */
 const CDK_HANDLER_IDS = [
@@ -15,7 +37,7 @@ const CDK_HANDLER_IDS = [
   'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
 ];
 
-export function addNagSuppressions(stack: FtpS3BridgeStack): void {
+export function addNagSuppressions(stack: SuppressedStack): void {
   const acknowledge = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
   const { settings } = stack;
 

@@ -1,7 +1,7 @@
 /**
  * The deployment's settings: read from CDK context (`cdk.json` holds the documented
  * defaults, `-c bridge:<name>=<value>` overrides them), typed, and validated against
- * each other and against the AWS limits in DESIGN.md before any construct is built.
+ * each other and against the AWS limits in docs/design.md before any construct is built.
  */
 
 /** Every context key of this app starts with this prefix; unknown keys with it are refused. */
@@ -98,7 +98,7 @@ export const DEFAULT_SETTINGS: BridgeSettings = {
 /** Ports inside the container (fixed by the runtime image; the NLB maps public ports onto them). */
 export const CONTAINER_PORTS = { control: 2121, implicitTls: 2990, health: 8080 } as const;
 
-/** AWS limits the settings are checked against (see DESIGN.md). */
+/** AWS limits the settings are checked against (see docs/design.md). */
 export const AWS_LIMITS = {
   listenersPerLoadBalancer: 50,
   targetGroupsPerService: 5,

@@ -34,7 +34,7 @@ describe('partner network page', () => {
     }
     const active = tagged.find(({ rule }) => rule.kind === 'active')!;
     assert.deepEqual(active.row.ports, ACTIVE_MODE_CLIENT_PORTS);
-    assert.deepEqual(ACTIVE_MODE_CLIENT_PORTS, { from: 1024, to: 65535 }, 'DESIGN.md: active mode egress to client ports 1024-65535');
+    assert.deepEqual(ACTIVE_MODE_CLIENT_PORTS, { from: 1024, to: 65535 }, 'docs/design.md: active mode egress to client ports 1024-65535');
   });
 
   test("the page lists, for every rule, the sentence the probe prints when a step fails for want of it", () => {

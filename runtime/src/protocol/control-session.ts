@@ -1,37 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Permission, User } from '../auth/user.ts';
 import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
-import { COMMANDS, type CommandSpec } from './command-table.ts';
+import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
-import { MLST_FACTS, type MlstFact } from './listing-format.ts';
-import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
+import { COMMANDS } from './command-table.ts';
+import { DataChannel } from './data-channel.ts';
+import { MLST_FACTS } from './listing-format.ts';
 import { formatReply, reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { replyForError } from './storage-replies.ts';
-import { secureDataConnection, TlsResumptionRequired } from './tls-data-connection.ts';
+import { StorageError } from '../storage/storage-error.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
-
-/** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
-type DataEndpoint =
-  | {
-      readonly kind: 'passive';
-      readonly reservation: PassiveReservation;
-      /** The connection, TLS-wrapped when PROT P, set up as soon as it arrives. */
-      readonly connection: Promise<Socket>;
-      readonly cancel: AbortController;
-    }
-  | { readonly kind: 'active'; readonly host: string; readonly port: number };
-
-/** A resolved path: what the client sees, and where it lives in the store. */
-export interface ResolvedPath {
-  readonly path: string;
-  readonly storePath: string;
-}
+import { REPLIES } from './replies.ts';
 
 interface ActiveTransfer {
   readonly controller: AbortController;
@@ -48,38 +33,22 @@ const MAX_QUEUED_COMMANDS = 32;
 /** Unsent reply bytes past which no further command runs until the client reads. */
 const MAX_UNSENT_REPLY_BYTES = 64 * 1024;
 const KEEPALIVE_DELAY_MS = 60_000;
-/** How long a finished data connection may take to close from the client's side. */
-const DATA_CLOSE_WAIT_MS = 5_000;
-/** Finished data connections kept waiting for the client's close; past this the oldest is closed. */
-const MAX_CLOSING_DATA_CONNECTIONS = 4;
-/** Connections from the client's address handshaking for one passive reservation at once. */
-const MAX_DATA_CANDIDATES = 4;
 
 /**
  * One control connection. Lines are queued and executed one at a time through the
  * command table; while a transfer runs, only the commands the table marks
  * `duringTransfer` (ABOR, STAT) are executed at once, the rest wait their turn.
  */
-export class ControlSession {
+export class ControlSession implements FtpSession {
   readonly id = randomBytes(6).toString('hex');
   readonly clientAddress: string;
   readonly localAddress: string;
   readonly services: SessionServices;
-  log: Logger;
   readonly implicitTls: boolean;
-
-  // Protocol state, read and changed by the command handlers.
-  user: User | undefined;
-  pendingUsername: string | undefined;
-  cwd = '/';
-  transferType: 'A' | 'I' = 'A';
-  restOffset = 0;
-  renameFrom: ResolvedPath | undefined;
-  secure: boolean;
-  pbszDone: boolean;
-  protection: 'C' | 'P';
-  epsvAll = false;
-  mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
+  /** Read and changed by the command handlers. */
+  readonly state: SessionState;
+  readonly data: DataChannel;
+  #log: Logger;
 
   #socket: Socket;
   /** This session's own TLS context (own ticket keys): its data connections can resume only its sessions. */
@@ -97,9 +66,6 @@ export class ControlSession {
   /** The queued command being executed, if any (ABOR waits for it). */
   #executing: Promise<void> | undefined;
   #transfer: ActiveTransfer | undefined;
-  #dataEndpoint: DataEndpoint | undefined;
-  /** Finished data connections waiting for the client to close its side. */
-  readonly #closingData = new Set<Socket>();
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -124,14 +90,38 @@ export class ControlSession {
     this.#tlsContext = options.tlsContext;
     this.services = options.services;
     this.implicitTls = options.implicitTls;
-    this.secure = options.implicitTls;
-    this.pbszDone = options.implicitTls;
-    this.protection = options.implicitTls ? 'P' : 'C';
+    this.state = {
+      user: undefined,
+      pendingUsername: undefined,
+      cwd: '/',
+      transferType: 'A',
+      restOffset: 0,
+      renameFrom: undefined,
+      secure: options.implicitTls,
+      pbszDone: options.implicitTls,
+      protection: options.implicitTls ? 'P' : 'C',
+      epsvAll: false,
+      mlstFacts: new Set(MLST_FACTS),
+    };
     this.clientAddress = normalizeAddress(options.socket.remoteAddress);
     this.localAddress = normalizeAddress(options.socket.localAddress);
     this.#onClosed = options.onClosed;
     this.#sessionLog = options.services.logger.child({ session: this.id, clientAddress: this.clientAddress });
-    this.log = this.#sessionLog;
+    this.#log = this.#sessionLog;
+    this.data = new DataChannel({
+      services: options.services,
+      clientAddress: this.clientAddress,
+      current: () => ({
+        protection: this.state.protection,
+        tlsContext: this.#tlsContext,
+        tlsSessionReuse: this.state.user?.tlsSessionReuse ?? this.services.settings.tlsSessionReuse,
+        log: this.#log,
+      }),
+    });
+  }
+
+  get log(): Logger {
+    return this.#log;
   }
 
   start(): void {
@@ -141,7 +131,7 @@ export class ControlSession {
     this.#attach(this.#socket);
     this.#startLoginTimer();
     this.#resetIdleTimer();
-    this.send(reply(220, 'ftp-s3-bridge ready.'));
+    this.#send(reply(220, 'ftp-s3-bridge ready.'));
   }
 
   /** The command table (FEAT and HELP are generated from it). */
@@ -159,10 +149,6 @@ export class ControlSession {
     return this.#executing ?? Promise.resolve();
   }
 
-  get transferActive(): boolean {
-    return this.#transfer !== undefined;
-  }
-
   get transferStatus(): { command: string; path: string; bytes: number } | undefined {
     const transfer = this.#transfer;
     return transfer && { command: transfer.command, path: transfer.path, bytes: transfer.bytes };
@@ -170,21 +156,21 @@ export class ControlSession {
 
   // ---- replies ----------------------------------------------------------------
 
-  send(value: Reply): void {
+  #send(value: Reply): void {
     if (this.#closed || this.#socket.destroyed) return;
     this.log.debug({ event: 'reply', code: value.code, text: value.lines[value.lines.length - 1] });
     this.#socket.write(formatReply(value));
   }
 
   reply(code: number, ...lines: string[]): void {
-    this.send(reply(code, ...lines));
+    this.#send(reply(code, ...lines));
   }
 
   // ---- paths ------------------------------------------------------------------
 
   /** Resolves a client path (relative to the current folder) into the user's home. */
   resolve(argument: string): ResolvedPath {
-    const path = resolvePath(this.cwd, argument);
+    const path = resolvePath(this.state.cwd, argument);
     return { path, storePath: toStorePath(this.requireUser().home, path) };
   }
 
@@ -201,37 +187,39 @@ export class ControlSession {
   }
 
   requireUser(): User {
-    if (!this.user) throw new ReplyError(530, 'Please log in with USER and PASS.');
-    return this.user;
+    if (!this.state.user) throw new ReplyError(REPLIES.loginFirst);
+    return this.state.user;
   }
 
   can(permission: Permission): boolean {
-    return this.user?.permissions.has(permission) ?? false;
+    return this.state.user?.permissions.has(permission) ?? false;
   }
 
   // ---- login ------------------------------------------------------------------
 
   loggedIn(user: User): void {
-    this.user = user;
-    this.pendingUsername = undefined;
-    this.cwd = '/';
+    this.state.user = user;
+    this.state.pendingUsername = undefined;
+    this.state.cwd = '/';
     clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
-    this.log = this.#sessionLog.child({ user: user.username });
+    this.#log = this.#sessionLog.child({ user: user.username });
   }
 
   /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
   reinitialize(): void {
-    this.user = undefined;
-    this.log = this.#sessionLog;
-    this.pendingUsername = undefined;
-    this.cwd = '/';
-    this.transferType = 'A';
-    this.restOffset = 0;
-    this.renameFrom = undefined;
-    this.epsvAll = false;
-    this.mlstFacts = new Set(MLST_FACTS);
-    this.clearDataEndpoint();
+    Object.assign(this.state, {
+      user: undefined,
+      pendingUsername: undefined,
+      cwd: '/',
+      transferType: 'A',
+      restOffset: 0,
+      renameFrom: undefined,
+      epsvAll: false,
+      mlstFacts: new Set(MLST_FACTS),
+    } satisfies Partial<SessionState>);
+    this.#log = this.#sessionLog;
+    this.data.clear();
     this.#startLoginTimer();
   }
 
@@ -249,12 +237,12 @@ export class ControlSession {
     this.#queue.length = 0;
     this.#urgent.length = 0;
     this.#reader.clear();
-    this.send(reply(234, 'Proceed with TLS negotiation.'));
+    this.#send(reply(234, 'Proceed with TLS negotiation.'));
     try {
       const secure = await upgradeToTls(raw, context, this.services.settings.tlsHandshakeTimeoutMs);
       this.#socket = secure;
       this.#tlsContext = context;
-      this.secure = true;
+      this.state.secure = true;
       this.#attach(secure);
       this.log.info({ event: 'tls-established', protocol: secure.getProtocol(), cipher: secure.getCipher().name });
     } catch (error) {
@@ -265,180 +253,11 @@ export class ControlSession {
     }
   }
 
-  // ---- data connections -------------------------------------------------------
+  // ---- transfers --------------------------------------------------------------
 
-  /** PASV/EPSV: the next data connection comes to this reserved port. */
-  usePassive(reservation: PassiveReservation): void {
-    const cancel = new AbortController();
-    const connection = this.#acceptPassive(reservation, cancel.signal);
-    connection.catch(() => undefined);
-    this.#replaceEndpoint({ kind: 'passive', reservation, connection, cancel });
-  }
-
-  /**
-   * The client's data connection on a reserved port, accepted (and TLS negotiated)
-   * as soon as it arrives: some clients finish the handshake before RETR/STOR, others
-   * only after the 150. Under PROT P several connections from the client's address
-   * may race, each handshaking at once; the first to finish its handshake decides:
-   * it is taken if it resumed this session's TLS session (unless the user may skip
-   * that), otherwise the transfer fails (522; 425 for a failed handshake). So a
-   * connection from the same address that is not the client's cannot take the data,
-   * and one that stalls its handshake cannot hold the port.
-   */
-  #acceptPassive(reservation: PassiveReservation, signal: AbortSignal): Promise<Socket> {
-    return new Promise<Socket>((resolve, reject) => {
-      let settled = false;
-      let candidates = 0; // handshakes under way
-      const finish = (error: unknown, socket?: Socket): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        reservation.release();
-        if (socket) resolve(socket);
-        else reject(error);
-      };
-      const timer = setTimeout(
-        () => finish(new PassivePortError('Data connection did not arrive in time')),
-        this.services.settings.idleTimeoutMs,
-      );
-      const onAbort = (): void => finish(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      reservation.onConnection((socket) => {
-        this.services.connections.track(socket, this.clientAddress);
-        if (settled || candidates >= MAX_DATA_CANDIDATES) {
-          socket.destroy();
-          return;
-        }
-        candidates += 1;
-        this.#secureDataConnection(socket, signal).then(
-          (secured) => {
-            candidates -= 1;
-            if (settled) secured.destroy();
-            else finish(undefined, secured);
-          },
-          (error: unknown) => {
-            candidates -= 1;
-            if (settled) return;
-            if (error instanceof TlsResumptionRequired) this.#logResumeFailure(reservation.port);
-            finish(error);
-          },
-        );
-      });
-    });
-  }
-
-  /** PORT/EPRT: the next data connection is opened to the client. */
-  useActive(host: string, port: number): void {
-    this.#replaceEndpoint({ kind: 'active', host, port });
-  }
-
-  /** Forgets the pending data endpoint (ABOR, REIN, a new PASV, the end of the session). */
-  clearDataEndpoint(): void {
-    this.#replaceEndpoint(undefined);
-  }
-
-  #replaceEndpoint(endpoint: DataEndpoint | undefined): void {
-    if (this.#dataEndpoint?.kind === 'passive') releasePassive(this.#dataEndpoint);
-    this.#dataEndpoint = endpoint;
-  }
-
-  /**
-   * The data connection for the current transfer, TLS-wrapped when PROT P. Uses up
-   * the endpoint set by PASV/EPSV/PORT/EPRT. Rejects with ReplyError 425 when it
-   * cannot be had in time.
-   */
-  async openDataConnection(signal: AbortSignal): Promise<Socket> {
-    const endpoint = this.#dataEndpoint;
-    this.#dataEndpoint = undefined;
-    if (!endpoint) throw new ReplyError(425, 'Use PASV or EPSV first.');
-    const timeoutMs = this.services.settings.dataConnectionTimeoutMs;
-    let socket: Socket;
-    try {
-      if (endpoint.kind === 'passive') {
-        socket = await withTimeout(endpoint.connection, timeoutMs, signal);
-      } else {
-        const tcp = await connectActive(endpoint.host, endpoint.port, timeoutMs, signal);
-        this.services.connections.track(tcp, this.clientAddress);
-        socket = await this.#secureDataConnection(tcp, signal);
-      }
-    } catch (error) {
-      if (endpoint.kind === 'passive') releasePassive(endpoint);
-      if (signal.aborted) throw error;
-      if (error instanceof TlsResumptionRequired) {
-        if (endpoint.kind === 'active') this.#logResumeFailure(endpoint.port);
-        throw new ReplyError(
-          522,
-          "TLS session reuse required: the data connection must resume the control connection's TLS session.",
-        );
-      }
-      this.log.info({ event: 'data-connection-failed', mode: endpoint.kind, reason: (error as Error).message });
-      throw new ReplyError(425, "Can't open data connection.");
-    }
-    // A stalled peer must not hold a transfer open forever.
-    socket.setTimeout(this.services.settings.idleTimeoutMs, () => socket.destroy(new Error('Data connection idle timeout')));
-    return socket;
-  }
-
-  /** TLS for PROT P (the server side of the handshake, whoever opened the TCP connection). */
-  async #secureDataConnection(socket: Socket, signal: AbortSignal): Promise<Socket> {
-    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
-    if (this.protection !== 'P') return socket;
-    const context = this.#tlsContext;
-    if (!context) {
-      socket.destroy();
-      throw new Error('PROT P without a TLS control connection');
-    }
-    const reuse = this.user?.tlsSessionReuse ?? this.services.settings.tlsSessionReuse;
-    const secure = await secureDataConnection(socket, {
-      context,
-      timeoutMs: this.services.settings.tlsHandshakeTimeoutMs,
-      requireResumption: reuse === 'required',
-      signal,
-    });
-    this.log.debug({ event: 'data-tls', protocol: secure.getProtocol(), resumed: secure.isSessionReused() });
-    return secure;
-  }
-
-  #logResumeFailure(port: number): void {
-    this.log.warn(
-      { event: 'tls-resume-failure', port },
-      "a PROT P data connection did not resume the control connection's TLS session: refused (FTP_TLS_SESSION_REUSE=required)",
-    );
-  }
-
-  /**
-   * Ends a finished data connection: our side is closed and the peer may close its
-   * own. Destroying at once would reset a connection with unread input (a TLS
-   * close_notify, say), which can make the client drop the tail of a download it
-   * has not read yet. Whatever is still open when the session closes is destroyed.
-   */
-  finishDataConnection(data: Socket): void {
-    if (data.destroyed) return;
-    if (this.#closingData.size >= MAX_CLOSING_DATA_CONNECTIONS) {
-      const [oldest] = this.#closingData;
-      oldest?.destroy();
-    }
-    this.#closingData.add(data);
-    const timer = setTimeout(() => data.destroy(), DATA_CLOSE_WAIT_MS).unref();
-    data.once('close', () => {
-      clearTimeout(timer);
-      this.#closingData.delete(data);
-    });
-    data.on('error', () => data.destroy());
-    data.resume();
-    data.end();
-  }
-
-  /**
-   * Runs `work` as the session's one transfer: ABOR and a closing control connection
-   * abort its signal, STAT reports its progress, and the idle timer is paused.
-   */
-  async runTransfer(
-    details: { command: string; path: string },
-    work: (signal: AbortSignal, progress: (bytes: number) => void, note: (fields: Record<string, number>) => void) => Promise<void>,
-  ): Promise<void> {
+  async transfer(details: { readonly command: string; readonly path: string; readonly opening: string }, work: TransferWork): Promise<void> {
     const controller = new AbortController();
+    const { signal } = controller;
     const transfer: ActiveTransfer = {
       controller,
       command: details.command,
@@ -451,10 +270,22 @@ export class ControlSession {
     clearTimeout(this.#idleTimer);
     let outcome: 'ok' | 'failed' | 'aborted' = 'failed';
     try {
-      await work(controller.signal, (bytes) => (transfer.bytes += bytes), (fields) => Object.assign(transfer.notes, fields));
+      this.reply(150, details.opening);
+      const data = await this.data.open(signal);
+      try {
+        await work(data, signal, (bytes) => (transfer.bytes += bytes), (fields) => Object.assign(transfer.notes, fields));
+      } catch (error) {
+        data.destroy();
+        if (signal.aborted) throw signal.reason;
+        if (error instanceof StorageError || error instanceof ReplyError) throw error;
+        // Errors of the connection itself (reset by the peer, idle) become 426.
+        this.log.info({ event: 'data-connection-error', err: error });
+        throw new ReplyError(REPLIES.transferAborted);
+      }
+      this.data.finish(data);
       outcome = 'ok';
     } catch (error) {
-      outcome = controller.signal.aborted ? 'aborted' : 'failed';
+      outcome = signal.aborted ? 'aborted' : 'failed';
       throw error;
     } finally {
       this.#transfer = undefined;
@@ -469,14 +300,15 @@ export class ControlSession {
       });
       this.#resetIdleTimer();
     }
+    this.reply(226, 'Transfer complete.');
   }
 
   /** ABOR: aborts the running transfer and waits until its own reply (426) is out. */
   async abortTransfer(): Promise<boolean> {
     const transfer = this.#transfer;
-    this.clearDataEndpoint();
+    this.data.clear();
     if (!transfer) return false;
-    transfer.controller.abort(new ReplyError(426, 'Connection closed; transfer aborted.'));
+    transfer.controller.abort(new ReplyError(REPLIES.transferAborted));
     // The transfer's own command writes its 426; ABOR's reply must come after it.
     await this.#executing;
     return true;
@@ -487,19 +319,18 @@ export class ControlSession {
   /** Server shutdown: idle sessions close now; a running transfer may finish first. */
   drain(): void {
     this.#draining = true;
-    if (!this.#transfer && !this.#pumping) this.close(reply(421, 'Service shutting down; please reconnect.'));
+    if (!this.#transfer && !this.#pumping) this.close(REPLIES.shuttingDown);
   }
 
   close(final?: Reply): void {
     if (this.#closed) return;
-    if (final) this.send(final);
+    if (final) this.#send(final);
     this.#closed = true;
     this.#closedController.abort();
     clearTimeout(this.#loginTimer);
     clearTimeout(this.#idleTimer);
     this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));
-    this.clearDataEndpoint();
-    for (const data of this.#closingData) data.destroy();
+    this.data.close();
     this.#queue.length = 0;
     this.#urgent.length = 0;
     this.#socket.end();
@@ -594,7 +425,7 @@ export class ControlSession {
         await this.#executing;
         this.#executing = undefined;
         if (this.#draining && !this.#transfer) {
-          this.close(reply(421, 'Service shutting down; please reconnect.'));
+          this.close(REPLIES.shuttingDown);
         }
       }
     } finally {
@@ -651,16 +482,16 @@ export class ControlSession {
     // does not keep an idle session alive.
     this.#resetIdleTimer();
     if (line.kind === 'too-long') {
-      this.send(reply(500, 'Command line too long.'));
+      this.#send(reply(500, 'Command line too long.'));
       return;
     }
     const { verb, argument } = parseCommand(line.text);
     this.log.debug({ event: 'command', verb, argument: verb === 'PASS' ? '****' : argument });
     const spec = COMMANDS.get(verb);
     const refusal = spec ? this.#refusal(spec, argument) : reply(500, `Unknown command ${JSON.stringify(verb.slice(0, 16))}.`);
-    if (verb !== 'RNTO' && verb !== 'RNFR' && !spec?.duringTransfer) this.renameFrom = undefined;
+    if (verb !== 'RNTO' && verb !== 'RNFR' && !spec?.duringTransfer) this.state.renameFrom = undefined;
     if (refusal) {
-      this.send(refusal);
+      this.#send(refusal);
       return;
     }
     try {
@@ -668,7 +499,7 @@ export class ControlSession {
     } catch (error) {
       const mapped = replyForError(error);
       if (!mapped.expected) this.log.error({ event: 'command-error', verb, err: error });
-      this.send(mapped.reply);
+      this.#send(mapped.reply);
     }
   }
 
@@ -676,14 +507,17 @@ export class ControlSession {
   #refusal(spec: CommandSpec, argument: string): Reply | undefined {
     if (!spec.handler) return reply(502, `${spec.verb} not implemented.`);
     const { tlsMode } = this.services.settings;
-    if (spec.secureControl && tlsMode === 'required' && !this.secure) {
+    if (spec.secureControl && tlsMode === 'required' && !this.state.secure) {
       return reply(530, 'TLS is required: send AUTH TLS first.');
     }
-    if (spec.login && !this.user) return reply(530, 'Please log in with USER and PASS.');
-    if (spec.argument === 'required' && argument.trim() === '') return reply(501, `${spec.verb} needs an argument.`);
-    if (spec.argument === 'none' && argument.trim() !== '') return reply(501, `${spec.verb} takes no argument.`);
-    if (spec.permission && !this.can(spec.permission)) return reply(550, 'Permission denied.');
-    if (spec.dataTransfer && tlsMode === 'required' && this.protection !== 'P') {
+    const given = argument.trim() !== '';
+    const login = spec.login || (given && spec.withArgument?.login === true);
+    const permission = spec.permission ?? (given ? spec.withArgument?.permission : undefined);
+    if (login && !this.state.user) return REPLIES.loginFirst;
+    if (spec.argument === 'required' && !given) return reply(501, `${spec.verb} needs an argument.`);
+    if (spec.argument === 'none' && given) return reply(501, `${spec.verb} takes no argument.`);
+    if (permission && !this.can(permission)) return REPLIES.permissionDenied;
+    if (spec.dataTransfer && tlsMode === 'required' && this.state.protection !== 'P') {
       return reply(521, 'Data connections must be protected: send PBSZ 0 and PROT P.');
     }
     return undefined;
@@ -707,43 +541,4 @@ export class ControlSession {
     }, this.services.settings.idleTimeoutMs);
     this.#idleTimer.unref();
   }
-}
-
-/** Gives a passive port back: no more waiting for, or negotiating, its connection; a late one is closed. */
-function releasePassive(endpoint: Extract<DataEndpoint, { kind: 'passive' }>): void {
-  endpoint.cancel.abort();
-  endpoint.reservation.release();
-  endpoint.connection.then((socket) => socket.destroy(), () => undefined);
-}
-
-/** `promise`, or a rejection after `timeoutMs` or when `signal` aborts. */
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Data connection did not arrive in time')), timeoutMs);
-        onAbort = () => reject(signal.reason);
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-async function connectActive(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
-  return await new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host, port, signal, timeout: timeoutMs });
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      resolve(socket);
-    });
-    socket.once('timeout', () => socket.destroy(new Error('Active data connection timed out')));
-    socket.once('error', reject);
-  });
 }

@@ -7,6 +7,7 @@ import { ControlSession } from './control-session.ts';
 import { formatReply, reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
+import { REPLIES } from './replies.ts';
 
 export interface FtpServerOptions {
   readonly listenAddress: string;
@@ -93,7 +94,7 @@ export class FtpServer {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       for (const session of this.#sessions) session.drain();
       await settleWithin(drained, graceMs);
-      for (const session of [...this.#sessions]) session.close(reply(421, 'Service shutting down; please reconnect.'));
+      for (const session of [...this.#sessions]) session.close(REPLIES.shuttingDown);
     }
     const settling = this.#settling.size;
     const settled = await settleWithin(Promise.all(this.#settling), SHUTDOWN_ABORT_WAIT_MS);

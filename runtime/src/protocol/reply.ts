@@ -35,9 +35,11 @@ export function quotePath(path: string): string {
 export class ReplyError extends Error {
   readonly reply: Reply;
 
-  constructor(code: number, text: string) {
-    super(text);
+  /** `new ReplyError(550, 'text')`, or with a named reply: `new ReplyError(REPLIES.noSuchFile)`. */
+  constructor(code: number | Reply, text?: string) {
+    const value = typeof code === 'number' ? reply(code, text ?? '') : code;
+    super(value.lines.join(' '));
     this.name = 'ReplyError';
-    this.reply = reply(code, text);
+    this.reply = value;
   }
 }

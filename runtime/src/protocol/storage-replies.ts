@@ -2,6 +2,7 @@ import { StorageError } from '../storage/storage-error.ts';
 import { PassivePortError } from './passive-ports.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
 import { PathError } from './virtual-path.ts';
+import { REPLIES } from './replies.ts';
 
 /**
  * The one mapping from errors to replies. Storage messages are written for clients,
@@ -11,19 +12,19 @@ import { PathError } from './virtual-path.ts';
 export function replyForError(error: unknown): { reply: Reply; expected: boolean } {
   if (error instanceof ReplyError) return { reply: error.reply, expected: true };
   if (error instanceof PathError) return { reply: reply(553, `${error.message}.`), expected: true };
-  if (error instanceof PassivePortError) return { reply: reply(425, "Can't open data connection."), expected: true };
+  if (error instanceof PassivePortError) return { reply: REPLIES.cannotOpenDataConnection, expected: true };
   if (error instanceof StorageError) {
     switch (error.kind) {
       case 'not-found':
-        return { reply: reply(550, 'No such file or folder.'), expected: true };
+        return { reply: REPLIES.noSuchFileOrFolder, expected: true };
       case 'already-exists':
-        return { reply: reply(550, 'A file or folder with that name already exists.'), expected: true };
+        return { reply: REPLIES.alreadyExists, expected: true };
       case 'not-empty':
         return { reply: reply(550, 'Folder is not empty.'), expected: true };
       case 'invalid-name':
         return { reply: reply(553, 'File name not allowed.'), expected: true };
       case 'invalid-offset':
-        return { reply: reply(554, 'Restart offset is beyond the end of the file.'), expected: true };
+        return { reply: REPLIES.offsetBeyondEnd, expected: true };
       case 'too-many-objects':
         return { reply: reply(550, error.message), expected: true };
       case 'conflict':
@@ -36,7 +37,7 @@ export function replyForError(error: unknown): { reply: Reply; expected: boolean
       case 'access-denied':
         return { reply: reply(550, 'Permission denied by storage.'), expected: false };
       case 'aborted':
-        return { reply: reply(426, 'Connection closed; transfer aborted.'), expected: true };
+        return { reply: REPLIES.transferAborted, expected: true };
       case 'transient':
         return { reply: reply(451, 'Storage is unavailable; nothing was changed. Try again later.'), expected: false };
     }

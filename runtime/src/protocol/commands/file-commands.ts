@@ -1,8 +1,8 @@
-import type { CommandSpec } from '../command-table.ts';
-import type { ControlSession } from '../control-session.ts';
+import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
 import { quotePath, ReplyError } from '../reply.ts';
+import { REPLIES } from '../replies.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
@@ -39,38 +39,38 @@ export const FILE_COMMANDS: readonly CommandSpec[] = [
     argument: 'optional',
     permission: 'list',
     syntax: 'MLST [<path>]',
-    feature: (s) => mlstFeatureLine(s.mlstFacts),
+    feature: (s) => mlstFeatureLine(s.state.mlstFacts),
   },
 ];
 
-function pwd(session: ControlSession): void {
-  session.reply(257, `${quotePath(session.cwd)} is the current directory.`);
+function pwd(session: FtpSession): void {
+  session.reply(257, `${quotePath(session.state.cwd)} is the current directory.`);
 }
 
-async function cwd(session: ControlSession, argument: string): Promise<void> {
+async function cwd(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   const entry = await session.stat(target);
   if (entry?.kind !== 'directory') throw new ReplyError(550, 'No such folder.');
-  session.cwd = target.path;
+  session.state.cwd = target.path;
   session.reply(250, `Directory changed to ${target.path}.`);
 }
 
-async function mkd(session: ControlSession, argument: string): Promise<void> {
+async function mkd(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
-  if (target.path === '/') throw new ReplyError(550, 'A file or folder with that name already exists.');
+  if (target.path === '/') throw new ReplyError(REPLIES.alreadyExists);
   await session.requireParentFolder(target);
   await session.services.store.makeDirectory(target.storePath);
   session.reply(257, `${quotePath(target.path)} created.`);
 }
 
-async function rmd(session: ControlSession, argument: string): Promise<void> {
+async function rmd(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   if (target.path === '/') throw new ReplyError(550, 'The home folder cannot be removed.');
   await session.services.store.removeDirectory(target.storePath);
   session.reply(250, 'Folder removed.');
 }
 
-async function dele(session: ControlSession, argument: string): Promise<void> {
+async function dele(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   try {
     await session.services.store.delete(target.storePath);
@@ -84,17 +84,17 @@ async function dele(session: ControlSession, argument: string): Promise<void> {
   session.reply(250, 'File deleted.');
 }
 
-async function rnfr(session: ControlSession, argument: string): Promise<void> {
+async function rnfr(session: FtpSession, argument: string): Promise<void> {
   const source = session.resolve(argument);
   if (source.path === '/') throw new ReplyError(550, 'The home folder cannot be renamed.');
-  if (!(await session.stat(source))) throw new ReplyError(550, 'No such file or folder.');
-  session.renameFrom = source;
+  if (!(await session.stat(source))) throw new ReplyError(REPLIES.noSuchFileOrFolder);
+  session.state.renameFrom = source;
   session.reply(350, 'Ready for RNTO.');
 }
 
-async function rnto(session: ControlSession, argument: string): Promise<void> {
-  const source = session.renameFrom;
-  session.renameFrom = undefined;
+async function rnto(session: FtpSession, argument: string): Promise<void> {
+  const source = session.state.renameFrom;
+  session.state.renameFrom = undefined;
   if (!source) throw new ReplyError(503, 'Send RNFR first.');
   const target = session.resolve(argument);
   if (target.path === '/' || target.path === source.path) throw new ReplyError(553, 'Invalid rename target.');
@@ -105,26 +105,26 @@ async function rnto(session: ControlSession, argument: string): Promise<void> {
   session.reply(250, 'Rename successful.');
 }
 
-async function size(session: ControlSession, argument: string): Promise<void> {
+async function size(session: FtpSession, argument: string): Promise<void> {
   const entry = await session.stat(session.resolve(argument));
-  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, String(entry.size));
 }
 
-async function mdtm(session: ControlSession, argument: string): Promise<void> {
+async function mdtm(session: FtpSession, argument: string): Promise<void> {
   const entry = await session.stat(session.resolve(argument));
-  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
+  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, formatTimeVal(entry.modified));
 }
 
-async function mlst(session: ControlSession, argument: string): Promise<void> {
+async function mlst(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument.trim() === '' ? '.' : argument);
   const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   const line = formatMlsxEntry({
     entry,
     name: target.path,
-    facts: session.mlstFacts,
+    facts: session.state.mlstFacts,
     permissions: session.requireUser().permissions,
   });
   session.reply(250, `Listing ${target.path}`, line, 'End');

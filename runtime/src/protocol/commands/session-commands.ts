@@ -1,7 +1,7 @@
-import type { CommandSpec } from '../command-table.ts';
-import type { ControlSession } from '../control-session.ts';
+import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
+import { REPLIES } from '../replies.ts';
 
 /** STAT <path> lists over the control connection, in one reply: at most this many entries. */
 const STAT_MAX_ENTRIES = 1000;
@@ -25,7 +25,15 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     feature: () => 'UTF8',
   },
   { verb: 'HELP', handler: help, login: false, argument: 'optional', syntax: 'HELP [<command>]' },
-  { verb: 'STAT', handler: stat, login: false, argument: 'optional', syntax: 'STAT [<path>]', duringTransfer: true },
+  {
+    verb: 'STAT',
+    handler: stat,
+    login: false,
+    argument: 'optional',
+    syntax: 'STAT [<path>]',
+    duringTransfer: true,
+    withArgument: { login: true, permission: 'list' },
+  },
   { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
   { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
   { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
@@ -39,20 +47,20 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-function user(session: ControlSession, argument: string): void {
-  if (session.user) {
+function user(session: FtpSession, argument: string): void {
+  if (session.state.user) {
     session.log.info({ event: 'logout', reason: 'USER while logged in' });
     session.reinitialize();
   }
-  session.pendingUsername = argument;
+  session.state.pendingUsername = argument;
   session.reply(331, 'Password required.');
 }
 
-async function pass(session: ControlSession, argument: string): Promise<void> {
-  if (session.user) throw new ReplyError(503, 'Already logged in.');
-  const username = session.pendingUsername;
+async function pass(session: FtpSession, argument: string): Promise<void> {
+  if (session.state.user) throw new ReplyError(503, 'Already logged in.');
+  const username = session.state.pendingUsername;
   if (username === undefined) throw new ReplyError(503, 'Send USER first.');
-  session.pendingUsername = undefined;
+  session.state.pendingUsername = undefined;
   const result = await session.services.authenticator.login({
     username,
     password: argument,
@@ -66,20 +74,20 @@ async function pass(session: ControlSession, argument: string): Promise<void> {
     throw new ReplyError(530, 'Login incorrect.');
   }
   session.loggedIn(result.user);
-  session.log.info({ event: 'login', outcome: 'ok', username, secure: session.secure });
+  session.log.info({ event: 'login', outcome: 'ok', username, secure: session.state.secure });
   session.reply(230, 'Login successful.');
 }
 
-async function quit(session: ControlSession): Promise<void> {
+async function quit(session: FtpSession): Promise<void> {
   session.close({ code: 221, lines: ['Goodbye.'] });
 }
 
-function rein(session: ControlSession): void {
+function rein(session: FtpSession): void {
   session.reinitialize();
   session.reply(220, 'Service ready for new user.');
 }
 
-function feat(session: ControlSession): void {
+function feat(session: FtpSession): void {
   const features = new Set<string>();
   for (const spec of session.commands.values()) {
     const line = spec.feature?.(session);
@@ -88,7 +96,7 @@ function feat(session: ControlSession): void {
   session.reply(211, 'Features:', ...[...features].sort(), 'End');
 }
 
-function opts(session: ControlSession, argument: string): void {
+function opts(session: FtpSession, argument: string): void {
   const [option = '', ...rest] = argument.trim().split(/\s+/);
   const value = rest.join(' ');
   switch (option.toUpperCase()) {
@@ -101,7 +109,7 @@ function opts(session: ControlSession, argument: string): void {
         .split(';')
         .map((fact) => fact.trim().toLowerCase())
         .filter((fact): fact is MlstFact => (MLST_FACTS as readonly string[]).includes(fact));
-      session.mlstFacts = new Set(wanted);
+      session.state.mlstFacts = new Set(wanted);
       return session.reply(200, `MLST OPTS ${wanted.map((fact) => `${fact};`).join('')}`);
     }
     default:
@@ -109,7 +117,7 @@ function opts(session: ControlSession, argument: string): void {
   }
 }
 
-function help(session: ControlSession, argument: string): void {
+function help(session: FtpSession, argument: string): void {
   const verb = argument.trim().toUpperCase();
   if (verb !== '') {
     const spec = session.commands.get(verb);
@@ -122,27 +130,25 @@ function help(session: ControlSession, argument: string): void {
   session.reply(214, 'The following commands are recognized:', ...rows, 'Help OK.');
 }
 
-async function stat(session: ControlSession, argument: string): Promise<void> {
-  if (argument.trim() === '' || session.transferActive) {
+async function stat(session: FtpSession, argument: string): Promise<void> {
+  if (argument.trim() === '' || session.transferStatus !== undefined) {
     const transfer = session.transferStatus;
     const lines = [
       'ftp-s3-bridge status:',
       `Connected from ${session.clientAddress}`,
-      session.user ? `Logged in as ${session.user.username}` : 'Not logged in',
-      `TYPE: ${session.transferType === 'A' ? 'ASCII' : 'BINARY'}; STRUcture: File; transfer MODE: Stream`,
-      `Control connection: ${session.secure ? 'TLS' : 'clear'}; data connections: ${session.protection === 'P' ? 'TLS' : 'clear'}`,
+      session.state.user ? `Logged in as ${session.state.user.username}` : 'Not logged in',
+      `TYPE: ${session.state.transferType === 'A' ? 'ASCII' : 'BINARY'}; STRUcture: File; transfer MODE: Stream`,
+      `Control connection: ${session.state.secure ? 'TLS' : 'clear'}; data connections: ${session.state.protection === 'P' ? 'TLS' : 'clear'}`,
     ];
     if (transfer) lines.push(`${transfer.command} ${transfer.path}: ${transfer.bytes} bytes transferred`);
     return session.reply(transfer ? 213 : 211, ...lines, 'End of status');
   }
   // STAT <path>: a LIST over the control connection (RFC 959 4.1.3).
-  session.requireUser();
-  if (!session.can('list')) throw new ReplyError(550, 'Permission denied.');
   const target = session.resolve(argument.trim());
   const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   const now = new Date();
-  const permissions = session.user!.permissions;
+  const permissions = session.requireUser().permissions;
   const lines: string[] = [];
   if (entry.kind === 'file') lines.push(formatListLine(entry, permissions, now));
   else {
@@ -160,33 +166,33 @@ async function stat(session: ControlSession, argument: string): Promise<void> {
   session.reply(213, `Status of ${target.path}:`, ...lines, 'End of status');
 }
 
-function clnt(session: ControlSession, argument: string): void {
+function clnt(session: FtpSession, argument: string): void {
   session.log.info({ event: 'client-name', client: argument.slice(0, 100) });
   session.reply(200, 'Noted.');
 }
 
-function type(session: ControlSession, argument: string): void {
+function type(session: FtpSession, argument: string): void {
   const [code = '', parameter = ''] = argument.trim().toUpperCase().split(/\s+/);
   if (code === 'I' || (code === 'L' && parameter === '8')) {
-    session.transferType = 'I';
+    session.state.transferType = 'I';
     return session.reply(200, 'Switching to Binary mode.');
   }
   if (code === 'A' && (parameter === '' || parameter === 'N')) {
-    session.transferType = 'A';
+    session.state.transferType = 'A';
     return session.reply(200, 'Switching to ASCII mode.');
   }
   if (code === 'A' || code === 'E' || code === 'L') throw new ReplyError(504, 'Type not supported.');
   throw new ReplyError(501, 'Unknown type.');
 }
 
-function mode(session: ControlSession, argument: string): void {
+function mode(session: FtpSession, argument: string): void {
   const value = argument.trim().toUpperCase();
   if (value === 'S') return session.reply(200, 'Mode set to S.');
   if (value === 'B' || value === 'C' || value === 'Z') throw new ReplyError(504, 'Only stream mode (S) is supported.');
   throw new ReplyError(501, 'Unknown mode.');
 }
 
-function stru(session: ControlSession, argument: string): void {
+function stru(session: FtpSession, argument: string): void {
   const value = argument.trim().toUpperCase();
   if (value === 'F') return session.reply(200, 'Structure set to F.');
   if (value === 'R' || value === 'P') throw new ReplyError(504, 'Only file structure (F) is supported.');

@@ -4,15 +4,14 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { EntryInfo } from '../../storage/object-store.ts';
-import { StorageError } from '../../storage/storage-error.ts';
 import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
-import type { CommandSpec } from '../command-table.ts';
-import type { ControlSession, ResolvedPath } from '../control-session.ts';
+import type { CommandSpec, FtpSession, ResolvedPath } from '../command-handler.ts';
 import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
 import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { endedWithoutCloseNotify } from '../tls-data-connection.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
+import { REPLIES } from '../replies.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
 export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
@@ -30,51 +29,51 @@ export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
 /** How long a finished upload waits for a closing control connection before it commits. */
 const CONTROL_CLOSE_GRACE_MS = 10;
 
-function rest(session: ControlSession, argument: string): void {
+function rest(session: FtpSession, argument: string): void {
   if (!/^\d{1,15}$/.test(argument.trim())) throw new ReplyError(501, 'REST takes a byte offset.');
-  session.restOffset = Number(argument.trim());
-  session.reply(350, `Restarting at ${session.restOffset}. Send STOR or RETR to initiate transfer.`);
+  session.state.restOffset = Number(argument.trim());
+  session.reply(350, `Restarting at ${session.state.restOffset}. Send STOR or RETR to initiate transfer.`);
 }
 
-function takeRestOffset(session: ControlSession): number {
-  const offset = session.restOffset;
-  session.restOffset = 0;
+function takeRestOffset(session: FtpSession): number {
+  const offset = session.state.restOffset;
+  session.state.restOffset = 0;
   return offset;
 }
 
-async function retr(session: ControlSession, argument: string): Promise<void> {
+async function retr(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   const offset = takeRestOffset(session);
   const entry = await session.stat(target);
-  if (entry?.kind !== 'file') throw new ReplyError(550, 'No such file.');
-  if (offset > entry.size) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
-  const ascii = session.transferType === 'A';
+  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
+  if (offset > entry.size) throw new ReplyError(REPLIES.offsetBeyondEnd);
+  const ascii = session.state.transferType === 'A';
   const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
-  await transfer(session, { command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
     const { body } = await session.services.store.read(target.storePath, { offset, signal });
     const stages = ascii ? [counter(progress), toNetworkAscii()] : [counter(progress)];
     await pipeline([body, ...stages, data], { signal });
   });
 }
 
-async function stor(session: ControlSession, argument: string): Promise<void> {
+async function stor(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   await storeFile(session, 'STOR', target, takeRestOffset(session));
 }
 
-async function appe(session: ControlSession, argument: string): Promise<void> {
+async function appe(session: FtpSession, argument: string): Promise<void> {
   takeRestOffset(session);
   await storeFile(session, 'APPE', session.resolve(argument), 'append');
 }
 
-async function stou(session: ControlSession, argument: string): Promise<void> {
+async function stou(session: FtpSession, argument: string): Promise<void> {
   takeRestOffset(session);
   // A hint that names no file ('/', '.', '..') is no hint: never a name like '.123.abc'.
   const hint = argument.trim() === '' ? undefined : baseName(session.resolve(argument.trim()).path) || undefined;
   for (let attempt = 0; attempt < 20; attempt++) {
     const name =
       hint !== undefined && attempt === 0 ? hint : `${hint ?? 'stou'}.${Date.now()}.${randomBytes(4).toString('hex')}`;
-    const target = session.resolve(joinPath(session.cwd, name));
+    const target = session.resolve(joinPath(session.state.cwd, name));
     if (await session.stat(target)) continue;
     await storeFile(session, 'STOU', target, 0, `FILE: ${name}`);
     return;
@@ -89,7 +88,7 @@ async function stou(session: ControlSession, argument: string): Promise<void> {
  * 0 for a new file).
  */
 async function storeFile(
-  session: ControlSession,
+  session: FtpSession,
   command: string,
   target: ResolvedPath,
   start: number | 'append',
@@ -100,12 +99,12 @@ async function storeFile(
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
   const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
-  if (offset > (entry?.size ?? 0)) throw new ReplyError(554, 'Restart offset is beyond the end of the file.');
+  if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const user = session.requireUser();
-  await transfer(session, { command, path: target.path, opening }, async (data, signal, progress, note) => {
+  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
-    const decoded = session.transferType === 'A' ? [fromNetworkAscii()] : [];
+    const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
     const feeding = pipeline([data, counter(progress), ...decoded, commitGate(signal, data), source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
       signal,
@@ -145,20 +144,20 @@ function commitGate(signal: AbortSignal, data: Socket): Transform {
   });
 }
 
-async function list(session: ControlSession, argument: string): Promise<void> {
+async function list(session: FtpSession, argument: string): Promise<void> {
   const user = session.requireUser();
   const now = new Date();
   await sendListing(session, 'LIST', argument, (entry) => formatListLine(entry, user.permissions, now));
 }
 
-async function nlst(session: ControlSession, argument: string): Promise<void> {
+async function nlst(session: FtpSession, argument: string): Promise<void> {
   await sendListing(session, 'NLST', argument, (entry, prefix) => `${prefix}${entry.name}`);
 }
 
-async function mlsd(session: ControlSession, argument: string): Promise<void> {
+async function mlsd(session: FtpSession, argument: string): Promise<void> {
   const user = session.requireUser();
   const format = (entry: EntryInfo): string =>
-    formatMlsxEntry({ entry, name: entry.name, facts: session.mlstFacts, permissions: user.permissions });
+    formatMlsxEntry({ entry, name: entry.name, facts: session.state.mlstFacts, permissions: user.permissions });
   await sendListing(session, 'MLSD', argument, format);
 }
 
@@ -169,7 +168,7 @@ async function mlsd(session: ControlSession, argument: string): Promise<void> {
  * names it returns can be passed straight back to RETR (what mget does).
  */
 async function sendListing(
-  session: ControlSession,
+  session: FtpSession,
   command: 'LIST' | 'NLST' | 'MLSD',
   argument: string,
   format: (entry: EntryInfo, prefix: string) => string,
@@ -184,7 +183,7 @@ async function sendListing(
   }
   const target = session.resolve(folderArgument === '' ? '.' : folderArgument);
   const entry = await session.stat(target);
-  if (!entry) throw new ReplyError(550, 'No such file or folder.');
+  if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   if (command === 'MLSD' && entry.kind !== 'directory') throw new ReplyError(501, 'MLSD needs a folder; use MLST for a file.');
   const prefix = folderArgument === '' || folderArgument === '.' ? '' : `${folderArgument.replace(/\/+$/, '')}/`;
 
@@ -203,7 +202,7 @@ async function sendListing(
   }
 
   const opening = `Here comes the listing of ${target.path}.`;
-  await transfer(session, { command, path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress) => {
     await pipeline([Readable.from(lines(signal)), counter(progress), data], { signal });
   });
 }
@@ -227,41 +226,9 @@ function parentPrefix(written: string): string {
   return slash === -1 ? '' : written.slice(0, slash + 1);
 }
 
-async function abor(session: ControlSession): Promise<void> {
+async function abor(session: FtpSession): Promise<void> {
   if (await session.abortTransfer()) session.reply(226, 'ABOR successful; transfer aborted.');
   else session.reply(225, 'No transfer to abort.');
-}
-
-/**
- * The shape every transfer shares: 150, the data connection, the work, 226. The
- * data connection is always destroyed afterwards; errors of the connection itself
- * (reset by the peer, idle) become 426, storage errors keep their own reply.
- */
-async function transfer(
-  session: ControlSession,
-  details: { command: string; path: string; opening: string },
-  work: (
-    data: Socket,
-    signal: AbortSignal,
-    progress: (bytes: number) => void,
-    note: (fields: Record<string, number>) => void,
-  ) => Promise<void>,
-): Promise<void> {
-  await session.runTransfer(details, async (signal, progress, note) => {
-    session.reply(150, details.opening);
-    const data = await session.openDataConnection(signal);
-    try {
-      await work(data, signal, progress, note);
-    } catch (error) {
-      data.destroy();
-      if (signal.aborted) throw signal.reason;
-      if (error instanceof StorageError || error instanceof ReplyError) throw error;
-      session.log.info({ event: 'data-connection-error', err: error });
-      throw new ReplyError(426, 'Connection closed; transfer aborted.');
-    }
-    session.finishDataConnection(data);
-  });
-  session.reply(226, 'Transfer complete.');
 }
 
 function counter(progress: (bytes: number) => void): Transform {

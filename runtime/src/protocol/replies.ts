@@ -1,0 +1,24 @@
+import { reply, type Reply } from './reply.ts';
+
+/**
+ * The replies given from more than one place, by name, so each has one text:
+ * scripts match on them, and the mapping of storage errors (storage-replies.ts)
+ * and the handlers must say the same thing for the same situation.
+ */
+export const REPLIES = {
+  noSuchFileOrFolder: reply(550, 'No such file or folder.'),
+  noSuchFile: reply(550, 'No such file.'),
+  alreadyExists: reply(550, 'A file or folder with that name already exists.'),
+  permissionDenied: reply(550, 'Permission denied.'),
+  loginFirst: reply(530, 'Please log in with USER and PASS.'),
+  offsetBeyondEnd: reply(554, 'Restart offset is beyond the end of the file.'),
+  transferAborted: reply(426, 'Connection closed; transfer aborted.'),
+  shuttingDown: reply(421, 'Service shutting down; please reconnect.'),
+  cannotOpenDataConnection: reply(425, "Can't open data connection."),
+  epsvAllInEffect: reply(503, 'EPSV ALL is in effect; use EPSV.'),
+} as const satisfies Record<string, Reply>;
+
+/** 522 for EPSV/EPRT naming a network protocol the control connection does not use. */
+export function protocolNotSupported(protocol: '1' | '2'): Reply {
+  return reply(522, `Network protocol not supported, use (${protocol}).`);
+}
