@@ -28,7 +28,7 @@ import { classicPeerScenario } from './scenarios/classic-peer.ts';
 import { concurrencyScenario } from './scenarios/concurrency.ts';
 import { listingScenario } from './scenarios/listing.ts';
 import { longStreamScenario } from './scenarios/long-stream.ts';
-import { ROOT, prepareBridgeFiles, uploadBufferDefault } from './servers/bridge.ts';
+import { ROOT, prepareBridgeFiles } from './servers/bridge.ts';
 import { loadSettings } from './settings.ts';
 
 const SCENARIOS: readonly Scenario[] = [
@@ -48,12 +48,7 @@ async function main(): Promise<number> {
   log(`bench${settings.quick ? ' (quick)' : ''} on ${machineLine(machine)}`);
   const peers = await ensurePeers(log);
   for (const note of peers.notes) log(`  note: ${note}`);
-  const bufferSupport = await uploadBufferDefault();
-  log(
-    bufferSupport.known
-      ? `  the bridge knows FTP_UPLOAD_BUFFER_MIB (default ${bufferSupport.defaultMib ?? 'not a number'})`
-      : '  the bridge does not know FTP_UPLOAD_BUFFER_MIB: per-upload buffer bounds apply',
-  );
+  log(`  upload buffer budget in the memory scenarios: FTP_UPLOAD_BUFFER_MIB=${settings.uploadBufferMib}`);
 
   const work = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-bench-'));
   const comparisons: Comparison[] = [];
@@ -63,7 +58,7 @@ async function main(): Promise<number> {
   const notes: Record<string, string[]> = {};
   let failed = false;
   try {
-    const context: BenchContext = { settings, work, files: await prepareBridgeFiles(work), peers, bufferSupport, log };
+    const context: BenchContext = { settings, work, files: await prepareBridgeFiles(work), peers, log };
     for (const scenario of SCENARIOS) {
       if (settings.only !== undefined && !settings.only.has(scenario.id)) continue;
       const unavailable = scenario.unavailable?.(context);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CpuProfileSummary } from './cpu-profile.ts';
 import type { Comparison } from './measure.ts';
-import type { BridgeBufferSupport } from './memory-bound.ts';
 import type { PeerAvailability } from './peers.ts';
 import type { BridgeFiles } from './servers/bridge.ts';
 import type { BenchSettings } from './settings.ts';
@@ -17,7 +16,6 @@ export interface BenchContext {
   readonly work: string;
   readonly files: BridgeFiles;
   readonly peers: PeerAvailability;
-  readonly bufferSupport: BridgeBufferSupport;
   log(line: string): void;
 }
 

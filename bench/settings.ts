@@ -6,6 +6,8 @@
  */
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * MIB;
+/** The bridge's upload budget in the bench: what the deployment's default 1 GiB task gives it. */
+export const DEFAULT_UPLOAD_BUFFER_MIB = 512;
 
 export interface BenchSettings {
   readonly quick: boolean;
@@ -33,7 +35,8 @@ export interface BenchSettings {
   readonly listSmallObjects: number;
   readonly listLargeObjects: number;
   /** Passed to the bridge as FTP_UPLOAD_BUFFER_MIB when set (the process-wide upload buffer budget). */
-  readonly uploadBufferMib: number | undefined;
+  /** FTP_UPLOAD_BUFFER_MIB for the memory scenarios' bridges. @default DEFAULT_UPLOAD_BUFFER_MIB */
+  readonly uploadBufferMib: number;
   /** What the bridge may use beyond its buffer budget: Node, the SDK, sockets, TLS. */
   readonly rssOverheadMib: number;
   /** A scenario is stopped when the machine's available memory falls below this. */
@@ -63,7 +66,8 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     longStreamGib: pick('BENCH_LONG_STREAM_GIB', 50, 2),
     listSmallObjects: pick('BENCH_LIST_SMALL_OBJECTS', 10_000, 2_000),
     listLargeObjects: pick('BENCH_LIST_LARGE_OBJECTS', 100_000, 20_000),
-    uploadBufferMib: bufferText === undefined || bufferText === '' ? undefined : positive(env, 'FTP_UPLOAD_BUFFER_MIB', 0),
+    // The deployment's default task (1 GiB) gives the bridge half of it.
+    uploadBufferMib: bufferText === undefined || bufferText === '' ? DEFAULT_UPLOAD_BUFFER_MIB : positive(env, 'FTP_UPLOAD_BUFFER_MIB', 0),
     rssOverheadMib: positive(env, 'BENCH_RSS_OVERHEAD_MIB', 192),
     minAvailableMib: positive(env, 'BENCH_MIN_AVAILABLE_MIB', 3072),
     only: onlyText ? new Set(onlyText.split(',').map((id) => id.trim())) : undefined,

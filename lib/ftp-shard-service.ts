@@ -5,6 +5,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { uploadBufferMiBForMemory } from '../runtime/src/config.ts';
 import { CONTAINER_PORTS } from './settings.ts';
 import { portRangeText } from './shard-plan.ts';
 
@@ -49,7 +50,8 @@ export interface FtpShardServiceProps {
    */
   readonly cpu?: number;
   /**
-   * Task memory in MiB.
+   * Task memory in MiB; the runtime's upload buffer budget (FTP_UPLOAD_BUFFER_MIB) is
+   * derived from it, by the runtime's own rule (half).
    * @default 1024
    */
   readonly memoryLimitMiB?: number;
@@ -79,9 +81,10 @@ export class FtpShardService extends Construct {
       if (props.passivePorts[i] !== props.passivePorts[i - 1]! + 1) throw new Error('FtpShardService: passive ports must be consecutive');
     }
 
+    const memoryLimitMiB = props.memoryLimitMiB ?? 1024;
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 512,
-      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      memoryLimitMiB,
       runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture: ecs.CpuArchitecture.X86_64 },
       taskRole: props.taskRole,
       executionRole: props.executionRole,
@@ -107,6 +110,9 @@ export class FtpShardService extends Construct {
         FTP_PASSIVE_PORTS: portRangeText(props.passivePorts),
         FTP_PASSIVE_ADDRESS: props.passiveAddress,
         FTP_SHUTDOWN_GRACE_SECONDS: String(SHUTDOWN_GRACE_SECONDS),
+        // Set, not left to the runtime: Fargate limits the task, and the container's own
+        // cgroup may show no limit at all.
+        FTP_UPLOAD_BUFFER_MIB: String(uploadBufferMiBForMemory(memoryLimitMiB * 1024 * 1024)),
       },
       portMappings: [
         CONTAINER_PORTS.control,

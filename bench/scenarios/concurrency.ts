@@ -30,13 +30,7 @@ export const concurrencyScenario: Scenario = {
     const { settings, work, log } = context;
     const count = settings.concurrentTransfers;
     const bytes = settings.concurrentMib * MIB;
-    const budget = uploadBudget({
-      support: context.bufferSupport,
-      configuredMib: settings.uploadBufferMib,
-      simultaneousUploads: count,
-      largestUploadBytes: bytes,
-      overheadMib: settings.rssOverheadMib,
-    });
+    const budget = uploadBudget({ budgetMib: settings.uploadBufferMib, overheadMib: settings.rssOverheadMib });
     const s3 = await startFauxqs(work);
     try {
       const phase = { context, s3, count, bytes, folder: '/load' };

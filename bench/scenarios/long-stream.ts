@@ -1,7 +1,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
 import { round, timed } from '../measure.ts';
-import { largestPartBytes, uploadBudget } from '../memory-bound.ts';
+import { largestPartMib, uploadBudget } from '../memory-bound.ts';
 import { guardAvailableMemory } from '../process-memory.ts';
 import { run } from '../processes.ts';
 import type { BenchContext, Scenario, ScenarioResult } from '../scenario.ts';
@@ -27,15 +27,14 @@ export const longStreamScenario: Scenario = {
     const stops: Array<() => Promise<void>> = [() => discard.stop()];
     try {
       await registerObject(discard, BRIDGE_HOME, 0);
-      const bridge = await startBridge({ files: context.files, endpoint: discard.endpoint, bucket: BUCKET });
-      stops.unshift(() => bridge.stop());
-      const budget = uploadBudget({
-        support: context.bufferSupport,
-        configuredMib: undefined,
-        simultaneousUploads: 1,
-        largestUploadBytes: bytes,
-        overheadMib: settings.rssOverheadMib,
+      const bridge = await startBridge({
+        files: context.files,
+        endpoint: discard.endpoint,
+        bucket: BUCKET,
+        uploadBufferMib: settings.uploadBufferMib,
       });
+      stops.unshift(() => bridge.stop());
+      const budget = uploadBudget({ budgetMib: settings.uploadBufferMib, overheadMib: settings.rssOverheadMib });
       log(`  ${settings.longStreamGib} GiB from a generator through curl -T - (${budget.rule})`);
       const source = join(ROOT, 'bench', 'clients', 'synthetic-source.ts');
       const url = `${bridge.url}/long/stream.bin`;
@@ -68,7 +67,7 @@ export const longStreamScenario: Scenario = {
             verified: complete ? `object of ${bytes} bytes in S3` : `object has ${head.ContentLength} bytes, expected ${bytes}`,
             notes: [
               `the bridge's RSS at start ${bridge.startRssMib} MiB`,
-              `${stats.requests.UploadPart ?? 0} parts, the largest ${(stats.largestBodyBytes / MIB).toFixed(0)} MiB (the plan's largest: ${largestPartBytes(bytes) / MIB} MiB)`,
+              `${stats.requests.UploadPart ?? 0} parts, the largest ${(stats.largestBodyBytes / MIB).toFixed(0)} MiB (the plan's largest: ${largestPartMib(settings.uploadBufferMib, 8)} MiB)`,
               `CPU cores used: ${JSON.stringify(trial.cores)}`,
             ],
           },

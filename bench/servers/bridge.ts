@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { makeCertificate } from '../../test/helpers/tls-fixture.ts';
 import { readMemory } from '../process-memory.ts';
-import { freePortRange, run, stopChild, waitForFtp } from '../processes.ts';
+import { freePortRange, stopChild, waitForFtp } from '../processes.ts';
+import { DEFAULT_UPLOAD_BUFFER_MIB } from '../settings.ts';
 
 /**
  * The bridge as it runs in the container: the built entry point (runtime/dist/main.js)
@@ -58,8 +59,8 @@ export interface BridgeOptions {
   readonly passivePorts?: number;
   /** S3_PART_SIZE_MIB; unset = the bridge's default (8). */
   readonly partSizeMib?: number;
-  /** FTP_UPLOAD_BUFFER_MIB, passed through (a bridge that does not know it ignores it). */
-  readonly uploadBufferMib?: number | undefined;
+  /** FTP_UPLOAD_BUFFER_MIB. @default DEFAULT_UPLOAD_BUFFER_MIB */
+  readonly uploadBufferMib?: number;
   /** Write a V8 CPU profile of the whole run into this folder (node --cpu-prof). */
   readonly cpuProfileDir?: string;
 }
@@ -106,10 +107,14 @@ async function startBridgeOnce(options: BridgeOptions): Promise<BridgeProcess> {
     AWS_SECRET_ACCESS_KEY: 'bench',
     LOG_LEVEL: 'warn',
     FTP_SHUTDOWN_GRACE_SECONDS: '1',
+    FTP_UPLOAD_BUFFER_MIB: String(options.uploadBufferMib ?? DEFAULT_UPLOAD_BUFFER_MIB),
+    // Every bench client comes from 127.0.0.1: the per-address limit (20 by default,
+    // for a partner's address) would turn the concurrency scenarios away.
+    FTP_MAX_CONNECTIONS: '5000',
+    FTP_MAX_CONNECTIONS_PER_ADDRESS: '5000',
   };
   if (options.checksum !== undefined) env.S3_CHECKSUM = options.checksum;
   if (options.partSizeMib !== undefined) env.S3_PART_SIZE_MIB = String(options.partSizeMib);
-  if (options.uploadBufferMib !== undefined) env.FTP_UPLOAD_BUFFER_MIB = String(options.uploadBufferMib);
   const args = options.cpuProfileDir === undefined ? [MAIN] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, MAIN];
   const log = openSync(options.files.logFile, 'a');
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', log, log] });
@@ -134,14 +139,3 @@ async function startBridgeOnce(options: BridgeOptions): Promise<BridgeProcess> {
   };
 }
 
-/**
- * What the built bridge says of FTP_UPLOAD_BUFFER_MIB in --help: undefined when it
- * does not know the variable (main before the budget work), else its default.
- */
-export async function uploadBufferDefault(): Promise<{ known: boolean; defaultMib: number | undefined }> {
-  const { stdout } = await run(process.execPath, [MAIN, '--help']);
-  const match = /^\s*FTP_UPLOAD_BUFFER_MIB\s+\(default: ([^)]*)\)/m.exec(stdout);
-  if (match === null) return { known: false, defaultMib: undefined };
-  const value = /^(\d+)/.exec(match[1] ?? '');
-  return { known: true, defaultMib: value ? Number(value[1]) : undefined };
-}

@@ -31,6 +31,31 @@ export interface S3Settings {
   readonly partSizeBytes: number;
 }
 
+/** The process-wide budget of upload part buffers, and where its size came from (for the start log). */
+export interface UploadBufferSetting {
+  readonly bytes: number;
+  readonly source: 'FTP_UPLOAD_BUFFER_MIB' | 'container memory limit' | 'fixed default';
+}
+
+/** What loadConfig needs to know about the machine; the composition root reads it. */
+export interface HostFacts {
+  /** The container's memory limit, if one is visible (see container-memory-limit.ts). */
+  readonly memoryLimitBytes?: number | undefined;
+}
+
+const MIB = 1024 * 1024;
+/** FTP_UPLOAD_BUFFER_MIB when no memory limit is visible. */
+export const FIXED_UPLOAD_BUFFER_MIB = 256;
+
+/**
+ * The default budget with a visible memory limit: half of it. The other half is for
+ * what the budget does not count: Node itself (about 60 MiB), sessions and their
+ * socket and stream buffers, TLS, downloads, and garbage not yet collected.
+ */
+export function uploadBufferMiBForMemory(memoryLimitBytes: number): number {
+  return Math.floor(memoryLimitBytes / 2 / MIB);
+}
+
 export interface Config {
   readonly listenAddress: string;
   readonly controlPort: number;
@@ -46,6 +71,7 @@ export interface Config {
   readonly tlsCredentials: TlsCredentialsSource | undefined;
   readonly users: DocumentSource;
   readonly s3: S3Settings;
+  readonly uploadBuffer: UploadBufferSetting;
   readonly dataConnectionTimeoutMs: number;
   readonly loginTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -394,6 +420,12 @@ const VARIABLES = {
     description: 'First multipart upload part size in MiB (5-5120).',
     parse: integer({ min: 5, max: 5120 }),
   }),
+  FTP_UPLOAD_BUFFER_MIB: optional({
+    defaultText: `half the container memory limit if one is visible, else ${FIXED_UPLOAD_BUFFER_MIB}; at least S3_PART_SIZE_MIB`,
+    description:
+      'Memory in MiB that all uploads together may hold in part buffers (at least S3_PART_SIZE_MIB); uploads wait for room, and it sets the largest file accepted (see Memory).',
+    parse: integer({ min: 5, max: 4_194_304 }),
+  }),
   FTP_DATA_TIMEOUT_SECONDS: withDefault({
     value: '30',
     description: 'How long a data connection may take to arrive before the transfer fails.',
@@ -507,7 +539,7 @@ function readValues(env: NodeJS.ProcessEnv): Values {
  * Reads and checks the whole configuration. Throws a ConfigError naming the first
  * bad variable (in --help order, then the rules between variables).
  */
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config {
   const values = readValues(env);
   const fail = (variable: VariableName, problem: string): never => {
     throw new ConfigError({ variable, problem });
@@ -566,6 +598,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     return fail('FTP_USERS_FILE', 'is required (or FTP_USERS_SECRET_ID): where the users come from');
   }
 
+  // Every upload needs room for at least one first part.
+  const partMiB = values.S3_PART_SIZE_MIB;
+  let uploadBuffer: UploadBufferSetting;
+  if (values.FTP_UPLOAD_BUFFER_MIB !== undefined) {
+    if (values.FTP_UPLOAD_BUFFER_MIB < partMiB) {
+      fail('FTP_UPLOAD_BUFFER_MIB', `${values.FTP_UPLOAD_BUFFER_MIB} is less than S3_PART_SIZE_MIB (${partMiB}); an upload needs one part buffer`);
+    }
+    uploadBuffer = { bytes: values.FTP_UPLOAD_BUFFER_MIB * MIB, source: 'FTP_UPLOAD_BUFFER_MIB' };
+  } else if (host.memoryLimitBytes !== undefined) {
+    const mib = Math.max(partMiB, uploadBufferMiBForMemory(host.memoryLimitBytes));
+    uploadBuffer = { bytes: mib * MIB, source: 'container memory limit' };
+  } else {
+    uploadBuffer = { bytes: Math.max(partMiB, FIXED_UPLOAD_BUFFER_MIB) * MIB, source: 'fixed default' };
+  }
+
   return {
     listenAddress: values.FTP_LISTEN_ADDRESS,
     controlPort,
@@ -587,6 +634,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       checksum: values.S3_CHECKSUM,
       partSizeBytes: values.S3_PART_SIZE_MIB * 1024 * 1024,
     },
+    uploadBuffer,
     dataConnectionTimeoutMs: values.FTP_DATA_TIMEOUT_SECONDS,
     loginTimeoutMs: values.FTP_LOGIN_TIMEOUT_SECONDS,
     idleTimeoutMs: values.FTP_IDLE_TIMEOUT_SECONDS,

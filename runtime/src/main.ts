@@ -8,6 +8,7 @@ import { LoginGuard } from './auth/login-guard.ts';
 import { hashPassword } from './auth/password-hash.ts';
 import { UserAuthenticator } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
+import { readContainerMemoryLimit } from './container-memory-limit.ts';
 import { HealthServer } from './health-server.ts';
 import { runProbeCommand } from './probe/probe-command.ts';
 import { ConnectionLimits } from './protocol/connection-limits.ts';
@@ -15,7 +16,9 @@ import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
 import { TlsCredentials } from './protocol/tls-credentials.ts';
 import { createS3Client } from './storage/s3-client.ts';
+import { GIB, MIB } from './storage/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3-object-store.ts';
+import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import { WatchedDocument } from './watched-document.ts';
 
 /**
@@ -56,6 +59,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
+      buffers: new UploadBufferPool({ capacityBytes: config.uploadBuffer.bytes }),
       renameMaxObjects: config.renameMaxObjects,
       logger,
     });
@@ -150,6 +154,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       healthPort,
+      uploadBufferMiB: config.uploadBuffer.bytes / MIB,
+      uploadBufferFrom: config.uploadBuffer.source,
+      largestFileGiB: Math.round((store.maxFileBytes / GIB) * 10) / 10,
     });
     let stopping: Promise<void> | undefined;
     return {
@@ -198,7 +205,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 
   let config: Config;
   try {
-    config = loadConfig(env);
+    config = loadConfig(env, { memoryLimitBytes: readContainerMemoryLimit() });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`ftp-s3-bridge: ${error.message}\n`);

@@ -150,7 +150,8 @@ describe('shards', () => {
 
       assert.deepEqual(Object.keys(environment).sort(), [
         'FTPS_IMPLICIT_PORT', 'FTP_ACTIVE_MODE', 'FTP_PASSIVE_ADDRESS', 'FTP_PASSIVE_PORTS', 'FTP_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS',
-        'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_USERS_SECRET_ID', 'HEALTH_PORT', 'LOG_LEVEL', 'S3_BUCKET', 'S3_PREFIX',
+        'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_USERS_SECRET_ID', 'HEALTH_PORT', 'LOG_LEVEL', 'S3_BUCKET',
+        'S3_PREFIX',
       ]);
       assert.equal(environment['FTP_PORT'], '2121');
       assert.equal(environment['FTPS_IMPLICIT_PORT'], '2990');
@@ -160,12 +161,21 @@ describe('shards', () => {
       assert.equal(environment['FTP_SHUTDOWN_GRACE_SECONDS'], '105');
       // After the grace the runtime waits for cut-off uploads to be aborted: all before SIGKILL.
       assert.ok(SHUTDOWN_GRACE_SECONDS + SHUTDOWN_ABORT_WAIT_MS / 1000 < STOP_TIMEOUT.toSeconds());
+      assert.equal(environment['FTP_UPLOAD_BUFFER_MIB'], '1024', 'half of the 2048 MiB task');
       assert.equal(environment['LOG_LEVEL'], 'debug');
       assert.equal(environment['S3_PREFIX'], 'ftp');
       assert.match(String(refOf(environment['S3_BUCKET'])), /^StorageBucket/);
       assert.match(String(refOf(environment['FTP_USERS_SECRET_ID'])), /^SecretsUsers/);
       assert.match(String(refOf(environment['FTP_TLS_SECRET_ID'])), /^SecretsTls/);
       assert.match(String(environment['FTP_PASSIVE_PORTS']), /^\d+-\d+$/);
+    }
+  });
+
+  test('the upload buffer budget follows the task memory: half of it', () => {
+    for (const [taskCpu, taskMemoryMiB, budget] of [[512, 1024, '512'], [1024, 3072, '1536'], [4096, 30720, '15360']] as const) {
+      for (const view of services(synthesize({ taskCpu, taskMemoryMiB }))) {
+        assert.equal(view.environment['FTP_UPLOAD_BUFFER_MIB'], budget, `${taskMemoryMiB} MiB task`);
+      }
     }
   });
 

@@ -9,10 +9,10 @@ import {
   S3_MAX_PARTS,
   S3_MAX_PART_BYTES,
   S3_MIN_PART_BYTES,
-  UPLOAD_BUFFER_BUDGET_BYTES,
   copyPartRanges,
+  largestPartBytes,
+  largestStreamBytes,
   partSizeFor,
-  uploadBufferLimit,
 } from '../../runtime/src/storage/part-size-plan.ts';
 
 function capacity(firstPartBytes: number, fromPart = 1): number {
@@ -70,10 +70,47 @@ describe('partSizeFor', () => {
   });
 });
 
-describe('uploadBufferLimit', () => {
-  it('is the fixed budget for small parts and two parts for large ones', () => {
-    assert.equal(uploadBufferLimit(8 * MIB), UPLOAD_BUFFER_BUDGET_BYTES);
-    assert.equal(uploadBufferLimit(PART_SIZE_CAP_BYTES), 2 * GIB);
+describe('partSizeFor with a budget-bound cap', () => {
+  it('stops growing at the cap, but never goes below the first part', () => {
+    assert.equal(partSizeFor(501, 8 * MIB, 8 * MIB), 8 * MIB);
+    assert.equal(partSizeFor(1001, 8 * MIB, 20 * MIB), 20 * MIB);
+    assert.equal(partSizeFor(10_000, 8 * MIB, 128 * MIB), 128 * MIB);
+    assert.equal(partSizeFor(1, 16 * MIB, 8 * MIB), 16 * MIB);
+  });
+});
+
+describe('largestPartBytes', () => {
+  it('is a quarter of the budget, at least the first part, at most 1 GiB', () => {
+    assert.equal(largestPartBytes(512 * MIB, 8 * MIB), 128 * MIB);
+    assert.equal(largestPartBytes(32 * MIB, 5 * MIB), 8 * MIB);
+    assert.equal(largestPartBytes(20 * MIB, 8 * MIB), 8 * MIB);
+    assert.equal(largestPartBytes(8 * MIB, 8 * MIB), 8 * MIB);
+    assert.equal(largestPartBytes(64 * GIB, 8 * MIB), PART_SIZE_CAP_BYTES);
+  });
+
+  it('refuses a budget that cannot hold one first part', () => {
+    assert.throws(() => largestPartBytes(8 * MIB - 1, 8 * MIB), RangeError);
+  });
+});
+
+describe('largestStreamBytes', () => {
+  /** The same sum written out: parts at each size times their count. */
+  function byHand(first: number, counts: ReadonlyArray<readonly [number, number]>): number {
+    return counts.reduce((total, [parts, multiple]) => total + parts * multiple * first, 0);
+  }
+
+  it('sums 10,000 parts of the capped plan', () => {
+    // A cap at the first part: a fixed part size.
+    assert.equal(largestStreamBytes(8 * MIB, 8 * MIB), 10_000 * 8 * MIB);
+    // 8 MiB parts doubling every 500 parts up to 128 MiB: 500 each of 8, 16, 32, 64, then 8,000 of 128.
+    assert.equal(largestStreamBytes(8 * MIB, 128 * MIB), byHand(8 * MIB, [[500, 1], [500, 2], [500, 4], [500, 8], [8000, 16]]));
+    // A cap that is no power-of-two multiple of the first part: 500 of 5, then 9,500 of 8.
+    assert.equal(largestStreamBytes(5 * MIB, 8 * MIB), 500 * 5 * MIB + 9500 * 8 * MIB);
+  });
+
+  it('reaches S3\'s 5 TiB once the cap is large enough, and never passes it', () => {
+    assert.equal(largestStreamBytes(8 * MIB, PART_SIZE_CAP_BYTES), S3_MAX_OBJECT_BYTES);
+    assert.ok(largestStreamBytes(8 * MIB, 512 * MIB) < S3_MAX_OBJECT_BYTES);
   });
 });
 

@@ -130,6 +130,22 @@ describe('S3ObjectStore', () => {
       assert.equal((await readAll(result.body)).length, 0);
     });
 
+    it('a consumer that stops reading gets S3 paused, not the object buffered, and can go on later', async () => {
+      const data = bytes(10 * MIB); // fauxqs takes about 11 MiB per request
+      await putRaw(s3, key('read/slow.bin'), data);
+      const { body } = await sut.store.read('read/slow.bin');
+      const chunks: Buffer[] = [];
+      body.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await new Promise((resolve) => body.once('data', resolve));
+      body.pause();
+      // Whatever S3 sends meanwhile must wait in the socket, not in the store's stream.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(body.readableLength <= 2 * body.readableHighWaterMark, `${body.readableLength} bytes buffered`);
+      body.resume();
+      await new Promise((resolve) => body.once('end', resolve));
+      assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
+    });
+
     it('an abort mid-read destroys the body with StorageError aborted', async () => {
       await putRaw(s3, key('read/abort.bin'), bytes(4 * MIB));
       const controller = new AbortController();

@@ -43,6 +43,7 @@ describe('loadConfig defaults', () => {
         checksum: 'when_supported',
         partSizeBytes: 8 * 1024 * 1024,
       },
+      uploadBuffer: { bytes: 256 * 1024 * 1024, source: 'fixed default' },
       dataConnectionTimeoutMs: 30_000,
       loginTimeoutMs: 60_000,
       idleTimeoutMs: 900_000,
@@ -122,6 +123,11 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { S3_CHECKSUM: 'when_required' }, pick: (c) => c.s3.checksum, expected: 'when_required' },
     { env: { S3_PART_SIZE_MIB: '5' }, pick: (c) => c.s3.partSizeBytes, expected: 5 * 1024 * 1024 },
     { env: { S3_PART_SIZE_MIB: '5120' }, pick: (c) => c.s3.partSizeBytes, expected: 5120 * 1024 * 1024 },
+    {
+      env: { FTP_UPLOAD_BUFFER_MIB: '32' },
+      pick: (c) => c.uploadBuffer,
+      expected: { bytes: 32 * 1024 * 1024, source: 'FTP_UPLOAD_BUFFER_MIB' },
+    },
     { env: { FTP_DATA_TIMEOUT_SECONDS: '0.2' }, pick: (c) => c.dataConnectionTimeoutMs, expected: 200 },
     { env: { FTP_LOGIN_TIMEOUT_SECONDS: '1.5' }, pick: (c) => c.loginTimeoutMs, expected: 1500 },
     { env: { FTP_IDLE_TIMEOUT_SECONDS: '3600' }, pick: (c) => c.idleTimeoutMs, expected: 3_600_000 },
@@ -202,6 +208,9 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, S3_CHECKSUM: 'never' }, 'S3_CHECKSUM'],
     [{ ...MINIMAL, S3_PART_SIZE_MIB: '4' }, 'S3_PART_SIZE_MIB'],
     [{ ...MINIMAL, S3_PART_SIZE_MIB: '5121' }, 'S3_PART_SIZE_MIB'],
+    [{ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: '4' }, 'FTP_UPLOAD_BUFFER_MIB'],
+    [{ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: 'lots' }, 'FTP_UPLOAD_BUFFER_MIB'],
+    [{ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: '16', S3_PART_SIZE_MIB: '32' }, 'FTP_UPLOAD_BUFFER_MIB'],
     [{ ...MINIMAL, FTP_DATA_TIMEOUT_SECONDS: '0' }, 'FTP_DATA_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, FTP_DATA_TIMEOUT_SECONDS: '1e3' }, 'FTP_DATA_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, FTP_LOGIN_TIMEOUT_SECONDS: '-5' }, 'FTP_LOGIN_TIMEOUT_SECONDS'],
@@ -256,6 +265,37 @@ describe('loadConfig bad values name the variable', () => {
   });
 });
 
+describe('FTP_UPLOAD_BUFFER_MIB', () => {
+  const MIB = 1024 * 1024;
+  const budget = (env: Record<string, string>, memoryLimitBytes?: number) =>
+    loadConfig({ ...MINIMAL, ...env }, { memoryLimitBytes }).uploadBuffer;
+
+  test('defaults to half the container memory limit when one is visible', () => {
+    assert.deepEqual(budget({}, 1024 * MIB), { bytes: 512 * MIB, source: 'container memory limit' });
+    assert.deepEqual(budget({}, 3 * 1024 * MIB + 1), { bytes: 1536 * MIB, source: 'container memory limit' });
+  });
+
+  test('defaults to 256 MiB when no limit is visible', () => {
+    assert.deepEqual(budget({}), { bytes: 256 * MIB, source: 'fixed default' });
+  });
+
+  test('a default never drops below one first part', () => {
+    assert.equal(budget({}, 10 * MIB).bytes, 8 * MIB);
+    assert.equal(budget({ S3_PART_SIZE_MIB: '512' }).bytes, 512 * MIB);
+  });
+
+  test('the setting wins over the memory limit', () => {
+    assert.deepEqual(budget({ FTP_UPLOAD_BUFFER_MIB: '40' }, 1024 * MIB), { bytes: 40 * MIB, source: 'FTP_UPLOAD_BUFFER_MIB' });
+  });
+
+  test('a setting below the first part size names both variables', () => {
+    assert.equal(
+      configError({ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: '6' }).message,
+      'FTP_UPLOAD_BUFFER_MIB: 6 is less than S3_PART_SIZE_MIB (8); an upload needs one part buffer',
+    );
+  });
+});
+
 describe('normaliseRootPath', () => {
   test('strips and collapses slashes', () => {
     assert.equal(normaliseRootPath('/partners/acme/'), 'partners/acme');
@@ -276,7 +316,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 35);
+    assert.equal(variables.length, 36);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -289,7 +329,7 @@ describe('configHelp', () => {
       'FTP_LISTEN_ADDRESS', 'FTP_PORT', 'FTPS_IMPLICIT_PORT', 'FTP_PASSIVE_PORTS', 'FTP_PASSIVE_ADDRESS',
       'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
       'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
-      'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
+      'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_MAX_CONNECTIONS',
       'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',

@@ -3,6 +3,13 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { configVariables } from '../../runtime/src/config.ts';
 import { COMMANDS } from '../../runtime/src/protocol/command-table.ts';
+import {
+  DEFAULT_FIRST_PART_BYTES,
+  GIB,
+  MIB,
+  largestPartBytes,
+  largestStreamBytes,
+} from '../../runtime/src/storage/part-size-plan.ts';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -24,4 +31,14 @@ test('the README configuration table has every variable, with the default --help
 test('the README lists every command of the command table', () => {
   const commands = section('## Supported commands');
   for (const verb of COMMANDS.keys()) assert.match(commands, new RegExp(`\`${verb}\``), `README mentions ${verb}`);
+});
+
+test('the README table of the largest file per buffer budget is what the part plan computes', () => {
+  const rows = [...section('### Memory').matchAll(/^\| (\d+) \| (\d+) MiB \| ([\d.]+) GiB[^|]* \|$/gm)];
+  assert.ok(rows.length >= 5, 'the Memory section has the table');
+  for (const [row, budget, part, largest] of rows) {
+    const partBytes = largestPartBytes(Number(budget) * MIB, DEFAULT_FIRST_PART_BYTES);
+    assert.equal(partBytes, Number(part) * MIB, row);
+    assert.equal((largestStreamBytes(DEFAULT_FIRST_PART_BYTES, partBytes) / GIB).toFixed(1), largest, row);
+  }
 });

@@ -86,8 +86,13 @@ export interface PassiveAnnouncement {
   readonly address: string | undefined;
 }
 
-/** What a transfer does once its data connection is open. */
-export type TransferWork = (data: Socket, signal: AbortSignal, progress: (bytes: number) => void) => Promise<void>;
+/** What a transfer does once its data connection is open; `note` adds figures to its log line. */
+export type TransferWork = (
+  data: Socket,
+  signal: AbortSignal,
+  progress: (bytes: number) => void,
+  note: (fields: Record<string, number>) => void,
+) => Promise<void>;
 
 export interface FtpSession {
   readonly state: SessionState;

@@ -24,6 +24,8 @@ interface ActiveTransfer {
   readonly path: string;
   readonly startedAt: number;
   bytes: number;
+  /** Extra figures for the transfer's log line (an upload's buffer budget use). */
+  readonly notes: Record<string, number>;
 }
 
 /** Commands read ahead of execution; past this the session stops reading its socket. */
@@ -262,6 +264,7 @@ export class ControlSession implements FtpSession {
       path: details.path,
       startedAt: Date.now(),
       bytes: 0,
+      notes: {},
     };
     this.#transfer = transfer;
     clearTimeout(this.#idleTimer);
@@ -270,7 +273,7 @@ export class ControlSession implements FtpSession {
       this.reply(150, details.opening);
       const data = await this.data.open(signal);
       try {
-        await work(data, signal, (bytes) => (transfer.bytes += bytes));
+        await work(data, signal, (bytes) => (transfer.bytes += bytes), (fields) => Object.assign(transfer.notes, fields));
       } catch (error) {
         data.destroy();
         if (signal.aborted) throw signal.reason;
@@ -293,6 +296,7 @@ export class ControlSession implements FtpSession {
         bytes: transfer.bytes,
         ms: Date.now() - transfer.startedAt,
         outcome,
+        ...transfer.notes,
       });
       this.#resetIdleTimer();
     }

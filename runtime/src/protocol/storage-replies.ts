@@ -32,6 +32,8 @@ export function replyForError(error: unknown): { reply: Reply; expected: boolean
           reply: reply(450, 'The file changed during the transfer (another upload?); nothing was stored. Try again.'),
           expected: true,
         };
+      case 'too-large':
+        return { reply: reply(552, 'File exceeds the largest file this server accepts.'), expected: true };
       case 'access-denied':
         return { reply: reply(550, 'Permission denied by storage.'), expected: false };
       case 'aborted':

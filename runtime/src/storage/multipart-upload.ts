@@ -1,4 +1,4 @@
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, finished, type Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
@@ -11,15 +11,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import {
-  S3_MAX_PARTS,
-  UPLOAD_CONCURRENCY,
-  copyPartRanges,
-  partSizeFor,
-  uploadBufferLimit,
-} from './part-size-plan.ts';
+import type { UploadBufferUse } from './object-store.ts';
+import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor } from './part-size-plan.ts';
 import { classifyS3Error, errorSummary, toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
+import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
 
 /** The start of an existing object that a resumed upload keeps, copied server side. */
 export interface CopiedPrefix {
@@ -32,18 +28,31 @@ export interface CopiedPrefix {
   readonly etag: string | undefined;
 }
 
+/** The start of an existing object that a resumed upload keeps and sends again (< 5 MiB). */
+export interface KeptHead {
+  readonly bytes: number;
+  /** Fills `into` (exactly `bytes` long) with the kept bytes; throws StorageError. */
+  read(into: Buffer, signal: AbortSignal): Promise<void>;
+}
+
 export interface StreamUploadOptions {
   readonly client: S3Client;
   readonly bucket: string;
   readonly key: string;
   readonly source: Readable;
+  /** Where every part buffer comes from (shared by every upload of the process). */
+  readonly buffers: UploadBufferPool;
   /** Size of part 1; later parts follow partSizeFor(). */
   readonly firstPartBytes: number;
+  /** Largest part (see largestPartBytes); at most the pool's capacity. */
+  readonly maxPartBytes: number;
+  /** A stored object larger than this is refused with StorageError('too-large'). */
+  readonly maxObjectBytes: number;
   readonly metadata?: Readonly<Record<string, string>> | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger: Logger;
-  /** Bytes stored before the source's bytes (a resumed upload's kept start, < 5 MiB). */
-  readonly head?: Buffer | undefined;
+  /** Bytes stored before the source's bytes, read into part 1 (a resumed upload's kept start). */
+  readonly head?: KeptHead | undefined;
   /** Part of an existing object stored before the source's bytes, copied server side. */
   readonly copy?: CopiedPrefix | undefined;
   /** Waits between attempts to abort a failed multipart upload. */
@@ -58,6 +67,8 @@ export interface StreamUploadOptions {
    * aborts the upload. For checks that stores ignoring If-Match need.
    */
   readonly beforeCommit?: (() => Promise<void>) | undefined;
+  /** Told once, when the upload has settled either way, how it fared with the buffer budget. */
+  readonly onBufferUse?: ((use: UploadBufferUse) => void) | undefined;
 }
 
 export interface StreamUploadResult {
@@ -74,31 +85,40 @@ const COPY_CONCURRENCY = 2;
  * Streams `source` into one object: PutObject if everything fits in the first
  * part, otherwise a multipart upload with growing parts (see part-size-plan.ts).
  *
- * Memory: part buffers are bounded by uploadBufferLimit() (max(64 MiB, 2 parts)),
- * plus the one source chunk in hand. The source is read only when a buffer is free,
- * so a fast client is slowed to S3's pace (backpressure).
+ * Memory: every part buffer, part 1 and a kept head included, is leased from the
+ * shared pool, and only once a byte for it is at hand (an idle client holds nothing).
+ * The source is read only into a leased buffer, so an upload that must wait for the
+ * budget slows its client down (backpressure) instead of allocating past it. Besides
+ * the leases, an upload holds the one source chunk in hand.
+ *
+ * Fairness and progress: an upload asks for a buffer only while it fills none, so
+ * every buffer it holds is either filling (needs nothing more from the pool) or
+ * uploading (comes back when S3 answers); a waiting upload therefore never blocks the
+ * buffers others wait for. Its first buffer it queues for (first come, first served);
+ * more than one, for parts uploading in parallel, only when nobody is waiting.
  *
  * Resolves once S3 holds the complete object. On any failure the multipart upload
  * is aborted (retried; if S3 stays unreachable it is logged and the bucket's
- * lifecycle rule removes it), the source is destroyed and a StorageError thrown;
- * the object at `key` is then as it was before.
+ * lifecycle rule removes it), the source is destroyed, every buffer is given back and
+ * a StorageError thrown; the object at `key` is then as it was before.
  */
 export function uploadStream(options: StreamUploadOptions): Promise<StreamUploadResult> {
   return new StreamUpload(options).run();
 }
 
-/** One part being filled. Part 1 collects chunks (it is often a small whole file); later parts are allocated once. */
+/** One part being filled, in a buffer leased from the pool. */
 class PartBuffer {
   readonly partNumber: number;
-  readonly capacity: number;
   length = 0;
-  readonly #chunks: Buffer[] = [];
-  readonly #buffer: Buffer | undefined;
+  readonly #lease: BufferLease;
 
-  constructor(partNumber: number, capacity: number, preallocate: boolean) {
+  constructor(partNumber: number, lease: BufferLease) {
     this.partNumber = partNumber;
-    this.capacity = capacity;
-    this.#buffer = preallocate ? Buffer.allocUnsafeSlow(capacity) : undefined;
+    this.#lease = lease;
+  }
+
+  get capacity(): number {
+    return this.#lease.buffer.length;
   }
 
   get full(): boolean {
@@ -108,20 +128,24 @@ class PartBuffer {
   /** Copies as much of chunk[offset..] as fits; returns the number of bytes taken. */
   append(chunk: Buffer, offset: number): number {
     const taken = Math.min(this.capacity - this.length, chunk.length - offset);
-    if (this.#buffer !== undefined) {
-      chunk.copy(this.#buffer, this.length, offset, offset + taken);
-    } else {
-      this.#chunks.push(chunk.subarray(offset, offset + taken));
-    }
+    chunk.copy(this.#lease.buffer, this.length, offset, offset + taken);
     this.length += taken;
     return taken;
   }
 
+  /** The next `bytes` bytes of the buffer, counted as filled; the caller writes them. */
+  claim(bytes: number): Buffer {
+    const start = this.length;
+    this.length += bytes;
+    return this.#lease.buffer.subarray(start, this.length);
+  }
+
   bytes(): Buffer {
-    if (this.#buffer !== undefined) return this.#buffer.subarray(0, this.length);
-    return this.#chunks.length === 1 && this.#chunks[0] !== undefined
-      ? this.#chunks[0]
-      : Buffer.concat(this.#chunks, this.length);
+    return this.#lease.buffer.subarray(0, this.length);
+  }
+
+  release(): void {
+    this.#lease.release();
   }
 }
 
@@ -138,35 +162,59 @@ class StreamUpload {
   readonly #completed: CompletedPart[] = [];
   /** Part uploads (and the background copy) in progress; they never reject. */
   readonly #inFlight = new Set<Promise<void>>();
-  #inFlightBytes = 0;
+  /** Buffers held by part uploads in progress. */
+  #partsInFlight = 0;
+  /** The part being filled; this upload's to release until it is dispatched. */
+  #part: PartBuffer | undefined;
+  #nextPartNumber = 1;
+  #headPending: boolean;
   #bytesRead = 0;
+  #waitMs = 0;
+  #budgetInUseBytes = 0;
 
   constructor(options: StreamUploadOptions) {
     this.#options = options;
+    this.#headPending = (options.head?.bytes ?? 0) > 0;
   }
 
   async run(): Promise<StreamUploadResult> {
     const { signal } = this.#options;
-    if (signal?.aborted === true) {
-      this.#options.source.destroy();
-      throw new StorageError('aborted', 'Transfer aborted');
+    try {
+      if (signal?.aborted === true) {
+        this.#options.source.destroy();
+        throw new StorageError('aborted', 'Transfer aborted');
+      }
+      return await this.#runUntilSettled();
+    } finally {
+      this.#options.onBufferUse?.({ waitMs: Math.round(this.#waitMs), budgetInUseBytes: this.#budgetInUseBytes });
     }
+  }
+
+  async #runUntilSettled(): Promise<StreamUploadResult> {
+    const { signal, source } = this.#options;
     const onCallerAbort = (): void => this.#fail(new StorageError('aborted', 'Transfer aborted'), 'abort');
     signal?.addEventListener('abort', onCallerAbort, { once: true });
+    // A client gone while this upload waits for a buffer must end the wait, not only the next read.
+    const stopWatching = finished(source, (error) => {
+      if (error !== undefined && error !== null) this.#fail(dataConnectionFailed(error), 'upload');
+    });
     try {
       const size = await this.#transfer();
       return { bytesRead: this.#bytesRead, size };
     } catch (error) {
       this.#fail(error, 'upload');
+      this.#releasePart();
       await this.#settle();
       if (this.#uploadId !== undefined) await this.#abortUpload(this.#uploadId);
       throw this.#storageError();
     } finally {
+      this.#releasePart();
+      stopWatching();
       signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
-  /** Records the first failure and stops everything in progress (requests and the source). */
+  /** Records the first failure and stops everything in progress (requests, buffer waits and the source). */
   #fail(error: unknown, operation: string): void {
     if (this.#failure === undefined) this.#failure = { error, operation };
     this.#controller.abort();
@@ -190,80 +238,123 @@ class StreamUpload {
   async #transfer(): Promise<number> {
     const { source, head, copy } = this.#options;
     addAbortSignal(this.#controller.signal, source);
-    let partNumber = 1;
+    const keptBytes = (copy?.bytes ?? 0) + (head?.bytes ?? 0);
+    this.#checkSize(keptBytes);
     if (copy !== undefined) {
       await this.#createMultipartUpload();
-      partNumber = this.#startCopy(copy);
+      this.#nextPartNumber = this.#startCopy(copy);
     }
-    let part = new PartBuffer(partNumber, this.#partSize(partNumber), false);
-    if (head !== undefined && head.length > 0) part.append(head, 0);
     try {
       for await (const received of source as AsyncIterable<Buffer | string>) {
         const chunk = typeof received === 'string' ? Buffer.from(received) : received;
         this.#bytesRead += chunk.length;
+        this.#checkSize(keptBytes + this.#bytesRead);
         let offset = 0;
         while (offset < chunk.length) {
-          if (part.full) {
-            // More data after a full part: it is not the last one, so it can go now.
-            await this.#dispatch(part);
-            part = await this.#nextPart(part.partNumber + 1);
-          }
+          // A full part 1 waits for more data: if none comes, it is a small file for PutObject.
+          if (this.#part?.full === true) await this.#dispatch(this.#part);
+          const part = this.#part ?? (await this.#openPart());
           offset += part.append(chunk, offset);
+          if (part.full && this.#uploadId !== undefined) await this.#dispatch(part);
         }
       }
     } catch (error) {
       this.#throwIfFailed(); // our own abort destroyed the source: report the cause
-      throw new StorageError('aborted', 'Transfer aborted: the data connection failed', { cause: error });
+      throw dataConnectionFailed(error);
     }
     this.#throwIfFailed();
+    if (this.#headPending) await this.#openPart(); // a resume that adds nothing still stores the head
 
-    const keptBytes = copy?.bytes ?? 0;
     if (this.#uploadId === undefined) {
+      const body = this.#part?.bytes() ?? Buffer.alloc(0);
       await this.#beforeCommit();
-      await this.#putObject(part.bytes());
-      return part.length;
+      await this.#putObject(body);
+      return body.length;
     }
-    if (part.length > 0) await this.#dispatch(part);
+    if (this.#part !== undefined) {
+      if (this.#part.length > 0) await this.#dispatch(this.#part);
+      else this.#releasePart();
+    }
     await this.#settle();
     this.#throwIfFailed();
     await this.#beforeCommit();
     await this.#completeMultipartUpload(this.#uploadId);
-    return keptBytes + (head?.length ?? 0) + this.#bytesRead;
+    return keptBytes + this.#bytesRead;
   }
 
-  #partSize(partNumber: number): number {
-    if (partNumber > S3_MAX_PARTS) {
-      throw new StorageError('transient', 'File too large for storage');
-    }
-    return partSizeFor(partNumber, this.#options.firstPartBytes);
+  #checkSize(bytes: number): void {
+    if (bytes > this.#options.maxObjectBytes) this.#refuseTooLarge();
   }
 
-  /** Waits until a buffer for `partNumber` fits the memory bound and a slot is free. */
-  async #nextPart(partNumber: number): Promise<PartBuffer> {
-    const capacity = this.#partSize(partNumber);
-    while (
-      this.#inFlight.size >= UPLOAD_CONCURRENCY ||
-      this.#inFlightBytes + capacity > uploadBufferLimit(capacity)
-    ) {
-      await Promise.race(this.#inFlight);
+  #refuseTooLarge(): never {
+    const error = new StorageError('too-large', 'File exceeds the largest file this server accepts');
+    this.#fail(error, 'upload');
+    throw error;
+  }
+
+  /**
+   * Leases the buffer of the next part and makes it the one being filled. Waits while
+   * this upload has its share of buffers uploading, or the budget has no room.
+   */
+  async #openPart(): Promise<PartBuffer> {
+    const partNumber = this.#nextPartNumber;
+    if (partNumber > S3_MAX_PARTS) this.#refuseTooLarge();
+    const { buffers, firstPartBytes, maxPartBytes, head } = this.#options;
+    const bytes = partSizeFor(partNumber, firstPartBytes, maxPartBytes);
+    let lease: BufferLease | undefined;
+    while (lease === undefined) {
       this.#throwIfFailed();
+      if (this.#partsInFlight >= MAX_BUFFERS_PER_UPLOAD) {
+        await Promise.race(this.#inFlight);
+        continue;
+      }
+      const started = performance.now();
+      if (this.#partsInFlight === 0) {
+        lease = await buffers.acquire(bytes, this.#controller.signal);
+      } else {
+        // Another buffer while this upload already has one only if nobody is waiting for theirs.
+        lease = buffers.tryAcquire(bytes);
+        if (lease === undefined) await Promise.race(this.#inFlight);
+      }
+      this.#waitMs += performance.now() - started;
     }
-    return new PartBuffer(partNumber, capacity, true);
+    const part = new PartBuffer(partNumber, lease);
+    this.#part = part;
+    this.#budgetInUseBytes = Math.max(this.#budgetInUseBytes, buffers.stats().inUseBytes);
+    this.#throwIfFailed();
+    if (this.#headPending && head !== undefined) {
+      this.#headPending = false;
+      try {
+        await head.read(part.claim(head.bytes), this.#controller.signal);
+      } catch (error) {
+        this.#fail(error, 'get-object');
+        throw error;
+      }
+    }
+    return part;
   }
 
-  #track(task: Promise<void>, bytes: number): void {
-    this.#inFlightBytes += bytes;
+  #releasePart(): void {
+    this.#part?.release();
+    this.#part = undefined;
+  }
+
+  #track(task: Promise<void>, holdsBuffer: boolean): void {
+    if (holdsBuffer) this.#partsInFlight += 1;
     const tracked: Promise<void> = task.finally(() => {
       this.#inFlight.delete(tracked);
-      this.#inFlightBytes -= bytes;
+      if (holdsBuffer) this.#partsInFlight -= 1;
     });
     this.#inFlight.add(tracked);
   }
 
+  /** Starts uploading `part` (the part being filled); its buffer goes back to the pool when S3 answers. */
   async #dispatch(part: PartBuffer): Promise<void> {
     if (this.#uploadId === undefined) await this.#createMultipartUpload();
     const uploadId = this.#uploadId;
     if (uploadId === undefined) return;
+    this.#part = undefined;
+    this.#nextPartNumber = part.partNumber + 1;
     const body = part.bytes();
     const task = this.#options.client
       .send(
@@ -282,8 +373,9 @@ class StreamUpload {
           this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag });
         },
         (error: unknown) => this.#fail(error, 'upload-part'),
-      );
-    this.#track(task, part.capacity);
+      )
+      .finally(() => part.release());
+    this.#track(task, true);
   }
 
   /** Copies the kept start of the existing object into parts 1..n in the background; returns n + 1. */
@@ -322,7 +414,7 @@ class StreamUpload {
         () => undefined,
         (error: unknown) => this.#fail(error, 'upload-part-copy'),
       ),
-      0,
+      false,
     );
     return ranges.length + 1;
   }
@@ -426,6 +518,10 @@ class StreamUpload {
       }
     }
   }
+}
+
+function dataConnectionFailed(cause: unknown): StorageError {
+  return new StorageError('aborted', 'Transfer aborted: the data connection failed', { cause });
 }
 
 function hasName(error: unknown, name: string): boolean {

@@ -78,6 +78,16 @@ export interface WriteOptions extends OperationOptions {
   readonly offset?: number;
   /** Stored as user metadata (x-amz-meta-*). Keys are lower-case ASCII. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Called once when the write has settled (either way), with how it fared with the memory budget. */
+  readonly onBufferUse?: (use: UploadBufferUse) => void;
+}
+
+/** How one upload fared with the process-wide buffer budget. */
+export interface UploadBufferUse {
+  /** Milliseconds the upload waited for the budget to have room for a part buffer. */
+  readonly waitMs: number;
+  /** The most of the budget in use, by every upload, when this one got a buffer. */
+  readonly budgetInUseBytes: number;
 }
 
 export interface WriteResult {

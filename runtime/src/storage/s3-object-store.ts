@@ -20,12 +20,20 @@ import type {
   WriteOptions,
   WriteResult,
 } from './object-store.ts';
-import { DEFAULT_FIRST_PART_BYTES, S3_MIN_PART_BYTES, checkFirstPartBytes } from './part-size-plan.ts';
-import { uploadStream, type CopiedPrefix } from './multipart-upload.ts';
+import {
+  DEFAULT_FIRST_PART_BYTES,
+  MIB,
+  S3_MIN_PART_BYTES,
+  checkFirstPartBytes,
+  largestPartBytes,
+  largestStreamBytes,
+} from './part-size-plan.ts';
+import { uploadStream, type CopiedPrefix, type KeptHead } from './multipart-upload.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
 import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
+import { UploadBufferPool } from './upload-buffer-pool.ts';
 
 export interface S3ObjectStoreOptions {
   /** Shared S3 client (see createS3Client); the store does not destroy it. */
@@ -35,6 +43,16 @@ export interface S3ObjectStoreOptions {
   readonly prefix: string;
   /** First multipart part size, 5 MiB..5 GiB; later parts grow (part-size-plan.ts). @default 8 MiB */
   readonly partSizeBytes?: number;
+  /**
+   * The process-wide budget every upload's part buffers come from; it must hold at
+   * least one first part. @default a pool of 256 MiB of the store's own
+   */
+  readonly buffers?: UploadBufferPool;
+  /**
+   * Uploads that would store a larger object are refused ('too-large').
+   * @default the largest stream the buffer budget allows (largestStreamBytes)
+   */
+  readonly maxFileBytes?: number;
   /** A folder rename touching more objects than this is refused. @default 1000 */
   readonly renameMaxObjects?: number;
   /** @default a silent logger */
@@ -43,6 +61,8 @@ export interface S3ObjectStoreOptions {
   readonly abortRetryDelaysMs?: readonly number[];
 }
 
+/** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
+const DEFAULT_BUFFER_BYTES = 256 * MIB;
 const EPOCH = new Date(0);
 const LIST_PAGE_SIZE = 1000;
 const RENAME_CONCURRENCY = 8;
@@ -59,6 +79,10 @@ export class S3ObjectStore implements ObjectStore {
   readonly #bucket: string;
   readonly #keys: KeyMapper;
   readonly #firstPartBytes: number;
+  readonly #buffers: UploadBufferPool;
+  readonly #maxPartBytes: number;
+  /** The largest file an upload may store. */
+  readonly maxFileBytes: number;
   readonly #renameMaxObjects: number;
   readonly #logger: Logger;
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
@@ -70,6 +94,13 @@ export class S3ObjectStore implements ObjectStore {
     this.#keys = new KeyMapper(options.prefix);
     this.#firstPartBytes = options.partSizeBytes ?? DEFAULT_FIRST_PART_BYTES;
     checkFirstPartBytes(this.#firstPartBytes);
+    this.#buffers = options.buffers ?? new UploadBufferPool({ capacityBytes: DEFAULT_BUFFER_BYTES });
+    this.#maxPartBytes = largestPartBytes(this.#buffers.capacityBytes, this.#firstPartBytes);
+    const largest = largestStreamBytes(this.#firstPartBytes, this.#maxPartBytes);
+    this.maxFileBytes = Math.min(largest, options.maxFileBytes ?? largest);
+    if (!Number.isSafeInteger(this.maxFileBytes) || this.maxFileBytes < 0) {
+      throw new RangeError(`maxFileBytes must be a non-negative integer, got ${options.maxFileBytes}`);
+    }
     this.#renameMaxObjects = options.renameMaxObjects ?? 1000;
     if (!Number.isSafeInteger(this.#renameMaxObjects) || this.#renameMaxObjects < 1) {
       throw new RangeError(`renameMaxObjects must be a positive integer, got ${this.#renameMaxObjects}`);
@@ -158,7 +189,7 @@ export class S3ObjectStore implements ObjectStore {
       const offset = options.offset ?? 0;
       checkOffset(offset);
       const metadata = encodeMetadata(options.metadata);
-      let head: Buffer | undefined;
+      let head: KeptHead | undefined;
       let copy: CopiedPrefix | undefined;
       let planned: string | undefined;
       if (offset > 0) {
@@ -170,8 +201,8 @@ export class S3ObjectStore implements ObjectStore {
         if (offset >= S3_MIN_PART_BYTES) {
           copy = { sourceKey: key, bytes: offset, sourceSize: size, etag: existing.ETag };
         } else {
-          // Too small to be a part of its own: read it and send it again in part 1.
-          head = await this.#readStart(key, offset, existing.ETag, signal);
+          // Too small to be a part of its own: read into part 1's buffer and sent again.
+          head = { bytes: offset, read: (into, headSignal) => this.#readStart(key, into, existing.ETag, headSignal) };
         }
       }
       const result = await uploadStream({
@@ -179,7 +210,10 @@ export class S3ObjectStore implements ObjectStore {
         bucket: this.#bucket,
         key,
         source,
+        buffers: this.#buffers,
         firstPartBytes: this.#firstPartBytes,
+        maxPartBytes: this.#maxPartBytes,
+        maxObjectBytes: this.maxFileBytes,
         metadata,
         signal,
         logger: this.#logger,
@@ -192,6 +226,7 @@ export class S3ObjectStore implements ObjectStore {
         // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
         ifMatch: planned,
         beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
+        onBufferUse: options.onBufferUse,
       });
       return { bytesWritten: result.bytesRead, size: result.size };
     } catch (error) {
@@ -383,16 +418,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** The first `bytes` bytes of an object, if it still has `etag`. */
-  async #readStart(key: string, bytes: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<Buffer> {
+  /** Fills `into` with the first `into.length` bytes of an object, if it still has `etag`. */
+  async #readStart(key: string, into: Buffer, etag: string | undefined, signal: AbortSignal): Promise<void> {
     try {
       const output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=0-${bytes - 1}`, IfMatch: etag }),
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=0-${into.length - 1}`, IfMatch: etag }),
         { abortSignal: signal },
       );
-      const data = output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
-      if (data.length !== bytes) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
-      return Buffer.from(data.buffer, data.byteOffset, data.length);
+      let filled = 0;
+      const body = output.Body instanceof Readable ? output.Body : Readable.from([]);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        // More than asked for would mean the range was ignored: the copy below stops at the end.
+        filled += chunk.copy(into, filled);
+        if (filled === into.length) break;
+      }
+      if (filled !== into.length) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
     } catch (error) {
       throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
     }

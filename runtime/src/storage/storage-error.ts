@@ -11,6 +11,7 @@ export type StorageErrorKind =
   | 'invalid-offset' // resume/append offset beyond the stored size
   | 'too-many-objects' // a folder rename above the configured object limit
   | 'conflict' // the object changed while an operation built on it (resume, append) was running
+  | 'too-large' // an upload beyond the largest file the buffer budget allows
   | 'access-denied' // S3 refused (credentials, bucket policy, KMS)
   | 'aborted' // the caller's AbortSignal fired
   | 'transient'; // S3 unreachable or failing after the SDK's retries

@@ -101,14 +101,16 @@ async function storeFile(
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const user = session.requireUser();
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress) => {
-    const source = new PassThrough({ highWaterMark: 1 << 20 });
+  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
+    // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
+    const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
     const feeding = pipeline([data, counter(progress), ...decoded, commitGate(signal, data), source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
       signal,
       offset,
       metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
+      onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
     });
     // A refusal at the gate is the reason the store saw its source fail; otherwise a
     // failed write decides (and must also stop reading the socket).

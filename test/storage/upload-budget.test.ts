@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { UploadBufferUse } from '../../runtime/src/storage/object-store.ts';
+import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
+import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
+import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import {
+  bytes,
+  key,
+  makeStore,
+  objectContent,
+  pendingMultipartUploads,
+  putRaw,
+  sha256,
+  sourceOf,
+  startTestS3,
+  type StoreUnderTest,
+  type TestS3,
+} from './store-fixture.ts';
+
+/** A source that sends `data` up to `stallAt` bytes, then nothing until resume() (like a stalled client). */
+function stallingSource(data: Buffer, stallAt: number): { source: Readable; resume: () => void } {
+  let offset = 0;
+  let limit = stallAt;
+  let starved = false;
+  const pushNext = (stream: Readable): void => {
+    if (offset >= data.length) {
+      stream.push(null);
+    } else if (offset >= limit) {
+      starved = true; // read() is not called again until something is pushed
+    } else {
+      const end = Math.min(offset + 64 * 1024, limit);
+      stream.push(data.subarray(offset, end));
+      offset = end;
+    }
+  };
+  const source = new Readable({
+    read() {
+      pushNext(this);
+    },
+  });
+  return {
+    source,
+    resume: () => {
+      limit = data.length;
+      if (starved) {
+        starved = false;
+        pushNext(source);
+      }
+    },
+  };
+}
+
+/** Polls until `condition` holds (bounded). */
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (await condition()) return;
+    await delay(20);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+/** Uploads sharing one small pool; parts are 5 MiB, so the pool's size counts parts. */
+describe('uploads sharing one buffer budget', () => {
+  let s3: TestS3;
+  let proxy: FaultProxy;
+  let sut: StoreUnderTest;
+  let pool: UploadBufferPool;
+
+  before(async () => {
+    s3 = await startTestS3();
+  });
+  after(async () => {
+    await s3.stop();
+  });
+  beforeEach(async () => {
+    proxy = await startFaultProxy(s3.endpoint);
+  });
+  afterEach(async () => {
+    sut.client.destroy();
+    await proxy.close();
+  });
+
+  function storeWithBudget(budgetBytes: number, overrides: { maxFileBytes?: number } = {}): void {
+    pool = new UploadBufferPool({ capacityBytes: budgetBytes });
+    sut = makeStore(proxy.endpoint, s3.bucket, { buffers: pool, ...overrides }, 'when_required');
+  }
+
+  /**
+   * An upload whose client sent 1 MiB and stalled: it holds the one-part budget until
+   * finish() lets the rest through, and resolves once it is stored.
+   */
+  async function holdTheBudget(path: string): Promise<{ finish(): Promise<unknown> }> {
+    const holder = stallingSource(bytes(6 * MIB), 1 * MIB);
+    const holding = sut.store.write(path, holder.source);
+    await until(() => pool.stats().inUseBytes === pool.capacityBytes, 'the first upload to hold the budget');
+    return {
+      finish: () => {
+        holder.resume();
+        return holding;
+      },
+    };
+  }
+
+  async function assertAllReturned(): Promise<void> {
+    assert.deepEqual(pool.stats(), { capacityBytes: pool.capacityBytes, inUseBytes: 0, waiting: 0 });
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+  }
+
+  it('many uploads, a budget of two parts: every file arrives byte for byte, the rest waited', async () => {
+    storeWithBudget(10 * MIB);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, pool.stats().inUseBytes)), 1);
+    const files = Array.from({ length: 6 }, (_, index) => bytes(12 * MIB + index * 1000));
+    const uses: UploadBufferUse[] = [];
+    try {
+      await Promise.all(
+        files.map((data, index) =>
+          sut.store.write(`shared/${index}.bin`, sourceOf(data), { onBufferUse: (use) => uses.push(use) }),
+        ),
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+    for (const [index, data] of files.entries()) {
+      assert.equal(sha256((await objectContent(s3, key(`shared/${index}.bin`))) ?? Buffer.alloc(0)), sha256(data), `file ${index}`);
+    }
+    assert.ok(peak <= 10 * MIB, `peak ${peak}`);
+    assert.equal(uses.length, files.length);
+    for (const use of uses) assert.ok(use.budgetInUseBytes <= 10 * MIB && use.budgetInUseBytes >= 5 * MIB, JSON.stringify(use));
+    assert.ok(uses.some((use) => use.waitMs > 0), 'some uploads waited for the budget');
+    await assertAllReturned();
+  });
+
+  it('a budget of exactly one part: uploads take turns, none deadlocks, a small file too', async () => {
+    storeWithBudget(5 * MIB);
+    const files = [bytes(11 * MIB), bytes(11 * MIB), bytes(11 * MIB), bytes(3000)];
+    await Promise.all(files.map((data, index) => sut.store.write(`turns/${index}.bin`, sourceOf(data))));
+    for (const [index, data] of files.entries()) {
+      assert.equal(sha256((await objectContent(s3, key(`turns/${index}.bin`))) ?? Buffer.alloc(0)), sha256(data));
+    }
+    assert.equal(proxy.count('PutObject'), 1, 'the small file is still one PutObject');
+    await assertAllReturned();
+  });
+
+  it('fair: with one buffer, a small file waits for one part of a large one, not for the whole file', async () => {
+    storeWithBudget(5 * MIB);
+    const finished: string[] = [];
+    const large = sut.store.write('fair/large.bin', sourceOf(bytes(30 * MIB))).then(() => finished.push('large'));
+    const small = sut.store.write('fair/small.bin', sourceOf(bytes(6 * MIB))).then(() => finished.push('small'));
+    await Promise.all([large, small]);
+    assert.deepEqual(finished, ['small', 'large']);
+    await assertAllReturned();
+  });
+
+  it('an upload whose client sends nothing yet holds no buffer', async () => {
+    storeWithBudget(5 * MIB);
+    const { source, resume } = stallingSource(bytes(1000), 0);
+    const writing = sut.store.write('idle.bin', source);
+    await delay(100);
+    assert.equal(pool.stats().inUseBytes, 0);
+    resume();
+    await writing;
+    await assertAllReturned();
+  });
+
+  it('a client gone while waiting for a buffer gives up its place at once; the others carry on', async () => {
+    storeWithBudget(5 * MIB);
+    const holder = await holdTheBudget('gone/holder.bin');
+    const uses: UploadBufferUse[] = [];
+    const waiter = new Readable({ read() {} });
+    waiter.push(bytes(64 * 1024));
+    const waiting = sut.store.write('gone/waiter.bin', waiter, { onBufferUse: (use) => uses.push(use) });
+    await until(() => pool.stats().waiting === 1, 'the second upload to queue');
+    const started = Date.now();
+    waiter.destroy(new Error('data connection reset'));
+    await assert.rejects(waiting, (error) => isStorageError(error, 'aborted'));
+    assert.ok(Date.now() - started < 1000, 'without waiting for the buffer');
+    assert.equal(pool.stats().waiting, 0);
+    assert.equal(uses.length, 1, 'buffer use is reported on failure too');
+    await holder.finish();
+    assert.equal(await objectContent(s3, key('gone/waiter.bin')), undefined);
+    await assertAllReturned();
+  });
+
+  it('a caller abort while waiting for a buffer fails the upload as aborted', async () => {
+    storeWithBudget(5 * MIB);
+    const holder = await holdTheBudget('abort/holder.bin');
+    const controller = new AbortController();
+    const waiting = sut.store.write('abort/waiter.bin', sourceOf(bytes(6 * MIB)), { signal: controller.signal });
+    await until(() => pool.stats().waiting === 1, 'the second upload to queue');
+    controller.abort();
+    await assert.rejects(waiting, (error) => isStorageError(error, 'aborted'));
+    await holder.finish();
+    await assertAllReturned();
+  });
+
+  it('a resume that sends its kept start again waits for the budget before reading it', async () => {
+    storeWithBudget(5 * MIB);
+    const old = bytes(3 * MIB);
+    await putRaw(s3, key('resume/head.bin'), old);
+    const holder = await holdTheBudget('resume/holder.bin');
+    const tail = bytes(1 * MIB);
+    const resuming = sut.store.write('resume/head.bin', sourceOf(tail), { offset: 2 * MIB });
+    await until(() => pool.stats().waiting === 1, 'the resume to queue');
+    assert.equal(proxy.count('GetObject'), 0, 'the kept start is not read into memory outside the budget');
+    await Promise.all([holder.finish(), resuming]);
+    assert.equal(proxy.count('GetObject'), 1);
+    const expected = Buffer.concat([old.subarray(0, 2 * MIB), tail]);
+    assert.equal(sha256((await objectContent(s3, key('resume/head.bin'))) ?? Buffer.alloc(0)), sha256(expected));
+    await assertAllReturned();
+  });
+
+  it('every buffer comes back when S3 fails mid-upload', async () => {
+    storeWithBudget(20 * MIB);
+    proxy.failUploadPartsAfter(1, 'status-500');
+    const uses: UploadBufferUse[] = [];
+    await assert.rejects(sut.store.write('fails.bin', sourceOf(bytes(16 * MIB)), { onBufferUse: (use) => uses.push(use) }), (error) =>
+      isStorageError(error, 'transient'),
+    );
+    assert.equal(uses.length, 1);
+    await assertAllReturned();
+  });
+
+  describe('a file larger than the largest the server accepts', () => {
+    it('is refused as too-large once it passes the limit, and its multipart upload is aborted', async () => {
+      storeWithBudget(20 * MIB, { maxFileBytes: 12 * MIB });
+      const old = bytes(2000);
+      await putRaw(s3, key('huge.bin'), old);
+      const source = sourceOf(bytes(20 * MIB));
+      await assert.rejects(sut.store.write('huge.bin', source), (error) => isStorageError(error, 'too-large'));
+      assert.equal(source.destroyed, true);
+      assert.equal(proxy.count('CreateMultipartUpload'), 1);
+      assert.equal(proxy.count('AbortMultipartUpload'), 1);
+      assert.equal(sha256((await objectContent(s3, key('huge.bin'))) ?? Buffer.alloc(0)), sha256(old));
+      await assertAllReturned();
+    });
+
+    it('within part 1: refused before anything reaches S3', async () => {
+      storeWithBudget(20 * MIB, { maxFileBytes: 1 * MIB });
+      await assert.rejects(sut.store.write('huge-small.bin', sourceOf(bytes(2 * MIB))), (error) => isStorageError(error, 'too-large'));
+      assert.equal(proxy.count('PutObject') + proxy.count('CreateMultipartUpload'), 0);
+      assert.equal(await objectContent(s3, key('huge-small.bin')), undefined);
+      await assertAllReturned();
+    });
+
+    it('exactly at the limit is accepted', async () => {
+      storeWithBudget(20 * MIB, { maxFileBytes: 12 * MIB });
+      const data = bytes(12 * MIB);
+      await sut.store.write('at-limit.bin', sourceOf(data));
+      assert.equal(sha256((await objectContent(s3, key('at-limit.bin'))) ?? Buffer.alloc(0)), sha256(data));
+    });
+
+    it('the limit follows the budget: a quarter of it per part, 10,000 parts', () => {
+      storeWithBudget(32 * MIB);
+      // 5 MiB parts (the fixture's) for 500 parts, then 8 MiB (a quarter of 32 MiB).
+      assert.equal(sut.store.maxFileBytes, 500 * 5 * MIB + 9500 * 8 * MIB);
+    });
+  });
+});

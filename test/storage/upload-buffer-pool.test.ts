@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UploadBufferPool, type BufferLease } from '../../runtime/src/storage/upload-buffer-pool.ts';
+
+/** Settles pending promise callbacks (grants run synchronously inside release()). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Tracks a pending acquire (methods, so that assertions do not narrow what they return). */
+function pending(promise: Promise<BufferLease>): { lease(): BufferLease | undefined; error(): unknown } {
+  let lease: BufferLease | undefined;
+  let error: unknown;
+  promise.then(
+    (granted) => (lease = granted),
+    (failure: unknown) => (error = failure),
+  );
+  return { lease: () => lease, error: () => error };
+}
+
+describe('UploadBufferPool', () => {
+  it('hands out buffers of the asked size while there is room, and counts them', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const a = await pool.acquire(60);
+    const b = pool.tryAcquire(40);
+    assert.equal(a.buffer.length, 60);
+    assert.equal(b?.buffer.length, 40);
+    assert.deepEqual(pool.stats(), { capacityBytes: 100, inUseBytes: 100, waiting: 0 });
+    assert.equal(pool.tryAcquire(1), undefined, 'full');
+    a.release();
+    a.release(); // twice is once
+    assert.equal(pool.stats().inUseBytes, 40);
+  });
+
+  it('never hands out more than its capacity: a request waits until enough comes back', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const first = await pool.acquire(70);
+    const second = pending(pool.acquire(50));
+    await settle();
+    assert.ok(second.lease() === undefined);
+    assert.equal(pool.stats().waiting, 1);
+    first.release();
+    await settle();
+    assert.equal(second.lease()?.buffer.length, 50);
+    assert.deepEqual(pool.stats(), { capacityBytes: 100, inUseBytes: 50, waiting: 0 });
+  });
+
+  it('serves waiting requests first come, first served: small ones do not overtake a large one', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const held = [await pool.acquire(50), await pool.acquire(50)];
+    const large = pending(pool.acquire(100));
+    const small = pending(pool.acquire(10));
+    await settle();
+    held[0]?.release();
+    await settle();
+    // 50 free would fit the small request, but the large one came first.
+    assert.ok(small.lease() === undefined);
+    assert.equal(pool.tryAcquire(10), undefined, 'tryAcquire does not jump the queue either');
+    held[1]?.release();
+    await settle();
+    assert.equal(large.lease()?.buffer.length, 100);
+    assert.ok(small.lease() === undefined);
+    large.lease()?.release();
+    await settle();
+    assert.equal(small.lease()?.buffer.length, 10);
+  });
+
+  it('and large ones do not starve small ones: every request is served in arrival order', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const order: string[] = [];
+    const holder = await pool.acquire(100);
+    const requests = [
+      ['small-1', 10],
+      ['large-1', 90],
+      ['small-2', 10],
+      ['large-2', 90],
+    ] as const;
+    const done = requests.map(([name, bytes]) =>
+      pool.acquire(bytes).then((lease) => {
+        order.push(name);
+        // Each holder gives its buffer back a moment later, as an upload part would.
+        setImmediate(() => lease.release());
+      }),
+    );
+    holder.release();
+    await Promise.all(done);
+    assert.deepEqual(order, ['small-1', 'large-1', 'small-2', 'large-2']);
+    await settle();
+    assert.equal(pool.stats().inUseBytes, 0);
+  });
+
+  it('an aborted wait gives up its place and lets the next request through', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const holder = await pool.acquire(60);
+    const controller = new AbortController();
+    const blocked = pending(pool.acquire(100, controller.signal));
+    const behind = pending(pool.acquire(40));
+    await settle();
+    assert.ok(behind.lease() === undefined, 'queued behind the large request');
+    controller.abort(new Error('client gone'));
+    await settle();
+    assert.equal((blocked.error() as Error).message, 'client gone');
+    assert.equal(behind.lease()?.buffer.length, 40, 'served once the request ahead left');
+    assert.equal(pool.stats().waiting, 0);
+    holder.release();
+    await assert.rejects(pool.acquire(10, AbortSignal.abort(new Error('already'))), /already/);
+  });
+
+  it('an abort after the grant changes nothing', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 10 });
+    const controller = new AbortController();
+    const lease = await pool.acquire(10, controller.signal);
+    controller.abort();
+    assert.equal(pool.stats().inUseBytes, 10);
+    lease.release();
+    assert.equal(pool.stats().inUseBytes, 0);
+  });
+
+  it('reuses a released buffer of the same size instead of allocating a new one', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const first = await pool.acquire(50);
+    const memory = first.buffer.buffer;
+    first.release();
+    const again = await pool.acquire(50);
+    assert.equal(again.buffer.buffer, memory);
+  });
+
+  it('drops kept buffers of another size when a request needs their room', async () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    const small = [await pool.acquire(30), await pool.acquire(30), await pool.acquire(30)];
+    for (const lease of small) lease.release();
+    // 90 bytes are kept for reuse, but they are not in use: 80 fit.
+    const large = pool.tryAcquire(80);
+    assert.equal(large?.buffer.length, 80);
+    assert.equal(pool.stats().inUseBytes, 80);
+  });
+
+  it('refuses a request it could never serve', () => {
+    const pool = new UploadBufferPool({ capacityBytes: 100 });
+    assert.throws(() => pool.tryAcquire(101), RangeError);
+    assert.throws(() => pool.tryAcquire(0), RangeError);
+    assert.throws(() => new UploadBufferPool({ capacityBytes: 0 }), RangeError);
+  });
+});
