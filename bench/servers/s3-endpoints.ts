@@ -2,14 +2,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createS3Client } from '../../runtime/src/storage/s3-client.ts';
-import type { DiscardStats } from '../discard-s3.ts';
+import type { DiscardStats } from '../../test/helpers/discard-s3.ts';
 import { startJsonService, type Service } from '../processes.ts';
 import { ROOT } from './bridge.ts';
 
 /**
  * The two S3 endpoints of the bench, each in a process of its own: fauxqs (a real,
  * if slow, S3-compatible store that keeps every byte) and the discard endpoint
- * (bench/discard-s3.ts: keeps only sizes).
+ * (test/helpers/discard-s3.ts: keeps only sizes).
  */
 export const BUCKET = 'bench';
 
@@ -33,7 +33,7 @@ export async function startFauxqs(work: string): Promise<S3Endpoint> {
 }
 
 export async function startDiscardEndpoint(): Promise<S3Endpoint> {
-  const service = await startJsonService<{ port: number }>(process.execPath, [join(ROOT, 'bench', 'discard-s3.ts')], { cwd: ROOT });
+  const service = await startJsonService<{ port: number }>(process.execPath, [join(ROOT, 'test', 'helpers', 'discard-s3.ts')], { cwd: ROOT });
   return endpointOf(service);
 }
 

@@ -41,6 +41,11 @@ export interface BridgeDependencies {
   readonly secretsClient?: SecretsManagerClient;
 }
 
+/** S3 connections the pool allows: two per FTP connection the bridge accepts, and some for housekeeping. */
+export function s3SocketsFor(maxConnections: number): number {
+  return maxConnections * 2 + 16;
+}
+
 export async function startBridge(config: Config, dependencies: BridgeDependencies): Promise<RunningBridge> {
   const { logger } = dependencies;
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -48,7 +53,10 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const s3Client = dependencies.s3Client ?? createS3Client(config.s3);
+    // A download holds its S3 connection for as long as its client takes to read, and an
+    // upload may have a part and a copy in flight: a pool smaller than the sessions can
+    // need makes the ones past it wait for a socket until the SDK gives up (451).
+    const s3Client = dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) });
     if (!dependencies.s3Client) cleanups.push(() => s3Client.destroy());
     const needsSecrets = config.users.kind === 'secret' || config.tlsCredentials?.kind === 'secret';
     const secretsClient = dependencies.secretsClient ?? (needsSecrets ? new SecretsManagerClient({}) : undefined);

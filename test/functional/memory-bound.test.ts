@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { S3ObjectStore } from '../../runtime/src/storage/s3-object-store.ts';
-import { freePort } from '../helpers/bridge.ts';
+import { memoryMiB, startChildBridge } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 import { startTestS3, type TestS3 } from '../helpers/s3-server.ts';
 
@@ -22,8 +19,6 @@ import { startTestS3, type TestS3 } from '../helpers/s3-server.ts';
  * its own; fauxqs and the clients live in this one), many clients upload at once, and
  * the child's peak RSS (VmHWM) must stay under the buffer budget plus a fixed overhead.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'runtime', 'dist', 'main.js');
 const MIB = 1024 * 1024;
 
 const BUDGET_MIB = 32;
@@ -41,63 +36,6 @@ const FILE_BYTES = 12 * MIB;
 const IDLE_ALLOWANCE_MIB = 100;
 const SESSION_ALLOWANCE_MIB = 4;
 const OVERHEAD_MIB = IDLE_ALLOWANCE_MIB + UPLOADS * SESSION_ALLOWANCE_MIB;
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly port: number;
-  readonly stdout: () => string;
-}
-
-/** The built bridge in a child process; retried on a passive range another process holds. */
-async function startChildBridge(s3: TestS3, dir: string): Promise<Child> {
-  const usersFile = join(dir, 'users.json');
-  const passwordHash = await hashPassword('pass', { parameters: { logN: 10, r: 8, p: 1 } });
-  await writeFile(usersFile, JSON.stringify({ users: [{ username: 'mem', passwordHash, home: 'mem/' }] }));
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const first = 20000 + Math.floor(Math.random() * 2000) * 10;
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        FTP_LISTEN_ADDRESS: '127.0.0.1',
-        FTP_PORT: String(port),
-        FTPS_IMPLICIT_PORT: '0',
-        FTP_PASSIVE_PORTS: `${first}-${first + 9}`,
-        HEALTH_PORT: '0',
-        FTP_USERS_FILE: usersFile,
-        FTP_LOGIN_FAILURE_DELAY_MS: '0',
-        S3_BUCKET: s3.bucket,
-        S3_ENDPOINT: s3.endpoint,
-        S3_CHECKSUM: 'when_required',
-        // fauxqs takes at most about 11 MiB per request body.
-        S3_PART_SIZE_MIB: '5',
-        FTP_UPLOAD_BUFFER_MIB: String(BUDGET_MIB),
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let exited = false;
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.resume();
-    child.once('exit', () => (exited = true));
-    for (let wait = 0; wait < 150 && !exited && !stdout.includes('"listening"'); wait++) await delay(100);
-    if (stdout.includes('"event":"listening"')) return { process: child, port, stdout: () => stdout };
-    child.kill('SIGKILL');
-    if (attempt < 5 && /passive port/i.test(stdout)) continue;
-    assert.fail(`the bridge did not start: ${stdout}`);
-  }
-}
-
-/** VmRSS or VmHWM of a process, in MiB. */
-async function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
-  assert.ok(match?.[1] !== undefined, `${field} in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
-}
 
 /**
  * The content of upload `index`: a shared random block in which every 64 KiB chunk
@@ -117,7 +55,7 @@ function* uploadChunks(block: Buffer, index: number): Generator<Buffer> {
 /** STOR over a raw data connection, written with backpressure (the server's pace); returns the SHA-256 sent. */
 async function upload(port: number, block: Buffer, index: number): Promise<string> {
   // A source address of its own per client: limits per client address must not be what is measured.
-  const ftp = await RawFtp.login(port, 'mem', 'pass', { localAddress: `127.0.0.${10 + index}` });
+  const ftp = await RawFtp.login(port, 'user', 'pass', { localAddress: `127.0.0.${10 + index}` });
   try {
     await ftp.command('TYPE I', 200);
     const data: Socket = await ftp.passive();
@@ -136,14 +74,6 @@ async function upload(port: number, block: Buffer, index: number): Promise<strin
   } finally {
     await ftp.close();
   }
-}
-
-function logLines(child: Child): Array<Record<string, unknown>> {
-  return child
-    .stdout()
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** VmRSS once it has stopped moving (two samples 250 ms apart within 1 MiB), or after 5 s. */
@@ -173,9 +103,9 @@ describe('memory is set by configuration, not by clients', () => {
       await s3.stop();
       await rm(dir, { recursive: true, force: true });
     });
-    const child = await startChildBridge(s3, dir);
-    t.after(() => child.process.kill('SIGKILL'));
-    const pid = child.process.pid ?? assert.fail('no child pid');
+    const child = await startChildBridge({ s3, dir, env: { FTP_UPLOAD_BUFFER_MIB: String(BUDGET_MIB) } });
+    t.after(() => child.kill());
+    const pid = child.pid;
     await delay(300);
     const idle = await memoryMiB(pid, 'VmRSS');
 
@@ -188,9 +118,9 @@ describe('memory is set by configuration, not by clients', () => {
     assert.ok(idle <= IDLE_ALLOWANCE_MIB, `idle RSS ${idle.toFixed(0)} MiB: the allowance of ${IDLE_ALLOWANCE_MIB} MiB is out of date`);
     assert.ok(peak <= BUDGET_MIB + OVERHEAD_MIB, `peak RSS ${peak.toFixed(0)} MiB > ${BUDGET_MIB} + ${OVERHEAD_MIB} MiB`);
 
-    const stored = await Promise.all(digests.map((_, index) => storedDigest(s3, `mem/file-${index}.bin`)));
+    const stored = await Promise.all(digests.map((_, index) => storedDigest(s3, `home/file-${index}.bin`)));
     assert.deepEqual(stored, digests, 'every file arrived byte for byte');
-    const transfers = logLines(child).filter((line) => line['event'] === 'transfer' && line['command'] === 'STOR');
+    const transfers = child.logs().filter((line) => line['event'] === 'transfer' && line['command'] === 'STOR');
     assert.equal(transfers.length, UPLOADS);
     for (const transfer of transfers) {
       assert.equal(transfer['outcome'], 'ok');
@@ -210,17 +140,17 @@ describe('memory is set by configuration, not by clients', () => {
     const objectBytes = 64 * MIB;
     const block = randomBytes(4 * MIB);
     // fauxqs takes about 11 MiB per request: the object goes up in 5 MiB parts.
-    const writer = new S3ObjectStore({ client: s3.client, bucket: s3.bucket, prefix: 'mem', partSizeBytes: 5 * MIB });
+    const writer = new S3ObjectStore({ client: s3.client, bucket: s3.bucket, prefix: 'home', partSizeBytes: 5 * MIB });
     await writer.write('big.bin', Readable.from((function* () {
       for (let offset = 0; offset < objectBytes; offset += block.length) yield block;
     })()));
-    const child = await startChildBridge(s3, dir);
-    t.after(() => child.process.kill('SIGKILL'));
-    const pid = child.process.pid ?? assert.fail('no child pid');
+    const child = await startChildBridge({ s3, dir, env: { FTP_UPLOAD_BUFFER_MIB: String(BUDGET_MIB) } });
+    t.after(() => child.kill());
+    const pid = child.pid;
 
     const clients = await Promise.all(
       [0, 1].map(async (index) => {
-        const ftp = await RawFtp.login(child.port, 'mem', 'pass', { localAddress: `127.0.0.${50 + index}` });
+        const ftp = await RawFtp.login(child.port, 'user', 'pass', { localAddress: `127.0.0.${50 + index}` });
         await ftp.command('TYPE I', 200);
         return ftp;
       }),

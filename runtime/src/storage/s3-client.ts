@@ -9,7 +9,7 @@ export interface S3ClientTuning {
   readonly socketTimeoutMs?: number;
   /** Attempts per request, first one included (SDK standard retry mode with backoff). @default 4 */
   readonly maxAttempts?: number;
-  /** Concurrent connections per client. @default 64 */
+  /** Concurrent connections per client; the bridge sizes it from its connection limit. @default 64 */
   readonly maxSockets?: number;
   /** Fixed credentials (tests, local stack). @default the AWS default credential chain */
   readonly credentials?: S3ClientConfig['credentials'];

@@ -10,7 +10,7 @@
  * `count` synthetic keys that ListObjectsV2 pages through without storing them.
  * GET /_bench/stats tells what arrived.
  *
- * Run directly (`node bench/discard-s3.ts`), it prints {"port": N} and serves until
+ * Run directly (`node test/helpers/discard-s3.ts`), it prints {"port": N} and serves until
  * SIGTERM.
  */
 import { once } from 'node:events';
