@@ -75,11 +75,7 @@ export async function startChildBridge(options: {
         pid: child.pid,
         port,
         stdout: () => stdout,
-        logs: () =>
-          stdout
-            .split('\n')
-            .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as Record<string, unknown>),
+        logs: () => jsonLines(stdout),
         kill: () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         },
@@ -89,6 +85,14 @@ export async function startChildBridge(options: {
     if (attempt < 5 && /passive port/i.test(stdout)) continue;
     throw new Error(`the bridge did not start: ${stdout}`);
   }
+}
+
+/** The JSON log lines in a process's output (other lines are skipped). */
+export function jsonLines(output: string): Array<Record<string, unknown>> {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** VmRSS or VmHWM of a process, in MiB. */

@@ -71,7 +71,7 @@ export class UserAuthenticator implements Authenticator {
     }
     const dummyHash = await hashPassword(randomBytes(16).toString('base64'));
     const authenticator = new UserAuthenticator({ ...options, records, dummyHash });
-    options.logger.info({ users: records.length }, 'users loaded');
+    options.logger.info({ event: 'users-loaded', users: records.length }, 'users loaded');
     document.watch((changed) => authenticator.#reload(changed));
     return authenticator;
   }
@@ -101,7 +101,7 @@ export class UserAuthenticator implements Authenticator {
       } catch (error) {
         // A client gone while waiting for a verification slot: no scrypt, no count.
         if (request.signal?.aborted) return { ok: false, reason: 'cancelled' };
-        this.#logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
+        this.#logger.error({ event: 'password-check-error', err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
       }
       if (account !== undefined && passwordMatches) this.#verified?.remember(request.username, hash, request.password);
     }
@@ -120,7 +120,7 @@ export class UserAuthenticator implements Authenticator {
     } catch (error) {
       if (!(error instanceof UsersFileError)) throw error;
       this.#logger.error(
-        { problem: error.message, users: this.#accounts.size },
+        { event: 'users-invalid', problem: error.message, users: this.#accounts.size },
         'users document is invalid; keeping the previous users',
       );
       return;
@@ -129,7 +129,7 @@ export class UserAuthenticator implements Authenticator {
     this.#accounts = toAccounts(records);
     const added = records.filter((record) => !before.has(record.username)).length;
     const removed = [...before.keys()].filter((username) => !this.#accounts.has(username)).length;
-    this.#logger.info({ users: records.length, added, removed }, 'users reloaded');
+    this.#logger.info({ event: 'users-reloaded', users: records.length, added, removed }, 'users reloaded');
   }
 }
 

@@ -80,6 +80,19 @@ export class FtpServer {
     return this.#draining;
   }
 
+  /** Transfers cut off by shutdown whose abort in S3 has not been logged yet. */
+  get settlingTransfers(): number {
+    return this.#settling.size;
+  }
+
+  /**
+   * Ends a running shutdown's grace period now (a second Ctrl-C): the remaining
+   * sessions are closed with 421 and their transfers aborted at once.
+   */
+  endGrace(): void {
+    this.#drained?.();
+  }
+
   /**
    * Stops accepting, drains sessions for up to `graceMs`, closes what is left with
    * 421, then waits up to SHUTDOWN_ABORT_WAIT_MS for cut-off transfers to settle.
@@ -111,9 +124,10 @@ export class FtpServer {
 
   async #listenOn(host: string, port: number, onSocket: (socket: Socket) => void): Promise<number> {
     const server = createServer({ allowHalfOpen: true }, onSocket);
-    server.on('error', (error) => this.#options.logger.error({ event: 'listener-error', port, err: error }));
     server.listen({ host, port });
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    // Not before: a port that cannot be had is the start's failure, reported once by the caller.
+    server.on('error', (error) => this.#options.logger.error({ event: 'listener-error', port, err: error }));
     this.#servers.push(server);
     return (server.address() as AddressInfo).port;
   }
@@ -231,7 +245,7 @@ export class FtpServer {
 }
 
 /** Resolves true once `promise` settles, or false after `ms`. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
