@@ -244,9 +244,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const failure = describeStartFailure(error, config);
     // People read stderr; the log line is for machines, with a stack only when it helps.
     logger.fatal(
-      failure.unexpected
-        ? { event: 'start-failed', err: error }
-        : { event: 'start-failed', variable: failure.variable, problem: failure.message },
+      { event: 'start-failed', ...(failure.unexpected ? { err: error } : { variable: failure.variable, problem: failure.message }) },
       'the bridge did not start',
     );
     process.stderr.write(`ftp-s3-bridge: ${failure.message}\n`);

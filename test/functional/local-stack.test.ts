@@ -72,13 +72,17 @@ async function startLocalStack(
     );
     let done = false;
     void exited.then(() => (done = true));
+    // The bridge has a process group of its own: a test that fails must not leave it running.
+    let processes: number[] = [];
     t.after(async () => {
+      for (const pid of processes) if (await isRunning(pid)) process.kill(pid, 'SIGKILL');
       if (!done) {
         process.kill(-child.pid!, 'SIGKILL');
         await exited;
       }
     });
     for (let wait = 0; wait < 300 && !done && !stderr.includes(BANNER); wait++) await delay(100);
+    processes = await descendantsOf(child.pid!);
     const stack: LocalStack = {
       process: child,
       pid: child.pid!,

@@ -249,7 +249,7 @@ function banner(options: {
     [
       'users',
       demo
-        ? `${DEMO.username} / ${DEMO.password}, home ${DEMO.home}   (edit ${show(usersFile)}; hash: node_modules/.bin/node runtime/dist/main.js hash-password)`
+        ? `${DEMO.username} / ${DEMO.password}, home ${DEMO.home}   (edit ${show(usersFile)}; hash: npx node runtime/dist/main.js hash-password)`
         : show(usersFile),
     ],
     ['embedded S3', `http://127.0.0.1:${s3Port}  bucket "${LOCAL_BUCKET}"`],
