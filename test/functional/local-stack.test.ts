@@ -195,8 +195,9 @@ describe('the local stack (npm start)', () => {
     assert.equal(health.status, 200);
   });
 
-  test('one SIGINT to its process group (a Ctrl-C) is one graceful stop: the running upload finishes, the stuck one is aborted', async (t) => {
-    const stack = await startLocalStack(t);
+  test('one SIGINT to the process group of npm start (a Ctrl-C) is one graceful stop: the running upload finishes, the stuck one is aborted', async (t) => {
+    // Through npm: it passes the signal on to the local stack, which the terminal signals too.
+    const stack = await startLocalStack(t, { viaNpm: true });
     const finishing = await RawFtp.login(stack.ftpPort, 'demo', 'demo');
     const stuck = await RawFtp.login(stack.ftpPort, 'demo', 'demo');
     const finishingData = await finishing.passive();

@@ -39,6 +39,8 @@ const DEMO = { username: 'demo', password: 'demo', home: 'partners/demo/' };
 /** How often the build reports that it is still running, and this process checks its parent. */
 const BUILD_PROGRESS_MS = 5000;
 const PARENT_CHECK_MS = 500;
+/** Signals this soon after the one forwarded are that one again (npm passes each on). */
+const SAME_CTRL_C_MS = 1000;
 
 const USAGE = `Usage: npm start [-- --no-build]
 
@@ -53,7 +55,7 @@ certificate under the local stack's folder.
   LOCAL_STACK_DIR       folder for users, certificate and the S3 store (default .local)
   LOCAL_STACK_S3_PORT   port of the embedded S3 server (default 4566; 0 = any free port)
 
-Ctrl-C stops gracefully; a second Ctrl-C aborts running transfers.
+Ctrl-C stops gracefully; a second Ctrl-C (a second or more later) aborts running transfers.
 `;
 
 /** The one line a person sees when the stack cannot start; no stack trace. */
@@ -186,8 +188,13 @@ async function startS3(place: LocalStackPlace): Promise<FauxqsServer> {
  */
 async function superviseBridge(bridge: ChildProcess, graceSeconds: number): Promise<number> {
   let forwarded = 0;
+  let lastForwardedAt = -Infinity;
   const forward = (signal: NodeJS.Signals): void => {
     if (bridge.exitCode !== null || bridge.signalCode !== null || forwarded >= 2) return;
+    // One Ctrl-C reaches this process twice under npm start: from the terminal, and again
+    // from npm, which passes on what it gets to the script it runs.
+    if (Date.now() - lastForwardedAt < SAME_CTRL_C_MS) return;
+    lastForwardedAt = Date.now();
     forwarded += 1;
     if (forwarded === 1) {
       say(`stopping: running transfers may finish for up to ${graceSeconds} s; Ctrl-C again aborts them`);
