@@ -26,6 +26,7 @@ import { readContainerMemoryLimit } from '../container-memory-limit.ts';
 import { describeListenFailure } from '../start-failure.ts';
 import {
   bridgeEnvironment,
+  fixedVariables,
   LOCAL_BUCKET,
   LocalStackSettingError,
   localDefaults,
@@ -42,21 +43,27 @@ const PARENT_CHECK_MS = 500;
 /** Signals this soon after the one forwarded are that one again (npm passes each on). */
 const SAME_CTRL_C_MS = 1000;
 
-const USAGE = `Usage: npm start [-- --no-build]
+/** Built from the tables in bridge-environment.ts, so it cannot drift from them. */
+function usage(): string {
+  const place = { dir: '.local', s3Port: 4566 };
+  const fixed = Object.keys(fixedVariables(place));
+  const defaults = Object.entries(localDefaults(place)).map(([name, value]) => `  ${name.padEnd(28)}${value}`);
+  return `Usage: npm start [-- --no-build]
 
 Builds runtime/dist (unless --no-build), then runs the bridge and an embedded S3 server,
 everything on 127.0.0.1. Every configuration variable of the bridge
-(node runtime/dist/main.js --help) passes through, except FTP_LISTEN_ADDRESS, S3_BUCKET,
-S3_ENDPOINT, S3_FORCE_PATH_STYLE, S3_CHECKSUM, FTP_USERS_SECRET_ID and FTP_TLS_SECRET_ID,
-which the local stack sets itself. Its own defaults: FTP_PORT 2121, FTPS_IMPLICIT_PORT 2990,
-FTP_PASSIVE_PORTS 30000-30099, HEALTH_PORT 2180, FTP_SHUTDOWN_GRACE_SECONDS 5, users and
-certificate under the local stack's folder.
+(npx node runtime/dist/main.js --help) passes through, except these, which the local
+stack sets itself:
+  ${fixed.join(' ')}
+Its own defaults, which the environment may change:
+${defaults.join('\n')}
 
-  LOCAL_STACK_DIR       folder for users, certificate and the S3 store (default .local)
-  LOCAL_STACK_S3_PORT   port of the embedded S3 server (default 4566; 0 = any free port)
+  LOCAL_STACK_DIR             folder for users, certificate and the S3 store (default .local)
+  LOCAL_STACK_S3_PORT         port of the embedded S3 server (default 4566; 0 = any free port)
 
 Ctrl-C stops gracefully; a second Ctrl-C (a second or more later) aborts running transfers.
 `;
+}
 
 /** The one line a person sees when the stack cannot start; no stack trace. */
 class LocalStackFailure extends Error {
@@ -70,11 +77,11 @@ class LocalStackFailure extends Error {
 
 async function main(args: readonly string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return 0;
   }
   const unknown = args.filter((arg) => arg !== '--no-build');
-  if (unknown.length > 0) throw new LocalStackFailure(`unknown argument ${JSON.stringify(unknown[0])}\n${USAGE}`, 2);
+  if (unknown.length > 0) throw new LocalStackFailure(`unknown argument ${JSON.stringify(unknown[0])}\n${usage()}`, 2);
 
   const place = readPlace();
   // Before the build, so a bad value costs no waiting: the bridge's own rules and words.
@@ -210,7 +217,9 @@ async function superviseBridge(bridge: ChildProcess, graceSeconds: number): Prom
   const parentCheck = setInterval(() => {
     if (process.ppid === parent) return;
     clearInterval(parentCheck);
-    if (forwarded === 0) forward('SIGTERM');
+    if (forwarded > 0) return;
+    say('the process that started the local stack (npm) is gone');
+    forward('SIGTERM');
   }, PARENT_CHECK_MS);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     bridge.once('error', () => resolve([1, null]));
