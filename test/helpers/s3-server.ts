@@ -2,10 +2,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import type { FauxqsServer } from 'fauxqs';
+import { startLoopbackFauxqs } from '../../runtime/src/local/loopback-fauxqs.ts';
 
 /**
- * A real S3-compatible server (fauxqs) on 127.0.0.1 with one bucket, objects kept as
+ * A real S3-compatible server (fauxqs) on 127.0.0.1 only, with one bucket, objects kept as
  * files in a temporary directory. fauxqs holds objects in memory while serving them,
  * so tests keep their files to tens of MiB.
  */
@@ -24,9 +25,9 @@ export const TEST_REGION = 'us-east-1';
 
 export async function startTestS3(bucket = 'test-bucket'): Promise<TestS3> {
   const storageDir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-s3-'));
-  const server: FauxqsServer = await startFauxqs({
+  // fauxqs alone would listen on every interface.
+  const server: FauxqsServer = await startLoopbackFauxqs({
     port: 0,
-    host: '127.0.0.1',
     logger: false,
     s3StorageDir: storageDir,
   });
