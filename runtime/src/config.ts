@@ -1,35 +1,14 @@
 import { isIP, isIPv4 } from 'node:net';
-import type { TlsSessionReuse } from './auth/user.ts';
+import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
+import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
+import { normaliseRootPath } from './storage/store-path.ts';
+import { TLS_MODES, TLS_SESSION_REUSE_MODES, type TlsMode, type TlsSessionReuse } from './tls-policy.ts';
+import type { DocumentSource } from './watched-document.ts';
 
 /**
  * The bridge's whole configuration, read from environment variables only here.
  * (Contract: the parser below the types is implemented against it.)
  */
-export type TlsMode = 'off' | 'optional' | 'required';
-export type { TlsSessionReuse };
-export type ChecksumMode = 'when_supported' | 'when_required';
-
-/** Where a reloadable text document (users, TLS credentials) comes from. */
-export type DocumentSource =
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'secret'; readonly secretId: string };
-
-export type TlsCredentialsSource =
-  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  /** Secrets Manager secret whose string is JSON {"certificate": PEM, "privateKey": PEM}. */
-  | { readonly kind: 'secret'; readonly secretId: string };
-
-export interface S3Settings {
-  readonly bucket: string;
-  /** Root prefix inside the bucket, normalised to '' or 'a/b' (no leading/trailing slash). */
-  readonly prefix: string;
-  readonly endpoint: string | undefined;
-  readonly forcePathStyle: boolean;
-  readonly region: string | undefined;
-  readonly checksum: ChecksumMode;
-  /** First multipart part size in bytes (>= 5 MiB). */
-  readonly partSizeBytes: number;
-}
 
 /** The process-wide budget of upload part buffers, and where its size came from (for the start log). */
 export interface UploadBufferSetting {
@@ -290,24 +269,6 @@ function regionName(raw: string): string {
   return raw;
 }
 
-/**
- * Normalises a root path inside the store (S3_PREFIX, a user's home): '' or 'a/b',
- * no leading, trailing or doubled slashes. Refuses '.', '..', backslashes and control
- * characters, so a root can never point outside what it says. Throws an Error whose
- * message is the problem (without the value).
- */
-export function normaliseRootPath(raw: string): string {
-  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new Error('contains control characters (such as NUL)');
-  if (raw.includes('\\')) throw new Error("contains a backslash; use '/' between folders");
-  const segments = raw.split('/').filter((segment) => segment !== '');
-  if (segments.some((segment) => segment === '.' || segment === '..')) {
-    throw new Error("contains a '.' or '..' segment");
-  }
-  const path = segments.join('/');
-  if (Buffer.byteLength(path, 'utf8') > 512) throw new Error('is longer than 512 bytes');
-  return path;
-}
-
 function storePrefix(raw: string): string {
   try {
     return normaliseRootPath(raw);
@@ -317,8 +278,6 @@ function storePrefix(raw: string): string {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const TLS_MODES: readonly TlsMode[] = ['off', 'optional', 'required'];
-const TLS_SESSION_REUSE: readonly TlsSessionReuse[] = ['required', 'optional'];
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 
 // --- the table -------------------------------------------------------------
@@ -359,7 +318,7 @@ const VARIABLES = {
     value: 'required',
     description:
       "required|optional: a PROT P data connection must resume its control connection's TLS session (as vsftpd's require_ssl_reuse), so no other connection from the same address can take it; a user's tlsSessionReuse overrides it.",
-    parse: oneOf(TLS_SESSION_REUSE),
+    parse: oneOf(TLS_SESSION_REUSE_MODES),
   }),
   FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: withDefault({
     value: '10',

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { LoginGuard } from './auth/login-guard.ts';
 import { hashPassword } from './auth/password-hash.ts';
-import { UserAuthenticator } from './auth/user-authenticator.ts';
+import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
 import { readContainerMemoryLimit } from './container-memory-limit.ts';
 import { HealthServer } from './health-server.ts';
@@ -79,16 +79,23 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       ...(secretsClient ? { secretsClient } : {}),
     });
     cleanups.push(() => usersDocument.close());
-    const authenticator = await UserAuthenticator.create({
-      document: usersDocument,
-      guard: new LoginGuard({
-        failureDelayMs: config.loginFailureDelayMs,
-        maxFailures: config.lockoutFailures,
-        lockoutMs: config.lockoutMs,
+    let authenticator: UserAuthenticator;
+    try {
+      authenticator = await UserAuthenticator.create({
+        document: usersDocument,
+        guard: new LoginGuard({
+          failureDelayMs: config.loginFailureDelayMs,
+          maxFailures: config.lockoutFailures,
+          lockoutMs: config.lockoutMs,
+          logger,
+        }),
         logger,
-      }),
-      logger,
-    });
+      });
+    } catch (error) {
+      if (!(error instanceof UsersDocumentError)) throw error;
+      const variable = config.users.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
+      throw new ConfigError({ variable, problem: error.message });
+    }
 
     let tls: TlsCredentials | undefined;
     if (config.tlsCredentials && config.tlsMode !== 'off') {

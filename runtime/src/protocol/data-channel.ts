@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { TlsSessionReuse } from '../auth/user.ts';
+import type { TlsSessionReuse } from '../tls-policy.ts';
 import type { DataEndpoints, PassiveAnnouncement } from './command-handler.ts';
 import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';

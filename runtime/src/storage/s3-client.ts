@@ -1,5 +1,19 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { S3Settings } from '../config.ts';
+
+/** AWS_REQUEST_CHECKSUM_CALCULATION: when the SDK adds and checks request checksums. */
+export type ChecksumMode = 'when_supported' | 'when_required';
+
+export interface S3Settings {
+  readonly bucket: string;
+  /** Root prefix inside the bucket, normalised to '' or 'a/b' (no leading/trailing slash). */
+  readonly prefix: string;
+  readonly endpoint: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly region: string | undefined;
+  readonly checksum: ChecksumMode;
+  /** First multipart part size in bytes (>= 5 MiB). */
+  readonly partSizeBytes: number;
+}
 
 /** Tunables of the HTTP layer below the S3 client; defaults suit both AWS and local stores. */
 export interface S3ClientTuning {
