@@ -1,4 +1,5 @@
 import { isIP, isIPv4 } from 'node:net';
+import { CONTAINER_VARIABLES, LOG_LEVELS, portClashes, uploadBufferMiBForMemory, type ContainerVariable, type ListenerPort, type LogLevel } from './container-environment.ts';
 import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
 import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
 import { normaliseRootPath } from './storage/store-path.ts';
@@ -25,15 +26,6 @@ export interface HostFacts {
 const MIB = 1024 * 1024;
 /** FTP_UPLOAD_BUFFER_MIB when no memory limit is visible. */
 export const FIXED_UPLOAD_BUFFER_MIB = 256;
-
-/**
- * The default budget with a visible memory limit: half of it. The other half is for
- * what the budget does not count: Node itself (about 60 MiB), sessions and their
- * socket and stream buffers, TLS, downloads, and garbage not yet collected.
- */
-export function uploadBufferMiBForMemory(memoryLimitBytes: number): number {
-  return Math.floor(memoryLimitBytes / 2 / MIB);
-}
 
 export interface Config {
   readonly listenAddress: string;
@@ -64,7 +56,7 @@ export interface Config {
   readonly healthPort: number;
   readonly shutdownGraceMs: number;
   readonly reloadIntervalMs: number;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 // ---------------------------------------------------------------------------
@@ -277,7 +269,6 @@ function storePrefix(raw: string): string {
   }
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 
 // --- the table -------------------------------------------------------------
@@ -455,6 +446,14 @@ const VARIABLES = {
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type VariableName = keyof typeof VARIABLES;
+
+// The CDK app writes only variables this table reads (a compile-time check).
+CONTAINER_VARIABLES satisfies readonly VariableName[];
+
+const PORT_VARIABLES = { control: 'FTP_PORT', implicitTls: 'FTPS_IMPLICIT_PORT', health: 'HEALTH_PORT' } as const satisfies Record<
+  ListenerPort,
+  ContainerVariable
+>;
 type Values = { readonly [K in VariableName]: ReturnType<(typeof VARIABLES)[K]['read']> };
 
 /** Every variable, in --help order. */
@@ -531,19 +530,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
   // Ports must not collide.
   const controlPort = values.FTP_PORT;
   const healthPort = values.HEALTH_PORT;
-  if (implicitTlsPort !== 0 && implicitTlsPort === controlPort) fail('FTPS_IMPLICIT_PORT', `is the same as FTP_PORT (${controlPort})`);
-  if (healthPort !== 0 && healthPort === controlPort) fail('HEALTH_PORT', `is the same as FTP_PORT (${controlPort})`);
-  if (healthPort !== 0 && healthPort === implicitTlsPort) {
-    fail('HEALTH_PORT', `is the same as FTPS_IMPLICIT_PORT (${implicitTlsPort})`);
-  }
   const passive = values.FTP_PASSIVE_PORTS;
-  const range = `${passive.first}-${passive.last}`;
-  const inRange = (candidate: number): boolean => candidate >= passive.first && candidate <= passive.last;
-  if (inRange(controlPort)) fail('FTP_PASSIVE_PORTS', `${range} contains FTP_PORT (${controlPort})`);
-  if (implicitTlsPort !== 0 && inRange(implicitTlsPort)) {
-    fail('FTP_PASSIVE_PORTS', `${range} contains FTPS_IMPLICIT_PORT (${implicitTlsPort})`);
+  const [clash] = portClashes({ control: controlPort, implicitTls: implicitTlsPort, health: healthPort, passive });
+  if (clash?.kind === 'same-port') {
+    fail(PORT_VARIABLES[clash.port], `is the same as ${PORT_VARIABLES[clash.sameAs]} (${clash.value})`);
+  } else if (clash?.kind === 'in-passive-range') {
+    fail('FTP_PASSIVE_PORTS', `${passive.first}-${passive.last} contains ${PORT_VARIABLES[clash.port]} (${clash.value})`);
   }
-  if (healthPort !== 0 && inRange(healthPort)) fail('FTP_PASSIVE_PORTS', `${range} contains HEALTH_PORT (${healthPort})`);
 
   // Users: exactly one source.
   let users: DocumentSource;
