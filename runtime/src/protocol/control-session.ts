@@ -182,8 +182,9 @@ export class ControlSession implements FtpSession {
 
   /** S3 cannot hold a file in a folder that does not exist for the client: 550 unless its parent is a folder. */
   async requireParentFolder(target: ResolvedPath): Promise<void> {
-    const parent = await this.stat(this.resolve(parentPath(target.path)));
-    if (parent?.kind !== 'directory') throw new ReplyError(550, 'Parent folder does not exist.');
+    const parent = this.resolve(parentPath(target.path));
+    if (parent.path === '/') return;
+    if (!(await this.services.store.isFolder(parent.storePath))) throw new ReplyError(550, 'Parent folder does not exist.');
   }
 
   requireUser(): User {

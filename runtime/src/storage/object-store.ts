@@ -13,6 +13,13 @@ export interface ObjectStore {
   stat(path: string, options?: OperationOptions): Promise<EntryInfo | undefined>;
 
   /**
+   * Whether `path` is a folder (a marker object or any key below it), in one request:
+   * cheaper than stat() when a file of that name does not matter (the parent of a new
+   * file, the target of a new upload). '' is always a folder.
+   */
+  isFolder(path: string, options?: OperationOptions): Promise<boolean>;
+
+  /**
    * The direct children of a folder, one S3 page at a time (folders and files, no
    * folder marker of `dir` itself), so a folder of any size lists in bounded memory.
    * A folder that does not exist yields nothing.

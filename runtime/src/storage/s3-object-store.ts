@@ -127,6 +127,13 @@ export class S3ObjectStore implements ObjectStore {
     return { name, kind: 'directory', size: 0, modified };
   }
 
+  async isFolder(path: string, options: OperationOptions = {}): Promise<boolean> {
+    if (path === '') return true;
+    const prefix = this.#keys.folderPrefix(path);
+    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
+    return (page.Contents?.length ?? 0) > 0 || (page.CommonPrefixes?.length ?? 0) > 0;
+  }
+
   async *list(dir: string, options: OperationOptions = {}): AsyncIterable<readonly EntryInfo[]> {
     const prefix = this.#keys.folderPrefix(dir);
     let token: string | undefined;
