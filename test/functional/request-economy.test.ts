@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { startFaultProxy, type FaultProxy, type S3Operation } from '../helpers/fault-proxy.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import { startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
 
 /**
  * Small files are dominated by round trips to S3, not bytes: a new file must cost only
@@ -22,14 +22,7 @@ describe('requests per upload', () => {
   before(async () => {
     s3 = await startTestS3();
     proxy = await startFaultProxy(s3.endpoint);
-    client = new S3Client({
-      endpoint: proxy.endpoint,
-      region: TEST_REGION,
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    client = testS3Client(proxy.endpoint);
     env = await startTestBridge({ s3, s3Client: client });
   });
   after(async () => {

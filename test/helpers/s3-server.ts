@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 
 /**
@@ -22,6 +22,19 @@ export interface TestS3 {
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 export const TEST_REGION = 'us-east-1';
 
+/** A plain SDK client for `endpoint` (the test server or a proxy in front of it): path style, checksums only when required. */
+export function testS3Client(endpoint: string, overrides: Omit<S3ClientConfig, 'endpoint'> = {}): S3Client {
+  return new S3Client({
+    endpoint,
+    region: TEST_REGION,
+    forcePathStyle: true,
+    credentials: TEST_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...overrides,
+  });
+}
+
 export async function startTestS3(bucket = 'test-bucket'): Promise<TestS3> {
   const storageDir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-s3-'));
   const server: FauxqsServer = await startFauxqs({
@@ -32,14 +45,7 @@ export async function startTestS3(bucket = 'test-bucket'): Promise<TestS3> {
   });
   server.createBucket(bucket);
   const endpoint = `http://127.0.0.1:${server.port}`;
-  const client = new S3Client({
-    endpoint,
-    region: TEST_REGION,
-    forcePathStyle: true,
-    credentials: TEST_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = testS3Client(endpoint);
   return {
     endpoint,
     bucket,
