@@ -1,7 +1,5 @@
 import { addAbortSignal, finished, type Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
@@ -11,9 +9,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { abortMultipartUpload } from './abort-multipart-upload.ts';
+import { forEachBounded } from './bounded-concurrency.ts';
+import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import type { UploadBufferUse } from './object-store.ts';
-import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor } from './part-size-plan.ts';
-import { classifyS3Error, errorSummary, toStorageError } from './s3-errors.ts';
+import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
+import { toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
 import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
 
@@ -77,9 +78,6 @@ export interface StreamUploadResult {
   /** Size of the stored object. */
   readonly size: number;
 }
-
-export const DEFAULT_ABORT_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000];
-const COPY_CONCURRENCY = 2;
 
 /**
  * Streams `source` into one object: PutObject if everything fits in the first
@@ -383,22 +381,17 @@ class StreamUpload {
     const ranges = copyPartRanges(copy.bytes);
     const uploadId = this.#uploadId;
     const { client, bucket, key } = this.#options;
-    const copySource = `${bucket}/${encodeKey(copy.sourceKey)}`;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ranges.length && this.#failure === undefined) {
-        const index = next;
-        next += 1;
-        const range = ranges[index];
-        if (range === undefined) return;
-        const whole = range.start === 0 && range.end === copy.sourceSize - 1;
+    const source = copySource(bucket, copy.sourceKey);
+    const copyPart = async (range: ByteRange, index: number): Promise<void> => {
+      const whole = range.start === 0 && range.end === copy.sourceSize - 1;
+      try {
         const output = await client.send(
           new UploadPartCopyCommand({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,
             PartNumber: index + 1,
-            CopySource: copySource,
+            CopySource: source,
             CopySourceIfMatch: copy.etag,
             // S3 refuses a byte range on small sources, and a whole copy needs none.
             CopySourceRange: whole ? undefined : `bytes=${range.start}-${range.end}`,
@@ -406,14 +399,13 @@ class StreamUpload {
           { abortSignal: this.#controller.signal },
         );
         this.#completed.push({ PartNumber: index + 1, ETag: output.CopyPartResult?.ETag });
+      } catch (error) {
+        // At once, not when the other part copies are done: the failure stops them.
+        this.#fail(error, 'upload-part-copy');
       }
     };
-    const workers = Array.from({ length: Math.min(COPY_CONCURRENCY, ranges.length) }, worker);
     this.#track(
-      Promise.all(workers).then(
-        () => undefined,
-        (error: unknown) => this.#fail(error, 'upload-part-copy'),
-      ),
+      forEachBounded(ranges, COPY_PART_CONCURRENCY, copyPart, () => this.#failure !== undefined),
       false,
     );
     return ranges.length + 1;
@@ -494,41 +486,12 @@ class StreamUpload {
     }
   }
 
-  /** Aborts the multipart upload, retrying a few times; S3 being down must not leave it behind silently. */
   async #abortUpload(uploadId: string): Promise<void> {
-    const { client, bucket, key, logger } = this.#options;
-    const delays = this.#options.abortRetryDelaysMs ?? DEFAULT_ABORT_RETRY_DELAYS_MS;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
-        logger.debug({ event: 'multipart-upload-aborted', key, uploadId });
-        return;
-      } catch (error) {
-        const { kind } = classifyS3Error(error);
-        if (kind === 'not-found' || hasName(error, 'NoSuchUpload')) return; // already gone
-        const wait = delays[attempt];
-        if (wait === undefined) {
-          logger.error(
-            { event: 'storage-error', operation: 'abort-multipart-upload', kind, key, uploadId, err: errorSummary(error) },
-            'could not abort a failed multipart upload; the bucket lifecycle rule will remove it',
-          );
-          return;
-        }
-        await delay(wait);
-      }
-    }
+    const { client, bucket, key, logger, abortRetryDelaysMs } = this.#options;
+    await abortMultipartUpload({ client, bucket, key, uploadId, logger, retryDelaysMs: abortRetryDelaysMs });
   }
 }
 
 function dataConnectionFailed(cause: unknown): StorageError {
   return new StorageError('aborted', 'Transfer aborted: the data connection failed', { cause });
-}
-
-function hasName(error: unknown, name: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
-}
-
-/** A key as CopySource wants it: URL-encoded, '/' kept. */
-export function encodeKey(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
 }

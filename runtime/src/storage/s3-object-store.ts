@@ -28,6 +28,7 @@ import {
   largestPartBytes,
   largestStreamBytes,
 } from './part-size-plan.ts';
+import { forEachBounded } from './bounded-concurrency.ts';
 import { uploadStream, type CopiedPrefix, type KeptHead } from './multipart-upload.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
@@ -65,6 +66,7 @@ export interface S3ObjectStoreOptions {
 const DEFAULT_BUFFER_BYTES = 256 * MIB;
 const EPOCH = new Date(0);
 const LIST_PAGE_SIZE = 1000;
+/** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
 const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
@@ -333,29 +335,15 @@ export class S3ObjectStore implements ObjectStore {
     for (const move of moves) checkKeyLength(move.targetKey);
 
     const copied: string[] = [];
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < moves.length && !failed) {
-        const move = moves[next];
-        next += 1;
-        if (move === undefined) return;
-        try {
-          await this.#copy(move.source, move.targetKey, signal);
-          copied.push(move.targetKey);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-      }
+    const copyOne = async (move: (typeof moves)[number]): Promise<void> => {
+      await this.#copy(move.source, move.targetKey, signal);
+      copied.push(move.targetKey);
     };
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(RENAME_CONCURRENCY, moves.length) }, worker),
-    );
-    const rejected = results.find((result) => result.status === 'rejected');
-    if (rejected !== undefined) {
+    try {
+      await forEachBounded(moves, RENAME_CONCURRENCY, copyOne);
+    } catch (error) {
       await this.#deleteQuietly(copied);
-      throw toStorageError(rejected.reason, { operation: 'copy-object', key: toPrefix, signal }, this.#logger);
+      throw toStorageError(error, { operation: 'copy-object', key: toPrefix, signal }, this.#logger);
     }
     // Every copy exists now; a failure below leaves the old folder partly in place,
     // never a file lost.
@@ -374,6 +362,7 @@ export class S3ObjectStore implements ObjectStore {
       targetKey,
       logger: this.#logger,
       signal,
+      abortRetryDelaysMs: this.#abortRetryDelaysMs,
     });
   }
 

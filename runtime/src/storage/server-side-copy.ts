@@ -1,5 +1,4 @@
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -9,9 +8,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { S3_MAX_PART_BYTES, copyPartRanges } from './part-size-plan.ts';
-import { encodeKey } from './multipart-upload.ts';
-import { errorSummary, toStorageError } from './s3-errors.ts';
+import { abortMultipartUpload } from './abort-multipart-upload.ts';
+import { forEachBounded } from './bounded-concurrency.ts';
+import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
+import { S3_MAX_PART_BYTES, copyPartRanges, type ByteRange } from './part-size-plan.ts';
+import { toStorageError } from './s3-errors.ts';
 
 export interface CopySourceObject {
   readonly key: string;
@@ -30,26 +31,27 @@ export interface ServerSideCopyOptions {
   readonly maxSingleCopyBytes?: number;
   /** Largest UploadPartCopy part (S3: 5 GiB); lowered only by tests. */
   readonly maxCopyPartBytes?: number;
+  /** Waits between attempts to abort a failed multipart copy. */
+  readonly abortRetryDelaysMs?: readonly number[] | undefined;
 }
-
-const COPY_CONCURRENCY = 4;
 
 /**
  * Copies an object inside the bucket without moving its bytes through this process:
  * CopyObject up to 5 GiB, a multipart UploadPartCopy above. Both are conditional on
  * the source's ETag, so a concurrent overwrite fails the copy instead of mixing
- * versions. A failed multipart copy is aborted. Throws StorageError.
+ * versions. A failed multipart copy is aborted (see abortMultipartUpload). Throws
+ * StorageError.
  */
 export async function copyObjectServerSide(options: ServerSideCopyOptions): Promise<void> {
   const { client, bucket, source, targetKey, signal, logger } = options;
-  const copySource = `${bucket}/${encodeKey(source.key)}`;
+  const sourceName = copySource(bucket, source.key);
   if (source.size <= (options.maxSingleCopyBytes ?? S3_MAX_PART_BYTES)) {
     try {
       await client.send(
         new CopyObjectCommand({
           Bucket: bucket,
           Key: targetKey,
-          CopySource: copySource,
+          CopySource: sourceName,
           CopySourceIfMatch: source.etag,
           MetadataDirective: 'COPY',
         }),
@@ -83,50 +85,30 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
     operation = 'upload-part-copy';
     const ranges = copyPartRanges(source.size, options.maxCopyPartBytes ?? S3_MAX_PART_BYTES);
     const parts: CompletedPart[] = [];
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < ranges.length && !failed) {
-        const index = next;
-        next += 1;
-        const range = ranges[index];
-        if (range === undefined) return;
-        const output = await client.send(
-          new UploadPartCopyCommand({
-            Bucket: bucket,
-            Key: targetKey,
-            UploadId: uploadId,
-            PartNumber: index + 1,
-            CopySource: copySource,
-            CopySourceIfMatch: source.etag,
-            CopySourceRange: `bytes=${range.start}-${range.end}`,
-          }),
-          { abortSignal: signal },
-        ).catch((error: unknown) => {
-          failed = true;
-          throw error;
-        });
-        parts[index] = { PartNumber: index + 1, ETag: output.CopyPartResult?.ETag };
-      }
+    const copyPart = async (range: ByteRange, index: number): Promise<void> => {
+      const output = await client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: targetKey,
+          UploadId: uploadId,
+          PartNumber: index + 1,
+          CopySource: sourceName,
+          CopySourceIfMatch: source.etag,
+          CopySourceRange: `bytes=${range.start}-${range.end}`,
+        }),
+        { abortSignal: signal },
+      );
+      parts[index] = { PartNumber: index + 1, ETag: output.CopyPartResult?.ETag };
     };
-    // allSettled: abort the upload only once no part copy is still running.
-    const results = await Promise.allSettled(Array.from({ length: Math.min(COPY_CONCURRENCY, ranges.length) }, worker));
-    const rejected = results.find((result) => result.status === 'rejected');
-    if (rejected !== undefined) throw rejected.reason;
+    // Settles only once no part copy is still running: the abort below must come after them.
+    await forEachBounded(ranges, COPY_PART_CONCURRENCY, copyPart);
     operation = 'complete-multipart-upload';
     await client.send(
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
     );
   } catch (error) {
     if (uploadId !== undefined) {
-      try {
-        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId }));
-      } catch (abortError) {
-        logger.error(
-          { event: 'storage-error', operation: 'abort-multipart-upload', key: targetKey, uploadId, err: errorSummary(abortError) },
-          'could not abort a failed multipart copy; the bucket lifecycle rule will remove it',
-        );
-      }
+      await abortMultipartUpload({ client, bucket, key: targetKey, uploadId, logger, retryDelaysMs: options.abortRetryDelaysMs });
     }
     throw toStorageError(error, { operation, key: targetKey, signal, uploadId }, logger);
   }

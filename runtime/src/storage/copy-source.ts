@@ -1,0 +1,7 @@
+/** Part copies (UploadPartCopy) of one object running at once, for every server-side copy. */
+export const COPY_PART_CONCURRENCY = 4;
+
+/** The CopySource of `key` in `bucket`: the key URL-encoded, '/' kept. */
+export function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
