@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
 import { configVariables } from '../../runtime/src/config.ts';
 import { freePort } from '../helpers/bridge.ts';
-import { startTestS3 } from '../helpers/s3-server.ts';
+import { startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'runtime', 'dist', 'main.js');
@@ -123,8 +123,8 @@ describe('the container entry point with production dependencies only', () => {
         S3_ENDPOINT: s3.endpoint,
         S3_CHECKSUM: 'when_required',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

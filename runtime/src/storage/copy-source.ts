@@ -5,3 +5,11 @@ export const COPY_PART_CONCURRENCY = 4;
 export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
+
+/**
+ * False for a key that a store decoding the copy source twice (Ceph RGW 16, in
+ * UploadPartCopy) would read as another key: one holding '%'.
+ */
+export function copySourceIsSafe(key: string): boolean {
+  return !key.includes('%');
+}

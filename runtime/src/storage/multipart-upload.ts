@@ -14,9 +14,10 @@ import { forEachBounded } from './bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import type { UploadBufferUse } from './object-store.ts';
 import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
-import { toStorageError } from './s3-errors.ts';
+import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
 import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
+import { verifyCopiedParts, type ExpectedPart } from './verify-copied-parts.ts';
 
 /** The start of an existing object that a resumed upload keeps, copied server side. */
 export interface CopiedPrefix {
@@ -27,6 +28,8 @@ export interface CopiedPrefix {
   readonly sourceSize: number;
   /** The ETag seen when the upload was planned; a concurrent overwrite fails the copy. */
   readonly etag: string | undefined;
+  /** That ETag when it is the MD5 of the source's bytes (see md5Etag): a whole copy must have it. */
+  readonly md5Etag?: string | undefined;
 }
 
 /** The start of an existing object that a resumed upload keeps and sends again (< 5 MiB). */
@@ -50,6 +53,8 @@ export interface StreamUploadOptions {
   /** A stored object larger than this is refused with StorageError('too-large'). */
   readonly maxObjectBytes: number;
   readonly metadata?: Readonly<Record<string, string>> | undefined;
+  /** The object's Content-Type. */
+  readonly contentType?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger: Logger;
   /** Bytes stored before the source's bytes, read into part 1 (a resumed upload's kept start). */
@@ -158,6 +163,10 @@ class StreamUpload {
   #failure: Failure | undefined;
   #uploadId: string | undefined;
   readonly #completed: CompletedPart[] = [];
+  /** What the parts copied server side must hold, checked before the commit. */
+  #copiedParts: ExpectedPart[] = [];
+  /** The ETags S3 gave the copied parts. */
+  readonly #copiedEtags = new Map<number, string | undefined>();
   /** Part uploads (and the background copy) in progress; they never reject. */
   readonly #inFlight = new Set<Promise<void>>();
   /** Buffers held by part uploads in progress. */
@@ -276,6 +285,7 @@ class StreamUpload {
     await this.#settle();
     this.#throwIfFailed();
     await this.#beforeCommit();
+    await this.#verifyCopiedParts(this.#uploadId);
     await this.#completeMultipartUpload(this.#uploadId);
     return keptBytes + this.#bytesRead;
   }
@@ -382,6 +392,11 @@ class StreamUpload {
     const uploadId = this.#uploadId;
     const { client, bucket, key } = this.#options;
     const source = copySource(bucket, copy.sourceKey);
+    this.#copiedParts = ranges.map((range, index) => ({
+      partNumber: index + 1,
+      bytes: range.end - range.start + 1,
+      etag: range.start === 0 && range.end === copy.sourceSize - 1 ? copy.md5Etag : undefined,
+    }));
     const copyPart = async (range: ByteRange, index: number): Promise<void> => {
       const whole = range.start === 0 && range.end === copy.sourceSize - 1;
       try {
@@ -399,6 +414,7 @@ class StreamUpload {
           { abortSignal: this.#controller.signal },
         );
         this.#completed.push({ PartNumber: index + 1, ETag: output.CopyPartResult?.ETag });
+        this.#copiedEtags.set(index + 1, output.CopyPartResult?.ETag);
       } catch (error) {
         // At once, not when the other part copies are done: the failure stops them.
         this.#fail(error, 'upload-part-copy');
@@ -426,20 +442,45 @@ class StreamUpload {
     }
   }
 
-  async #putObject(body: Buffer): Promise<void> {
-    const { client, bucket, key, metadata, ifMatch } = this.#options;
+  /** 226 means verified: parts S3 copied from another object or version never become the file. */
+  async #verifyCopiedParts(uploadId: string): Promise<void> {
+    const { client, bucket, key, logger } = this.#options;
+    const expected = this.#copiedParts;
     try {
-      await client.send(
+      const copied = this.#copiedEtags;
+      await verifyCopiedParts({ client, bucket, key, uploadId, expected, copied, signal: this.#controller.signal, logger });
+    } catch (error) {
+      this.#fail(error, 'list-parts');
+      throw error;
+    }
+  }
+
+  async #putObject(body: Buffer): Promise<void> {
+    const { client, bucket, key, metadata, contentType, ifMatch } = this.#options;
+    const put = (condition: string | undefined) =>
+      client.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
           Body: body,
           ContentLength: body.length,
           Metadata: { ...metadata },
-          IfMatch: ifMatch,
+          ContentType: contentType,
+          IfMatch: condition,
         }),
         { abortSignal: this.#controller.signal },
       );
+    try {
+      try {
+        await put(ifMatch);
+      } catch (error) {
+        // Ceph RGW 16 compares If-Match with the ETag unquoted, so the quoted ETag S3
+        // itself returns never matches there. Once more unquoted: where the object
+        // really changed, that is refused too.
+        const unquoted = ifMatch?.replace(/^"(.*)"$/, '$1');
+        if (unquoted === undefined || unquoted === ifMatch || classifyS3Error(error).kind !== 'conflict') throw error;
+        await put(unquoted);
+      }
     } catch (error) {
       this.#fail(error, 'put-object');
       throw error;
@@ -447,13 +488,13 @@ class StreamUpload {
   }
 
   async #createMultipartUpload(): Promise<void> {
-    const { client, bucket, key, metadata, logger } = this.#options;
+    const { client, bucket, key, metadata, contentType, logger } = this.#options;
     try {
       // No abort signal: cancelling this request cannot stop S3 from creating the
       // upload, only stop us from learning its id, and an upload nobody knows of
       // cannot be aborted. A failure meanwhile is acted on once the id is known.
       const output = await client.send(
-        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { ...metadata } }),
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { ...metadata }, ContentType: contentType }),
       );
       if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
       this.#uploadId = output.UploadId;
@@ -493,5 +534,7 @@ class StreamUpload {
 }
 
 function dataConnectionFailed(cause: unknown): StorageError {
+  // A source of the store's own (kept bytes read back from S3) fails with its own error.
+  if (cause instanceof StorageError) return cause;
   return new StorageError('aborted', 'Transfer aborted: the data connection failed', { cause });
 }

@@ -13,6 +13,7 @@ import { forEachBounded } from './bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import { S3_MAX_PART_BYTES, copyPartRanges, type ByteRange } from './part-size-plan.ts';
 import { toStorageError } from './s3-errors.ts';
+import { verifyCopiedParts } from './verify-copied-parts.ts';
 
 export interface CopySourceObject {
   readonly key: string;
@@ -85,6 +86,7 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
     operation = 'upload-part-copy';
     const ranges = copyPartRanges(source.size, options.maxCopyPartBytes ?? S3_MAX_PART_BYTES);
     const parts: CompletedPart[] = [];
+    const copied = new Map<number, string | undefined>();
     const copyPart = async (range: ByteRange, index: number): Promise<void> => {
       const output = await client.send(
         new UploadPartCopyCommand({
@@ -99,9 +101,13 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
         { abortSignal: signal },
       );
       parts[index] = { PartNumber: index + 1, ETag: output.CopyPartResult?.ETag };
+      copied.set(index + 1, output.CopyPartResult?.ETag);
     };
     // Settles only once no part copy is still running: the abort below must come after them.
     await forEachBounded(ranges, COPY_PART_CONCURRENCY, copyPart);
+    operation = 'list-parts';
+    const expected = ranges.map((range, index) => ({ partNumber: index + 1, bytes: range.end - range.start + 1 }));
+    await verifyCopiedParts({ client, bucket, key: targetKey, uploadId: uploadId ?? '', expected, copied, signal, logger });
     operation = 'complete-multipart-upload';
     await client.send(
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
