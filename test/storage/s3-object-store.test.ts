@@ -49,13 +49,14 @@ describe('S3ObjectStore', () => {
       assert.equal(file?.kind, 'file');
       assert.equal(file?.name, 'file.txt');
       assert.equal(file?.size, 5);
-      assert.ok((file?.modified.getTime() ?? 0) > 0);
+      assert.ok((file?.modified?.getTime() ?? 0) > 0);
       const marked = await sut.store.stat('stat/marked');
       assert.deepEqual([marked?.kind, marked?.name, marked?.size], ['directory', 'marked', 0]);
-      assert.ok((marked?.modified.getTime() ?? 0) > 0, 'a marked folder has the marker date');
+      assert.ok((marked?.modified?.getTime() ?? 0) > 0, 'a marked folder has the marker date');
       const implicit = await sut.store.stat('stat/implicit');
       assert.equal(implicit?.kind, 'directory');
-      assert.equal(implicit?.modified.getTime(), 0);
+      assert.equal(implicit?.modified, undefined, 'S3 keeps no date for a folder without a marker');
+      assert.equal((await sut.store.stat(''))?.modified, undefined);
       assert.equal((await sut.store.stat(''))?.kind, 'directory');
       assert.equal(await sut.store.stat('stat/missing'), undefined);
       assert.equal(await sut.store.stat('stat/fil'), undefined, 'a key prefix is not a folder');

@@ -7,6 +7,7 @@ import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
+import { DEFAULT_HASH } from './commands/checksum-commands.ts';
 import { COMMANDS } from './command-table.ts';
 import { DataChannel } from './data-channel.ts';
 import { MLST_FACTS } from './listing-format.ts';
@@ -102,6 +103,7 @@ export class ControlSession implements FtpSession {
       protection: options.implicitTls ? 'P' : 'C',
       epsvAll: false,
       mlstFacts: new Set(MLST_FACTS),
+      hashAlgorithm: DEFAULT_HASH,
     };
     this.clientAddress = normalizeAddress(options.socket.remoteAddress);
     this.localAddress = normalizeAddress(options.socket.localAddress);
@@ -217,6 +219,7 @@ export class ControlSession implements FtpSession {
       renameFrom: undefined,
       epsvAll: false,
       mlstFacts: new Set(MLST_FACTS),
+      hashAlgorithm: DEFAULT_HASH,
     } satisfies Partial<SessionState>);
     this.#log = this.#sessionLog;
     this.data.clear();

@@ -6,6 +6,7 @@ import {
   HeadObjectCommand,
   UploadPartCopyCommand,
   type CompletedPart,
+  type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
@@ -30,6 +31,12 @@ export interface ServerSideCopyOptions {
   readonly maxSingleCopyBytes?: number;
   /** Largest UploadPartCopy part (S3: 5 GiB); lowered only by tests. */
   readonly maxCopyPartBytes?: number;
+  /**
+   * User metadata for the copy instead of the source's (a copy onto itself that
+   * changes metadata), with the source's HeadObject (made with ChecksumMode ENABLED)
+   * whose other headers the copy keeps.
+   */
+  readonly replace?: { readonly metadata: Readonly<Record<string, string>>; readonly head: HeadObjectCommandOutput } | undefined;
 }
 
 const COPY_CONCURRENCY = 4;
@@ -51,7 +58,7 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
           Key: targetKey,
           CopySource: copySource,
           CopySourceIfMatch: source.etag,
-          MetadataDirective: 'COPY',
+          ...(options.replace === undefined ? { MetadataDirective: 'COPY' as const } : replacedHeaders(options.replace)),
         }),
         { abortSignal: signal },
       );
@@ -74,7 +81,7 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
       new CreateMultipartUploadCommand({
         Bucket: bucket,
         Key: targetKey,
-        Metadata: head.Metadata,
+        Metadata: options.replace?.metadata ?? head.Metadata,
         ContentType: head.ContentType,
       }),
       { abortSignal: signal },
@@ -130,4 +137,24 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
     }
     throw toStorageError(error, { operation, key: targetKey, signal, uploadId }, logger);
   }
+}
+
+/**
+ * MetadataDirective REPLACE drops every header of the source, so the ones a client
+ * can see are carried over (content type and friends), and the checksum algorithm,
+ * so that S3 keeps a full-object checksum of the copy.
+ */
+function replacedHeaders(replace: NonNullable<ServerSideCopyOptions['replace']>) {
+  const { head } = replace;
+  const algorithm = head.ChecksumSHA256 ? 'SHA256' : head.ChecksumCRC32 ? 'CRC32' : undefined;
+  return {
+    MetadataDirective: 'REPLACE' as const,
+    Metadata: { ...replace.metadata },
+    ContentType: head.ContentType,
+    ContentEncoding: head.ContentEncoding,
+    ContentDisposition: head.ContentDisposition,
+    ContentLanguage: head.ContentLanguage,
+    CacheControl: head.CacheControl,
+    ...(algorithm === undefined ? {} : { ChecksumAlgorithm: algorithm as 'SHA256' | 'CRC32' }),
+  };
 }
