@@ -5,8 +5,10 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
+import { TEST_CREDENTIALS, TEST_REGION } from './s3-server.ts';
 
 /** The S3 operation a request is, as far as the tests care. */
 export type S3Operation =
@@ -307,4 +309,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       await closed;
     },
   };
+}
+
+/** An S3 client for the bridge that goes through `proxy` (checksums only when required, as the test server's). */
+export function clientThrough(proxy: FaultProxy): S3Client {
+  return new S3Client({
+    endpoint: proxy.endpoint,
+    region: TEST_REGION,
+    forcePathStyle: true,
+    credentials: TEST_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

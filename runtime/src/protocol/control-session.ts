@@ -178,7 +178,7 @@ export class ControlSession implements FtpSession {
 
   /** stat through the user's view: the home folder always exists, even when S3 has nothing below it. */
   async stat(target: ResolvedPath, signal?: AbortSignal): Promise<EntryInfo | undefined> {
-    if (target.path === '/') return { name: '/', kind: 'directory', size: 0, modified: new Date(0) };
+    if (target.path === '/') return { name: '/', kind: 'directory', size: 0, modified: undefined };
     return await this.services.store.stat(target.storePath, signal ? { signal } : undefined);
   }
 
