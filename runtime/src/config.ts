@@ -362,7 +362,7 @@ const VARIABLES = {
   AWS_DEFAULT_REGION: optional({ description: 'Used when AWS_REGION is unset.', parse: regionName }),
   S3_CHECKSUM: withDefault({
     value: 'when_supported',
-    description: 'when_supported|when_required: when to send CRC checksums on uploads; some S3-compatible stores need when_required.',
+    description: 'when_supported|when_required: when to send checksums on uploads; some S3-compatible stores need when_required, which also stores no checksum with uploads (HASH then reads the file).',
     parse: oneOf(CHECKSUM_MODES),
   }),
   S3_PART_SIZE_MIB: withDefault({

@@ -13,6 +13,7 @@ import { abortMultipartUpload } from './abort-multipart-upload.ts';
 import { forEachBounded } from './bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import type { UploadBufferUse } from './object-store.ts';
+import { IncrementalChecksum, crc32Base64 } from './object-checksum.ts';
 import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
@@ -75,6 +76,12 @@ export interface StreamUploadOptions {
   readonly beforeCommit?: (() => Promise<void>) | undefined;
   /** Told once, when the upload has settled either way, how it fared with the buffer budget. */
   readonly onBufferUse?: ((use: UploadBufferUse) => void) | undefined;
+  /**
+   * Have S3 keep (and verify) a full-object checksum, computed here from the bytes
+   * as they are sent: SHA-256 for one PutObject; CRC32 for a multipart upload, which
+   * S3 combines from the parts' CRC32s (copied parts included). See docs/design.md.
+   */
+  readonly checksums?: boolean | undefined;
 }
 
 export interface StreamUploadResult {
@@ -178,10 +185,13 @@ class StreamUpload {
   #bytesRead = 0;
   #waitMs = 0;
   #budgetInUseBytes = 0;
+  /** CRC32 of every byte sent so far, in order; undefined once a part is copied (S3 then derives it). */
+  readonly #wholeCrc32: IncrementalChecksum | undefined;
 
   constructor(options: StreamUploadOptions) {
     this.#options = options;
     this.#headPending = (options.head?.bytes ?? 0) > 0;
+    this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? new IncrementalChecksum('crc32') : undefined;
   }
 
   async run(): Promise<StreamUploadResult> {
@@ -364,6 +374,9 @@ class StreamUpload {
     this.#part = undefined;
     this.#nextPartNumber = part.partNumber + 1;
     const body = part.bytes();
+    // Parts are dispatched in order, so the whole-object CRC grows in order too.
+    this.#wholeCrc32?.update(body);
+    const partCrc32 = this.#options.checksums === true ? crc32Base64(body) : undefined;
     const task = this.#options.client
       .send(
         new UploadPartCommand({
@@ -373,12 +386,13 @@ class StreamUpload {
           PartNumber: part.partNumber,
           Body: body,
           ContentLength: body.length,
+          ChecksumCRC32: partCrc32,
         }),
         { abortSignal: this.#controller.signal },
       )
       .then(
         (output) => {
-          this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag });
+          this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag, ChecksumCRC32: partCrc32 });
         },
         (error: unknown) => this.#fail(error, 'upload-part'),
       )
@@ -413,7 +427,12 @@ class StreamUpload {
           }),
           { abortSignal: this.#controller.signal },
         );
-        this.#completed.push({ PartNumber: index + 1, ETag: output.CopyPartResult?.ETag });
+        // S3 computes a copied part's CRC32 itself when the upload keeps CRC32s.
+        this.#completed.push({
+          PartNumber: index + 1,
+          ETag: output.CopyPartResult?.ETag,
+          ChecksumCRC32: output.CopyPartResult?.ChecksumCRC32,
+        });
         this.#copiedEtags.set(index + 1, output.CopyPartResult?.ETag);
       } catch (error) {
         // At once, not when the other part copies are done: the failure stops them.
@@ -456,7 +475,13 @@ class StreamUpload {
   }
 
   async #putObject(body: Buffer): Promise<void> {
-    const { client, bucket, key, metadata, contentType, ifMatch } = this.#options;
+    const { client, bucket, key, metadata, contentType, ifMatch, checksums } = this.#options;
+    let sha256: string | undefined;
+    if (checksums === true) {
+      const checksum = new IncrementalChecksum('sha256');
+      checksum.update(body);
+      sha256 = checksum.digest().toString('base64');
+    }
     const put = (condition: string | undefined) =>
       client.send(
         new PutObjectCommand({
@@ -467,6 +492,7 @@ class StreamUpload {
           Metadata: { ...metadata },
           ContentType: contentType,
           IfMatch: condition,
+          ChecksumSHA256: sha256,
         }),
         { abortSignal: this.#controller.signal },
       );
@@ -488,13 +514,19 @@ class StreamUpload {
   }
 
   async #createMultipartUpload(): Promise<void> {
-    const { client, bucket, key, metadata, contentType, logger } = this.#options;
+    const { client, bucket, key, metadata, contentType, logger, checksums } = this.#options;
     try {
       // No abort signal: cancelling this request cannot stop S3 from creating the
       // upload, only stop us from learning its id, and an upload nobody knows of
       // cannot be aborted. A failure meanwhile is acted on once the id is known.
       const output = await client.send(
-        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { ...metadata }, ContentType: contentType }),
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          Metadata: { ...metadata },
+          ContentType: contentType,
+          ...(checksums === true ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } : {}),
+        }),
       );
       if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
       this.#uploadId = output.UploadId;
@@ -507,8 +539,12 @@ class StreamUpload {
   }
 
   async #completeMultipartUpload(uploadId: string): Promise<void> {
-    const { client, bucket, key, ifMatch } = this.#options;
+    const { client, bucket, key, ifMatch, checksums } = this.#options;
     const parts = [...this.#completed].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    // With every byte seen here, S3 checks the combined CRC32 against ours; otherwise it derives it.
+    const whole = checksums === true
+      ? { ChecksumType: 'FULL_OBJECT' as const, ChecksumCRC32: this.#wholeCrc32?.digest().toString('base64') }
+      : {};
     try {
       // No abort signal: once every byte is sent, an ABOR no longer undoes the upload
       // (cutting Complete short could leave S3's answer unknown).
@@ -519,6 +555,7 @@ class StreamUpload {
           UploadId: uploadId,
           MultipartUpload: { Parts: parts },
           IfMatch: ifMatch,
+          ...whole,
         }),
       );
     } catch (error) {

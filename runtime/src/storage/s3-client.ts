@@ -86,8 +86,8 @@ interface OutgoingRequest {
 /**
  * Over HTTPS, requests with a body are signed without hashing it
  * (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, what boto3 and the AWS CLI do): TLS
- * protects the body in transit and, unless S3_CHECKSUM=when_required, the SDK's CRC32
- * still lets S3 refuse a corrupted part. SHA-256 of every uploaded byte was a fifth of
+ * protects the body in transit and, unless S3_CHECKSUM=when_required, the body's checksum
+ * (CRC32 of a part, SHA-256 of a single put) still lets S3 refuse a corrupted one. SHA-256 of every uploaded byte was a fifth of
  * the bridge's CPU. Over plain HTTP (a local store) the payload hash stays signed.
  * A request that already names its payload hash (the SDK's own streaming forms) keeps it.
  */

@@ -11,8 +11,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
+import { MTIME_METADATA_KEY, formatClientMtime, parseClientMtime } from './client-mtime.ts';
+import { IncrementalChecksum, storedChecksum } from './object-checksum.ts';
 import type {
+  ChecksumOptions,
+  ChecksumResult,
   EntryInfo,
+  ListOptions,
   ObjectStore,
   OperationOptions,
   ReadOptions,
@@ -63,14 +68,21 @@ export interface S3ObjectStoreOptions {
   readonly logger?: Logger;
   /** Waits between attempts to abort a failed multipart upload. @default [500, 1000, 2000, 4000] */
   readonly abortRetryDelaysMs?: readonly number[];
+  /**
+   * Have S3 keep a full-object checksum of every upload (SHA-256 or CRC32, see
+   * multipart-upload.ts), so checksum() answers without reading. Off for stores that
+   * refuse checksum headers (S3_CHECKSUM=when_required). @default true
+   */
+  readonly storeChecksums?: boolean;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
 const DEFAULT_BUFFER_BYTES = 256 * MIB;
-const EPOCH = new Date(0);
 const LIST_PAGE_SIZE = 1000;
 /** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
+/** HeadObjects in flight per listing page, for the times clients set. */
+const LIST_HEAD_CONCURRENCY = 16;
 const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 
@@ -91,6 +103,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #renameMaxObjects: number;
   readonly #logger: Logger;
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
+  readonly #storeChecksums: boolean;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -112,23 +125,22 @@ export class S3ObjectStore implements ObjectStore {
     }
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
+    this.#storeChecksums = options.storeChecksums ?? true;
   }
 
   async stat(path: string, options: OperationOptions = {}): Promise<EntryInfo | undefined> {
     const key = this.#keys.key(path);
-    if (path === '') return { name: '', kind: 'directory', size: 0, modified: EPOCH };
+    if (path === '') return { name: '', kind: 'directory', size: 0, modified: undefined };
     const name = lastSegment(path);
     // Files are the common case (SIZE, MDTM, RETR): one HEAD, and a LIST only for folders.
     const head = await this.#head(key, options.signal);
-    if (head !== undefined) {
-      return { name, kind: 'file', size: head.ContentLength ?? 0, modified: head.LastModified ?? EPOCH };
-    }
+    if (head !== undefined) return fileEntry(name, head);
     const prefix = `${key}/`;
     const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
     const first = page.Contents?.[0];
     if (first === undefined && (page.CommonPrefixes?.length ?? 0) === 0) return undefined;
     // The marker sorts before every key below it, so it is first when it exists.
-    const modified = first?.Key === prefix ? (first.LastModified ?? EPOCH) : EPOCH;
+    const modified = first?.Key === prefix ? first.LastModified : undefined;
     return { name, kind: 'directory', size: 0, modified };
   }
 
@@ -139,7 +151,7 @@ export class S3ObjectStore implements ObjectStore {
     return (page.Contents?.length ?? 0) > 0 || (page.CommonPrefixes?.length ?? 0) > 0;
   }
 
-  async *list(dir: string, options: OperationOptions = {}): AsyncIterable<readonly EntryInfo[]> {
+  async *list(dir: string, options: ListOptions = {}): AsyncIterable<readonly EntryInfo[]> {
     const prefix = this.#keys.folderPrefix(dir);
     let token: string | undefined;
     do {
@@ -151,16 +163,18 @@ export class S3ObjectStore implements ObjectStore {
       for (const common of page.CommonPrefixes ?? []) {
         const name = (common.Prefix ?? '').slice(prefix.length, -1);
         // Folder dates would cost a request each; stat() gives the marker's date.
-        if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: EPOCH });
+        if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
       }
+      const files: EntryInfo[] = [];
       for (const object of page.Contents ?? []) {
         const name = (object.Key ?? '').slice(prefix.length);
         // Skips the folder's own marker, and names no path can address (they could
         // also forge listing lines).
         if (isValidEntryName(name)) {
-          entries.push({ name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified ?? EPOCH });
+          files.push({ name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified });
         }
       }
+      entries.push(...(options.clientTimes === false ? files : await this.#withClientTimes(prefix, files, options.signal)));
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (entries.length > 0) yield entries;
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
@@ -244,6 +258,7 @@ export class S3ObjectStore implements ObjectStore {
         // If-Match makes S3 refuse atomically; the check before it covers stores that
         // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
         ifMatch: planned,
+        checksums: this.#storeChecksums,
         beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
         onBufferUse: options.onBufferUse,
       });
@@ -306,6 +321,83 @@ export class S3ObjectStore implements ObjectStore {
     } else {
       await this.#renameFolder(this.#keys.folderPrefix(from), this.#keys.folderPrefix(to), signal);
     }
+  }
+
+  async setModified(path: string, time: Date, options: OperationOptions = {}): Promise<void> {
+    const key = this.#fileKey(path);
+    const { signal } = options;
+    const head = await this.#head(key, signal, { checksums: true });
+    if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
+    await copyObjectServerSide({
+      client: this.#client,
+      bucket: this.#bucket,
+      source: { key, size: head.ContentLength ?? 0, etag: head.ETag },
+      targetKey: key,
+      logger: this.#logger,
+      signal,
+      replace: { metadata: { ...head.Metadata, [MTIME_METADATA_KEY]: formatClientMtime(time) }, head },
+    });
+  }
+
+  async checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult> {
+    const key = this.#fileKey(path);
+    const { algorithm, signal } = options;
+    const head = await this.#head(key, signal, { checksums: true });
+    if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
+    const size = head.ContentLength ?? 0;
+    const start = options.range?.start ?? 0;
+    const end = options.range?.end ?? size;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start > end || end > size) {
+      throw new StorageError('invalid-offset', 'Range outside the file');
+    }
+    if (start === 0 && end === size) {
+      const stored = storedChecksum(head, algorithm);
+      if (stored !== undefined) return { digest: stored, start, end, source: 'stored' };
+    }
+    const checksum = new IncrementalChecksum(algorithm);
+    if (end > start) {
+      // Read once, at the pace hashing takes; the version HEAD saw, or a conflict.
+      let output;
+      try {
+        output = await this.#client.send(
+          new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: head.ETag }),
+          { abortSignal: signal },
+        );
+      } catch (error) {
+        throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
+      }
+      const body = this.#guardBody(output.Body instanceof Readable ? output.Body : Readable.from([]), key, signal);
+      let read = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        // A store that ignored the range must not make the checksum cover other bytes.
+        const wanted = chunk.subarray(0, Math.max(0, end - start - read));
+        checksum.update(wanted);
+        read += wanted.length;
+      }
+      if (read !== end - start) throw new StorageError('conflict', 'The file changed during the operation');
+    }
+    return { digest: checksum.digest(), start, end, source: 'computed' };
+  }
+
+  /**
+   * The listing carries no metadata: a HEAD per file finds the times clients set
+   * (bounded concurrency, order kept). A file gone meanwhile keeps its listed time.
+   */
+  async #withClientTimes(prefix: string, files: readonly EntryInfo[], signal: AbortSignal | undefined): Promise<EntryInfo[]> {
+    const result = [...files];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < result.length) {
+        const index = next;
+        next += 1;
+        const file = result[index];
+        if (file === undefined) return;
+        const head = await this.#head(prefix + file.name, signal);
+        if (head !== undefined) result[index] = { ...file, modified: parseClientMtime(head.Metadata) ?? file.modified };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_HEAD_CONCURRENCY, result.length) }, worker));
+    return result;
   }
 
   async #renameFile(
@@ -383,9 +475,16 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** HeadObject, or undefined when the key does not exist. */
-  async #head(key: string, signal: AbortSignal | undefined): Promise<HeadObjectCommandOutput | undefined> {
+  async #head(
+    key: string,
+    signal: AbortSignal | undefined,
+    options: { readonly checksums?: boolean } = {},
+  ): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      return await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
+      return await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: key, ...(options.checksums === true ? { ChecksumMode: 'ENABLED' } : {}) }),
+        { abortSignal: signal },
+      );
     } catch (error) {
       const kind = classifyS3Error(error, signal).kind;
       if (kind === 'not-found') return undefined;
@@ -558,6 +657,11 @@ function concatenated(first: Readable, then: Readable): Readable {
       yield* then;
     })(),
   );
+}
+
+function fileEntry(name: string, head: HeadObjectCommandOutput): EntryInfo {
+  const modified = parseClientMtime(head.Metadata) ?? head.LastModified;
+  return { name, kind: 'file', size: head.ContentLength ?? 0, modified };
 }
 
 function lastSegment(path: string): string {

@@ -5,6 +5,7 @@ import {
   HeadObjectCommand,
   UploadPartCopyCommand,
   type CompletedPart,
+  type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
@@ -34,6 +35,12 @@ export interface ServerSideCopyOptions {
   readonly maxCopyPartBytes?: number;
   /** Waits between attempts to abort a failed multipart copy. */
   readonly abortRetryDelaysMs?: readonly number[] | undefined;
+  /**
+   * User metadata for the copy instead of the source's (a copy onto itself that
+   * changes metadata), with the source's HeadObject (made with ChecksumMode ENABLED)
+   * whose other headers the copy keeps.
+   */
+  readonly replace?: { readonly metadata: Readonly<Record<string, string>>; readonly head: HeadObjectCommandOutput } | undefined;
 }
 
 /**
@@ -54,7 +61,7 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
           Key: targetKey,
           CopySource: sourceName,
           CopySourceIfMatch: source.etag,
-          MetadataDirective: 'COPY',
+          ...(options.replace === undefined ? { MetadataDirective: 'COPY' as const } : replacedHeaders(options.replace)),
         }),
         { abortSignal: signal },
       );
@@ -77,7 +84,7 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
       new CreateMultipartUploadCommand({
         Bucket: bucket,
         Key: targetKey,
-        Metadata: head.Metadata,
+        Metadata: options.replace?.metadata ?? head.Metadata,
         ContentType: head.ContentType,
       }),
       { abortSignal: signal },
@@ -118,4 +125,24 @@ export async function copyObjectServerSide(options: ServerSideCopyOptions): Prom
     }
     throw toStorageError(error, { operation, key: targetKey, signal, uploadId }, logger);
   }
+}
+
+/**
+ * MetadataDirective REPLACE drops every header of the source, so the ones a client
+ * can see are carried over (content type and friends), and the checksum algorithm,
+ * so that S3 keeps a full-object checksum of the copy.
+ */
+function replacedHeaders(replace: NonNullable<ServerSideCopyOptions['replace']>) {
+  const { head } = replace;
+  const algorithm = head.ChecksumSHA256 ? 'SHA256' : head.ChecksumCRC32 ? 'CRC32' : undefined;
+  return {
+    MetadataDirective: 'REPLACE' as const,
+    Metadata: { ...replace.metadata },
+    ContentType: head.ContentType,
+    ContentEncoding: head.ContentEncoding,
+    ContentDisposition: head.ContentDisposition,
+    ContentLanguage: head.ContentLanguage,
+    CacheControl: head.CacheControl,
+    ...(algorithm === undefined ? {} : { ChecksumAlgorithm: algorithm as 'SHA256' | 'CRC32' }),
+  };
 }

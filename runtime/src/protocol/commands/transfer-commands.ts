@@ -202,7 +202,9 @@ async function sendListing(
       yield `${format({ ...entry!, name: baseName(target.path) }, command === 'NLST' ? parentPrefix(folderArgument) : '')}\r\n`;
       return;
     }
-    for await (const page of session.services.store.list(target.storePath, { signal })) {
+    // NLST gives names only: the times clients set would cost a request per file for nothing.
+    const clientTimes = command !== 'NLST';
+    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes })) {
       let chunk = '';
       for (const child of page) {
         if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;

@@ -1,0 +1,23 @@
+/**
+ * The modification time a client set (MFMT and friends), kept in user metadata
+ * under the key rclone and Cyberduck use: `x-amz-meta-mtime`, seconds since the
+ * epoch, possibly with a fraction ("1700000000", "1700000000.250000000"). Objects
+ * those tools wrote therefore show the times they set, and the other way round.
+ */
+export const MTIME_METADATA_KEY = 'mtime';
+
+/** Seconds since the epoch; milliseconds kept when there are any. */
+export function formatClientMtime(time: Date): string {
+  const ms = time.getTime();
+  const seconds = Math.floor(ms / 1000);
+  const fraction = ms - seconds * 1000;
+  return fraction === 0 ? String(seconds) : `${seconds}.${String(fraction).padStart(3, '0')}`;
+}
+
+/** The time in `metadata`, or undefined when absent or not a number of seconds. */
+export function parseClientMtime(metadata: Readonly<Record<string, string>> | undefined): Date | undefined {
+  const value = metadata?.[MTIME_METADATA_KEY]?.trim();
+  if (value === undefined || !/^-?\d{1,12}(?:\.\d{1,9})?$/.test(value)) return undefined;
+  const time = new Date(Math.round(Number(value) * 1000));
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
