@@ -72,4 +72,39 @@ describe('requests per upload', () => {
     assert.deepEqual(delta(start), { HeadObject: 0, ListObjects: 1, PutObject: 1, GetObject: 0 });
     await ftp.close();
   });
+
+  test('a folder listed again costs no HEAD per file; a file whose time was set, one', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    await ftp.command('TYPE I', 200);
+    await ftp.command('MKD listed', 257);
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) assert.equal(await store(ftp, `listed/${name}`), 226);
+    const list = async (): Promise<string> => {
+      const data = await ftp.passive();
+      const text = new Promise<string>((resolve) => {
+        let received = '';
+        data.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+        data.on('close', () => resolve(received));
+      });
+      await ftp.command('MLSD listed', 150);
+      assert.equal((await ftp.read()).code, 226);
+      return await text;
+    };
+    const first = counts();
+    await list();
+    const firstHeads = delta(first).HeadObject!;
+    const second = counts();
+    await list();
+    // What MLSD itself costs (the stat of its argument), beside the files' times.
+    const ownHeads = delta(second).HeadObject!;
+    assert.ok(ownHeads <= 1, `MLSD's own stat (${ownHeads})`);
+    assert.equal(firstHeads - ownHeads, 3, 'the first listing reads the time of each file once');
+
+    await ftp.command('MFMT 20200102030405 listed/b.txt', 213);
+    const third = counts();
+    const listing = await list();
+    assert.equal(delta(third).HeadObject! - ownHeads, 1, 'only the file with a new version is read again');
+    assert.match(listing, /modify=20200102030405[^;]*;.*b\.txt/);
+    await ftp.close();
+  });
 });
+

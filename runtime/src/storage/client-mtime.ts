@@ -21,3 +21,51 @@ export function parseClientMtime(metadata: Readonly<Record<string, string>> | un
   const time = new Date(Math.round(Number(value) * 1000));
   return Number.isNaN(time.getTime()) ? undefined : time;
 }
+
+/**
+ * The client-set times the store has read, by object version (key, ETag and
+ * LastModified, which a listing gives for free), so a folder listed again costs no
+ * HeadObject per file. A new version (an upload, MFMT's copy onto itself) is a new
+ * entry; the least recently used ones go past `maxEntries`.
+ */
+export class ClientTimeCache {
+  readonly #maxEntries: number;
+  /** null: the version has no client-set time. */
+  readonly #times = new Map<string, Date | null>();
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /** The time of that version, null for none, undefined when not known yet. */
+  get(version: ObjectVersion): Date | null | undefined {
+    const id = versionId(version);
+    const time = this.#times.get(id);
+    if (time !== undefined) {
+      this.#times.delete(id);
+      this.#times.set(id, time);
+    }
+    return time;
+  }
+
+  set(version: ObjectVersion, time: Date | null): void {
+    const id = versionId(version);
+    this.#times.delete(id);
+    this.#times.set(id, time);
+    if (this.#times.size > this.#maxEntries) this.#times.delete(this.#times.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.#times.size;
+  }
+}
+
+export interface ObjectVersion {
+  readonly key: string;
+  readonly etag: string | undefined;
+  readonly lastModified: Date | undefined;
+}
+
+function versionId({ key, etag, lastModified }: ObjectVersion): string {
+  return `${lastModified?.getTime() ?? ''} ${etag ?? ''} ${key}`;
+}

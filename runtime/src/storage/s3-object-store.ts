@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
-import { MTIME_METADATA_KEY, formatClientMtime, parseClientMtime } from './client-mtime.ts';
+import { ClientTimeCache, MTIME_METADATA_KEY, formatClientMtime, parseClientMtime, type ObjectVersion } from './client-mtime.ts';
 import { IncrementalChecksum, storedChecksum } from './object-checksum.ts';
 import type {
   ChecksumOptions,
@@ -83,6 +83,14 @@ const LIST_PAGE_SIZE = 1000;
 const RENAME_CONCURRENCY = 8;
 /** HeadObjects in flight per listing page, for the times clients set. */
 const LIST_HEAD_CONCURRENCY = 16;
+/** Object versions whose client-set time the store remembers (about 150 bytes each). */
+const CLIENT_TIME_CACHE_ENTRIES = 50_000;
+
+/** A file of a listing page, with the version the listing gave for it. */
+interface ListedFile {
+  entry: EntryInfo;
+  readonly version: ObjectVersion;
+}
 const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 
@@ -92,6 +100,7 @@ const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
  * Every method throws only StorageError.
  */
 export class S3ObjectStore implements ObjectStore {
+  readonly #clientTimes = new ClientTimeCache(CLIENT_TIME_CACHE_ENTRIES);
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #keys: KeyMapper;
@@ -165,16 +174,18 @@ export class S3ObjectStore implements ObjectStore {
         // Folder dates would cost a request each; stat() gives the marker's date.
         if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
       }
-      const files: EntryInfo[] = [];
+      const files: ListedFile[] = [];
       for (const object of page.Contents ?? []) {
         const name = (object.Key ?? '').slice(prefix.length);
         // Skips the folder's own marker, and names no path can address (they could
         // also forge listing lines).
         if (isValidEntryName(name)) {
-          files.push({ name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified });
+          const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
+          files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
         }
       }
-      entries.push(...(options.clientTimes === false ? files : await this.#withClientTimes(prefix, files, options.signal)));
+      if (options.clientTimes !== false) await this.#withClientTimes(files, options.signal);
+      entries.push(...files.map((file) => file.entry));
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (entries.length > 0) yield entries;
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
@@ -383,21 +394,29 @@ export class S3ObjectStore implements ObjectStore {
    * The listing carries no metadata: a HEAD per file finds the times clients set
    * (bounded concurrency, order kept). A file gone meanwhile keeps its listed time.
    */
-  async #withClientTimes(prefix: string, files: readonly EntryInfo[], signal: AbortSignal | undefined): Promise<EntryInfo[]> {
-    const result = [...files];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < result.length) {
-        const index = next;
-        next += 1;
-        const file = result[index];
-        if (file === undefined) return;
-        const head = await this.#head(prefix + file.name, signal);
-        if (head !== undefined) result[index] = { ...file, modified: parseClientMtime(head.Metadata) ?? file.modified };
+  /**
+   * Listed files with the times their clients set: one HeadObject per file version
+   * not seen before (LIST_HEAD_CONCURRENCY at a time), none for one seen already.
+   */
+  async #withClientTimes(files: ListedFile[], signal: AbortSignal | undefined): Promise<void> {
+    const unknown: ListedFile[] = [];
+    for (const file of files) {
+      const time = this.#clientTimes.get(file.version);
+      if (time === undefined) unknown.push(file);
+      else if (time !== null) file.entry = { ...file.entry, modified: time };
+    }
+    await forEachBounded(unknown, LIST_HEAD_CONCURRENCY, async (file) => {
+      const head = await this.#head(file.version.key, signal);
+      if (head === undefined) return; // deleted since the listing: shown as listed
+      const time = parseClientMtime(head.Metadata);
+      if (time !== undefined) file.entry = { ...file.entry, modified: time };
+      // Only for the listing's version: a newer one is read when it is listed. (A HEAD's
+      // Last-Modified has whole seconds, a listing's milliseconds.)
+      const listedSeconds = Math.floor((file.version.lastModified?.getTime() ?? 0) / 1000);
+      if (head.ETag === file.version.etag && Math.floor((head.LastModified?.getTime() ?? -1) / 1000) === listedSeconds) {
+        this.#clientTimes.set(file.version, time ?? null);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(LIST_HEAD_CONCURRENCY, result.length) }, worker));
-    return result;
+    });
   }
 
   async #renameFile(
