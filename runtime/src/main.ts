@@ -6,14 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { LoginGuard } from './auth/login-guard.ts';
 import { hashPassword } from './auth/password-hash.ts';
-import { UserAuthenticator } from './auth/user-authenticator.ts';
+import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
 import { describeStartFailure } from './start-failure.ts';
+import { withDeadline } from './deadline.ts';
 import { readContainerMemoryLimit } from './container-memory-limit.ts';
 import { HealthServer } from './health-server.ts';
 import { runProbeCommand } from './probe/probe-command.ts';
 import { ConnectionLimits } from './protocol/connection-limits.ts';
-import { FtpServer, settleWithin } from './protocol/ftp-server.ts';
+import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
 import { TlsCredentials } from './protocol/tls-credentials.ts';
 import { createS3Client } from './storage/s3-client.ts';
@@ -74,6 +75,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       partSizeBytes: config.s3.partSizeBytes,
       buffers: new UploadBufferPool({ capacityBytes: config.uploadBuffer.bytes }),
       renameMaxObjects: config.renameMaxObjects,
+      // A store that needs when_required refuses checksum headers it did not ask for.
+      storeChecksums: config.s3.checksum !== 'when_required',
       logger,
     });
 
@@ -84,16 +87,23 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       ...(secretsClient ? { secretsClient } : {}),
     });
     cleanups.push(() => usersDocument.close());
-    const authenticator = await UserAuthenticator.create({
-      document: usersDocument,
-      guard: new LoginGuard({
-        failureDelayMs: config.loginFailureDelayMs,
-        maxFailures: config.lockoutFailures,
-        lockoutMs: config.lockoutMs,
+    let authenticator: UserAuthenticator;
+    try {
+      authenticator = await UserAuthenticator.create({
+        document: usersDocument,
+        guard: new LoginGuard({
+          failureDelayMs: config.loginFailureDelayMs,
+          maxFailures: config.lockoutFailures,
+          lockoutMs: config.lockoutMs,
+          logger,
+        }),
         logger,
-      }),
-      logger,
-    });
+      });
+    } catch (error) {
+      if (!(error instanceof UsersDocumentError)) throw error;
+      const variable = config.users.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
+      throw new ConfigError({ variable, problem: error.message });
+    }
 
     let tls: TlsCredentials | undefined;
     if (config.tlsCredentials && config.tlsMode !== 'off') {
@@ -282,7 +292,7 @@ async function stopOnSignal(bridge: RunningBridge, logger: Logger): Promise<numb
       if (forcing) return;
       forcing = true;
       bridge.endGrace();
-      void settleWithin(stopping, FORCED_EXIT_ABORT_WAIT_MS).then(() => {
+      void withDeadline(stopping, FORCED_EXIT_ABORT_WAIT_MS, () => undefined).then(() => {
         const notAborted = bridge.abortingTransfers;
         logger.warn(
           { event: 'forced-exit', signal, transfersNotAborted: notAborted },

@@ -1,7 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
-import type { DocumentSource } from './config.ts';
+
+/** Where a reloadable text document (users, TLS credentials) comes from. */
+export type DocumentSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'secret'; readonly secretId: string };
 
 export interface WatchedDocumentOptions {
   readonly source: DocumentSource;

@@ -11,7 +11,7 @@ import { configVariables } from '../../runtime/src/config.ts';
 import { freePort } from '../helpers/bridge.ts';
 import { startChildBridge } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
 import { waitUntil } from '../helpers/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -161,8 +161,8 @@ describe('the container entry point with production dependencies only', () => {
         S3_ENDPOINT: s3.endpoint,
         S3_CHECKSUM: 'when_required',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { freePort } from './bridge.ts';
-import type { TestS3 } from './s3-server.ts';
+import { TEST_CREDENTIALS, type TestS3 } from './s3-server.ts';
 
 /**
  * The built bridge (runtime/dist/main.js, what the container runs) in a child
@@ -57,8 +57,8 @@ export async function startChildBridge(options: {
         // fauxqs takes at most about 11 MiB per request body.
         S3_PART_SIZE_MIB: '5',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

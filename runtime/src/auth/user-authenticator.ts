@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.ts';
 import { ConcurrencyLimit } from './concurrency-limit.ts';
 import type { WatchedDocument } from '../watched-document.ts';
 import type { LoginGuard } from './login-guard.ts';
@@ -26,6 +25,18 @@ interface Account {
   readonly user: User;
 }
 
+/**
+ * The users document cannot be used at startup (unreadable or invalid). The message
+ * names the document (`file /etc/users.json: ...`); the composition root adds which
+ * setting pointed at it.
+ */
+export class UsersDocumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsersDocumentError';
+  }
+}
+
 /** Checks logins against the users document, which it reloads when it changes. */
 export class UserAuthenticator implements Authenticator {
   readonly #guard: LoginGuard;
@@ -48,24 +59,23 @@ export class UserAuthenticator implements Authenticator {
 
   /**
    * Reads and checks the users document, then watches it. A missing or invalid
-   * document throws a ConfigError naming FTP_USERS_FILE or FTP_USERS_SECRET_ID.
+   * document throws a UsersDocumentError.
    * A document that turns invalid later is logged and the previous users stay.
    */
   static async create(options: UserAuthenticatorOptions): Promise<UserAuthenticator> {
     const { document } = options;
-    const variable = document.source.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
     let text: string;
     try {
       text = await document.read();
     } catch (error) {
-      throw new ConfigError({ variable, problem: `cannot read the ${document.description}: ${(error as Error).message}` });
+      throw new UsersDocumentError(`cannot read the ${document.description}: ${(error as Error).message}`);
     }
     let records: UserRecord[];
     try {
       records = parseUsersDocument(text);
     } catch (error) {
       if (error instanceof UsersFileError) {
-        throw new ConfigError({ variable, problem: `${document.description}: ${error.message}` });
+        throw new UsersDocumentError(`${document.description}: ${error.message}`);
       }
       throw error;
     }

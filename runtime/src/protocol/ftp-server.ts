@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { withDeadline } from '../deadline.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { ConnectionLimits, ConnectionRefusal } from './connection-limits.ts';
 import { ControlSession } from './control-session.ts';
@@ -245,14 +246,8 @@ export class FtpServer {
 }
 
 /** Resolves true once `promise` settles, or false after `ms`. */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withDeadline(promise.then(() => true, () => true), ms, () => false);
 }
 
 /**
