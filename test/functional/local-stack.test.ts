@@ -197,7 +197,8 @@ describe('the local stack (npm start)', () => {
 
   test('one SIGINT to the process group of npm start (a Ctrl-C) is one graceful stop: the running upload finishes, the stuck one is aborted', async (t) => {
     // Through npm: it passes the signal on to the local stack, which the terminal signals too.
-    const stack = await startLocalStack(t, { viaNpm: true });
+    // A grace that a loaded machine cannot run out of while the first upload finishes.
+    const stack = await startLocalStack(t, { viaNpm: true, env: { FTP_SHUTDOWN_GRACE_SECONDS: '10' } });
     const finishing = await RawFtp.login(stack.ftpPort, 'demo', 'demo');
     const stuck = await RawFtp.login(stack.ftpPort, 'demo', 'demo');
     const finishingData = await finishing.passive();
