@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import { openSession, RawFtp, uploadOver, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
+import { startTestS3, TEST_S3_KEEPS_CHECKSUMS, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
 
 const MIB = 1024 * 1024;
 const digest = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
@@ -16,6 +16,10 @@ const crcHex = (data: Buffer) => (crc32(data) >>> 0).toString(16).padStart(8, '0
  * HASH, OPTS HASH and the X-commands over plain FTP and FTPS, against a real S3 server
  * behind a proxy that counts requests: an answer from the stored checksum reads nothing.
  */
+/** Where the store keeps no checksums (Ceph RGW 16), the bridge reads the object instead. */
+const READ_UNLESS_KEPT = TEST_S3_KEEPS_CHECKSUMS ? 0 : 1;
+const STORED_UNLESS_NOT_KEPT = TEST_S3_KEEPS_CHECKSUMS ? 'stored' : 'computed';
+
 describe('checksums', () => {
   let s3: TestS3;
   let proxy: FaultProxy;
@@ -62,10 +66,10 @@ describe('checksums', () => {
       const reads = proxy.count('GetObject');
       const reply = await ftp.command(`HASH ${name} small.bin`, 213);
       assert.equal(reply.text, `SHA-256 0-${data.length} ${digest('sha256', data)} ${name} small.bin`);
-      assert.equal(proxy.count('GetObject'), reads, 'the stored checksum is the answer');
-      assert.equal(checksumLogs().at(-1)?.source, 'stored');
+      assert.equal(proxy.count('GetObject'), reads + READ_UNLESS_KEPT, 'the stored checksum is the answer');
+      assert.equal(checksumLogs().at(-1)?.source, STORED_UNLESS_NOT_KEPT);
       assert.equal((await ftp.command(`XSHA256 ${name} small.bin`, 250)).text, digest('sha256', data).toUpperCase());
-      assert.equal(proxy.count('GetObject'), reads);
+      assert.equal(proxy.count('GetObject'), reads + 2 * READ_UNLESS_KEPT);
       await ftp.close();
     });
 
@@ -88,7 +92,7 @@ describe('checksums', () => {
       assert.equal((await ftp.command(`XSHA256 ${file} 10 1000`, 250)).text, digest('sha256', data.subarray(10, 1000)).toUpperCase());
       assert.equal(checksumLogs().at(-1)?.source, 'computed', 'a part of the file is read');
       assert.equal((await ftp.command(`XSHA256 ${file} 0 ${data.length}`, 250)).text, digest('sha256', data).toUpperCase());
-      assert.equal(checksumLogs().at(-1)?.source, 'stored', 'a range that is the whole file is not');
+      assert.equal(checksumLogs().at(-1)?.source, STORED_UNLESS_NOT_KEPT, 'a range that is the whole file is not');
       await ftp.command(`XCRC ${file} 10 ${data.length + 1}`, 501);
       await ftp.command(`XCRC ${file} 10 10`, 501);
       await ftp.command('OPTS HASH CRC-37', 501);
@@ -115,7 +119,7 @@ describe('checksums', () => {
       const reads = proxy.count('GetObject');
       const reply = await ftp.command(`HASH ${name}-resume.bin`, 213);
       assert.equal(reply.text.split(' ')[2], digest('sha256', Buffer.concat([start, rest])));
-      assert.equal(proxy.count('GetObject'), reads, 'the resumed file has its stored SHA-256');
+      assert.equal(proxy.count('GetObject'), reads + READ_UNLESS_KEPT, 'the resumed file has its stored SHA-256');
       await ftp.close();
     });
   }

@@ -4,6 +4,7 @@ import type { EntryInfo } from '../../runtime/src/storage/object-store.ts';
 import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
 import { copyObjectServerSide } from '../../runtime/src/storage/server-side-copy.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
+import { TEST_S3_KEEPS_CHECKSUMS } from '../helpers/s3-server.ts';
 import {
   PREFIX,
   bytes,
@@ -322,7 +323,9 @@ describe('S3ObjectStore', () => {
       const data = bytes(50_000);
       await sut.store.write('sums/a.bin', sourceOf(data));
       const stored = await sut.store.checksum('sums/a.bin', { algorithm: 'sha256' });
-      assert.deepEqual([stored.source, stored.digest.toString('hex'), stored.start, stored.end], ['stored', sha256(data), 0, data.length]);
+      // Ceph RGW 16 keeps no checksums: there the store hashes by reading.
+      const expectedSource = TEST_S3_KEEPS_CHECKSUMS ? 'stored' : 'computed';
+      assert.deepEqual([stored.source, stored.digest.toString('hex'), stored.start, stored.end], [expectedSource, sha256(data), 0, data.length]);
       const part = await sut.store.checksum('sums/a.bin', { algorithm: 'sha256', range: { start: 5, end: 105 } });
       assert.deepEqual([part.source, part.digest.toString('hex')], ['computed', sha256(data.subarray(5, 105))]);
       const empty = await sut.store.checksum('sums/a.bin', { algorithm: 'md5', range: { start: 7, end: 7 } });
