@@ -50,6 +50,8 @@ export interface Config {
   readonly lockoutFailures: number;
   readonly lockoutMs: number;
   readonly renameMaxObjects: number;
+  /** LIST and MLSD read each file's client-set time (a HeadObject per file version not seen yet). */
+  readonly listClientTimes: boolean;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   /** 0 = off. */
@@ -411,6 +413,12 @@ const VARIABLES = {
     description: 'Largest number of objects a folder rename (RNFR/RNTO) may copy; larger folders are refused.',
     parse: integer({ min: 1, max: 100_000_000 }),
   }),
+  FTP_LIST_CLIENT_TIMES: withDefault({
+    value: 'on',
+    description:
+      'on|off: LIST and MLSD show the times clients set (MFMT), at one S3 HeadObject per file a task has not listed before; off: S3\'s LastModified, no HeadObject (MDTM and MLST still show them).',
+    parse: flag,
+  }),
   FTP_MAX_CONNECTIONS: withDefault({
     value: '500',
     description:
@@ -594,6 +602,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     lockoutFailures: values.FTP_LOCKOUT_FAILURES,
     lockoutMs: values.FTP_LOCKOUT_SECONDS,
     renameMaxObjects: values.FTP_RENAME_MAX_OBJECTS,
+    listClientTimes: values.FTP_LIST_CLIENT_TIMES,
     maxConnections: values.FTP_MAX_CONNECTIONS,
     maxConnectionsPerAddress: values.FTP_MAX_CONNECTIONS_PER_ADDRESS,
     healthPort,

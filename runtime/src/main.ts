@@ -75,6 +75,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       partSizeBytes: config.s3.partSizeBytes,
       buffers: new UploadBufferPool({ capacityBytes: config.uploadBuffer.bytes }),
       renameMaxObjects: config.renameMaxObjects,
+      listClientTimes: config.listClientTimes,
       // A store that needs when_required refuses checksum headers it did not ask for.
       storeChecksums: config.s3.checksum !== 'when_required',
       logger,

@@ -78,17 +78,7 @@ describe('requests per upload', () => {
     await ftp.command('TYPE I', 200);
     await ftp.command('MKD listed', 257);
     for (const name of ['a.txt', 'b.txt', 'c.txt']) assert.equal(await store(ftp, `listed/${name}`), 226);
-    const list = async (): Promise<string> => {
-      const data = await ftp.passive();
-      const text = new Promise<string>((resolve) => {
-        let received = '';
-        data.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
-        data.on('close', () => resolve(received));
-      });
-      await ftp.command('MLSD listed', 150);
-      assert.equal((await ftp.read()).code, 226);
-      return await text;
-    };
+    const list = (): Promise<string> => mlsd(ftp, 'listed');
     const first = counts();
     await list();
     const firstHeads = delta(first).HeadObject!;
@@ -106,5 +96,35 @@ describe('requests per upload', () => {
     assert.match(listing, /modify=20200102030405[^;]*;.*b\.txt/);
     await ftp.close();
   });
+
+  test('FTP_LIST_CLIENT_TIMES=off: listings ask for no time, MDTM still does', async () => {
+    const quiet = await startTestBridge({ s3, s3Client: client, env: { FTP_LIST_CLIENT_TIMES: 'off' } });
+    try {
+      const ftp = await RawFtp.login(quiet.port, 'alice', 'wonderland');
+      await ftp.command('TYPE I', 200);
+      await ftp.command('MKD unlisted', 257);
+      for (const name of ['a.txt', 'b.txt']) assert.equal(await store(ftp, `unlisted/${name}`), 226);
+      await ftp.command('MFMT 20200102030405 unlisted/b.txt', 213);
+      const start = counts();
+      assert.doesNotMatch(await mlsd(ftp, 'unlisted'), /modify=20200102030405/, 'the listing shows LastModified');
+      assert.ok(delta(start).HeadObject! <= 1, 'no HeadObject per file (at most the stat of the folder)');
+      assert.equal((await ftp.command('MDTM unlisted/b.txt', 213)).text, '20200102030405');
+      await ftp.close();
+    } finally {
+      await quiet.stop();
+    }
+  });
 });
 
+/** MLSD of `dir`, its text once the data connection closes (after the 226). */
+async function mlsd(ftp: RawFtp, dir: string): Promise<string> {
+  const data = await ftp.passive();
+  const text = new Promise<string>((resolve) => {
+    let received = '';
+    data.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    data.on('close', () => resolve(received));
+  });
+  await ftp.command(`MLSD ${dir}`, 150);
+  assert.equal((await ftp.read()).code, 226);
+  return await text;
+}

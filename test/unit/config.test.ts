@@ -52,6 +52,7 @@ describe('loadConfig defaults', () => {
       lockoutFailures: 5,
       lockoutMs: 900_000,
       renameMaxObjects: 1000,
+      listClientTimes: true,
       maxConnections: 500,
       maxConnectionsPerAddress: 20,
       healthPort: 8080,
@@ -137,6 +138,7 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { FTP_LOCKOUT_FAILURES: '3' }, pick: (c) => c.lockoutFailures, expected: 3 },
     { env: { FTP_LOCKOUT_SECONDS: '60' }, pick: (c) => c.lockoutMs, expected: 60_000 },
     { env: { FTP_RENAME_MAX_OBJECTS: '5' }, pick: (c) => c.renameMaxObjects, expected: 5 },
+    { env: { FTP_LIST_CLIENT_TIMES: 'off' }, pick: (c) => c.listClientTimes, expected: false },
     { env: { FTP_MAX_CONNECTIONS: '2' }, pick: (c) => c.maxConnections, expected: 2 },
     { env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '3' }, pick: (c) => c.maxConnectionsPerAddress, expected: 3 },
     { env: { FTP_TLS_SESSION_REUSE: 'optional' }, pick: (c) => c.tlsSessionReuse, expected: 'optional' },
@@ -221,6 +223,7 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, FTP_LOCKOUT_FAILURES: 'five' }, 'FTP_LOCKOUT_FAILURES'],
     [{ ...MINIMAL, FTP_LOCKOUT_SECONDS: '0' }, 'FTP_LOCKOUT_SECONDS'],
     [{ ...MINIMAL, FTP_RENAME_MAX_OBJECTS: '0' }, 'FTP_RENAME_MAX_OBJECTS'],
+    [{ ...MINIMAL, FTP_LIST_CLIENT_TIMES: 'sometimes' }, 'FTP_LIST_CLIENT_TIMES'],
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS: '0' }, 'FTP_MAX_CONNECTIONS'],
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS_PER_ADDRESS: '0' }, 'FTP_MAX_CONNECTIONS_PER_ADDRESS'],
     [{ ...MINIMAL, FTP_TLS_SESSION_REUSE: 'sometimes' }, 'FTP_TLS_SESSION_REUSE'],
@@ -317,7 +320,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 36);
+    assert.equal(variables.length, 37);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -332,7 +335,7 @@ describe('configHelp', () => {
       'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
       'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
-      'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_MAX_CONNECTIONS',
+      'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_LIST_CLIENT_TIMES', 'FTP_MAX_CONNECTIONS',
       'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
     ]) {
       assert.match(help, new RegExp(`^  ${name}  `, 'm'), name);

@@ -74,6 +74,11 @@ export interface S3ObjectStoreOptions {
    * refuse checksum headers (S3_CHECKSUM=when_required). @default true
    */
   readonly storeChecksums?: boolean;
+  /**
+   * list() reads the times clients set, at one HeadObject per file version not seen yet
+   * (FTP_LIST_CLIENT_TIMES); off, listings show LastModified. @default true
+   */
+  readonly listClientTimes?: boolean;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
@@ -113,6 +118,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #logger: Logger;
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
   readonly #storeChecksums: boolean;
+  readonly #listClientTimes: boolean;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -135,6 +141,7 @@ export class S3ObjectStore implements ObjectStore {
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
     this.#storeChecksums = options.storeChecksums ?? true;
+    this.#listClientTimes = options.listClientTimes ?? true;
   }
 
   async stat(path: string, options: OperationOptions = {}): Promise<EntryInfo | undefined> {
@@ -184,7 +191,7 @@ export class S3ObjectStore implements ObjectStore {
           files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
         }
       }
-      if (options.clientTimes !== false) await this.#withClientTimes(files, options.signal);
+      if (options.clientTimes !== false && this.#listClientTimes) await this.#withClientTimes(files, options.signal);
       entries.push(...files.map((file) => file.entry));
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (entries.length > 0) yield entries;
