@@ -77,8 +77,9 @@ export class AttackWatch {
     this.#bystander = bystander;
   }
 
-  static async start(child: ChildBridge, options: { readonly bystanderAddress?: string } = {}): Promise<AttackWatch> {
-    const bystander = await Bystander.start(child.port, options.bystanderAddress ? { localAddress: options.bystanderAddress } : {});
+  /** `explicitTls`: the bystander logs in over AUTH TLS (for a bridge with FTP_TLS_MODE=required). */
+  static async start(child: ChildBridge, options: { readonly explicitTls?: boolean } = {}): Promise<AttackWatch> {
+    const bystander = await Bystander.start(child.port, options);
     const before = await settledRss(child.pid);
     await resetPeakMemory(child.pid);
     return new AttackWatch(child.pid, before, bystander);

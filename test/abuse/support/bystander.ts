@@ -23,11 +23,10 @@ export class Bystander {
 
   static async start(
     port: number,
-    options: { readonly localAddress?: string; readonly username?: string; readonly password?: string; readonly intervalMs?: number } = {},
+    options: { readonly localAddress?: string; readonly explicitTls?: boolean; readonly intervalMs?: number } = {},
   ): Promise<Bystander> {
-    const ftp = await RawFtp.login(port, options.username ?? 'user', options.password ?? 'pass', {
-      localAddress: options.localAddress ?? '127.0.0.250',
-    });
+    const login = options.explicitTls ? RawFtp.loginExplicitTls : RawFtp.login;
+    const ftp = await login(port, 'user', 'pass', { localAddress: options.localAddress ?? '127.0.0.250' });
     const bystander = new Bystander(ftp);
     bystander.#loop = bystander.#watch(options.intervalMs ?? 100).catch((error: Error) => {
       bystander.#failure = error;
