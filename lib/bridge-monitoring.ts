@@ -28,6 +28,9 @@ export interface BridgeMonitoringProps {
   readonly failedLoginsThreshold?: number;
 }
 
+/** The metric of failed data connections, one series per `reason` of the log line. */
+export const DATA_CONNECTION_FAILURES = 'DataConnectionFailures';
+
 /** Metrics derived from the runtime's log events. */
 export interface LogMetrics {
   readonly transfersOk: cloudwatch.Metric;
@@ -37,6 +40,12 @@ export interface LogMetrics {
   readonly loginsFailed: cloudwatch.Metric;
   readonly storageErrors: cloudwatch.Metric;
   readonly sessionsOpened: cloudwatch.Metric;
+  /**
+   * Data connections that failed, with a `Reason` dimension (passive-timeout,
+   * active-refused, tls-session-not-resumed, ...): a partner's firewall problem shows
+   * as one reason rising.
+   */
+  readonly dataConnectionFailuresSearch: cloudwatch.MathExpression;
 }
 
 /**
@@ -77,6 +86,7 @@ export class BridgeMonitoring extends Construct {
       loginsFailed: filter('LoginsFailed', logs.FilterPattern.all(event('login'), outcome('failed'))),
       storageErrors: filter('StorageErrors', event('storage-error')),
       sessionsOpened: filter('SessionsOpened', event('session-open')),
+      dataConnectionFailuresSearch: this.#dataConnectionFailures(props.logGroup, event),
     };
 
     this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'FTP bridge alarms', enforceSSL: true });
@@ -178,6 +188,14 @@ export class BridgeMonitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'Storage errors', left: [this.metrics.storageErrors.with({ label: 'storage errors' })], width: 8 }),
     );
     this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Failed data connections by reason (firewall, NAT, TLS)',
+        left: [this.metrics.dataConnectionFailuresSearch],
+        legendPosition: cloudwatch.LegendPosition.RIGHT,
+        width: 24,
+      }),
+    );
+    this.dashboard.addWidgets(
       new cloudwatch.LogQueryWidget({
         title: 'Recent failures',
         logGroupNames: [props.logGroup.logGroupName],
@@ -191,6 +209,27 @@ export class BridgeMonitoring extends Construct {
         height: 8,
       }),
     );
+  }
+
+  /**
+   * One metric filter for both failure events, the log line's `reason` as a dimension.
+   * CloudWatch allows no default value on a filter with dimensions, so a reason that never
+   * happened has no data points (the dashboard's SEARCH shows only the ones that did).
+   */
+  #dataConnectionFailures(logGroup: logs.ILogGroup, event: (name: string) => logs.JsonPattern): cloudwatch.MathExpression {
+    new logs.MetricFilter(this, 'DataConnectionFailures', {
+      logGroup,
+      filterPattern: logs.FilterPattern.any(event('data-connection-timeout'), event('data-connection-failed')),
+      metricNamespace: this.namespace,
+      metricName: DATA_CONNECTION_FAILURES,
+      metricValue: '1',
+      dimensions: { Reason: '$.reason' },
+    });
+    return new cloudwatch.MathExpression({
+      expression: `SEARCH('{${this.namespace},Reason} MetricName="${DATA_CONNECTION_FAILURES}"', 'Sum', 300)`,
+      label: 'failed data connections',
+      period: Duration.minutes(5),
+    });
   }
 }
 

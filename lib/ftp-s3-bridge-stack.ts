@@ -7,6 +7,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { DeploymentEnvironment } from '../runtime/src/container-environment.ts';
 import { BridgeBucket } from './bridge-bucket.ts';
 import { BridgeMonitoring } from './bridge-monitoring.ts';
 import { BridgeNetwork } from './bridge-network.ts';
@@ -129,14 +130,14 @@ export class FtpS3BridgeStack extends Stack {
         }),
       );
 
-    const environment: Record<string, string> = {
-      S3_BUCKET: this.storage.bucket.bucketName,
-      ...(settings.bucketPrefix === '' ? {} : { S3_PREFIX: settings.bucketPrefix }),
-      FTP_ACTIVE_MODE: settings.activeMode ? 'on' : 'off',
-      FTP_TLS_MODE: settings.tlsMode,
-      FTP_USERS_SECRET_ID: this.secrets.usersSecret.secretArn,
-      ...(this.secrets.tlsSecret === undefined ? {} : { FTP_TLS_SECRET_ID: this.secrets.tlsSecret.secretArn }),
-      LOG_LEVEL: settings.logLevel,
+    const deployment: DeploymentEnvironment = {
+      bucket: this.storage.bucket.bucketName,
+      bucketPrefix: settings.bucketPrefix,
+      activeMode: settings.activeMode,
+      tlsMode: settings.tlsMode,
+      usersSecretId: this.secrets.usersSecret.secretArn,
+      tlsSecretId: this.secrets.tlsSecret?.secretArn,
+      logLevel: settings.logLevel,
     };
     const lb = this.ftpLoadBalancer;
     const shards: FtpShardService[] = [];
@@ -156,7 +157,7 @@ export class FtpS3BridgeStack extends Stack {
         controlTargetGroup: lb.controlTargetGroup,
         implicitTlsTargetGroup: lb.implicitTlsTargetGroup,
         passiveTargetGroups: plan.passivePorts.map((port) => lb.passiveTargetGroups.get(port)!),
-        environment,
+        deployment,
         cpu: settings.taskCpu,
         memoryLimitMiB: settings.taskMemoryMiB,
       });

@@ -5,9 +5,8 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { uploadBufferMiBForMemory } from '../runtime/src/config.ts';
-import { CONTAINER_PORTS } from './settings.ts';
-import { portRangeText } from './shard-plan.ts';
+import { containerEnvironment, uploadBufferMiBForMemory, type DeploymentEnvironment } from '../runtime/src/container-environment.ts';
+import { AWS_LIMITS, CONTAINER_PORTS } from './settings.ts';
 
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
 export const STOP_TIMEOUT = Duration.seconds(120);
@@ -42,8 +41,8 @@ export interface FtpShardServiceProps {
   readonly implicitTlsTargetGroup?: elbv2.INetworkTargetGroup;
   /** Target group of each passive port, in the order of `passivePorts`; this shard must be their only member. */
   readonly passiveTargetGroups: readonly elbv2.INetworkTargetGroup[];
-  /** Environment shared by every shard (bucket, secrets, modes, log level). */
-  readonly environment: Readonly<Record<string, string>>;
+  /** What every shard's container is told alike (bucket, secrets, modes, log level). */
+  readonly deployment: DeploymentEnvironment;
   /**
    * Task CPU units.
    * @default 512
@@ -76,7 +75,9 @@ export class FtpShardService extends Construct {
       throw new Error(`FtpShardService: ${props.passivePorts.length} passive ports but ${props.passiveTargetGroups.length} passive target groups`);
     }
     const targetGroupCount = 1 + (props.implicitTlsTargetGroup === undefined ? 0 : 1) + props.passiveTargetGroups.length;
-    if (targetGroupCount > 5) throw new Error(`FtpShardService: ${targetGroupCount} target groups; an ECS service can attach at most 5`);
+    if (targetGroupCount > AWS_LIMITS.targetGroupsPerService) {
+      throw new Error(`FtpShardService: ${targetGroupCount} target groups; an ECS service can attach at most ${AWS_LIMITS.targetGroupsPerService}`);
+    }
     for (let i = 1; i < props.passivePorts.length; i++) {
       if (props.passivePorts[i] !== props.passivePorts[i - 1]! + 1) throw new Error('FtpShardService: passive ports must be consecutive');
     }
@@ -102,18 +103,17 @@ export class FtpShardService extends Construct {
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
-      environment: {
-        ...props.environment,
-        FTP_PORT: String(CONTAINER_PORTS.control),
-        FTPS_IMPLICIT_PORT: props.implicitTlsTargetGroup === undefined ? '0' : String(CONTAINER_PORTS.implicitTls),
-        HEALTH_PORT: String(CONTAINER_PORTS.health),
-        FTP_PASSIVE_PORTS: portRangeText(props.passivePorts),
-        FTP_PASSIVE_ADDRESS: props.passiveAddress,
-        FTP_SHUTDOWN_GRACE_SECONDS: String(SHUTDOWN_GRACE_SECONDS),
-        // Set, not left to the runtime: Fargate limits the task, and the container's own
-        // cgroup may show no limit at all.
-        FTP_UPLOAD_BUFFER_MIB: String(uploadBufferMiBForMemory(memoryLimitMiB * 1024 * 1024)),
-      },
+      environment: containerEnvironment(props.deployment, {
+        ports: {
+          control: CONTAINER_PORTS.control,
+          implicitTls: props.implicitTlsTargetGroup === undefined ? 0 : CONTAINER_PORTS.implicitTls,
+          health: CONTAINER_PORTS.health,
+          passive: { first: props.passivePorts[0]!, last: props.passivePorts[props.passivePorts.length - 1]! },
+        },
+        passiveAddress: props.passiveAddress,
+        shutdownGraceSeconds: SHUTDOWN_GRACE_SECONDS,
+        uploadBufferMiB: uploadBufferMiBForMemory(memoryLimitMiB * 1024 * 1024),
+      }),
       portMappings: [
         CONTAINER_PORTS.control,
         ...(props.implicitTlsTargetGroup === undefined ? [] : [CONTAINER_PORTS.implicitTls]),

@@ -3,11 +3,12 @@
  * defaults, `-c bridge:<name>=<value>` overrides them), typed, and validated against
  * each other and against the AWS limits in docs/design.md before any construct is built.
  */
+import { LOG_LEVELS, portClashes, type ListenerPort, type LogLevel, type PortLayout } from '../runtime/src/container-environment.ts';
+import { TLS_MODES, type TlsMode } from '../runtime/src/tls-policy.ts';
 
 /** Every context key of this app starts with this prefix; unknown keys with it are refused. */
 export const SETTINGS_PREFIX = 'bridge:';
 
-export type TlsMode = 'off' | 'optional' | 'required';
 /** How tasks in a new VPC reach AWS APIs: interface endpoints (no internet path) or NAT gateways. */
 export type EgressMode = 'endpoints' | 'nat';
 
@@ -63,7 +64,7 @@ export interface BridgeSettings {
   /** CloudWatch Logs retention in days (a value CloudWatch accepts). @default 90 */
   readonly logRetentionDays: number;
   /** Runtime log level. @default 'info' */
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 export const DEFAULT_SETTINGS: BridgeSettings = {
@@ -110,8 +111,6 @@ export const AWS_LIMITS = {
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
-
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 /** Thrown for invalid settings; its message lists every problem, one per line. */
 export class SettingsError extends Error {
@@ -164,7 +163,7 @@ export function settingsFromContext(
     controlPort: reader.integer('controlPort', d.controlPort),
     implicitTlsPort: reader.integer('implicitTlsPort', d.implicitTlsPort),
     activeMode: reader.boolean('activeMode', d.activeMode),
-    tlsMode: reader.oneOf('tlsMode', ['off', 'optional', 'required'] as const, d.tlsMode),
+    tlsMode: reader.oneOf('tlsMode', TLS_MODES, d.tlsMode),
     vpcId: reader.optionalString('vpcId'),
     vpcAvailabilityZones: reader.list('vpcAvailabilityZones', d.vpcAvailabilityZones),
     vpcPublicSubnetIds: reader.list('vpcPublicSubnetIds', d.vpcPublicSubnetIds),
@@ -246,13 +245,19 @@ function settingsProblems(s: BridgeSettings): string[] {
   }
   if (shardsOk && perShardOk && firstOk && controlOk && implicitOk) {
     const { passiveRange } = portPlan(s);
-    const inside = (port: number) => port >= passiveRange.from && port <= passiveRange.to;
     const range = `${passiveRange.from}-${passiveRange.to}`;
     if (passiveRange.to > 65535) problems.push(`the passive range ${range} ends above port 65535; lower ${p('firstPassivePort')}`);
-    if (inside(s.controlPort)) problems.push(`the passive range ${range} overlaps ${p('controlPort')} ${s.controlPort}`);
-    if (implicit && inside(s.implicitTlsPort)) problems.push(`the passive range ${range} overlaps ${p('implicitTlsPort')} ${s.implicitTlsPort}`);
-    for (const [name, port] of Object.entries(CONTAINER_PORTS)) {
-      if (inside(port)) problems.push(`the passive range ${range} overlaps the container's ${name} port ${port}`);
+    // The runtime's own port rules, for the load balancer's listeners and for the container.
+    const passive = { first: passiveRange.from, last: passiveRange.to };
+    const listeners: PortLayout = { control: s.controlPort, implicitTls: s.implicitTlsPort, health: 0, passive };
+    const container: PortLayout = { ...CONTAINER_PORTS, implicitTls: implicit ? CONTAINER_PORTS.implicitTls : 0, passive };
+    const listenerNames: Record<ListenerPort, string> = { control: p('controlPort'), implicitTls: p('implicitTlsPort'), health: '' };
+    for (const clash of portClashes(listeners)) {
+      // The same port twice is reported above, with the settings' own words.
+      if (clash.kind === 'in-passive-range') problems.push(`the passive range ${range} overlaps ${listenerNames[clash.port]} ${clash.value}`);
+    }
+    for (const clash of portClashes(container)) {
+      if (clash.kind === 'in-passive-range') problems.push(`the passive range ${range} overlaps the container's ${clash.port} port ${clash.value}`);
     }
     const perCidr = 2 + (implicit ? 1 : 0);
     const inbound = perCidr * s.allowedCidrs.length;

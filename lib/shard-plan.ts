@@ -22,11 +22,3 @@ export function planShards(settings: BridgeSettings, zoneCount: number): ShardPl
     };
   });
 }
-
-/** `30000-30002` (also `30000-30000` for one port), the form of FTP_PASSIVE_PORTS. */
-export function portRangeText(ports: readonly number[]): string {
-  const first = ports[0];
-  const last = ports[ports.length - 1];
-  if (first === undefined || last === undefined) throw new Error('portRangeText needs at least one port');
-  return `${first}-${last}`;
-}

@@ -1,35 +1,15 @@
 import { isIP, isIPv4 } from 'node:net';
-import type { TlsSessionReuse } from './auth/user.ts';
+import { CONTAINER_VARIABLES, LOG_LEVELS, portClashes, uploadBufferMiBForMemory, type ContainerVariable, type ListenerPort, type LogLevel } from './container-environment.ts';
+import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
+import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
+import { normaliseRootPath } from './storage/store-path.ts';
+import { TLS_MODES, TLS_SESSION_REUSE_MODES, type TlsMode, type TlsSessionReuse } from './tls-policy.ts';
+import type { DocumentSource } from './watched-document.ts';
 
 /**
  * The bridge's whole configuration, read from environment variables only here.
  * (Contract: the parser below the types is implemented against it.)
  */
-export type TlsMode = 'off' | 'optional' | 'required';
-export type { TlsSessionReuse };
-export type ChecksumMode = 'when_supported' | 'when_required';
-
-/** Where a reloadable text document (users, TLS credentials) comes from. */
-export type DocumentSource =
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'secret'; readonly secretId: string };
-
-export type TlsCredentialsSource =
-  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  /** Secrets Manager secret whose string is JSON {"certificate": PEM, "privateKey": PEM}. */
-  | { readonly kind: 'secret'; readonly secretId: string };
-
-export interface S3Settings {
-  readonly bucket: string;
-  /** Root prefix inside the bucket, normalised to '' or 'a/b' (no leading/trailing slash). */
-  readonly prefix: string;
-  readonly endpoint: string | undefined;
-  readonly forcePathStyle: boolean;
-  readonly region: string | undefined;
-  readonly checksum: ChecksumMode;
-  /** First multipart part size in bytes (>= 5 MiB). */
-  readonly partSizeBytes: number;
-}
 
 /** The process-wide budget of upload part buffers, and where its size came from (for the start log). */
 export interface UploadBufferSetting {
@@ -46,15 +26,6 @@ export interface HostFacts {
 const MIB = 1024 * 1024;
 /** FTP_UPLOAD_BUFFER_MIB when no memory limit is visible. */
 export const FIXED_UPLOAD_BUFFER_MIB = 256;
-
-/**
- * The default budget with a visible memory limit: half of it. The other half is for
- * what the budget does not count: Node itself (about 60 MiB), sessions and their
- * socket and stream buffers, TLS, downloads, and garbage not yet collected.
- */
-export function uploadBufferMiBForMemory(memoryLimitBytes: number): number {
-  return Math.floor(memoryLimitBytes / 2 / MIB);
-}
 
 export interface Config {
   readonly listenAddress: string;
@@ -85,7 +56,7 @@ export interface Config {
   readonly healthPort: number;
   readonly shutdownGraceMs: number;
   readonly reloadIntervalMs: number;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 // ---------------------------------------------------------------------------
@@ -290,24 +261,6 @@ function regionName(raw: string): string {
   return raw;
 }
 
-/**
- * Normalises a root path inside the store (S3_PREFIX, a user's home): '' or 'a/b',
- * no leading, trailing or doubled slashes. Refuses '.', '..', backslashes and control
- * characters, so a root can never point outside what it says. Throws an Error whose
- * message is the problem (without the value).
- */
-export function normaliseRootPath(raw: string): string {
-  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new Error('contains control characters (such as NUL)');
-  if (raw.includes('\\')) throw new Error("contains a backslash; use '/' between folders");
-  const segments = raw.split('/').filter((segment) => segment !== '');
-  if (segments.some((segment) => segment === '.' || segment === '..')) {
-    throw new Error("contains a '.' or '..' segment");
-  }
-  const path = segments.join('/');
-  if (Buffer.byteLength(path, 'utf8') > 512) throw new Error('is longer than 512 bytes');
-  return path;
-}
-
 function storePrefix(raw: string): string {
   try {
     return normaliseRootPath(raw);
@@ -316,9 +269,6 @@ function storePrefix(raw: string): string {
   }
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const TLS_MODES: readonly TlsMode[] = ['off', 'optional', 'required'];
-const TLS_SESSION_REUSE: readonly TlsSessionReuse[] = ['required', 'optional'];
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 
 // --- the table -------------------------------------------------------------
@@ -359,7 +309,7 @@ const VARIABLES = {
     value: 'required',
     description:
       "required|optional: a PROT P data connection must resume its control connection's TLS session (as vsftpd's require_ssl_reuse), so no other connection from the same address can take it; a user's tlsSessionReuse overrides it.",
-    parse: oneOf(TLS_SESSION_REUSE),
+    parse: oneOf(TLS_SESSION_REUSE_MODES),
   }),
   FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: withDefault({
     value: '10',
@@ -412,7 +362,7 @@ const VARIABLES = {
   AWS_DEFAULT_REGION: optional({ description: 'Used when AWS_REGION is unset.', parse: regionName }),
   S3_CHECKSUM: withDefault({
     value: 'when_supported',
-    description: 'when_supported|when_required: when to send CRC checksums on uploads; some S3-compatible stores need when_required.',
+    description: 'when_supported|when_required: when to send checksums on uploads; some S3-compatible stores need when_required, which also stores no checksum with uploads (HASH then reads the file).',
     parse: oneOf(CHECKSUM_MODES),
   }),
   S3_PART_SIZE_MIB: withDefault({
@@ -496,6 +446,14 @@ const VARIABLES = {
 } satisfies Record<string, VariableSpec<unknown>>;
 
 type VariableName = keyof typeof VARIABLES;
+
+// The CDK app writes only variables this table reads (a compile-time check).
+CONTAINER_VARIABLES satisfies readonly VariableName[];
+
+const PORT_VARIABLES = { control: 'FTP_PORT', implicitTls: 'FTPS_IMPLICIT_PORT', health: 'HEALTH_PORT' } as const satisfies Record<
+  ListenerPort,
+  ContainerVariable
+>;
 type Values = { readonly [K in VariableName]: ReturnType<(typeof VARIABLES)[K]['read']> };
 
 /** Every variable, in --help order. */
@@ -572,19 +530,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
   // Ports must not collide.
   const controlPort = values.FTP_PORT;
   const healthPort = values.HEALTH_PORT;
-  if (implicitTlsPort !== 0 && implicitTlsPort === controlPort) fail('FTPS_IMPLICIT_PORT', `is the same as FTP_PORT (${controlPort})`);
-  if (healthPort !== 0 && healthPort === controlPort) fail('HEALTH_PORT', `is the same as FTP_PORT (${controlPort})`);
-  if (healthPort !== 0 && healthPort === implicitTlsPort) {
-    fail('HEALTH_PORT', `is the same as FTPS_IMPLICIT_PORT (${implicitTlsPort})`);
-  }
   const passive = values.FTP_PASSIVE_PORTS;
-  const range = `${passive.first}-${passive.last}`;
-  const inRange = (candidate: number): boolean => candidate >= passive.first && candidate <= passive.last;
-  if (inRange(controlPort)) fail('FTP_PASSIVE_PORTS', `${range} contains FTP_PORT (${controlPort})`);
-  if (implicitTlsPort !== 0 && inRange(implicitTlsPort)) {
-    fail('FTP_PASSIVE_PORTS', `${range} contains FTPS_IMPLICIT_PORT (${implicitTlsPort})`);
+  const [clash] = portClashes({ control: controlPort, implicitTls: implicitTlsPort, health: healthPort, passive });
+  if (clash?.kind === 'same-port') {
+    fail(PORT_VARIABLES[clash.port], `is the same as ${PORT_VARIABLES[clash.sameAs]} (${clash.value})`);
+  } else if (clash?.kind === 'in-passive-range') {
+    fail('FTP_PASSIVE_PORTS', `${passive.first}-${passive.last} contains ${PORT_VARIABLES[clash.port]} (${clash.value})`);
   }
-  if (healthPort !== 0 && inRange(healthPort)) fail('FTP_PASSIVE_PORTS', `${range} contains HEALTH_PORT (${healthPort})`);
 
   // Users: exactly one source.
   let users: DocumentSource;

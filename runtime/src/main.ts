@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { LoginGuard } from './auth/login-guard.ts';
 import { hashPassword } from './auth/password-hash.ts';
-import { UserAuthenticator } from './auth/user-authenticator.ts';
+import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
+import { describeStartFailure } from './start-failure.ts';
+import { withDeadline } from './deadline.ts';
 import { readContainerMemoryLimit } from './container-memory-limit.ts';
 import { HealthServer } from './health-server.ts';
 import { runProbeCommand } from './probe/probe-command.ts';
@@ -32,6 +34,10 @@ export interface RunningBridge {
   readonly passivePorts: readonly number[];
   /** Graceful stop: drain sessions for up to FTP_SHUTDOWN_GRACE_SECONDS, then close everything. */
   stop(): Promise<void>;
+  /** During stop(): ends the grace period now, so running transfers are aborted at once. */
+  endGrace(): void;
+  /** Transfers that stop() cut off and whose abort in S3 has not finished yet. */
+  readonly abortingTransfers: number;
 }
 
 export interface BridgeDependencies {
@@ -69,6 +75,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       partSizeBytes: config.s3.partSizeBytes,
       buffers: new UploadBufferPool({ capacityBytes: config.uploadBuffer.bytes }),
       renameMaxObjects: config.renameMaxObjects,
+      // A store that needs when_required refuses checksum headers it did not ask for.
+      storeChecksums: config.s3.checksum !== 'when_required',
       logger,
     });
 
@@ -79,16 +87,23 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       ...(secretsClient ? { secretsClient } : {}),
     });
     cleanups.push(() => usersDocument.close());
-    const authenticator = await UserAuthenticator.create({
-      document: usersDocument,
-      guard: new LoginGuard({
-        failureDelayMs: config.loginFailureDelayMs,
-        maxFailures: config.lockoutFailures,
-        lockoutMs: config.lockoutMs,
+    let authenticator: UserAuthenticator;
+    try {
+      authenticator = await UserAuthenticator.create({
+        document: usersDocument,
+        guard: new LoginGuard({
+          failureDelayMs: config.loginFailureDelayMs,
+          maxFailures: config.lockoutFailures,
+          lockoutMs: config.lockoutMs,
+          logger,
+        }),
         logger,
-      }),
-      logger,
-    });
+      });
+    } catch (error) {
+      if (!(error instanceof UsersDocumentError)) throw error;
+      const variable = config.users.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
+      throw new ConfigError({ variable, problem: error.message });
+    }
 
     let tls: TlsCredentials | undefined;
     if (config.tlsCredentials && config.tlsMode !== 'off') {
@@ -173,6 +188,10 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       passivePorts: passivePorts.ports,
       // Drain first, while the health check still answers (503) and the store still works.
       stop: () => (stopping ??= server.shutdown(config.shutdownGraceMs).then(cleanUp)),
+      endGrace: () => server.endGrace(),
+      get abortingTransfers() {
+        return server.settlingTransfers;
+      },
     };
   } catch (error) {
     await cleanUp();
@@ -187,7 +206,13 @@ const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password | probe 
   probe URL        check an FTP/FTPS server step by step as a client would (probe --help for more)
   --help           show this text
 
-Exit status: 0 after a clean stop, 2 for a bad configuration value, 1 for other start-up failures.
+SIGTERM or SIGINT (Ctrl-C) stops gracefully (see FTP_SHUTDOWN_GRACE_SECONDS); a second
+one ends the grace period: running transfers are aborted at once, the exit waits up to
+3 s for S3 to confirm the aborts and logs how many it did not (forced-exit). Started with
+an IPC channel (as npm start does), it also stops gracefully when that channel closes.
+
+Exit status: 0 after a clean stop, 2 for a bad configuration value, 1 for other start-up
+failures (a port already in use, say), 130 after a forced exit.
 `;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -226,26 +251,75 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     bridge = await startBridge(config, { logger });
   } catch (error) {
-    const configProblem = error instanceof ConfigError;
-    logger.fatal({ event: 'start-failed', err: error });
-    process.stderr.write(`ftp-s3-bridge: ${(error as Error).message}\n`);
-    return configProblem ? 2 : 1;
+    const failure = describeStartFailure(error, config);
+    // People read stderr; the log line is for machines, with a stack only when it helps.
+    logger.fatal(
+      { event: 'start-failed', ...(failure.unexpected ? { err: error } : { variable: failure.variable, problem: failure.message }) },
+      'the bridge did not start',
+    );
+    process.stderr.write(`ftp-s3-bridge: ${failure.message}\n`);
+    return failure.exitCode;
   }
-  await new Promise<void>((resolve) => {
-    let signals = 0;
+  process.send?.({ event: 'listening', ...portsOf(bridge) });
+  return await stopOnSignal(bridge, logger);
+}
+
+/** A forced exit waits this long for S3 to confirm the aborts of the transfers it cut off. */
+const FORCED_EXIT_ABORT_WAIT_MS = 3000;
+
+/**
+ * The first SIGTERM or SIGINT stops gracefully. The next ends the grace period: the
+ * transfers still running are aborted now, and the exit waits (briefly) for S3 to
+ * confirm, then says how many it could not. A supervisor's IPC channel closing (the
+ * local stack killed) stops gracefully too.
+ */
+async function stopOnSignal(bridge: RunningBridge, logger: Logger): Promise<number> {
+  return await new Promise<number>((resolve) => {
+    let stopping: Promise<void> | undefined;
+    let forcing = false;
+    const stop = (): void => {
+      // A forced exit resolves on its own, once it has logged.
+      stopping = bridge.stop().then(() => {
+        if (!forcing) resolve(0);
+      });
+    };
     const onSignal = (signal: NodeJS.Signals): void => {
-      signals += 1;
-      if (signals > 1) {
-        logger.warn({ event: 'forced-exit', signal });
-        process.exit(130);
+      if (stopping === undefined) {
+        logger.info({ event: 'signal', signal }, 'stopping gracefully; a second signal aborts running transfers');
+        stop();
+        return;
       }
-      logger.info({ event: 'signal', signal });
-      void bridge.stop().then(resolve);
+      if (forcing) return;
+      forcing = true;
+      bridge.endGrace();
+      void withDeadline(stopping, FORCED_EXIT_ABORT_WAIT_MS, () => undefined).then(() => {
+        const notAborted = bridge.abortingTransfers;
+        logger.warn(
+          { event: 'forced-exit', signal, transfersNotAborted: notAborted },
+          notAborted === 0
+            ? 'forced exit: running transfers were aborted'
+            : 'forced exit: some cut-off uploads may remain as multipart uploads (the bucket lifecycle rule removes them)',
+        );
+        resolve(130);
+      });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (process.channel) {
+      // The channel alone must not keep the process alive once it has stopped.
+      process.channel.unref();
+      process.once('disconnect', () => {
+        if (stopping !== undefined) return;
+        logger.info({ event: 'parent-gone' }, 'the process that started the bridge is gone; stopping gracefully');
+        stop();
+      });
+    }
   });
-  return 0;
+}
+
+function portsOf(bridge: RunningBridge): Record<string, unknown> {
+  const { controlPort, implicitTlsPort, healthPort, passivePorts } = bridge;
+  return { controlPort, implicitTlsPort, healthPort, passivePorts: [passivePorts[0], passivePorts.at(-1)] };
 }
 
 function usageError(problem: string): number {

@@ -1,7 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
-import type { DocumentSource } from './config.ts';
+
+/** Where a reloadable text document (users, TLS credentials) comes from. */
+export type DocumentSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'secret'; readonly secretId: string };
 
 export interface WatchedDocumentOptions {
   readonly source: DocumentSource;
@@ -98,7 +102,7 @@ export class WatchedDocument {
       next = await this.#fetch(this.#last?.version);
     } catch (error) {
       if (this.#abort.signal.aborted) return;
-      const fields = { err: errorSummary(error) };
+      const fields = { event: 'document-check-failed', err: errorSummary(error) };
       if (this.#failing) this.#logger.debug(fields, 'document re-check still failing');
       else this.#logger.error(fields, 'document re-check failed; keeping the last good content');
       this.#failing = true;
@@ -106,17 +110,17 @@ export class WatchedDocument {
     }
     if (this.#failing) {
       this.#failing = false;
-      this.#logger.info('document readable again');
+      this.#logger.info({ event: 'document-readable' }, 'document readable again');
     }
     if (next === undefined || this.#abort.signal.aborted) return;
     const changed = next.text !== this.#last?.text;
     this.#last = next;
     if (!changed) return;
-    this.#logger.info('document changed');
+    this.#logger.info({ event: 'document-changed' }, 'document changed');
     try {
       await onChange(next.text);
     } catch (error) {
-      this.#logger.error({ err: errorSummary(error) }, 'handling the changed document failed');
+      this.#logger.error({ event: 'document-change-failed', err: errorSummary(error) }, 'handling the changed document failed');
     }
   }
 

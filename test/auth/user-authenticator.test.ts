@@ -6,10 +6,11 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LoginGuard, SYSTEM_CLOCK, type Clock } from '../../runtime/src/auth/login-guard.ts';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
-import { UserAuthenticator } from '../../runtime/src/auth/user-authenticator.ts';
+import { UserAuthenticator, UsersDocumentError } from '../../runtime/src/auth/user-authenticator.ts';
 import type { LoginRequest } from '../../runtime/src/auth/user.ts';
-import { ConfigError, type DocumentSource } from '../../runtime/src/config.ts';
-import { WatchedDocument } from '../../runtime/src/watched-document.ts';
+import { ConfigError, loadConfig } from '../../runtime/src/config.ts';
+import { startBridge } from '../../runtime/src/main.ts';
+import { WatchedDocument, type DocumentSource } from '../../runtime/src/watched-document.ts';
 import { captureLogger, type CapturedLogger } from './support/capture-logger.ts';
 import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -187,27 +188,25 @@ describe('UserAuthenticator', () => {
     }
   });
 
-  test('an invalid users file at startup is a ConfigError naming FTP_USERS_FILE', async () => {
+  test('an invalid users file at startup is a UsersDocumentError naming the file and the entry', async () => {
     const path = await usersFile([{ ...ACME(), permissions: ['read', 'admin'] }]);
     await assert.rejects(makeAuthenticator({ source: { kind: 'file', path } }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.variable, 'FTP_USERS_FILE');
-      assert.equal(error.message, `FTP_USERS_FILE: file ${path}: users[0] "acme".permissions[1]: "admin" is not one of list, read, write, delete, mkdir, rename`);
+      assert.ok(error instanceof UsersDocumentError);
+      assert.equal(error.message, `file ${path}: users[0] "acme".permissions[1]: "admin" is not one of list, read, write, delete, mkdir, rename`);
       return true;
     });
   });
 
-  test('a missing users file at startup is a ConfigError naming FTP_USERS_FILE', async () => {
+  test('a missing users file at startup is a UsersDocumentError naming the file', async () => {
     const path = join(dir, 'missing.json');
     await assert.rejects(makeAuthenticator({ source: { kind: 'file', path } }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.variable, 'FTP_USERS_FILE');
-      assert.match(error.message, /^FTP_USERS_FILE: cannot read the file .*missing\.json: ENOENT/);
+      assert.ok(error instanceof UsersDocumentError);
+      assert.match(error.message, /^cannot read the file .*missing\.json: ENOENT/);
       return true;
     });
   });
 
-  test('users from a Secrets Manager secret; a bad secret names FTP_USERS_SECRET_ID', async () => {
+  test('users from a Secrets Manager secret; a bad secret is a UsersDocumentError naming it', async () => {
     const secrets = await startFakeSecretsManager();
     try {
       secrets.putSecret('ftp/users', { string: usersJson([ACME()]) });
@@ -219,11 +218,11 @@ describe('UserAuthenticator', () => {
       secrets.putSecret('ftp/bad', { string: 'not json' });
       await assert.rejects(
         makeAuthenticator({ source: { kind: 'secret', secretId: 'ftp/bad' }, secretsClient: secrets.client }),
-        (error: unknown) => error instanceof ConfigError && error.message === 'FTP_USERS_SECRET_ID: secret ftp/bad: not valid JSON',
+        (error: unknown) => error instanceof UsersDocumentError && error.message === 'secret ftp/bad: not valid JSON',
       );
       await assert.rejects(
         makeAuthenticator({ source: { kind: 'secret', secretId: 'ftp/none' }, secretsClient: secrets.client }),
-        (error: unknown) => error instanceof ConfigError && error.variable === 'FTP_USERS_SECRET_ID',
+        (error: unknown) => error instanceof UsersDocumentError && error.message.startsWith('cannot read the secret ftp/none'),
       );
     } finally {
       for (const document of documents.splice(0)) document.close();
@@ -287,5 +286,34 @@ describe('UserAuthenticator', () => {
     assert.ok(results.filter((result) => !result.ok && result.reason === 'cancelled').length >= 5, JSON.stringify(results));
     const after = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.7' });
     assert.ok(after.ok, 'not locked out by checks that never ran');
+  });
+});
+
+describe('at startup, an unusable users document is a configuration error naming its setting', () => {
+  const BASE = { S3_BUCKET: 'b', S3_ENDPOINT: 'http://127.0.0.1:9', FTP_PASSIVE_PORTS: '40000-40009', HEALTH_PORT: '0' };
+
+  test('FTP_USERS_FILE', async () => {
+    const path = await usersFile([{ ...ACME(), permissions: ['read', 'admin'] }]);
+    const config = loadConfig({ ...BASE, FTP_USERS_FILE: path });
+    await assert.rejects(startBridge(config, { logger: captureLogger().logger }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.variable, 'FTP_USERS_FILE');
+      assert.equal(error.message, `FTP_USERS_FILE: file ${path}: users[0] "acme".permissions[1]: "admin" is not one of list, read, write, delete, mkdir, rename`);
+      return true;
+    });
+  });
+
+  test('FTP_USERS_SECRET_ID', async () => {
+    const secrets = await startFakeSecretsManager();
+    try {
+      secrets.putSecret('ftp/bad', { string: 'not json' });
+      const config = loadConfig({ ...BASE, FTP_USERS_SECRET_ID: 'ftp/bad' });
+      await assert.rejects(
+        startBridge(config, { logger: captureLogger().logger, secretsClient: secrets.client }),
+        (error: unknown) => error instanceof ConfigError && error.message === 'FTP_USERS_SECRET_ID: secret ftp/bad: not valid JSON',
+      );
+    } finally {
+      await secrets.stop();
+    }
   });
 });

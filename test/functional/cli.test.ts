@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
 import { configVariables } from '../../runtime/src/config.ts';
 import { freePort } from '../helpers/bridge.ts';
-import { startTestS3 } from '../helpers/s3-server.ts';
+import { startChildBridge } from '../helpers/child-bridge.ts';
+import { RawFtp } from '../helpers/raw-ftp.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
+import { waitUntil } from '../helpers/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'runtime', 'dist', 'main.js');
@@ -48,6 +51,7 @@ describe('command line', () => {
       const lines = result.stderr.trim().split('\n');
       assert.equal(lines.length, 1, result.stderr);
       assert.match(lines[0]!, new RegExp(`^ftp-s3-bridge: ${variable}: `));
+      assert.ok(!result.stdout.includes('"stack"'), `no stack trace in the log: ${result.stdout}`);
     });
   }
 
@@ -65,6 +69,39 @@ describe('command line', () => {
     assert.ok(await verifyPassword('correct horse', hash));
     assert.equal(await verifyPassword('correct horse\n', hash), false, 'one trailing newline is not part of the password');
     assert.equal(run(['hash-password'], { input: '' }).status, 2, 'an empty password is refused');
+  });
+});
+
+describe('signals', () => {
+  test('a second SIGTERM aborts the running upload at once, logs forced-exit and leaves no multipart upload', async (t) => {
+    const s3 = await startTestS3();
+    const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-signals-'));
+    const bridge = await startChildBridge({ s3, dir, env: { FTP_SHUTDOWN_GRACE_SECONDS: '120' } });
+    t.after(async () => {
+      bridge.kill();
+      await s3.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    // 'close', not 'exit': the log lines written last must have been read.
+    const exited = new Promise<number | null>((resolve) => bridge.process.once('close', resolve));
+    const ftp = await RawFtp.login(bridge.port, 'user', 'pass');
+    const data = await ftp.passive();
+    data.on('error', () => undefined);
+    await ftp.command('STOR cut-off.bin', 150);
+    // Past the 5 MiB first part: a multipart upload in S3 now.
+    data.write(Buffer.alloc(6 * 1024 * 1024, 1));
+    await waitUntil('the multipart upload', async () => (await pendingMultipartUploads(s3)).length === 1);
+
+    bridge.process.kill('SIGTERM');
+    await waitUntil('the graceful stop', () => bridge.logs().some((line) => line.event === 'shutdown-started'));
+    bridge.process.kill('SIGTERM');
+    assert.equal(await exited, 130);
+    const forced = bridge.logs().find((line) => line.event === 'forced-exit');
+    assert.equal(forced?.transfersNotAborted, 0, JSON.stringify(forced));
+    assert.ok(bridge.logs().some((line) => line.event === 'transfer' && line.path === '/cut-off.bin' && line.outcome === 'aborted'));
+    assert.deepEqual(await pendingMultipartUploads(s3), []);
+    data.destroy();
+    await ftp.close().catch(() => undefined);
   });
 });
 
@@ -91,7 +128,8 @@ describe('the container entry point with production dependencies only', () => {
     await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
     await cp(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
     await cp(join(ROOT, 'runtime', 'dist'), join(app, 'runtime', 'dist'), { recursive: true });
-    await rm(join(app, 'runtime', 'dist', 'local-stack.js'));
+    await rm(join(app, 'runtime', 'dist', 'local'), { recursive: true, force: true });
+    await rm(join(app, 'runtime', 'dist', 'local-stack.js'), { force: true });
     const install = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: app,
       encoding: 'utf8',
@@ -123,8 +161,8 @@ describe('the container entry point with production dependencies only', () => {
         S3_ENDPOINT: s3.endpoint,
         S3_CHECKSUM: 'when_required',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
 
 const MIB = 1024 * 1024;
 /** Below the 5 MiB part minimum the kept start is re-sent (PutObject); above it, copied server side. */
@@ -73,14 +73,7 @@ describe('a store that enforces If-Match, as AWS S3 does (modelled by the fault 
     s3 = await startTestS3();
     proxy = await startFaultProxy(s3.endpoint);
     proxy.enforceIfMatch();
-    client = new S3Client({
-      endpoint: proxy.endpoint,
-      region: TEST_REGION,
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    client = testS3Client(proxy.endpoint);
     env = await startTestBridge({ s3, s3Client: client });
   });
   after(async () => {

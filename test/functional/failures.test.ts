@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
 
 async function objectText(env: { s3: TestS3 }, key: string): Promise<string | undefined> {
   try {
@@ -160,13 +160,7 @@ describe('an S3 endpoint that fails', () => {
   before(async () => {
     s3 = await startTestS3();
     proxy = await startFaultProxy(s3.endpoint);
-    client = new S3Client({
-      endpoint: proxy.endpoint,
-      region: TEST_REGION,
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+    client = testS3Client(proxy.endpoint, {
       maxAttempts: 2,
       requestHandler: { connectionTimeout: 1000, socketTimeout: 5000 },
     });

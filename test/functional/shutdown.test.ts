@@ -5,10 +5,9 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { S3Client } from '@aws-sdk/client-s3';
 import { freePort, startTestBridge } from '../helpers/bridge.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, testS3Client } from '../helpers/s3-server.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
 
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -75,14 +74,7 @@ describe('shutdown and limits', () => {
   test('uploads cut off at the end of the grace period are aborted in S3 and logged before the stop completes', async () => {
     const s3 = await startTestS3();
     const proxy = await startFaultProxy(s3.endpoint);
-    const client = new S3Client({
-      endpoint: proxy.endpoint,
-      region: TEST_REGION,
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const client = testS3Client(proxy.endpoint);
     const env = await startTestBridge({ s3, s3Client: client, env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3' } });
     try {
       const sessions = await Promise.all(Array.from({ length: 3 }, () => RawFtp.login(env.port, 'alice', 'wonderland')));

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { freePort } from './bridge.ts';
-import type { TestS3 } from './s3-server.ts';
+import { TEST_CREDENTIALS, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
 
 /**
@@ -93,8 +93,8 @@ export async function startChildBridge(options: {
         // fauxqs takes at most about 11 MiB per request body.
         S3_PART_SIZE_MIB: '5',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
         ...tlsEnv,
         ...options.env,
       },
@@ -113,11 +113,7 @@ export async function startChildBridge(options: {
         port,
         implicitPort: options.tls ? implicitPort : undefined,
         stdout: () => stdout,
-        logs: () =>
-          stdout
-            .split('\n')
-            .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as Record<string, unknown>),
+        logs: () => jsonLines(stdout),
         kill: () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         },
@@ -127,6 +123,14 @@ export async function startChildBridge(options: {
     if (attempt < 5 && /passive port|EADDRINUSE/i.test(stdout)) continue;
     throw new Error(`the bridge did not start: ${stdout}`);
   }
+}
+
+/** The JSON log lines in a process's output (other lines are skipped). */
+export function jsonLines(output: string): Array<Record<string, unknown>> {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** VmRSS or VmHWM of a process, in MiB. */

@@ -72,6 +72,16 @@ export interface FaultProxy {
    * carries If-Match is handled: another writer landing inside the commit's window.
    */
   beforeNextConditionalCommit(action: () => Promise<void>): void;
+  /**
+   * Rewrites the key UploadPartCopy requests copy from, as `rewrite` says (its error
+   * answers 500): models stores that read another source than the one named, e.g.
+   * Ceph RGW 16 decoding the copy source twice (`rewrite: decodeURIComponent`).
+   */
+  rewriteCopySource(rewrite: (key: string) => string): void;
+  /** Drops x-amz-copy-source-if-match from part copies, as Ceph RGW 16 ignores it. */
+  ignoreCopySourceIfMatch(): void;
+  /** Runs `action` before the next `operation` request is forwarded (another writer in the window). */
+  beforeNext(operation: S3Operation, action: () => Promise<void>): void;
   /** Request headers seen, by operation, in arrival order. */
   headersSeen(operation: S3Operation): readonly IncomingHttpHeaders[];
   /** Resets every open connection and every new one until heal(). */
@@ -129,6 +139,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let partFault: { allowed: number; fault: UploadPartFault } | undefined;
   let enforcingIfMatch = false;
   let beforeConditionalCommit: (() => Promise<void>) | undefined;
+  let copySourceRewrite: ((key: string) => string) | undefined;
+  let droppingCopySourceIfMatch = false;
+  let beforeOperation: { operation: S3Operation; action: () => Promise<void> } | undefined;
   const headers = new Map<S3Operation, IncomingHttpHeaders[]>();
   let watchers: { operation: S3Operation; resolve: () => void }[] = [];
 
@@ -237,6 +250,29 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       held.push(() => forward(req, res, operation));
       return;
     }
+    if (operation === 'UploadPartCopy' && (copySourceRewrite !== undefined || droppingCopySourceIfMatch)) {
+      if (droppingCopySourceIfMatch) delete req.headers['x-amz-copy-source-if-match'];
+      if (copySourceRewrite !== undefined) {
+        try {
+          req.headers['x-amz-copy-source'] = rewrittenCopySource(String(req.headers['x-amz-copy-source']), copySourceRewrite);
+        } catch {
+          req.resume();
+          res.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(INTERNAL_ERROR) });
+          res.end(INTERNAL_ERROR);
+          return;
+        }
+      }
+    }
+    if (beforeOperation?.operation === operation) {
+      const { action } = beforeOperation;
+      beforeOperation = undefined;
+      req.pause();
+      action().then(
+        () => forward(req, res, operation),
+        () => res.destroy(),
+      );
+      return;
+    }
     const commit = operation === 'PutObject' || operation === 'CompleteMultipartUpload';
     if (commit && req.headers['if-match'] !== undefined && (enforcingIfMatch || beforeConditionalCommit)) {
       conditionalCommit(req, res, operation).catch(() => res.destroy());
@@ -284,6 +320,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     beforeNextConditionalCommit(action) {
       beforeConditionalCommit = action;
     },
+    rewriteCopySource(rewrite) {
+      copySourceRewrite = rewrite;
+    },
+    ignoreCopySourceIfMatch() {
+      droppingCopySourceIfMatch = true;
+    },
+    beforeNext(operation, action) {
+      beforeOperation = { operation, action };
+    },
     headersSeen: (operation) => headers.get(operation) ?? [],
     goDead() {
       dead = true;
@@ -296,6 +341,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       partFault = undefined;
       enforcingIfMatch = false;
       beforeConditionalCommit = undefined;
+      copySourceRewrite = undefined;
+      droppingCopySourceIfMatch = false;
+      beforeOperation = undefined;
     },
     async close() {
       holding = false;
@@ -307,4 +355,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       await closed;
     },
   };
+}
+
+/** "bucket/a/b%25c" with the key ("a/b%c") rewritten, encoded again the way the SDK's callers do. */
+function rewrittenCopySource(header: string, rewrite: (key: string) => string): string {
+  const slash = header.indexOf('/', header.startsWith('/') ? 1 : 0);
+  const bucket = header.slice(0, slash);
+  const key = decodeURIComponent(header.slice(slash + 1));
+  return `${bucket}/${rewrite(key).split('/').map(encodeURIComponent).join('/')}`;
 }

@@ -266,3 +266,31 @@ export async function readAll(socket: Socket): Promise<Buffer> {
 export async function writeAll(socket: Socket, data: Buffer | string): Promise<void> {
   await new Promise<void>((resolve, reject) => socket.end(data, () => resolve()).once('error', reject));
 }
+
+/** A binary-mode session of `username`, over plain FTP or explicit FTPS with protected data. */
+export async function openSession(port: number, username: string, password: string, tls: boolean): Promise<RawFtp> {
+  const ftp = tls ? await RawFtp.loginExplicitTls(port, username, password) : await RawFtp.login(port, username, password);
+  if (tls) {
+    await ftp.command('PBSZ 0', 200);
+    await ftp.command('PROT P', 200);
+  }
+  await ftp.command('TYPE I', 200);
+  return ftp;
+}
+
+/** Sends `data` with an upload command (STOR, APPE, ...) and waits for 226. */
+export async function uploadOver(ftp: RawFtp, command: string, data: Buffer | string, tls: boolean): Promise<void> {
+  const socket = await ftp.passive({ tls });
+  await ftp.command(command, 150);
+  await writeAll(socket, data);
+  await ftp.expect(226);
+}
+
+/** Runs a listing command (LIST, MLSD, ...) and returns what came over the data connection. */
+export async function listOver(ftp: RawFtp, command: string, tls: boolean): Promise<string> {
+  const socket = await ftp.passive({ tls });
+  await ftp.command(command, 150);
+  const text = (await readAll(socket)).toString();
+  await ftp.expect(226);
+  return text;
+}

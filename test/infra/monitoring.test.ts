@@ -23,7 +23,14 @@ describe('monitoring', () => {
       LoginsFailed: ['{ ($.event = "login") && ($.outcome = "failed") }', '1'],
       StorageErrors: ['{ $.event = "storage-error" }', '1'],
       SessionsOpened: ['{ $.event = "session-open" }', '1'],
+      DataConnectionFailures: ['{ ($.event = "data-connection-timeout") || ($.event = "data-connection-failed") }', '1'],
     });
+    // One series per reason the runtime gives; CloudWatch refuses a default value with dimensions.
+    const failures = filters.find((filter) => String(filter['FilterPattern']).includes('data-connection-failed'))!;
+    const [transformation] = failures['MetricTransformations'] as { Dimensions?: unknown; DefaultValue?: unknown }[];
+    assert.deepEqual(transformation!.Dimensions, [{ Key: 'Reason', Value: '$.reason' }]);
+    assert.equal(transformation!.DefaultValue, undefined);
+
     const logGroup = synthesized.stack.resolve(synthesized.stack.logGroup.logGroupName);
     for (const filter of filters) assert.deepEqual(filter['LogGroupName'], logGroup);
   });

@@ -105,7 +105,7 @@ describe('settings from context', () => {
     ['existing VPC without subnets', { vpcId: 'vpc-0a1b2c3d4e5f60718' }, /bridge:vpcId needs bridge:vpcAvailabilityZones/],
     ['subnets without an existing VPC', { vpcTaskSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1'] }, /bridge:vpcTaskSubnetIds applies to an existing VPC only/],
     ['existing VPC with a missing task subnet', { ...EXISTING_VPC, vpcTaskSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1'] }, /bridge:vpcTaskSubnetIds must list one subnet per zone .* \(3\), got 1/],
-    ['bad log level', { logLevel: 'verbose' }, /bridge:logLevel must be one of trace, debug, info/],
+    ['bad log level', { logLevel: 'verbose' }, /bridge:logLevel must be one of fatal, error, warn, info, debug, trace, silent/],
   ];
   for (const [name, values, message] of invalid) {
     test(`refuses: ${name}`, () => {

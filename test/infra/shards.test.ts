@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { SHUTDOWN_GRACE_SECONDS, STOP_TIMEOUT } from '../../lib/ftp-shard-service.ts';
 import { CONTAINER_PORTS } from '../../lib/settings.ts';
+import { loadConfig } from '../../runtime/src/config.ts';
 import { SHUTDOWN_ABORT_WAIT_MS } from '../../runtime/src/protocol/ftp-server.ts';
 import type { BridgeSettings } from '../../lib/settings.ts';
 import { EXISTING_VPC, getAttOf, refOf, resourcesOfType, synthesize } from './stack-fixture.ts';
@@ -188,6 +189,50 @@ describe('shards', () => {
       assert.equal(view.environment['S3_PREFIX'], undefined);
       const ports = (view.container['PortMappings'] as { ContainerPort: number }[]).map((mapping) => mapping.ContainerPort);
       assert.ok(!ports.includes(CONTAINER_PORTS.implicitTls));
+    }
+  });
+
+  test("every shard's synthesized environment is one the runtime's own loadConfig accepts, meaning what the settings say", () => {
+    // What CloudFormation resolves at deploy time, stood in for by values of the same form.
+    const STAND_INS: Record<string, string> = {
+      S3_BUCKET: 'partner-files',
+      FTP_USERS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp-users-AbCdEf',
+      FTP_TLS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp-tls-AbCdEf',
+      FTP_PASSIVE_ADDRESS: '203.0.113.10',
+    };
+    const cases: Partial<BridgeSettings>[] = [
+      { bucketPrefix: 'ftp', taskCpu: 1024, taskMemoryMiB: 2048, logLevel: 'debug' },
+      { implicitTlsPort: 0, tlsMode: 'off', activeMode: true, egress: 'nat' },
+      { tlsMode: 'optional', shardCount: 3, passivePortsPerShard: 2 },
+    ];
+    for (const overrides of cases) {
+      const synthesized = synthesize(overrides);
+      const { settings } = synthesized;
+      for (const view of services(synthesized)) {
+        const env = Object.fromEntries(
+          Object.entries(view.environment).map(([name, value]) => {
+            if (typeof value === 'string') return [name, value];
+            assert.ok(name in STAND_INS, `${name} is resolved at deploy time but has no stand-in here`);
+            return [name, STAND_INS[name]!];
+          }),
+        );
+        const config = loadConfig(env);
+        assert.equal(config.controlPort, CONTAINER_PORTS.control);
+        assert.equal(config.implicitTlsPort, settings.implicitTlsPort === 0 ? 0 : CONTAINER_PORTS.implicitTls);
+        assert.equal(config.healthPort, CONTAINER_PORTS.health);
+        assert.deepEqual(passivePortsOf(view), Array.from({ length: config.passivePorts.last - config.passivePorts.first + 1 }, (_, i) => config.passivePorts.first + i));
+        assert.equal(config.passivePorts.last - config.passivePorts.first + 1, settings.passivePortsPerShard);
+        assert.equal(config.passiveAddress, STAND_INS['FTP_PASSIVE_ADDRESS']);
+        assert.equal(config.tlsMode, settings.tlsMode);
+        assert.equal(config.activeMode, settings.activeMode);
+        assert.equal(config.logLevel, settings.logLevel);
+        assert.equal(config.s3.bucket, STAND_INS['S3_BUCKET']);
+        assert.equal(config.s3.prefix, settings.bucketPrefix);
+        assert.deepEqual(config.users, { kind: 'secret', secretId: STAND_INS['FTP_USERS_SECRET_ID'] });
+        assert.deepEqual(config.tlsCredentials, settings.tlsMode === 'off' ? undefined : { kind: 'secret', secretId: STAND_INS['FTP_TLS_SECRET_ID'] });
+        assert.equal(config.shutdownGraceMs, SHUTDOWN_GRACE_SECONDS * 1000);
+        assert.deepEqual(config.uploadBuffer, { bytes: (settings.taskMemoryMiB / 2) * 1024 * 1024, source: 'FTP_UPLOAD_BUFFER_MIB' });
+      }
     }
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertS3Absent,
@@ -160,6 +161,41 @@ for (const mode of MODES) {
     assert.deepEqual([...(await s3List(context.env, `${context.remote}/tree`)).keys()], [], 'no object should remain under the removed folder');
   });
 
+  suite.case('mirror -R keeps modification times, mirror back restores them, a second mirror -R sends nothing', mode, async (context) => {
+    const tree = sampleTree(40);
+    const local = join(context.work, 'source');
+    await writeTree(local, tree);
+    const when = new Date('2021-05-06T07:08:09Z');
+    for (const path of tree.keys()) await utimes(join(local, path), when, when);
+    const up = await lftp(context, [`mirror -R --no-perms ${quote(local)} ${quote(context.remote)}`]);
+    assertTls(context, up.debug);
+    assert.match(up.debug, /---> MFMT 20210506070809 /, 'lftp sets each time with MFMT');
+    await assertTreeInS3(context, context.remote, tree);
+    const back = join(context.work, 'back');
+    await lftp(context, [`mirror --no-perms ${quote(context.remote)} ${quote(back)}`]);
+    assertSameTree(await readTree(back), tree, 'mirror back');
+    for (const path of tree.keys()) {
+      assert.equal((await stat(join(back, path))).mtime.toISOString(), when.toISOString(), `the time of ${path} came back`);
+    }
+    const again = await lftp(context, [`mirror -R --no-perms ${quote(local)} ${quote(context.remote)}`]);
+    assert.doesNotMatch(again.debug, /---> STOR /, 'files with the same size and time are not sent again');
+  });
+
+  suite.case('quote HASH: the checksum of an upload matches the local file', mode, async (context) => {
+    const data = Buffer.alloc(70_000, 'checksum me ');
+    const local = join(context.work, 'c.bin');
+    await writeFile(local, data);
+    const result = await lftp(context, [
+      `mkdir -p ${quote(context.remote)}`,
+      `put ${quote(local)} -o ${quote(`${context.remote}/c.bin`)}`,
+      'quote OPTS HASH SHA-256',
+      `quote HASH ${context.remote}/c.bin`,
+    ]);
+    assertTls(context, result.debug);
+    const expected = createHash('sha256').update(data).digest('hex');
+    assert.match(result.stdout, new RegExp(`213 SHA-256 0-${data.length} ${expected} `), `lftp prints the HASH reply:\n${result.stdout}`);
+  });
+
   suite.case('cls -l', mode, async (context) => {
     const local = join(context.work, 'f.bin');
     await writeFile(local, Buffer.alloc(4321, 7));
@@ -176,6 +212,8 @@ for (const mode of MODES) {
     const folder = lines.find((line) => line.endsWith('sub folder/'));
     assert.ok(folder, `cls -l should list the folder:\n${result.stdout}`);
     assert.match(folder, /^d[rwx-]{9}\s/, `the folder should be a d… entry: ${folder}`);
+    // lftp parses the date out of the ls -l line: a folder S3 keeps no date for must not look 1970.
+    assert.doesNotMatch(folder, /1970/, `no folder is dated 1970: ${folder}`);
     assert.ok(lines.includes('data file ü.bin') && lines.includes('sub folder/'), `cls -1 names:\n${result.stdout}`);
     assert.equal((await s3Get(context.env, `${context.remote}/data file ü.bin`))?.length, 4321);
   });

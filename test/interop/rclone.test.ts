@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertS3Object,
@@ -138,9 +138,8 @@ for (const mode of MODES) {
     await writeTree(local, tree);
     await rclone(context, ['sync', local, remote(context.remote)]);
     await assertFilesInS3(context, context.remote, tree);
-    // Change the source: one file removed, one rewritten, one added. The rewrite changes
-    // the size: without MFMT, rclone's FTP backend cannot keep modification times and
-    // compares sizes only (as it would against vsftpd).
+    // Change the source: one file removed, one rewritten, one added (the times rclone
+    // keeps with MFMT are checked in the case below).
     const [removed, changed] = [...tree.keys()].filter((path) => path.includes('/'));
     await rm(join(local, removed!));
     tree.delete(removed!);
@@ -151,6 +150,34 @@ for (const mode of MODES) {
     assertTls(context, result);
     await assertFilesInS3(context, context.remote, tree);
     assert.equal(await s3Get(context.env, `${context.remote}/${removed}`), undefined, 'sync should delete the removed file');
+  });
+
+  suite.case('sync keeps modification times (MFMT): a second sync transfers nothing', mode, async (context) => {
+    const tree = sampleTree(30);
+    const local = join(context.work, 'source');
+    await writeTree(local, tree);
+    // Times far from now, so a time rclone did not set would show.
+    const when = new Date('2021-05-06T07:08:09Z');
+    for (const path of tree.keys()) await utimes(join(local, path), when, when);
+    const first = await rclone(context, ['sync', local, remote(context.remote)]);
+    assertTls(context, first);
+    assert.match(first.stderr, /MFMT 20210506070809 /, 'rclone sets each time with MFMT');
+    await assertFilesInS3(context, context.remote, tree);
+    const listed = await rclone(context, ['lsl', remote(context.remote)]);
+    const lines = listed.stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, tree.size);
+    for (const line of lines) assert.match(line, / 2021-05-06 07:08:09\.0+ /, `the time rclone set is the one listed: ${line}`);
+    const second = await rclone(context, ['sync', local, remote(context.remote)]);
+    assert.doesNotMatch(second.stderr, /Copied \(|STOR /, 'nothing is sent again');
+    assert.match(second.stderr, /There was nothing to transfer|Transferred:\s+0 \/ 0/);
+    // Same size, new bytes and a new time: only the time tells rclone, and it does.
+    const [changed] = [...tree.keys()];
+    const replacement = Buffer.from(tree.get(changed!)!.map((byte) => byte ^ 0x20));
+    await writeFile(join(local, changed!), replacement);
+    tree.set(changed!, replacement);
+    const third = await rclone(context, ['sync', local, remote(context.remote)]);
+    assert.equal((third.stderr.match(/Copied \(replaced existing\)/g) ?? []).length, 1, 'exactly the changed file is sent');
+    await assertFilesInS3(context, context.remote, tree);
   });
 
   suite.case('check --download', mode, async (context) => {

@@ -4,6 +4,7 @@ import type { EntryInfo } from '../../runtime/src/storage/object-store.ts';
 import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
 import { copyObjectServerSide } from '../../runtime/src/storage/server-side-copy.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
+import { TEST_S3_KEEPS_CHECKSUMS } from '../helpers/s3-server.ts';
 import {
   PREFIX,
   bytes,
@@ -49,13 +50,14 @@ describe('S3ObjectStore', () => {
       assert.equal(file?.kind, 'file');
       assert.equal(file?.name, 'file.txt');
       assert.equal(file?.size, 5);
-      assert.ok((file?.modified.getTime() ?? 0) > 0);
+      assert.ok((file?.modified?.getTime() ?? 0) > 0);
       const marked = await sut.store.stat('stat/marked');
       assert.deepEqual([marked?.kind, marked?.name, marked?.size], ['directory', 'marked', 0]);
-      assert.ok((marked?.modified.getTime() ?? 0) > 0, 'a marked folder has the marker date');
+      assert.ok((marked?.modified?.getTime() ?? 0) > 0, 'a marked folder has the marker date');
       const implicit = await sut.store.stat('stat/implicit');
       assert.equal(implicit?.kind, 'directory');
-      assert.equal(implicit?.modified.getTime(), 0);
+      assert.equal(implicit?.modified, undefined, 'S3 keeps no date for a folder without a marker');
+      assert.equal((await sut.store.stat(''))?.modified, undefined);
       assert.equal((await sut.store.stat(''))?.kind, 'directory');
       assert.equal(await sut.store.stat('stat/missing'), undefined);
       assert.equal(await sut.store.stat('stat/fil'), undefined, 'a key prefix is not a folder');
@@ -281,6 +283,57 @@ describe('S3ObjectStore', () => {
       assert.equal(sha256((await objectContent(s3, key('mpcopy/dst.bin'))) ?? Buffer.alloc(0)), sha256(data));
       assert.equal((await objectMetadata(s3, key('mpcopy/dst.bin')))?.['ftp-user'], 'acme');
       assert.deepEqual(await pendingMultipartUploads(s3), []);
+
+      // Onto itself with new metadata, as setModified does for objects above 5 GiB.
+      const copied = await s3.client.send(
+        new (await import('@aws-sdk/client-s3')).HeadObjectCommand({ Bucket: s3.bucket, Key: key('mpcopy/dst.bin') }),
+      );
+      await copyObjectServerSide({
+        client: sut.client,
+        bucket: s3.bucket,
+        source: { key: key('mpcopy/dst.bin'), size: data.length, etag: copied.ETag },
+        targetKey: key('mpcopy/dst.bin'),
+        logger: sut.logs.logger,
+        maxSingleCopyBytes: 5 * MIB,
+        maxCopyPartBytes: 10 * MIB,
+        replace: { metadata: { 'ftp-user': 'acme', mtime: '1600000000' }, head: copied },
+      });
+      assert.equal(sha256((await objectContent(s3, key('mpcopy/dst.bin'))) ?? Buffer.alloc(0)), sha256(data));
+      assert.deepEqual(await objectMetadata(s3, key('mpcopy/dst.bin')), { 'ftp-user': 'acme', mtime: '1600000000' });
+      assert.equal((await sut.store.stat('mpcopy/dst.bin'))?.modified?.toISOString(), '2020-09-13T12:26:40.000Z');
+      assert.deepEqual(await pendingMultipartUploads(s3), []);
+    });
+  });
+
+  describe('client-set times and checksums', () => {
+    it('setModified keeps bytes and metadata; stat and list report the time, NLST-style listing skips the HEADs', async () => {
+      await putRaw(s3, key('times/a.txt'), 'aaa');
+      await sut.store.setModified('times/a.txt', new Date('2019-01-02T03:04:05.250Z'));
+      assert.equal((await objectContent(s3, key('times/a.txt')))?.toString(), 'aaa');
+      assert.equal((await objectMetadata(s3, key('times/a.txt')))?.mtime, '1546398245.250');
+      assert.equal((await sut.store.stat('times/a.txt'))?.modified?.toISOString(), '2019-01-02T03:04:05.250Z');
+      const [page] = await collect(sut.store.list('times'));
+      assert.equal(page?.[0]?.modified?.toISOString(), '2019-01-02T03:04:05.250Z');
+      const [names] = await collect(sut.store.list('times', { clientTimes: false }));
+      assert.notEqual(names?.[0]?.modified?.toISOString(), '2019-01-02T03:04:05.250Z', 'the listing alone has LastModified');
+      await assert.rejects(sut.store.setModified('times/none.txt', new Date()), (error: unknown) => isStorageError(error, 'not-found'));
+    });
+
+    it('checksum: stored SHA-256 of an upload, computed otherwise, ranges checked', async () => {
+      const data = bytes(50_000);
+      await sut.store.write('sums/a.bin', sourceOf(data));
+      const stored = await sut.store.checksum('sums/a.bin', { algorithm: 'sha256' });
+      // Ceph RGW 16 keeps no checksums: there the store hashes by reading.
+      const expectedSource = TEST_S3_KEEPS_CHECKSUMS ? 'stored' : 'computed';
+      assert.deepEqual([stored.source, stored.digest.toString('hex'), stored.start, stored.end], [expectedSource, sha256(data), 0, data.length]);
+      const part = await sut.store.checksum('sums/a.bin', { algorithm: 'sha256', range: { start: 5, end: 105 } });
+      assert.deepEqual([part.source, part.digest.toString('hex')], ['computed', sha256(data.subarray(5, 105))]);
+      const empty = await sut.store.checksum('sums/a.bin', { algorithm: 'md5', range: { start: 7, end: 7 } });
+      assert.equal(empty.digest.toString('hex'), 'd41d8cd98f00b204e9800998ecf8427e');
+      const invalid = (error: unknown): boolean => isStorageError(error, 'invalid-offset');
+      await assert.rejects(sut.store.checksum('sums/a.bin', { algorithm: 'crc32', range: { start: 0, end: data.length + 1 } }), invalid);
+      await assert.rejects(sut.store.checksum('sums/a.bin', { algorithm: 'crc32', range: { start: 9, end: 8 } }), invalid);
+      await assert.rejects(sut.store.checksum('sums/none.bin', { algorithm: 'crc32' }), (error: unknown) => isStorageError(error, 'not-found'));
     });
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, configHelp, configVariables, loadConfig, normaliseRootPath } from '../../runtime/src/config.ts';
+import { ConfigError, configHelp, configVariables, loadConfig } from '../../runtime/src/config.ts';
+import { normaliseRootPath } from '../../runtime/src/storage/store-path.ts';
 
 /** The least a valid environment needs. */
 const MINIMAL = { S3_BUCKET: 'bucket', FTP_USERS_FILE: '/etc/ftp/users.json' } as const;

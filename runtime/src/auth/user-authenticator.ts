@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.ts';
 import { ConcurrencyLimit } from './concurrency-limit.ts';
 import type { WatchedDocument } from '../watched-document.ts';
 import type { LoginGuard } from './login-guard.ts';
@@ -26,6 +25,18 @@ interface Account {
   readonly user: User;
 }
 
+/**
+ * The users document cannot be used at startup (unreadable or invalid). The message
+ * names the document (`file /etc/users.json: ...`); the composition root adds which
+ * setting pointed at it.
+ */
+export class UsersDocumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsersDocumentError';
+  }
+}
+
 /** Checks logins against the users document, which it reloads when it changes. */
 export class UserAuthenticator implements Authenticator {
   readonly #guard: LoginGuard;
@@ -48,30 +59,29 @@ export class UserAuthenticator implements Authenticator {
 
   /**
    * Reads and checks the users document, then watches it. A missing or invalid
-   * document throws a ConfigError naming FTP_USERS_FILE or FTP_USERS_SECRET_ID.
+   * document throws a UsersDocumentError.
    * A document that turns invalid later is logged and the previous users stay.
    */
   static async create(options: UserAuthenticatorOptions): Promise<UserAuthenticator> {
     const { document } = options;
-    const variable = document.source.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
     let text: string;
     try {
       text = await document.read();
     } catch (error) {
-      throw new ConfigError({ variable, problem: `cannot read the ${document.description}: ${(error as Error).message}` });
+      throw new UsersDocumentError(`cannot read the ${document.description}: ${(error as Error).message}`);
     }
     let records: UserRecord[];
     try {
       records = parseUsersDocument(text);
     } catch (error) {
       if (error instanceof UsersFileError) {
-        throw new ConfigError({ variable, problem: `${document.description}: ${error.message}` });
+        throw new UsersDocumentError(`${document.description}: ${error.message}`);
       }
       throw error;
     }
     const dummyHash = await hashPassword(randomBytes(16).toString('base64'));
     const authenticator = new UserAuthenticator({ ...options, records, dummyHash });
-    options.logger.info({ users: records.length }, 'users loaded');
+    options.logger.info({ event: 'users-loaded', users: records.length }, 'users loaded');
     document.watch((changed) => authenticator.#reload(changed));
     return authenticator;
   }
@@ -109,7 +119,7 @@ export class UserAuthenticator implements Authenticator {
       } catch (error) {
         // A client gone while waiting for a verification slot: no scrypt, no count.
         if (request.signal?.aborted) return { ok: false, reason: 'cancelled' };
-        this.#logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
+        this.#logger.error({ event: 'password-check-error', err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
       }
     }
     if (account === undefined || !passwordMatches) return { ok: false, reason: 'bad-credentials' };
@@ -127,7 +137,7 @@ export class UserAuthenticator implements Authenticator {
     } catch (error) {
       if (!(error instanceof UsersFileError)) throw error;
       this.#logger.error(
-        { problem: error.message, users: this.#accounts.size },
+        { event: 'users-invalid', problem: error.message, users: this.#accounts.size },
         'users document is invalid; keeping the previous users',
       );
       return;
@@ -136,7 +146,7 @@ export class UserAuthenticator implements Authenticator {
     this.#accounts = toAccounts(records);
     const added = records.filter((record) => !before.has(record.username)).length;
     const removed = [...before.keys()].filter((username) => !this.#accounts.has(username)).length;
-    this.#logger.info({ users: records.length, added, removed }, 'users reloaded');
+    this.#logger.info({ event: 'users-reloaded', users: records.length, added, removed }, 'users reloaded');
   }
 }
 

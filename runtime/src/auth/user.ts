@@ -1,9 +1,9 @@
+import type { TlsSessionReuse } from '../tls-policy.ts';
+
 /** The six things a user may be allowed to do; a user file entry without a list gets all six. */
 export const PERMISSIONS = ['list', 'read', 'write', 'delete', 'mkdir', 'rename'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-/** Whether a user's PROT P data connections must resume the control connection's TLS session. */
-export type TlsSessionReuse = 'required' | 'optional';
 
 /** A logged-in user as the protocol side sees it. */
 export interface User {

@@ -1,7 +1,8 @@
-import { normaliseRootPath } from '../config.ts';
+import { normaliseRootPath } from '../storage/store-path.ts';
+import { TLS_SESSION_REUSE_MODES, type TlsSessionReuse } from '../tls-policy.ts';
 import { AddressAllowList, AllowListEntryError } from './address-allow-list.ts';
 import { isPasswordHash } from './password-hash.ts';
-import { PERMISSIONS, type Permission, type TlsSessionReuse, type User } from './user.ts';
+import { PERMISSIONS, type Permission, type User } from './user.ts';
 
 /** One validated entry of the users document. */
 export interface UserRecord extends User {
@@ -19,7 +20,6 @@ export class UsersFileError extends Error {
 }
 
 const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom', 'tlsSessionReuse']);
-const TLS_SESSION_REUSE = ['required', 'optional'] as const;
 
 /**
  * Parses and checks a users document:
@@ -116,8 +116,8 @@ function parseEntry(entry: unknown, index: number): UserRecord {
   }
 
   const rawReuse = entry['tlsSessionReuse'];
-  if (rawReuse !== undefined && !(TLS_SESSION_REUSE as readonly unknown[]).includes(rawReuse)) {
-    return fail('tlsSessionReuse', `expected "required" or "optional" (for clients that cannot resume TLS sessions)`);
+  if (rawReuse !== undefined && !(TLS_SESSION_REUSE_MODES as readonly unknown[]).includes(rawReuse)) {
+    return fail('tlsSessionReuse', `expected ${TLS_SESSION_REUSE_MODES.map((mode) => `"${mode}"`).join(' or ')} (for clients that cannot resume TLS sessions)`);
   }
   const tlsSessionReuse = rawReuse as TlsSessionReuse | undefined;
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { isIP, type Socket } from 'node:net';
 import { connect, rootCertificates, type TLSSocket } from 'node:tls';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../deadline.ts';
 import { ProbeError, seconds } from './probe-error.ts';
 
 export interface ClientTlsOptions {

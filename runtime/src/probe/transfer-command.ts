@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { readData, writeData } from './data-transfer.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../deadline.ts';
 import { describeReply, unexpectedReply, type FtpControl, type FtpReply } from './ftp-control.ts';
 import { ProbeError, seconds } from './probe-error.ts';
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Permission, User } from '../auth/user.ts';
-import type { EntryInfo } from '../storage/object-store.ts';
+import type { ChecksumAlgorithm, EntryInfo } from '../storage/object-store.ts';
 import type { MlstFact } from './listing-format.ts';
 import type { PassiveReservation } from './passive-ports.ts';
 import type { Reply } from './reply.ts';
@@ -66,6 +66,8 @@ export interface SessionState {
   protection: 'C' | 'P';
   epsvAll: boolean;
   mlstFacts: Set<MlstFact>;
+  /** What HASH computes (OPTS HASH). */
+  hashAlgorithm: ChecksumAlgorithm;
 }
 
 /** Where the next data connection comes from (PASV/EPSV or PORT/EPRT). */

@@ -1,8 +1,10 @@
 import type { CommandSpec } from './command-handler.ts';
+import { CHECKSUM_COMMANDS } from './commands/checksum-commands.ts';
 import { DATA_CHANNEL_COMMANDS } from './commands/data-channel-commands.ts';
 import { FILE_COMMANDS } from './commands/file-commands.ts';
 import { SECURITY_COMMANDS } from './commands/security-commands.ts';
 import { SESSION_COMMANDS } from './commands/session-commands.ts';
+import { TIME_COMMANDS } from './commands/time-commands.ts';
 import { TRANSFER_COMMANDS } from './commands/transfer-commands.ts';
 
 export type { CommandSpec };
@@ -23,6 +25,8 @@ function buildTable(): ReadonlyMap<string, CommandSpec> {
     ...SESSION_COMMANDS,
     ...SECURITY_COMMANDS,
     ...FILE_COMMANDS,
+    ...TIME_COMMANDS,
+    ...CHECKSUM_COMMANDS,
     ...DATA_CHANNEL_COMMANDS,
     ...TRANSFER_COMMANDS,
   ]) {

@@ -7,6 +7,7 @@ import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
+import { DEFAULT_HASH } from './commands/checksum-commands.ts';
 import { COMMANDS } from './command-table.ts';
 import { DataChannel } from './data-channel.ts';
 import { MLST_FACTS } from './listing-format.ts';
@@ -102,6 +103,7 @@ export class ControlSession implements FtpSession {
       protection: options.implicitTls ? 'P' : 'C',
       epsvAll: false,
       mlstFacts: new Set(MLST_FACTS),
+      hashAlgorithm: DEFAULT_HASH,
     };
     this.clientAddress = normalizeAddress(options.socket.remoteAddress);
     this.localAddress = normalizeAddress(options.socket.localAddress);
@@ -176,14 +178,15 @@ export class ControlSession implements FtpSession {
 
   /** stat through the user's view: the home folder always exists, even when S3 has nothing below it. */
   async stat(target: ResolvedPath, signal?: AbortSignal): Promise<EntryInfo | undefined> {
-    if (target.path === '/') return { name: '/', kind: 'directory', size: 0, modified: new Date(0) };
+    if (target.path === '/') return { name: '/', kind: 'directory', size: 0, modified: undefined };
     return await this.services.store.stat(target.storePath, signal ? { signal } : undefined);
   }
 
   /** S3 cannot hold a file in a folder that does not exist for the client: 550 unless its parent is a folder. */
   async requireParentFolder(target: ResolvedPath): Promise<void> {
-    const parent = await this.stat(this.resolve(parentPath(target.path)));
-    if (parent?.kind !== 'directory') throw new ReplyError(550, 'Parent folder does not exist.');
+    const parent = this.resolve(parentPath(target.path));
+    if (parent.path === '/') return;
+    if (!(await this.services.store.isFolder(parent.storePath))) throw new ReplyError(550, 'Parent folder does not exist.');
   }
 
   requireUser(): User {
@@ -217,6 +220,7 @@ export class ControlSession implements FtpSession {
       renameFrom: undefined,
       epsvAll: false,
       mlstFacts: new Set(MLST_FACTS),
+      hashAlgorithm: DEFAULT_HASH,
     } satisfies Partial<SessionState>);
     this.#log = this.#sessionLog;
     this.data.clear();

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { TlsSessionReuse } from '../auth/user.ts';
+import { withDeadline } from '../deadline.ts';
+import type { TlsSessionReuse } from '../tls-policy.ts';
 import type { DataEndpoints, PassiveAnnouncement } from './command-handler.ts';
 import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
@@ -117,7 +118,8 @@ export class DataChannel implements DataEndpoints {
     let socket: Socket;
     try {
       if (endpoint.kind === 'passive') {
-        socket = await withTimeout(endpoint.connection, timeoutMs, signal);
+        const late = (): Promise<never> => Promise.reject(new DataConnectionTimeout('Data connection did not arrive in time'));
+        socket = await withDeadline(endpoint.connection, timeoutMs, late, signal);
       } else {
         const tcp = await connectActive(endpoint.host, endpoint.port, timeoutMs, signal);
         connections.track(tcp, this.#clientAddress);
@@ -337,26 +339,6 @@ function releasePassive(endpoint: Extract<DataEndpoint, { kind: 'passive' }>): v
   endpoint.cancel.abort();
   endpoint.reservation.release();
   endpoint.connection.then((socket) => socket.destroy(), () => undefined);
-}
-
-/** `promise`, or a rejection after `timeoutMs` or when `signal` aborts. */
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DataConnectionTimeout('Data connection did not arrive in time')), timeoutMs);
-        onAbort = () => reject(signal.reason);
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
 }
 
 async function connectActive(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {

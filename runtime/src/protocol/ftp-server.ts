@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { withDeadline } from '../deadline.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { ConnectionLimits, ConnectionRefusal } from './connection-limits.ts';
 import { ControlSession } from './control-session.ts';
@@ -80,6 +81,19 @@ export class FtpServer {
     return this.#draining;
   }
 
+  /** Transfers cut off by shutdown whose abort in S3 has not been logged yet. */
+  get settlingTransfers(): number {
+    return this.#settling.size;
+  }
+
+  /**
+   * Ends a running shutdown's grace period now (a second Ctrl-C): the remaining
+   * sessions are closed with 421 and their transfers aborted at once.
+   */
+  endGrace(): void {
+    this.#drained?.();
+  }
+
   /**
    * Stops accepting, drains sessions for up to `graceMs`, closes what is left with
    * 421, then waits up to SHUTDOWN_ABORT_WAIT_MS for cut-off transfers to settle.
@@ -111,9 +125,10 @@ export class FtpServer {
 
   async #listenOn(host: string, port: number, onSocket: (socket: Socket) => void): Promise<number> {
     const server = createServer({ allowHalfOpen: true }, onSocket);
-    server.on('error', (error) => this.#options.logger.error({ event: 'listener-error', port, err: error }));
     server.listen({ host, port });
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    // Not before: a port that cannot be had is the start's failure, reported once by the caller.
+    server.on('error', (error) => this.#options.logger.error({ event: 'listener-error', port, err: error }));
     this.#servers.push(server);
     return (server.address() as AddressInfo).port;
   }
@@ -231,14 +246,8 @@ export class FtpServer {
 }
 
 /** Resolves true once `promise` settles, or false after `ms`. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return withDeadline(promise.then(() => true, () => true), ms, () => false);
 }
 
 /**

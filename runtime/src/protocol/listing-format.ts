@@ -9,12 +9,16 @@ import type { EntryInfo } from '../storage/object-store.ts';
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const SIX_MONTHS_MS = 182 * 24 * 3600 * 1000;
 
+/**
+ * `ls -l` needs a date in every line. S3 keeps none for most folders; such a folder
+ * shows the time of the listing: a 1970 date reads as a restored or emptied folder.
+ */
 export function formatListLine(entry: EntryInfo, permissions: ReadonlySet<Permission>, now: Date): string {
   const isDirectory = entry.kind === 'directory';
   const write = permissions.has('write') ? 'w' : '-';
   const mode = isDirectory ? `drwx${'r-x'}r-x` : `-r${write}-r--r--`;
   const size = String(entry.size).padStart(12, ' ');
-  return `${mode}    1 ftp      ftp      ${size} ${formatListDate(entry.modified, now)} ${entry.name}`;
+  return `${mode}    1 ftp      ftp      ${size} ${formatListDate(entry.modified ?? now, now)} ${entry.name}`;
 }
 
 /** "Nov 21 12:00" within six months of now, "Nov 21  2024" otherwise (as ls does). */
@@ -34,6 +38,19 @@ export function formatTimeVal(date: Date): string {
     `${date.getUTCFullYear()}${pad2(date.getUTCMonth() + 1)}${pad2(date.getUTCDate())}` +
     `${pad2(date.getUTCHours())}${pad2(date.getUTCMinutes())}${pad2(date.getUTCSeconds())}`
   );
+}
+
+/** RFC 3659 time-val, "YYYYMMDDHHMMSS[.sss]" (UTC), or undefined when it is not one. */
+export function parseTimeVal(text: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = Number((match[7] ?? '').padEnd(3, '0'));
+  const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms));
+  // Date.UTC rolls "20240231" over into March: only a real calendar time is one.
+  if (time.getUTCFullYear() !== year || time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  return time;
 }
 
 export const MLST_FACTS = ['type', 'size', 'modify', 'perm'] as const;
@@ -59,7 +76,8 @@ export function formatMlsxEntry(options: {
   const parts: string[] = [];
   if (facts.has('type')) parts.push(`type=${options.type ?? (entry.kind === 'directory' ? 'dir' : 'file')}`);
   if (facts.has('size') && entry.kind === 'file') parts.push(`size=${entry.size}`);
-  if (facts.has('modify')) parts.push(`modify=${formatTimeVal(entry.modified)}`);
+  // RFC 3659 7.1: a fact the server does not know is left out, not invented.
+  if (facts.has('modify') && entry.modified !== undefined) parts.push(`modify=${formatTimeVal(entry.modified)}`);
   if (facts.has('perm')) parts.push(`perm=${permFact(entry.kind, options.permissions)}`);
   return `${parts.map((part) => `${part};`).join('')} ${options.name}`;
 }

@@ -145,13 +145,14 @@ export class PassivePortPool {
 
   async #listen(host: string, port: number): Promise<void> {
     const server = createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(port, socket));
-    server.on('error', (error) => this.#logger.error({ event: 'passive-port-error', port, err: error }));
     server.listen({ host, port, exclusive: true });
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     } catch (error) {
       throw new PassivePortError(`Cannot listen on passive port ${port}: ${(error as Error).message}`, { cause: error });
     }
+    // Not before: a port that cannot be had is the start's failure, reported once by the caller.
+    server.on('error', (error) => this.#logger.error({ event: 'passive-port-error', port, err: error }));
     this.#servers.set(port, server);
     this.#slots.set(port, new Map());
   }

@@ -1,7 +1,7 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/user.ts';
-import type { TlsMode, TlsSessionReuse } from '../config.ts';
+import type { TlsMode, TlsSessionReuse } from '../tls-policy.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';

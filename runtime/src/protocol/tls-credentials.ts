@@ -2,7 +2,6 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { TlsCredentialsSource } from '../config.ts';
 import { WatchedDocument } from '../watched-document.ts';
 
 /**
@@ -19,6 +18,12 @@ import { WatchedDocument } from '../watched-document.ts';
  * "privateKey": ""}) means "not provisioned yet": the bridge starts without TLS
  * (AUTH answers 431) and takes the certificate as soon as the secret is filled.
  */
+/** Where the certificate and key come from: two files, or one Secrets Manager secret. */
+export type TlsCredentialsSource =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  /** Secrets Manager secret whose string is JSON {"certificate": PEM, "privateKey": PEM}. */
+  | { readonly kind: 'secret'; readonly secretId: string };
+
 export class TlsCredentials {
   #pair: PemPair | undefined;
   readonly #documents: readonly WatchedDocument[];

@@ -1,7 +1,5 @@
 import { addAbortSignal, finished, type Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
@@ -11,11 +9,16 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { abortMultipartUpload } from './abort-multipart-upload.ts';
+import { forEachBounded } from './bounded-concurrency.ts';
+import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import type { UploadBufferUse } from './object-store.ts';
-import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor } from './part-size-plan.ts';
-import { classifyS3Error, errorSummary, toStorageError } from './s3-errors.ts';
+import { IncrementalChecksum, crc32Base64 } from './object-checksum.ts';
+import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
+import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
 import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
+import { verifyCopiedParts, type ExpectedPart } from './verify-copied-parts.ts';
 
 /** The start of an existing object that a resumed upload keeps, copied server side. */
 export interface CopiedPrefix {
@@ -26,6 +29,8 @@ export interface CopiedPrefix {
   readonly sourceSize: number;
   /** The ETag seen when the upload was planned; a concurrent overwrite fails the copy. */
   readonly etag: string | undefined;
+  /** That ETag when it is the MD5 of the source's bytes (see md5Etag): a whole copy must have it. */
+  readonly md5Etag?: string | undefined;
 }
 
 /** The start of an existing object that a resumed upload keeps and sends again (< 5 MiB). */
@@ -49,6 +54,8 @@ export interface StreamUploadOptions {
   /** A stored object larger than this is refused with StorageError('too-large'). */
   readonly maxObjectBytes: number;
   readonly metadata?: Readonly<Record<string, string>> | undefined;
+  /** The object's Content-Type. */
+  readonly contentType?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly logger: Logger;
   /** Bytes stored before the source's bytes, read into part 1 (a resumed upload's kept start). */
@@ -69,6 +76,12 @@ export interface StreamUploadOptions {
   readonly beforeCommit?: (() => Promise<void>) | undefined;
   /** Told once, when the upload has settled either way, how it fared with the buffer budget. */
   readonly onBufferUse?: ((use: UploadBufferUse) => void) | undefined;
+  /**
+   * Have S3 keep (and verify) a full-object checksum, computed here from the bytes
+   * as they are sent: SHA-256 for one PutObject; CRC32 for a multipart upload, which
+   * S3 combines from the parts' CRC32s (copied parts included). See docs/design.md.
+   */
+  readonly checksums?: boolean | undefined;
 }
 
 export interface StreamUploadResult {
@@ -77,9 +90,6 @@ export interface StreamUploadResult {
   /** Size of the stored object. */
   readonly size: number;
 }
-
-export const DEFAULT_ABORT_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000];
-const COPY_CONCURRENCY = 2;
 
 /**
  * Streams `source` into one object: PutObject if everything fits in the first
@@ -160,6 +170,10 @@ class StreamUpload {
   #failure: Failure | undefined;
   #uploadId: string | undefined;
   readonly #completed: CompletedPart[] = [];
+  /** What the parts copied server side must hold, checked before the commit. */
+  #copiedParts: ExpectedPart[] = [];
+  /** The ETags S3 gave the copied parts. */
+  readonly #copiedEtags = new Map<number, string | undefined>();
   /** Part uploads (and the background copy) in progress; they never reject. */
   readonly #inFlight = new Set<Promise<void>>();
   /** Buffers held by part uploads in progress. */
@@ -171,10 +185,13 @@ class StreamUpload {
   #bytesRead = 0;
   #waitMs = 0;
   #budgetInUseBytes = 0;
+  /** CRC32 of every byte sent so far, in order; undefined once a part is copied (S3 then derives it). */
+  readonly #wholeCrc32: IncrementalChecksum | undefined;
 
   constructor(options: StreamUploadOptions) {
     this.#options = options;
     this.#headPending = (options.head?.bytes ?? 0) > 0;
+    this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? new IncrementalChecksum('crc32') : undefined;
   }
 
   async run(): Promise<StreamUploadResult> {
@@ -278,6 +295,7 @@ class StreamUpload {
     await this.#settle();
     this.#throwIfFailed();
     await this.#beforeCommit();
+    await this.#verifyCopiedParts(this.#uploadId);
     await this.#completeMultipartUpload(this.#uploadId);
     return keptBytes + this.#bytesRead;
   }
@@ -356,6 +374,9 @@ class StreamUpload {
     this.#part = undefined;
     this.#nextPartNumber = part.partNumber + 1;
     const body = part.bytes();
+    // Parts are dispatched in order, so the whole-object CRC grows in order too.
+    this.#wholeCrc32?.update(body);
+    const partCrc32 = this.#options.checksums === true ? crc32Base64(body) : undefined;
     const task = this.#options.client
       .send(
         new UploadPartCommand({
@@ -365,12 +386,13 @@ class StreamUpload {
           PartNumber: part.partNumber,
           Body: body,
           ContentLength: body.length,
+          ChecksumCRC32: partCrc32,
         }),
         { abortSignal: this.#controller.signal },
       )
       .then(
         (output) => {
-          this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag });
+          this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag, ChecksumCRC32: partCrc32 });
         },
         (error: unknown) => this.#fail(error, 'upload-part'),
       )
@@ -383,37 +405,42 @@ class StreamUpload {
     const ranges = copyPartRanges(copy.bytes);
     const uploadId = this.#uploadId;
     const { client, bucket, key } = this.#options;
-    const copySource = `${bucket}/${encodeKey(copy.sourceKey)}`;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ranges.length && this.#failure === undefined) {
-        const index = next;
-        next += 1;
-        const range = ranges[index];
-        if (range === undefined) return;
-        const whole = range.start === 0 && range.end === copy.sourceSize - 1;
+    const source = copySource(bucket, copy.sourceKey);
+    this.#copiedParts = ranges.map((range, index) => ({
+      partNumber: index + 1,
+      bytes: range.end - range.start + 1,
+      etag: range.start === 0 && range.end === copy.sourceSize - 1 ? copy.md5Etag : undefined,
+    }));
+    const copyPart = async (range: ByteRange, index: number): Promise<void> => {
+      const whole = range.start === 0 && range.end === copy.sourceSize - 1;
+      try {
         const output = await client.send(
           new UploadPartCopyCommand({
             Bucket: bucket,
             Key: key,
             UploadId: uploadId,
             PartNumber: index + 1,
-            CopySource: copySource,
+            CopySource: source,
             CopySourceIfMatch: copy.etag,
             // S3 refuses a byte range on small sources, and a whole copy needs none.
             CopySourceRange: whole ? undefined : `bytes=${range.start}-${range.end}`,
           }),
           { abortSignal: this.#controller.signal },
         );
-        this.#completed.push({ PartNumber: index + 1, ETag: output.CopyPartResult?.ETag });
+        // S3 computes a copied part's CRC32 itself when the upload keeps CRC32s.
+        this.#completed.push({
+          PartNumber: index + 1,
+          ETag: output.CopyPartResult?.ETag,
+          ChecksumCRC32: output.CopyPartResult?.ChecksumCRC32,
+        });
+        this.#copiedEtags.set(index + 1, output.CopyPartResult?.ETag);
+      } catch (error) {
+        // At once, not when the other part copies are done: the failure stops them.
+        this.#fail(error, 'upload-part-copy');
       }
     };
-    const workers = Array.from({ length: Math.min(COPY_CONCURRENCY, ranges.length) }, worker);
     this.#track(
-      Promise.all(workers).then(
-        () => undefined,
-        (error: unknown) => this.#fail(error, 'upload-part-copy'),
-      ),
+      forEachBounded(ranges, COPY_PART_CONCURRENCY, copyPart, () => this.#failure !== undefined),
       false,
     );
     return ranges.length + 1;
@@ -434,20 +461,52 @@ class StreamUpload {
     }
   }
 
-  async #putObject(body: Buffer): Promise<void> {
-    const { client, bucket, key, metadata, ifMatch } = this.#options;
+  /** 226 means verified: parts S3 copied from another object or version never become the file. */
+  async #verifyCopiedParts(uploadId: string): Promise<void> {
+    const { client, bucket, key, logger } = this.#options;
+    const expected = this.#copiedParts;
     try {
-      await client.send(
+      const copied = this.#copiedEtags;
+      await verifyCopiedParts({ client, bucket, key, uploadId, expected, copied, signal: this.#controller.signal, logger });
+    } catch (error) {
+      this.#fail(error, 'list-parts');
+      throw error;
+    }
+  }
+
+  async #putObject(body: Buffer): Promise<void> {
+    const { client, bucket, key, metadata, contentType, ifMatch, checksums } = this.#options;
+    let sha256: string | undefined;
+    if (checksums === true) {
+      const checksum = new IncrementalChecksum('sha256');
+      checksum.update(body);
+      sha256 = checksum.digest().toString('base64');
+    }
+    const put = (condition: string | undefined) =>
+      client.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
           Body: body,
           ContentLength: body.length,
           Metadata: { ...metadata },
-          IfMatch: ifMatch,
+          ContentType: contentType,
+          IfMatch: condition,
+          ChecksumSHA256: sha256,
         }),
         { abortSignal: this.#controller.signal },
       );
+    try {
+      try {
+        await put(ifMatch);
+      } catch (error) {
+        // Ceph RGW 16 compares If-Match with the ETag unquoted, so the quoted ETag S3
+        // itself returns never matches there. Once more unquoted: where the object
+        // really changed, that is refused too.
+        const unquoted = ifMatch?.replace(/^"(.*)"$/, '$1');
+        if (unquoted === undefined || unquoted === ifMatch || classifyS3Error(error).kind !== 'conflict') throw error;
+        await put(unquoted);
+      }
     } catch (error) {
       this.#fail(error, 'put-object');
       throw error;
@@ -455,13 +514,19 @@ class StreamUpload {
   }
 
   async #createMultipartUpload(): Promise<void> {
-    const { client, bucket, key, metadata, logger } = this.#options;
+    const { client, bucket, key, metadata, contentType, logger, checksums } = this.#options;
     try {
       // No abort signal: cancelling this request cannot stop S3 from creating the
       // upload, only stop us from learning its id, and an upload nobody knows of
       // cannot be aborted. A failure meanwhile is acted on once the id is known.
       const output = await client.send(
-        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: { ...metadata } }),
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          Metadata: { ...metadata },
+          ContentType: contentType,
+          ...(checksums === true ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } : {}),
+        }),
       );
       if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
       this.#uploadId = output.UploadId;
@@ -474,8 +539,12 @@ class StreamUpload {
   }
 
   async #completeMultipartUpload(uploadId: string): Promise<void> {
-    const { client, bucket, key, ifMatch } = this.#options;
+    const { client, bucket, key, ifMatch, checksums } = this.#options;
     const parts = [...this.#completed].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    // With every byte seen here, S3 checks the combined CRC32 against ours; otherwise it derives it.
+    const whole = checksums === true
+      ? { ChecksumType: 'FULL_OBJECT' as const, ChecksumCRC32: this.#wholeCrc32?.digest().toString('base64') }
+      : {};
     try {
       // No abort signal: once every byte is sent, an ABOR no longer undoes the upload
       // (cutting Complete short could leave S3's answer unknown).
@@ -486,6 +555,7 @@ class StreamUpload {
           UploadId: uploadId,
           MultipartUpload: { Parts: parts },
           IfMatch: ifMatch,
+          ...whole,
         }),
       );
     } catch (error) {
@@ -494,41 +564,14 @@ class StreamUpload {
     }
   }
 
-  /** Aborts the multipart upload, retrying a few times; S3 being down must not leave it behind silently. */
   async #abortUpload(uploadId: string): Promise<void> {
-    const { client, bucket, key, logger } = this.#options;
-    const delays = this.#options.abortRetryDelaysMs ?? DEFAULT_ABORT_RETRY_DELAYS_MS;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
-        logger.debug({ event: 'multipart-upload-aborted', key, uploadId });
-        return;
-      } catch (error) {
-        const { kind } = classifyS3Error(error);
-        if (kind === 'not-found' || hasName(error, 'NoSuchUpload')) return; // already gone
-        const wait = delays[attempt];
-        if (wait === undefined) {
-          logger.error(
-            { event: 'storage-error', operation: 'abort-multipart-upload', kind, key, uploadId, err: errorSummary(error) },
-            'could not abort a failed multipart upload; the bucket lifecycle rule will remove it',
-          );
-          return;
-        }
-        await delay(wait);
-      }
-    }
+    const { client, bucket, key, logger, abortRetryDelaysMs } = this.#options;
+    await abortMultipartUpload({ client, bucket, key, uploadId, logger, retryDelaysMs: abortRetryDelaysMs });
   }
 }
 
 function dataConnectionFailed(cause: unknown): StorageError {
+  // A source of the store's own (kept bytes read back from S3) fails with its own error.
+  if (cause instanceof StorageError) return cause;
   return new StorageError('aborted', 'Transfer aborted: the data connection failed', { cause });
-}
-
-function hasName(error: unknown, name: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
-}
-
-/** A key as CopySource wants it: URL-encoded, '/' kept. */
-export function encodeKey(key: string): string {
-  return key.split('/').map(encodeURIComponent).join('/');
 }

@@ -13,11 +13,18 @@ export interface ObjectStore {
   stat(path: string, options?: OperationOptions): Promise<EntryInfo | undefined>;
 
   /**
+   * Whether `path` is a folder (a marker object or any key below it), in one request:
+   * cheaper than stat() when a file of that name does not matter (the parent of a new
+   * file, the target of a new upload). '' is always a folder.
+   */
+  isFolder(path: string, options?: OperationOptions): Promise<boolean>;
+
+  /**
    * The direct children of a folder, one S3 page at a time (folders and files, no
    * folder marker of `dir` itself), so a folder of any size lists in bounded memory.
    * A folder that does not exist yields nothing.
    */
-  list(dir: string, options?: OperationOptions): AsyncIterable<readonly EntryInfo[]>;
+  list(dir: string, options?: ListOptions): AsyncIterable<readonly EntryInfo[]>;
 
   /** Streams a file from `offset` (default 0); `size` is the whole object's size. */
   read(path: string, options?: ReadOptions): Promise<ReadResult>;
@@ -48,6 +55,47 @@ export interface ObjectStore {
    * the store's configured limit of objects: 'too-many-objects', nothing changed.
    */
   rename(from: string, to: string, options?: OperationOptions): Promise<void>;
+
+  /**
+   * Sets the modification time a file reports (stat, list) without rewriting its
+   * bytes: user metadata changed by a copy of the object onto itself. Missing file:
+   * 'not-found'; changed meanwhile: 'conflict'.
+   */
+  setModified(path: string, time: Date, options?: OperationOptions): Promise<void>;
+
+  /**
+   * A checksum of a file's bytes (all of them, or `range`): the one S3 keeps with the
+   * object when it has that algorithm for the whole object, otherwise computed by
+   * streaming the bytes once. Missing file: 'not-found'; a range past the end:
+   * 'invalid-offset'.
+   */
+  checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult>;
+}
+
+export type ChecksumAlgorithm = 'sha256' | 'sha1' | 'md5' | 'crc32';
+
+export interface ChecksumOptions extends OperationOptions {
+  readonly algorithm: ChecksumAlgorithm;
+  /** Bytes [start, end) only; default the whole file. */
+  readonly range?: { readonly start: number; readonly end: number };
+}
+
+export interface ChecksumResult {
+  /** The checksum's bytes (CRC32: four, big-endian). */
+  readonly digest: Buffer;
+  /** The bytes it covers: [start, end). */
+  readonly start: number;
+  readonly end: number;
+  /** 'stored': kept with the object; 'computed': read and hashed now. */
+  readonly source: 'stored' | 'computed';
+}
+
+export interface ListOptions extends OperationOptions {
+  /**
+   * Report times set by clients (x-amz-meta-mtime), which a listing does not carry:
+   * one HeadObject per file. Off when only names are needed. @default true
+   */
+  readonly clientTimes?: boolean;
 }
 
 export interface EntryInfo {
@@ -56,8 +104,12 @@ export interface EntryInfo {
   readonly kind: 'file' | 'directory';
   /** Bytes; 0 for folders. */
   readonly size: number;
-  /** Last modification; for folders without a marker, the Unix epoch. */
-  readonly modified: Date;
+  /**
+   * Last modification: the time a client set (setModified) when there is one, else
+   * when S3 stored the object. Undefined when unknown: S3 keeps no time for a folder
+   * that has no marker object (and a listing does not ask for markers' times).
+   */
+  readonly modified: Date | undefined;
 }
 
 export interface OperationOptions {

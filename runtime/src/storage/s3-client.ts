@@ -1,5 +1,19 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { S3Settings } from '../config.ts';
+
+/** AWS_REQUEST_CHECKSUM_CALCULATION: when the SDK adds and checks request checksums. */
+export type ChecksumMode = 'when_supported' | 'when_required';
+
+export interface S3Settings {
+  readonly bucket: string;
+  /** Root prefix inside the bucket, normalised to '' or 'a/b' (no leading/trailing slash). */
+  readonly prefix: string;
+  readonly endpoint: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly region: string | undefined;
+  readonly checksum: ChecksumMode;
+  /** First multipart part size in bytes (>= 5 MiB). */
+  readonly partSizeBytes: number;
+}
 
 /** Tunables of the HTTP layer below the S3 client; defaults suit both AWS and local stores. */
 export interface S3ClientTuning {
@@ -49,5 +63,36 @@ export function createS3Client(settings: S3Settings, tuning: S3ClientTuning = {}
   // S3-compatible stores usually ignore the region, so give them a harmless one.
   const region = settings.region ?? (settings.endpoint !== undefined ? 'us-east-1' : undefined);
   if (region !== undefined) config.region = region;
-  return new S3Client(config);
+  const client = new S3Client(config);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      unsignedPayloadOverTls((args as { readonly request?: OutgoingRequest }).request);
+      return await next(args);
+    },
+    { step: 'build', priority: 'low', name: 'unsignedPayloadOverTls' },
+  );
+  return client;
+}
+
+const CONTENT_SHA256 = 'x-amz-content-sha256';
+
+/** What the middleware reads of the SDK's HTTP request (@smithy/protocol-http's HttpRequest). */
+interface OutgoingRequest {
+  readonly protocol?: string;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * Over HTTPS, requests with a body are signed without hashing it
+ * (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, what boto3 and the AWS CLI do): TLS
+ * protects the body in transit and, unless S3_CHECKSUM=when_required, the body's checksum
+ * (CRC32 of a part, SHA-256 of a single put) still lets S3 refuse a corrupted one. SHA-256 of every uploaded byte was a fifth of
+ * the bridge's CPU. Over plain HTTP (a local store) the payload hash stays signed.
+ * A request that already names its payload hash (the SDK's own streaming forms) keeps it.
+ */
+function unsignedPayloadOverTls(request: OutgoingRequest | undefined): void {
+  const headers = request?.headers;
+  if (request?.protocol !== 'https:' || request.body === undefined || headers === undefined) return;
+  if (!Object.keys(headers).some((name) => name.toLowerCase() === CONTENT_SHA256)) headers[CONTENT_SHA256] = 'UNSIGNED-PAYLOAD';
 }

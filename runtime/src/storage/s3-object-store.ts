@@ -11,8 +11,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
+import { ClientTimeCache, MTIME_METADATA_KEY, formatClientMtime, parseClientMtime, type ObjectVersion } from './client-mtime.ts';
+import { IncrementalChecksum, storedChecksum } from './object-checksum.ts';
 import type {
+  ChecksumOptions,
+  ChecksumResult,
   EntryInfo,
+  ListOptions,
   ObjectStore,
   OperationOptions,
   ReadOptions,
@@ -28,12 +33,16 @@ import {
   largestPartBytes,
   largestStreamBytes,
 } from './part-size-plan.ts';
+import { forEachBounded } from './bounded-concurrency.ts';
+import { contentTypeFor } from './content-type.ts';
+import { copySourceIsSafe } from './copy-source.ts';
 import { uploadStream, type CopiedPrefix, type KeptHead } from './multipart-upload.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
 import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
 import { UploadBufferPool } from './upload-buffer-pool.ts';
+import { md5Etag } from './verify-copied-parts.ts';
 
 export interface S3ObjectStoreOptions {
   /** Shared S3 client (see createS3Client); the store does not destroy it. */
@@ -59,13 +68,29 @@ export interface S3ObjectStoreOptions {
   readonly logger?: Logger;
   /** Waits between attempts to abort a failed multipart upload. @default [500, 1000, 2000, 4000] */
   readonly abortRetryDelaysMs?: readonly number[];
+  /**
+   * Have S3 keep a full-object checksum of every upload (SHA-256 or CRC32, see
+   * multipart-upload.ts), so checksum() answers without reading. Off for stores that
+   * refuse checksum headers (S3_CHECKSUM=when_required). @default true
+   */
+  readonly storeChecksums?: boolean;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
 const DEFAULT_BUFFER_BYTES = 256 * MIB;
-const EPOCH = new Date(0);
 const LIST_PAGE_SIZE = 1000;
+/** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
+/** HeadObjects in flight per listing page, for the times clients set. */
+const LIST_HEAD_CONCURRENCY = 16;
+/** Object versions whose client-set time the store remembers (about 150 bytes each). */
+const CLIENT_TIME_CACHE_ENTRIES = 50_000;
+
+/** A file of a listing page, with the version the listing gave for it. */
+interface ListedFile {
+  entry: EntryInfo;
+  readonly version: ObjectVersion;
+}
 const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 
@@ -75,6 +100,7 @@ const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
  * Every method throws only StorageError.
  */
 export class S3ObjectStore implements ObjectStore {
+  readonly #clientTimes = new ClientTimeCache(CLIENT_TIME_CACHE_ENTRIES);
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #keys: KeyMapper;
@@ -86,6 +112,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #renameMaxObjects: number;
   readonly #logger: Logger;
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
+  readonly #storeChecksums: boolean;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -107,27 +134,33 @@ export class S3ObjectStore implements ObjectStore {
     }
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
+    this.#storeChecksums = options.storeChecksums ?? true;
   }
 
   async stat(path: string, options: OperationOptions = {}): Promise<EntryInfo | undefined> {
     const key = this.#keys.key(path);
-    if (path === '') return { name: '', kind: 'directory', size: 0, modified: EPOCH };
+    if (path === '') return { name: '', kind: 'directory', size: 0, modified: undefined };
     const name = lastSegment(path);
     // Files are the common case (SIZE, MDTM, RETR): one HEAD, and a LIST only for folders.
     const head = await this.#head(key, options.signal);
-    if (head !== undefined) {
-      return { name, kind: 'file', size: head.ContentLength ?? 0, modified: head.LastModified ?? EPOCH };
-    }
+    if (head !== undefined) return fileEntry(name, head);
     const prefix = `${key}/`;
     const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
     const first = page.Contents?.[0];
     if (first === undefined && (page.CommonPrefixes?.length ?? 0) === 0) return undefined;
     // The marker sorts before every key below it, so it is first when it exists.
-    const modified = first?.Key === prefix ? (first.LastModified ?? EPOCH) : EPOCH;
+    const modified = first?.Key === prefix ? first.LastModified : undefined;
     return { name, kind: 'directory', size: 0, modified };
   }
 
-  async *list(dir: string, options: OperationOptions = {}): AsyncIterable<readonly EntryInfo[]> {
+  async isFolder(path: string, options: OperationOptions = {}): Promise<boolean> {
+    if (path === '') return true;
+    const prefix = this.#keys.folderPrefix(path);
+    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
+    return (page.Contents?.length ?? 0) > 0 || (page.CommonPrefixes?.length ?? 0) > 0;
+  }
+
+  async *list(dir: string, options: ListOptions = {}): AsyncIterable<readonly EntryInfo[]> {
     const prefix = this.#keys.folderPrefix(dir);
     let token: string | undefined;
     do {
@@ -139,16 +172,20 @@ export class S3ObjectStore implements ObjectStore {
       for (const common of page.CommonPrefixes ?? []) {
         const name = (common.Prefix ?? '').slice(prefix.length, -1);
         // Folder dates would cost a request each; stat() gives the marker's date.
-        if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: EPOCH });
+        if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
       }
+      const files: ListedFile[] = [];
       for (const object of page.Contents ?? []) {
         const name = (object.Key ?? '').slice(prefix.length);
         // Skips the folder's own marker, and names no path can address (they could
         // also forge listing lines).
         if (isValidEntryName(name)) {
-          entries.push({ name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified ?? EPOCH });
+          const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
+          files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
         }
       }
+      if (options.clientTimes !== false) await this.#withClientTimes(files, options.signal);
+      entries.push(...files.map((file) => file.entry));
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (entries.length > 0) yield entries;
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
@@ -192,14 +229,20 @@ export class S3ObjectStore implements ObjectStore {
       let head: KeptHead | undefined;
       let copy: CopiedPrefix | undefined;
       let planned: string | undefined;
+      let body = source;
       if (offset > 0) {
         const existing = await this.#head(key, signal);
         if (existing === undefined) throw new StorageError('not-found', 'No such file or folder');
         planned = existing.ETag;
         const size = existing.ContentLength ?? 0;
         if (offset > size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
-        if (offset >= S3_MIN_PART_BYTES) {
-          copy = { sourceKey: key, bytes: offset, sourceSize: size, etag: existing.ETag };
+        if (offset >= S3_MIN_PART_BYTES && !copySourceIsSafe(key)) {
+          // Ceph RGW 16 decodes an UploadPartCopy source twice: with '%' in the name it
+          // copies another object, fails, or crashes. The kept bytes come through here.
+          body = concatenated(await this.#readKept(key, offset, existing.ETag, signal), source);
+        } else if (offset >= S3_MIN_PART_BYTES) {
+          const md5 = md5Etag(existing.ETag, existing.ServerSideEncryption);
+          copy = { sourceKey: key, bytes: offset, sourceSize: size, etag: existing.ETag, md5Etag: md5 };
         } else {
           // Too small to be a part of its own: read into part 1's buffer and sent again.
           head = { bytes: offset, read: (into, headSignal) => this.#readStart(key, into, existing.ETag, headSignal) };
@@ -209,12 +252,13 @@ export class S3ObjectStore implements ObjectStore {
         client: this.#client,
         bucket: this.#bucket,
         key,
-        source,
+        source: body,
         buffers: this.#buffers,
         firstPartBytes: this.#firstPartBytes,
         maxPartBytes: this.#maxPartBytes,
         maxObjectBytes: this.maxFileBytes,
         metadata,
+        contentType: contentTypeFor(path),
         signal,
         logger: this.#logger,
         head,
@@ -225,10 +269,11 @@ export class S3ObjectStore implements ObjectStore {
         // If-Match makes S3 refuse atomically; the check before it covers stores that
         // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
         ifMatch: planned,
+        checksums: this.#storeChecksums,
         beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
         onBufferUse: options.onBufferUse,
       });
-      return { bytesWritten: result.bytesRead, size: result.size };
+      return { bytesWritten: result.bytesRead - (body === source ? 0 : offset), size: result.size };
     } catch (error) {
       source.destroy();
       throw toStorageError(error, { operation: 'write', key: path, signal }, this.#logger);
@@ -289,6 +334,91 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async setModified(path: string, time: Date, options: OperationOptions = {}): Promise<void> {
+    const key = this.#fileKey(path);
+    const { signal } = options;
+    const head = await this.#head(key, signal, { checksums: true });
+    if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
+    await copyObjectServerSide({
+      client: this.#client,
+      bucket: this.#bucket,
+      source: { key, size: head.ContentLength ?? 0, etag: head.ETag },
+      targetKey: key,
+      logger: this.#logger,
+      signal,
+      replace: { metadata: { ...head.Metadata, [MTIME_METADATA_KEY]: formatClientMtime(time) }, head },
+    });
+  }
+
+  async checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult> {
+    const key = this.#fileKey(path);
+    const { algorithm, signal } = options;
+    const head = await this.#head(key, signal, { checksums: true });
+    if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
+    const size = head.ContentLength ?? 0;
+    const start = options.range?.start ?? 0;
+    const end = options.range?.end ?? size;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start > end || end > size) {
+      throw new StorageError('invalid-offset', 'Range outside the file');
+    }
+    if (start === 0 && end === size) {
+      const stored = storedChecksum(head, algorithm);
+      if (stored !== undefined) return { digest: stored, start, end, source: 'stored' };
+    }
+    const checksum = new IncrementalChecksum(algorithm);
+    if (end > start) {
+      // Read once, at the pace hashing takes; the version HEAD saw, or a conflict.
+      let output;
+      try {
+        output = await this.#client.send(
+          new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: head.ETag }),
+          { abortSignal: signal },
+        );
+      } catch (error) {
+        throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
+      }
+      const body = this.#guardBody(output.Body instanceof Readable ? output.Body : Readable.from([]), key, signal);
+      let read = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        // A store that ignored the range must not make the checksum cover other bytes.
+        const wanted = chunk.subarray(0, Math.max(0, end - start - read));
+        checksum.update(wanted);
+        read += wanted.length;
+      }
+      if (read !== end - start) throw new StorageError('conflict', 'The file changed during the operation');
+    }
+    return { digest: checksum.digest(), start, end, source: 'computed' };
+  }
+
+  /**
+   * The listing carries no metadata: a HEAD per file finds the times clients set
+   * (bounded concurrency, order kept). A file gone meanwhile keeps its listed time.
+   */
+  /**
+   * Listed files with the times their clients set: one HeadObject per file version
+   * not seen before (LIST_HEAD_CONCURRENCY at a time), none for one seen already.
+   */
+  async #withClientTimes(files: ListedFile[], signal: AbortSignal | undefined): Promise<void> {
+    const unknown: ListedFile[] = [];
+    for (const file of files) {
+      const time = this.#clientTimes.get(file.version);
+      if (time === undefined) unknown.push(file);
+      else if (time !== null) file.entry = { ...file.entry, modified: time };
+    }
+    await forEachBounded(unknown, LIST_HEAD_CONCURRENCY, async (file) => {
+      const head = await this.#head(file.version.key, signal);
+      if (head === undefined) return; // deleted since the listing: shown as listed
+      const time = parseClientMtime(head.Metadata);
+      if (time !== undefined) file.entry = { ...file.entry, modified: time };
+      // Only for the listing's version: a newer one is read when it is listed. (A HEAD's
+      // Last-Modified has whole seconds, a listing's milliseconds.)
+      const listedSeconds = Math.floor((file.version.lastModified?.getTime() ?? 0) / 1000);
+      if (head.ETag === file.version.etag && Math.floor((head.LastModified?.getTime() ?? -1) / 1000) === listedSeconds) {
+        this.#clientTimes.set(file.version, time ?? null);
+      }
+    });
+  }
+
   async #renameFile(
     source: { readonly key: string; readonly size: number; readonly etag: string | undefined },
     targetKey: string,
@@ -326,29 +456,15 @@ export class S3ObjectStore implements ObjectStore {
     for (const move of moves) checkKeyLength(move.targetKey);
 
     const copied: string[] = [];
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < moves.length && !failed) {
-        const move = moves[next];
-        next += 1;
-        if (move === undefined) return;
-        try {
-          await this.#copy(move.source, move.targetKey, signal);
-          copied.push(move.targetKey);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-      }
+    const copyOne = async (move: (typeof moves)[number]): Promise<void> => {
+      await this.#copy(move.source, move.targetKey, signal);
+      copied.push(move.targetKey);
     };
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(RENAME_CONCURRENCY, moves.length) }, worker),
-    );
-    const rejected = results.find((result) => result.status === 'rejected');
-    if (rejected !== undefined) {
+    try {
+      await forEachBounded(moves, RENAME_CONCURRENCY, copyOne);
+    } catch (error) {
       await this.#deleteQuietly(copied);
-      throw toStorageError(rejected.reason, { operation: 'copy-object', key: toPrefix, signal }, this.#logger);
+      throw toStorageError(error, { operation: 'copy-object', key: toPrefix, signal }, this.#logger);
     }
     // Every copy exists now; a failure below leaves the old folder partly in place,
     // never a file lost.
@@ -367,6 +483,7 @@ export class S3ObjectStore implements ObjectStore {
       targetKey,
       logger: this.#logger,
       signal,
+      abortRetryDelaysMs: this.#abortRetryDelaysMs,
     });
   }
 
@@ -377,9 +494,16 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** HeadObject, or undefined when the key does not exist. */
-  async #head(key: string, signal: AbortSignal | undefined): Promise<HeadObjectCommandOutput | undefined> {
+  async #head(
+    key: string,
+    signal: AbortSignal | undefined,
+    options: { readonly checksums?: boolean } = {},
+  ): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      return await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
+      return await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: key, ...(options.checksums === true ? { ChecksumMode: 'ENABLED' } : {}) }),
+        { abortSignal: signal },
+      );
     } catch (error) {
       const kind = classifyS3Error(error, signal).kind;
       if (kind === 'not-found') return undefined;
@@ -415,6 +539,21 @@ export class S3ObjectStore implements ObjectStore {
     const current = await this.#head(key, signal);
     if (current?.ETag !== etag) {
       throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
+    }
+  }
+
+  /** The first `bytes` bytes of an object, if it still has `etag`. */
+  async #readKept(key: string, bytes: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<Readable> {
+    try {
+      const output = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=0-${bytes - 1}`, IfMatch: etag }),
+        { abortSignal: signal },
+      );
+      if (output.ContentLength !== bytes) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
+      const body = output.Body instanceof Readable ? output.Body : Readable.from([]);
+      return this.#guardBody(body, key, signal);
+    } catch (error) {
+      throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
     }
   }
 
@@ -527,6 +666,21 @@ export class S3ObjectStore implements ObjectStore {
     }
     return guarded;
   }
+}
+
+/** `first`'s bytes, then `then`'s. */
+function concatenated(first: Readable, then: Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      yield* first;
+      yield* then;
+    })(),
+  );
+}
+
+function fileEntry(name: string, head: HeadObjectCommandOutput): EntryInfo {
+  const modified = parseClientMtime(head.Metadata) ?? head.LastModified;
+  return { name, kind: 'file', size: head.ContentLength ?? 0, modified };
 }
 
 function lastSegment(path: string): string {

@@ -9,6 +9,24 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 // matches lone surrogates, which have no UTF-8 form.
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/**
+ * Normalises a root path inside the store (S3_PREFIX, a user's home): '' or 'a/b',
+ * no leading, trailing or doubled slashes. Refuses '.', '..', backslashes and control
+ * characters, so a root can never point outside what it says. Throws an Error whose
+ * message is the problem (without the value).
+ */
+export function normaliseRootPath(raw: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new Error('contains control characters (such as NUL)');
+  if (raw.includes('\\')) throw new Error("contains a backslash; use '/' between folders");
+  const segments = raw.split('/').filter((segment) => segment !== '');
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    throw new Error("contains a '.' or '..' segment");
+  }
+  const path = segments.join('/');
+  if (Buffer.byteLength(path, 'utf8') > 512) throw new Error('is longer than 512 bytes');
+  return path;
+}
+
 /** Why `segment` cannot be one segment of a store path, or undefined if it can. */
 function segmentProblem(segment: string): string | undefined {
   if (segment === '') return 'empty segment';

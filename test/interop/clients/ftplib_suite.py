@@ -28,6 +28,7 @@ import ssl
 import sys
 import time
 import traceback
+import zlib
 
 TIMEOUT = 20
 CASES = []  # (name, modes, function)
@@ -412,6 +413,7 @@ def _(s):
     fields = file_line[0].split(None, 8)
     check(len(fields) == 9 and fields[0].startswith("-") and fields[4] == "321", f"LIST line in ls -l form with size: {file_line[0]!r}")
     check(any(line.startswith("d") and line.endswith(" sub") for line in lines), f"LIST should show 'sub' as a folder: {lines!r}")
+    check(not any(" 1970 " in line for line in lines), f"no LIST line is dated 1970: {lines!r}")
     s.expect_object("list/a file.txt", b"x" * 321)
     ftp.quit()
 
@@ -443,6 +445,7 @@ def _(s):
     check(len(entries["f.bin"].get("modify", "")) >= 14, f"MLSD modify fact YYYYMMDDHHMMSS: {entries['f.bin']!r}")
     check("r" in entries["f.bin"].get("perm", ""), f"MLSD perm fact: {entries['f.bin']!r}")
     check(entries["d"]["type"] == "dir", f"MLSD dir facts: {entries['d']!r}")
+    check(not entries["d"].get("modify", "").startswith("1970"), f"no folder is dated 1970: {entries['d']!r}")
     ftp.quit()
 
 
@@ -568,6 +571,40 @@ def _(s):
     expect_error("550", ftp.delete, "delete me.txt")
     expect_error("550", ftp.retrbinary, "RETR delete me.txt", lambda _: None)
     s.expect_absent("delete me.txt")
+    ftp.quit()
+
+
+# ------------------------------------------------------------------ checksums and times
+
+@case("HASH, XSHA256, XCRC verify an upload")
+def _(s):
+    ftp = s.connect()
+    data = pseudo_random(200_000, 11)
+    s.put(ftp, "hashed.bin", data)
+    features = ftp.sendcmd("FEAT")
+    check("HASH SHA-256*;" in features, f"FEAT offers HASH with SHA-256 selected: {features!r}")
+    resp = ftp.sendcmd("HASH hashed.bin")
+    code, algorithm, span, value, name = resp.split(" ", 4)
+    check((code, algorithm, span, name) == ("213", "SHA-256", f"0-{len(data)}", "hashed.bin"), f"HASH reply: {resp!r}")
+    check(value == hashlib.sha256(data).hexdigest(), f"HASH is the SHA-256 of the upload: {resp!r}")
+    check(ftp.sendcmd("OPTS HASH SHA-1") == "200 SHA-1", "OPTS HASH SHA-1")
+    check(ftp.sendcmd("HASH hashed.bin").split(" ")[3] == hashlib.sha1(data).hexdigest(), "HASH after OPTS HASH SHA-1")
+    check(ftp.sendcmd("XSHA256 hashed.bin") == f"250 {hashlib.sha256(data).hexdigest().upper()}", "XSHA256")
+    crc = f"{zlib.crc32(data[100:5000]) & 0xffffffff:08X}"
+    check(ftp.sendcmd("XCRC hashed.bin 100 5000") == f"250 {crc}", "XCRC of a range")
+    s.expect_object("hashed.bin", data)
+    ftp.quit()
+
+
+@case("MFMT, then MDTM and MLSD report the time")
+def _(s):
+    ftp = s.connect()
+    s.put(ftp, "timed.txt", b"t")
+    resp = ftp.sendcmd("MFMT 20200229235959 timed.txt")
+    check(resp == "213 Modify=20200229235959; timed.txt", f"MFMT reply: {resp!r}")
+    check(ftp.sendcmd("MDTM timed.txt") == "213 20200229235959", "MDTM reports the time MFMT set")
+    facts = {name: facts for name, facts in ftp.mlsd(".", facts=["modify"])}
+    check(facts.get("timed.txt", {}).get("modify") == "20200229235959", f"MLSD modify: {facts.get('timed.txt')!r}")
     ftp.quit()
 
 

@@ -7,7 +7,8 @@ import { REPLIES } from '../replies.ts';
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
   { verb: 'PWD', handler: pwd, login: true, argument: 'none', syntax: 'PWD' },
-  { verb: 'CWD', handler: cwd, login: true, argument: 'required', syntax: 'CWD <path>' },
+  // TVFS (RFC 3659 6): paths are Unix-like, '/'-separated, from the user's root.
+  { verb: 'CWD', handler: cwd, login: true, argument: 'required', syntax: 'CWD <path>', feature: () => 'TVFS' },
   { verb: 'CDUP', handler: (s) => cwd(s, '..'), login: true, argument: 'none', syntax: 'CDUP' },
   { verb: 'MKD', handler: mkd, login: true, argument: 'required', permission: 'mkdir', syntax: 'MKD <path>' },
   { verb: 'RMD', handler: rmd, login: true, argument: 'required', permission: 'delete', syntax: 'RMD <path>' },
@@ -113,7 +114,7 @@ async function size(session: FtpSession, argument: string): Promise<void> {
 
 async function mdtm(session: FtpSession, argument: string): Promise<void> {
   const entry = await session.stat(session.resolve(argument));
-  if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
+  if (entry?.kind !== 'file' || entry.modified === undefined) throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, formatTimeVal(entry.modified));
 }
 

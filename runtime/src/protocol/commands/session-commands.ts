@@ -1,5 +1,6 @@
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
+import { optsHash } from './checksum-commands.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
 
@@ -21,7 +22,7 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     handler: opts,
     login: false,
     argument: 'required',
-    syntax: 'OPTS UTF8 ON | OPTS MLST <facts>',
+    syntax: 'OPTS UTF8 ON | OPTS MLST <facts> | OPTS HASH [<algorithm>]',
     feature: () => 'UTF8',
   },
   { verb: 'HELP', handler: help, login: false, argument: 'optional', syntax: 'HELP [<command>]' },
@@ -35,6 +36,8 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     withArgument: { login: true, permission: 'list' },
   },
   { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
+  // No quota is known: S3 has no free space to report, so AVBL stays out of FEAT.
+  { verb: 'AVBL', login: true, argument: 'optional', syntax: 'AVBL [<path>] (not implemented: no quota)' },
   { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
   { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
   { verb: 'STRU', handler: stru, login: true, argument: 'required', syntax: 'STRU F' },
@@ -112,6 +115,8 @@ function opts(session: FtpSession, argument: string): void {
       session.state.mlstFacts = new Set(wanted);
       return session.reply(200, `MLST OPTS ${wanted.map((fact) => `${fact};`).join('')}`);
     }
+    case 'HASH':
+      return optsHash(session, value);
     default:
       throw new ReplyError(501, `Option ${JSON.stringify(option.slice(0, 16))} not understood.`);
   }

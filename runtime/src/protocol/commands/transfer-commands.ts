@@ -95,7 +95,12 @@ async function storeFile(
   opening = `Ok to send data for ${baseName(target.path)}.`,
 ): Promise<void> {
   if (target.path === '/') throw new ReplyError(553, 'Not a file name.');
-  const [entry] = await Promise.all([session.stat(target), session.requireParentFolder(target)]);
+  // A new upload from byte 0 needs only to know the name is not a folder (one LIST, no
+  // HEAD); a resume or append needs the file's size.
+  const [entry] = await Promise.all([
+    start === 0 ? session.services.store.isFolder(target.storePath).then(folderEntry) : session.stat(target),
+    session.requireParentFolder(target),
+  ]);
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
   const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
@@ -119,6 +124,11 @@ async function storeFile(
     if (written.status === 'rejected') throw written.reason;
     if (fed.status === 'rejected') throw fed.reason;
   });
+}
+
+/** What storeFile needs of a name that may be a folder. */
+function folderEntry(isFolder: boolean): { readonly kind: 'directory'; readonly size: 0 } | undefined {
+  return isFolder ? { kind: 'directory', size: 0 } : undefined;
 }
 
 /**
@@ -192,7 +202,9 @@ async function sendListing(
       yield `${format({ ...entry!, name: baseName(target.path) }, command === 'NLST' ? parentPrefix(folderArgument) : '')}\r\n`;
       return;
     }
-    for await (const page of session.services.store.list(target.storePath, { signal })) {
+    // NLST gives names only: the times clients set would cost a request per file for nothing.
+    const clientTimes = command !== 'NLST';
+    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes })) {
       let chunk = '';
       for (const child of page) {
         if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;

@@ -1,0 +1,122 @@
+import type { TlsMode } from './tls-policy.ts';
+
+/**
+ * The contract between the CDK app and the runtime: the environment a deployed container
+ * gets, built from typed settings, and the rules both sides check before anything runs
+ * (port clashes, log levels, the upload budget for a task's memory). The CDK app imports
+ * this module and nothing else of the runtime's configuration; config.ts parses what
+ * `containerEnvironment` writes, and an infra test feeds the synthesized environment
+ * through `loadConfig`.
+ */
+
+/** LOG_LEVEL values, as pino names them. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const MIB = 1024 * 1024;
+
+/**
+ * The default upload budget with a visible memory limit: half of it. The other half is for
+ * what the budget does not count: Node itself (about 60 MiB), sessions and their socket
+ * and stream buffers, TLS, downloads, and garbage not yet collected.
+ */
+export function uploadBufferMiBForMemory(memoryLimitBytes: number): number {
+  return Math.floor(memoryLimitBytes / 2 / MIB);
+}
+
+/** The listening ports of one process; 0 turns a listener off. */
+export interface PortLayout {
+  readonly control: number;
+  readonly implicitTls: number;
+  readonly health: number;
+  readonly passive: { readonly first: number; readonly last: number };
+}
+
+export type ListenerPort = 'control' | 'implicitTls' | 'health';
+
+export type PortClash =
+  /** Two listeners on one port; `port` is the later of the two in the order control, implicitTls, health. */
+  | { readonly kind: 'same-port'; readonly port: ListenerPort; readonly sameAs: ListenerPort; readonly value: number }
+  /** A listener inside the passive range. */
+  | { readonly kind: 'in-passive-range'; readonly port: ListenerPort; readonly value: number };
+
+const LISTENERS: readonly ListenerPort[] = ['control', 'implicitTls', 'health'];
+
+/** Every clash in `layout`, same-port clashes first, each in the order of LISTENERS. */
+export function portClashes(layout: PortLayout): PortClash[] {
+  const clashes: PortClash[] = [];
+  const on = LISTENERS.filter((name) => layout[name] !== 0);
+  for (const [index, port] of on.entries()) {
+    const sameAs = on.slice(0, index).find((earlier) => layout[earlier] === layout[port]);
+    if (sameAs !== undefined) clashes.push({ kind: 'same-port', port, sameAs, value: layout[port] });
+  }
+  for (const port of on) {
+    const value = layout[port];
+    if (value >= layout.passive.first && value <= layout.passive.last) clashes.push({ kind: 'in-passive-range', port, value });
+  }
+  return clashes;
+}
+
+/** What every shard of a deployment shares. */
+export interface DeploymentEnvironment {
+  readonly bucket: string;
+  /** '' = the whole bucket. */
+  readonly bucketPrefix: string;
+  readonly activeMode: boolean;
+  readonly tlsMode: TlsMode;
+  readonly usersSecretId: string;
+  /** Needed unless tlsMode is off. */
+  readonly tlsSecretId: string | undefined;
+  readonly logLevel: LogLevel;
+}
+
+/** What is particular to one shard's container. */
+export interface ShardEnvironment {
+  readonly ports: PortLayout;
+  /** The address PASV announces (the shard's Elastic IP). */
+  readonly passiveAddress: string;
+  readonly shutdownGraceSeconds: number;
+  readonly uploadBufferMiB: number;
+}
+
+/** Every variable containerEnvironment may write; config.ts checks at compile time that it reads each one. */
+export const CONTAINER_VARIABLES = [
+  'S3_BUCKET',
+  'S3_PREFIX',
+  'FTP_ACTIVE_MODE',
+  'FTP_TLS_MODE',
+  'FTP_USERS_SECRET_ID',
+  'FTP_TLS_SECRET_ID',
+  'LOG_LEVEL',
+  'FTP_PORT',
+  'FTPS_IMPLICIT_PORT',
+  'HEALTH_PORT',
+  'FTP_PASSIVE_PORTS',
+  'FTP_PASSIVE_ADDRESS',
+  'FTP_SHUTDOWN_GRACE_SECONDS',
+  'FTP_UPLOAD_BUFFER_MIB',
+] as const;
+export type ContainerVariable = (typeof CONTAINER_VARIABLES)[number];
+
+/** The container environment of one shard: the variables config.ts reads, as it reads them. */
+export function containerEnvironment(deployment: DeploymentEnvironment, shard: ShardEnvironment): { readonly [K in ContainerVariable]?: string } {
+  const { ports } = shard;
+  return {
+    S3_BUCKET: deployment.bucket,
+    ...(deployment.bucketPrefix === '' ? {} : { S3_PREFIX: deployment.bucketPrefix }),
+    FTP_ACTIVE_MODE: deployment.activeMode ? 'on' : 'off',
+    FTP_TLS_MODE: deployment.tlsMode,
+    FTP_USERS_SECRET_ID: deployment.usersSecretId,
+    ...(deployment.tlsSecretId === undefined ? {} : { FTP_TLS_SECRET_ID: deployment.tlsSecretId }),
+    LOG_LEVEL: deployment.logLevel,
+    FTP_PORT: String(ports.control),
+    FTPS_IMPLICIT_PORT: String(ports.implicitTls),
+    HEALTH_PORT: String(ports.health),
+    FTP_PASSIVE_PORTS: `${ports.passive.first}-${ports.passive.last}`,
+    FTP_PASSIVE_ADDRESS: shard.passiveAddress,
+    FTP_SHUTDOWN_GRACE_SECONDS: String(shard.shutdownGraceSeconds),
+    // Set, not left to the runtime: Fargate limits the task, and the container's own
+    // cgroup may show no limit at all.
+    FTP_UPLOAD_BUFFER_MIB: String(shard.uploadBufferMiB),
+  };
+}

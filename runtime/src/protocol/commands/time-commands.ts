@@ -1,0 +1,110 @@
+import type { CommandSpec, FtpSession } from '../command-handler.ts';
+import { formatTimeVal, parseTimeVal } from '../listing-format.ts';
+import { ReplyError } from '../reply.ts';
+import { REPLIES } from '../replies.ts';
+
+/**
+ * Setting a file's modification time, in the three ways clients ask: MFMT and MFF
+ * (draft-somers-ftp-mfxx; FileZilla, WinSCP, rclone, lftp) and SITE UTIME (older
+ * servers; lftp's fallback). The store keeps the time with the object (see
+ * client-mtime.ts); MDTM, MLSD/MLST and LIST then report it.
+ */
+export const TIME_COMMANDS: readonly CommandSpec[] = [
+  {
+    verb: 'MFMT',
+    handler: mfmt,
+    login: true,
+    argument: 'required',
+    permission: 'write',
+    syntax: 'MFMT <YYYYMMDDHHMMSS> <path>',
+    feature: () => 'MFMT',
+  },
+  {
+    verb: 'MFF',
+    handler: mff,
+    login: true,
+    argument: 'required',
+    permission: 'write',
+    syntax: 'MFF modify=<YYYYMMDDHHMMSS>; <path>',
+    feature: () => 'MFF modify;',
+  },
+  {
+    verb: 'SITE',
+    handler: site,
+    login: true,
+    argument: 'required',
+    permission: 'write',
+    syntax: 'SITE UTIME <YYYYMMDDHHMMSS> <path> | SITE UTIME <path> <atime> <mtime> <ctime> UTC',
+  },
+];
+
+async function mfmt(session: FtpSession, argument: string): Promise<void> {
+  const [text = '', ...rest] = argument.split(' ');
+  const path = rest.join(' ');
+  const time = requireTime(text);
+  if (path === '') throw new ReplyError(501, 'Syntax: MFMT <YYYYMMDDHHMMSS> <path>.');
+  await setModified(session, path, time);
+  session.reply(213, `Modify=${formatTimeVal(time)}; ${path}`);
+}
+
+async function mff(session: FtpSession, argument: string): Promise<void> {
+  const space = argument.indexOf(' ');
+  const path = space === -1 ? '' : argument.slice(space + 1);
+  if (path === '') throw new ReplyError(501, 'Syntax: MFF modify=<YYYYMMDDHHMMSS>; <path>.');
+  const facts = argument.slice(0, space).split(';').filter((fact) => fact !== '');
+  let time: Date | undefined;
+  for (const fact of facts) {
+    const [name = '', value = ''] = fact.split('=', 2);
+    // S3 objects have no mode, owner or creation time of their own to set.
+    if (name.toLowerCase() !== 'modify') throw new ReplyError(504, `Fact ${JSON.stringify(name.slice(0, 16))} cannot be set; only modify.`);
+    time = requireTime(value);
+  }
+  if (time === undefined) throw new ReplyError(501, 'Syntax: MFF modify=<YYYYMMDDHHMMSS>; <path>.');
+  await setModified(session, path, time);
+  session.reply(213, `modify=${formatTimeVal(time)}; ${path}`);
+}
+
+async function site(session: FtpSession, argument: string): Promise<void> {
+  const [subcommand = '', ...words] = argument.split(' ');
+  switch (subcommand.toUpperCase()) {
+    case 'UTIME':
+      return siteUtime(session, words);
+    case 'HELP':
+      return session.reply(214, 'SITE commands: UTIME.');
+    default:
+      throw new ReplyError(504, `SITE ${JSON.stringify(subcommand.slice(0, 16))} is not supported; SITE HELP lists them.`);
+  }
+}
+
+/** lftp sends "SITE UTIME <time> <path>", or "SITE UTIME <path> <atime> <mtime> <ctime> UTC". */
+async function siteUtime(session: FtpSession, words: readonly string[]): Promise<void> {
+  let path: string;
+  let time: Date;
+  const first = words[0] ?? '';
+  if (words.length >= 5 && words[words.length - 1]?.toUpperCase() === 'UTC') {
+    path = words.slice(0, -4).join(' ');
+    time = requireTime(words[words.length - 3] ?? '');
+  } else if (parseTimeVal(first) !== undefined && words.length >= 2) {
+    path = words.slice(1).join(' ');
+    time = requireTime(first);
+  } else {
+    throw new ReplyError(501, 'Syntax: SITE UTIME <YYYYMMDDHHMMSS> <path>.');
+  }
+  await setModified(session, path, time);
+  session.reply(200, `Modification time set to ${formatTimeVal(time)}.`);
+}
+
+function requireTime(text: string): Date {
+  const time = parseTimeVal(text);
+  if (time === undefined) throw new ReplyError(501, 'The time must be YYYYMMDDHHMMSS (UTC).');
+  return time;
+}
+
+async function setModified(session: FtpSession, path: string, time: Date): Promise<void> {
+  const target = session.resolve(path);
+  const entry = await session.stat(target);
+  if (entry?.kind === 'directory') throw new ReplyError(550, 'Folder times cannot be set: S3 keeps none.');
+  if (entry === undefined) throw new ReplyError(REPLIES.noSuchFile);
+  await session.services.store.setModified(target.storePath, time, { signal: session.closedSignal });
+  session.log.info({ event: 'set-modified', path: target.path, modified: time.toISOString() });
+}
