@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../../runtime/src/storage/s3-object-store.ts';
-import { memoryMiB, startChildBridge } from '../helpers/child-bridge.ts';
+import { memoryMiB, settledRss, startChildBridge } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 import { startTestS3, type TestS3 } from '../helpers/s3-server.ts';
 
@@ -74,18 +74,6 @@ async function upload(port: number, block: Buffer, index: number): Promise<strin
   } finally {
     await ftp.close();
   }
-}
-
-/** VmRSS once it has stopped moving (two samples 250 ms apart within 1 MiB), or after 5 s. */
-async function settledRss(pid: number): Promise<number> {
-  let previous = await memoryMiB(pid, 'VmRSS');
-  for (let sample = 0; sample < 20; sample++) {
-    await delay(250);
-    const now = await memoryMiB(pid, 'VmRSS');
-    if (Math.abs(now - previous) < 1) return now;
-    previous = now;
-  }
-  return previous;
 }
 
 async function storedDigest(s3: TestS3, key: string): Promise<string> {

@@ -6,16 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { freePort } from './bridge.ts';
 import { TEST_CREDENTIALS, type TestS3 } from './s3-server.ts';
+import { makeCertificate } from './tls-fixture.ts';
 
 /**
  * The built bridge (runtime/dist/main.js, what the container runs) in a child
  * process, against a test S3 server: its memory, its S3 client and its signals are
- * its own. One user, `user`/`pass`, home `home/`.
+ * its own. One user, `user`/`pass`, home `home/`, unless `users` says otherwise.
  */
 export interface ChildBridge {
   readonly process: ChildProcess;
   readonly pid: number;
   readonly port: number;
+  /** The implicit-FTPS port, with `tls`. */
+  readonly implicitPort: number | undefined;
   /** Everything it wrote on stdout so far (JSON log lines). */
   stdout(): string;
   /** The log lines parsed. */
@@ -27,26 +30,59 @@ export interface ChildBridge {
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN = join(ROOT, 'runtime', 'dist', 'main.js');
 
+export interface ChildBridgeUser {
+  readonly username: string;
+  readonly password: string;
+  /** @default `${username}/` */
+  readonly home?: string;
+  readonly tlsSessionReuse?: 'required' | 'optional';
+  /** A hash of `password` made already (hundreds of users can share one); default: a cheap one (logN 10). */
+  readonly passwordHash?: string;
+}
+
+export const CHILD_USER: ChildBridgeUser = { username: 'user', password: 'pass', home: 'home/' };
+
 export async function startChildBridge(options: {
   /** A test S3 server, or any endpoint and bucket (the discard endpoint, say). */
   readonly s3: Pick<TestS3, 'endpoint' | 'bucket'>;
-  /** A temporary folder for the users file. */
+  /** A temporary folder for the users file (and the certificate, with `tls`). */
   readonly dir: string;
   readonly env?: Record<string, string>;
+  /** @default [CHILD_USER] */
+  readonly users?: readonly ChildBridgeUser[];
+  /** A self-signed certificate: explicit FTPS on the control port, implicit FTPS on a port of its own. */
+  readonly tls?: boolean;
 }): Promise<ChildBridge> {
   const { s3, dir } = options;
   const usersFile = join(dir, 'users.json');
-  const passwordHash = await hashPassword('pass', { parameters: { logN: 10, r: 8, p: 1 } });
-  await writeFile(usersFile, JSON.stringify({ users: [{ username: 'user', passwordHash, home: 'home/' }] }));
+  const users = await Promise.all(
+    (options.users ?? [CHILD_USER]).map(async (user) => ({
+      username: user.username,
+      passwordHash: user.passwordHash ?? (await hashPassword(user.password, { parameters: { logN: 10, r: 8, p: 1 } })),
+      home: user.home ?? `${user.username}/`,
+      ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
+    })),
+  );
+  await writeFile(usersFile, JSON.stringify({ users }));
+  const tlsEnv: Record<string, string> = {};
+  if (options.tls) {
+    const certificate = await makeCertificate();
+    tlsEnv.FTP_TLS_CERT_FILE = join(dir, 'cert.pem');
+    tlsEnv.FTP_TLS_KEY_FILE = join(dir, 'key.pem');
+    await writeFile(tlsEnv.FTP_TLS_CERT_FILE, certificate.cert);
+    await writeFile(tlsEnv.FTP_TLS_KEY_FILE, certificate.key);
+  }
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+    const implicitPort = options.tls ? await freePort() : 0;
+    if ([port, implicitPort].some((taken) => taken >= first && taken <= first + 9)) continue;
     const child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
         FTP_LISTEN_ADDRESS: '127.0.0.1',
         FTP_PORT: String(port),
-        FTPS_IMPLICIT_PORT: '0',
+        FTPS_IMPLICIT_PORT: String(implicitPort),
         FTP_PASSIVE_PORTS: `${first}-${first + 9}`,
         HEALTH_PORT: '0',
         FTP_USERS_FILE: usersFile,
@@ -59,6 +95,7 @@ export async function startChildBridge(options: {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+        ...tlsEnv,
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,6 +111,7 @@ export async function startChildBridge(options: {
         process: child,
         pid: child.pid,
         port,
+        implicitPort: options.tls ? implicitPort : undefined,
         stdout: () => stdout,
         logs: () => jsonLines(stdout),
         kill: () => {
@@ -82,7 +120,7 @@ export async function startChildBridge(options: {
       };
     }
     child.kill('SIGKILL');
-    if (attempt < 5 && /passive port/i.test(stdout)) continue;
+    if (attempt < 5 && /passive port|EADDRINUSE/i.test(stdout)) continue;
     throw new Error(`the bridge did not start: ${stdout}`);
   }
 }
@@ -101,4 +139,21 @@ export async function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<
   const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
   if (match?.[1] === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) / 1024;
+}
+
+/** VmRSS once it has stopped moving (two samples 250 ms apart within 1 MiB), or after 5 s. */
+export async function settledRss(pid: number): Promise<number> {
+  let previous = await memoryMiB(pid, 'VmRSS');
+  for (let sample = 0; sample < 20; sample++) {
+    await delay(250);
+    const now = await memoryMiB(pid, 'VmRSS');
+    if (Math.abs(now - previous) < 1) return now;
+    previous = now;
+  }
+  return previous;
+}
+
+/** Starts VmHWM afresh from the current RSS (Linux's clear_refs), so it tells the peak of what follows. */
+export async function resetPeakMemory(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
 }

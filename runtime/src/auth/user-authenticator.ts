@@ -104,16 +104,23 @@ export class UserAuthenticator implements Authenticator {
     const account = this.#accounts.get(request.username);
     // Always verify, against a throwaway hash for unknown users: same work, same time.
     const hash = account?.record.passwordHash ?? this.#dummyHash;
-    let passwordMatches = account !== undefined && this.#verified?.has(request.username, hash, request.password) === true;
+    const remembered = (): boolean => account !== undefined && this.#verified?.has(request.username, hash, request.password) === true;
+    let passwordMatches = remembered();
     if (!passwordMatches) {
       try {
-        passwordMatches = await this.#verifications.run(() => verifyPassword(request.password, hash), request.signal);
+        // Looked up again once a slot is free: logins that arrive together all miss the
+        // cache, and without this each would run scrypt after the first had verified it.
+        passwordMatches = await this.#verifications.run(async () => {
+          if (remembered()) return true;
+          const matches = await verifyPassword(request.password, hash);
+          if (account !== undefined && matches) this.#verified?.remember(request.username, hash, request.password);
+          return matches;
+        }, request.signal);
       } catch (error) {
         // A client gone while waiting for a verification slot: no scrypt, no count.
         if (request.signal?.aborted) return { ok: false, reason: 'cancelled' };
         this.#logger.error({ event: 'password-check-error', err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
       }
-      if (account !== undefined && passwordMatches) this.#verified?.remember(request.username, hash, request.password);
     }
     if (account === undefined || !passwordMatches) return { ok: false, reason: 'bad-credentials' };
     const { allowFrom } = account.record;

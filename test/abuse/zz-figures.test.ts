@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { collectCases, renderTable, RESULTS_DIR, RUN_ID } from './support/figures.ts';
+
+/** The issue's numbered cases: each must have been replayed by this run. */
+const CASES = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'];
+
+const LEGEND = `accepted / refused / held: the attack's connections or attempts that the bridge served (for an attack
+that must not succeed, such as an injected login or a stolen transfer: that succeeded), that it turned away,
+and that it still held at the end. RSS: settled before the attack, its peak during it, settled after.
+`;
+
+/**
+ * Runs last (files run in name order, one at a time): prints one table of what every
+ * case of this `node --test` run recorded, and writes it to results/figures.json.
+ */
+test('abuse figures (one row per case)', async () => {
+  const cases = await collectCases(RUN_ID);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const written = join(RESULTS_DIR, 'figures.json');
+  await writeFile(written, `${JSON.stringify({ generatedAt: new Date().toISOString(), cases }, null, 2)}\n`);
+  console.log(`\n${renderTable(cases)}\n\n${LEGEND}\nwritten: ${written}\n`);
+  const replayed = new Set(cases.map((c) => c.case.replace(/[a-z]+$/, '')));
+  assert.deepEqual(CASES.filter((number) => !replayed.has(number)), [], 'every numbered case of issue 7 recorded its figures');
+});
