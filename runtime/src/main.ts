@@ -259,10 +259,23 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       'the bridge did not start',
     );
     process.stderr.write(`ftp-s3-bridge: ${failure.message}\n`);
+    await flushed(logger);
     return failure.exitCode;
   }
   process.send?.({ event: 'listening', ...portsOf(bridge) });
-  return await stopOnSignal(bridge, logger);
+  const code = await stopOnSignal(bridge, logger);
+  await flushed(logger);
+  return code;
+}
+
+/**
+ * Resolves once every log line written so far has reached stdout. The caller exits
+ * right after: a line still queued behind a full pipe (the log collector reading
+ * slowly) would otherwise come out after later ones, or not at all.
+ */
+async function flushed(logger: Logger): Promise<void> {
+  // Bounded: stdout gone for good must not keep the process from exiting.
+  await withDeadline(new Promise<void>((resolve) => logger.flush(() => resolve())), 2000, () => undefined);
 }
 
 /** A forced exit waits this long for S3 to confirm the aborts of the transfers it cut off. */
