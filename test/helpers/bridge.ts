@@ -150,7 +150,7 @@ export async function startTestBridge(
       };
     } catch (error) {
       liveBridges -= 1;
-      if (attempt < 5 && /passive port/i.test((error as Error).message)) continue;
+      if (attempt < 5 && /passive port|already in use|EADDRINUSE/i.test((error as Error).message)) continue;
       if (!options.s3) await s3.stop();
       await rm(dir, { recursive: true, force: true });
       throw error;

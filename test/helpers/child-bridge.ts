@@ -120,7 +120,8 @@ export async function startChildBridge(options: {
       };
     }
     child.kill('SIGKILL');
-    if (attempt < 5 && /passive port|EADDRINUSE/i.test(stdout)) continue;
+    // A port another test took meanwhile (start-failure.ts words it "already in use").
+    if (attempt < 5 && /already in use|EADDRINUSE/i.test(stdout)) continue;
     throw new Error(`the bridge did not start: ${stdout}`);
   }
 }
