@@ -92,18 +92,10 @@ export class ControlSession implements FtpSession {
     this.services = options.services;
     this.implicitTls = options.implicitTls;
     this.state = {
-      user: undefined,
-      pendingUsername: undefined,
-      cwd: '/',
-      transferType: 'A',
-      restOffset: 0,
-      renameFrom: undefined,
+      ...loggedOutState(),
       secure: options.implicitTls,
       pbszDone: options.implicitTls,
       protection: options.implicitTls ? 'P' : 'C',
-      epsvAll: false,
-      mlstFacts: new Set(MLST_FACTS),
-      hashAlgorithm: DEFAULT_HASH,
     };
     this.clientAddress = normalizeAddress(options.socket.remoteAddress);
     this.localAddress = normalizeAddress(options.socket.localAddress);
@@ -211,17 +203,7 @@ export class ControlSession implements FtpSession {
 
   /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
   reinitialize(): void {
-    Object.assign(this.state, {
-      user: undefined,
-      pendingUsername: undefined,
-      cwd: '/',
-      transferType: 'A',
-      restOffset: 0,
-      renameFrom: undefined,
-      epsvAll: false,
-      mlstFacts: new Set(MLST_FACTS),
-      hashAlgorithm: DEFAULT_HASH,
-    } satisfies Partial<SessionState>);
+    Object.assign(this.state, loggedOutState());
     this.#log = this.#sessionLog;
     this.data.clear();
     this.#startLoginTimer();
@@ -545,4 +527,19 @@ export class ControlSession implements FtpSession {
     }, this.services.settings.idleTimeoutMs);
     this.#idleTimer.unref();
   }
+}
+
+/** What a session holds right after the greeting, and again after REIN (the TLS state aside). */
+function loggedOutState(): Omit<SessionState, 'secure' | 'pbszDone' | 'protection'> {
+  return {
+    user: undefined,
+    pendingUsername: undefined,
+    cwd: '/',
+    transferType: 'A',
+    restOffset: 0,
+    renameFrom: undefined,
+    epsvAll: false,
+    mlstFacts: new Set(MLST_FACTS),
+    hashAlgorithm: DEFAULT_HASH,
+  };
 }
