@@ -3,10 +3,10 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { startProxiedTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import type { FaultProxy } from '../helpers/fault-proxy.ts';
 import { openSession, RawFtp, uploadOver, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3, TEST_S3_KEEPS_CHECKSUMS, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
+import { TEST_S3_KEEPS_CHECKSUMS, type TestS3 } from '../helpers/s3-server.ts';
 
 const MIB = 1024 * 1024;
 const digest = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
@@ -21,6 +21,7 @@ const READ_UNLESS_KEPT = TEST_S3_KEEPS_CHECKSUMS ? 0 : 1;
 const STORED_UNLESS_NOT_KEPT = TEST_S3_KEEPS_CHECKSUMS ? 'stored' : 'computed';
 
 describe('checksums', () => {
+  let proxied: ProxiedTestBridge;
   let s3: TestS3;
   let proxy: FaultProxy;
   let client: S3Client;
@@ -28,28 +29,18 @@ describe('checksums', () => {
   const checksumLogs = () => env.logs.filter((line) => line.event === 'checksum');
 
   before(async () => {
-    s3 = await startTestS3();
-    proxy = await startFaultProxy(s3.endpoint);
-    client = testS3Client(proxy.endpoint);
-    env = await startTestBridge({
-      s3,
-      s3Client: client,
-      env: { S3_CHECKSUM: 'when_supported' },
-      users: [
-        { username: 'alice', password: 'wonderland', home: 'partners/alice/' },
-        { username: 'lister', password: 'list-only', home: 'partners/alice/', permissions: ['list'] },
-      ],
+    proxied = await startProxiedTestBridge({
+      bridge: {
+        env: { S3_CHECKSUM: 'when_supported' },
+        users: [
+          { username: 'alice', password: 'wonderland', home: 'partners/alice/' },
+          { username: 'lister', password: 'list-only', home: 'partners/alice/', permissions: ['list'] },
+        ],
+      },
     });
+    ({ s3, proxy, client, env } = proxied);
   });
-  after(async () => {
-    try {
-      client.destroy();
-      await env.stop();
-    } finally {
-      await proxy.close();
-      await s3.stop();
-    }
-  });
+  after(() => proxied.stop());
 
   for (const tls of [false, true]) {
     const mode = tls ? 'FTPS' : 'plain FTP';

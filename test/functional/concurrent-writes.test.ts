@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import type { FaultProxy } from '../helpers/fault-proxy.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, type TestS3 } from '../helpers/s3-server.ts';
 
 const MIB = 1024 * 1024;
 /** Below the 5 MiB part minimum the kept start is re-sent (PutObject); above it, copied server side. */
@@ -65,28 +65,15 @@ describe('a resume or append races another upload of the same file', () => {
 });
 
 describe('a store that enforces If-Match, as AWS S3 does (modelled by the fault proxy)', () => {
+  let proxied: ProxiedTestBridge;
   let s3: TestS3;
   let proxy: FaultProxy;
-  let client: S3Client;
   let env: TestBridge;
   before(async () => {
-    s3 = await startTestS3();
-    proxy = await startFaultProxy(s3.endpoint);
-    proxy.enforceIfMatch();
-    client = testS3Client(proxy.endpoint);
-    env = await startTestBridge({ s3, s3Client: client });
+    proxied = await startProxiedTestBridge({ proxy: (created: FaultProxy) => created.enforceIfMatch() });
+    ({ s3, proxy, env } = proxied);
   });
-  after(async () => {
-    try {
-      // Both clients' keep-alive sockets are this test's, not the bridge's to close.
-      client.destroy();
-      s3.client.destroy();
-      await env.stop();
-    } finally {
-      await proxy.close();
-      await s3.stop();
-    }
-  });
+  after(() => proxied.stop());
 
   for (const { label, bytes } of BASE_SIZES) {
     test(`APPE onto ${label}: a write landing after the last check, inside the commit, is still refused (450)`, async () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import type { FaultProxy } from '../helpers/fault-proxy.ts';
 import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, type TestS3 } from '../helpers/s3-server.ts';
 
 async function objectText(env: { s3: TestS3 }, key: string): Promise<string | undefined> {
   try {
@@ -153,28 +153,15 @@ describe('aborted and broken transfers leave nothing behind', () => {
 });
 
 describe('an S3 endpoint that fails', () => {
+  let proxied: ProxiedTestBridge;
   let s3: TestS3;
   let proxy: FaultProxy;
   let env: TestBridge;
-  let client: S3Client;
   before(async () => {
-    s3 = await startTestS3();
-    proxy = await startFaultProxy(s3.endpoint);
-    client = testS3Client(proxy.endpoint, {
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1000, socketTimeout: 5000 },
-    });
-    env = await startTestBridge({ s3, s3Client: client });
+    proxied = await startProxiedTestBridge({ client: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, socketTimeout: 5000 } } });
+    ({ s3, proxy, env } = proxied);
   });
-  after(async () => {
-    try {
-      client.destroy(); // this test's own client: its keep-alive sockets are not the bridge's to close
-      await env.stop();
-    } finally {
-      await proxy.close();
-      await s3.stop();
-    }
-  });
+  after(() => proxied.stop());
 
   test('S3 failing mid-upload: 451, no object, no multipart upload left', async () => {
     proxy.failUploadPartsAfter(1, 'status-500');

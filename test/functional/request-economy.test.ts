@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startFaultProxy, type FaultProxy, type S3Operation } from '../helpers/fault-proxy.ts';
+import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import type { FaultProxy, S3Operation } from '../helpers/fault-proxy.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts';
 
 /**
  * Small files are dominated by round trips to S3, not bytes: a new file must cost only
@@ -15,26 +13,14 @@ import { startTestS3, testS3Client, type TestS3 } from '../helpers/s3-server.ts'
 const OPERATIONS: readonly S3Operation[] = ['HeadObject', 'ListObjects', 'PutObject', 'GetObject'];
 
 describe('requests per upload', () => {
-  let s3: TestS3;
+  let proxied: ProxiedTestBridge;
   let proxy: FaultProxy;
-  let client: S3Client;
   let env: TestBridge;
   before(async () => {
-    s3 = await startTestS3();
-    proxy = await startFaultProxy(s3.endpoint);
-    client = testS3Client(proxy.endpoint);
-    env = await startTestBridge({ s3, s3Client: client });
+    proxied = await startProxiedTestBridge();
+    ({ proxy, env } = proxied);
   });
-  after(async () => {
-    try {
-      client.destroy();
-      s3.client.destroy();
-      await env.stop();
-    } finally {
-      await proxy.close();
-      await s3.stop();
-    }
-  });
+  after(() => proxied.stop());
 
   const counts = (): Record<string, number> => Object.fromEntries(OPERATIONS.map((operation) => [operation, proxy.count(operation)]));
   const delta = (before: Record<string, number>): Record<string, number> =>
@@ -98,7 +84,7 @@ describe('requests per upload', () => {
   });
 
   test('FTP_LIST_CLIENT_TIMES=off: listings ask for no time, MDTM still does', async () => {
-    const quiet = await startTestBridge({ s3, s3Client: client, env: { FTP_LIST_CLIENT_TIMES: 'off' } });
+    const quiet = await startTestBridge({ s3: proxied.s3, s3Client: proxied.client, env: { FTP_LIST_CLIENT_TIMES: 'off' } });
     try {
       const ftp = await RawFtp.login(quiet.port, 'alice', 'wonderland');
       await ftp.command('TYPE I', 200);

@@ -5,9 +5,8 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort, startTestBridge } from '../helpers/bridge.ts';
-import { startFaultProxy } from '../helpers/fault-proxy.ts';
-import { pendingMultipartUploads, startTestS3, testS3Client } from '../helpers/s3-server.ts';
+import { freePort, startProxiedTestBridge, startTestBridge } from '../helpers/bridge.ts';
+import { pendingMultipartUploads } from '../helpers/s3-server.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
 
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -72,10 +71,8 @@ describe('shutdown and limits', () => {
   });
 
   test('uploads cut off at the end of the grace period are aborted in S3 and logged before the stop completes', async () => {
-    const s3 = await startTestS3();
-    const proxy = await startFaultProxy(s3.endpoint);
-    const client = testS3Client(proxy.endpoint);
-    const env = await startTestBridge({ s3, s3Client: client, env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3' } });
+    const proxied = await startProxiedTestBridge({ bridge: { env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3' } } });
+    const { s3, proxy, env } = proxied;
     try {
       const sessions = await Promise.all(Array.from({ length: 3 }, () => RawFtp.login(env.port, 'alice', 'wonderland')));
       const uploads = await Promise.all(
@@ -105,10 +102,7 @@ describe('shutdown and limits', () => {
       for (const data of uploads) data.destroy();
       await Promise.all(sessions.map((ftp) => ftp.close()));
     } finally {
-      client.destroy();
-      await env.stop();
-      await proxy.close();
-      await s3.stop();
+      await proxied.stop();
     }
   });
 

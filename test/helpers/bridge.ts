@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/main.ts';
-import { startTestS3, type TestS3 } from './s3-server.ts';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
 
 /**
@@ -156,6 +157,52 @@ export async function startTestBridge(
       throw error;
     }
   }
+}
+
+export interface ProxiedTestBridge {
+  readonly s3: TestS3;
+  readonly proxy: FaultProxy;
+  /** The bridge's S3 client, through the proxy. */
+  readonly client: S3Client;
+  readonly env: TestBridge;
+  /** Stops all of it, the test's own S3 clients first (their keep-alive sockets are not the bridge's to close). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A test S3 server, a fault proxy in front of it, and a test bridge whose S3 client
+ * goes through the proxy: for tests that count the bridge's requests or make S3 fail.
+ */
+export async function startProxiedTestBridge(
+  options: {
+    /** Settings of the bridge's S3 client (retries, timeouts). */
+    readonly client?: Omit<S3ClientConfig, 'endpoint'>;
+    /** Set up the proxy before the bridge starts. */
+    readonly proxy?: (proxy: FaultProxy) => void;
+    readonly bridge?: Omit<Parameters<typeof startTestBridge>[0], 's3' | 's3Client'>;
+  } = {},
+): Promise<ProxiedTestBridge> {
+  const s3 = await startTestS3();
+  const proxy = await startFaultProxy(s3.endpoint);
+  options.proxy?.(proxy);
+  const client = testS3Client(proxy.endpoint, options.client);
+  const env = await startTestBridge({ ...options.bridge, s3, s3Client: client });
+  return {
+    s3,
+    proxy,
+    client,
+    env,
+    async stop() {
+      try {
+        client.destroy();
+        s3.client.destroy();
+        await env.stop();
+      } finally {
+        await proxy.close();
+        await s3.stop();
+      }
+    },
+  };
 }
 
 /** A port that was free a moment ago (the listener binding it next may still race; tests retry). */
