@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The modification time a client set (MFMT and friends), kept in user metadata
  * under the key rclone and Cyberduck use: `x-amz-meta-mtime`, seconds since the
@@ -66,6 +68,10 @@ export interface ObjectVersion {
   readonly lastModified: Date | undefined;
 }
 
+/**
+ * A digest, not the key itself: keys run to 1,024 bytes, and a user who may write
+ * could otherwise fill the table with long names to hold tens of MiB outside any budget.
+ */
 function versionId({ key, etag, lastModified }: ObjectVersion): string {
-  return `${lastModified?.getTime() ?? ''} ${etag ?? ''} ${key}`;
+  return createHash('sha256').update(`${lastModified?.getTime() ?? ''} ${etag ?? ''} ${key}`).digest('base64');
 }
