@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -171,6 +172,8 @@ export interface ClientProbe {
   readonly versionArgs: readonly string[];
   /** Debian package, used for the version when the client cannot print one. */
   readonly debianPackage?: string;
+  /** A file the client cannot run without (a library jar): absent, the client counts as missing. */
+  readonly requiredFile?: string;
 }
 
 export interface ClientInfo {
@@ -182,7 +185,7 @@ export interface ClientInfo {
 
 export function probeClient(probe: ClientProbe): ClientInfo {
   const which = spawnSync('sh', ['-c', `command -v ${probe.executable}`], { encoding: 'utf8' });
-  const path = which.status === 0 ? which.stdout.trim() : null;
+  const path = which.status === 0 && (!probe.requiredFile || existsSync(probe.requiredFile)) ? which.stdout.trim() : null;
   if (!path) return { name: probe.name, executable: probe.executable, path: null, version: null };
   const output = spawnSync(path, [...probe.versionArgs], { encoding: 'utf8', timeout: 10_000 });
   let version = `${output.stdout ?? ''}\n${output.stderr ?? ''}`
@@ -205,13 +208,17 @@ export const USER: TestUser = DEFAULT_USER;
 export const HOME = DEFAULT_USER.home!; // 'partners/alice/'
 
 /** Starts the bridge; with `passivePorts`, uses a wider passive range (retried on a clash). */
-export async function startInteropBridge(options: { env?: Record<string, string>; passivePorts?: number } = {}): Promise<TestBridge> {
-  if (!options.passivePorts) return await startTestBridge({ env: options.env ?? {} });
+export async function startInteropBridge(
+  options: { env?: Record<string, string>; passivePorts?: number; users?: readonly TestUser[] } = {},
+): Promise<TestBridge> {
+  const users = options.users ? { users: options.users } : {};
+  if (!options.passivePorts) return await startTestBridge({ env: options.env ?? {}, ...users });
   for (let attempt = 0; ; attempt++) {
     const first = 40000 + Math.floor(Math.random() * 400) * 50;
     try {
       return await startTestBridge({
         env: { ...options.env, FTP_PASSIVE_PORTS: `${first}-${first + options.passivePorts - 1}` },
+        ...users,
       });
     } catch (error) {
       if (attempt < 8 && /passive port|EADDRINUSE|address already in use/i.test(String((error as Error).message))) continue;
@@ -363,6 +370,8 @@ export interface SuiteOptions {
   readonly probe: ClientProbe;
   /** Extra bridge configuration for this client's file. */
   readonly bridgeEnv?: Record<string, string>;
+  /** The bridge's users (default: USER). */
+  readonly users?: readonly TestUser[];
   readonly passivePorts?: number;
   /** Other executables this client's cases need (e.g. "ncftpput"). */
   readonly alsoNeeds?: readonly ClientProbe[];
@@ -397,7 +406,12 @@ export class ClientSuite {
       console.log(`interop: ${options.probe.name}: ${this.info.version}`);
     }
     before(async () => {
-      if (this.missing.length === 0) this.#env = await startInteropBridge({ env: options.bridgeEnv, passivePorts: options.passivePorts });
+      if (this.missing.length > 0) return;
+      this.#env = await startInteropBridge({
+        env: options.bridgeEnv,
+        passivePorts: options.passivePorts,
+        ...(options.users ? { users: options.users } : {}),
+      });
     });
     after(async () => {
       try {

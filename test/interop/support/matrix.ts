@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MODES, RESULTS_DIR, type CaseResult, type ClientResults, type Mode, type Status } from './harness.ts';
 
 /** The clients the issue names, in the order the matrix shows them. */
-export const EXPECTED_CLIENTS = ['curl', 'lftp', 'rclone', 'ftplib', 'wget', 'ncftp', 'tnftp'] as const;
+export const EXPECTED_CLIENTS = ['curl', 'lftp', 'rclone', 'ftplib', 'commons-net', 'wget', 'ncftp', 'tnftp'] as const;
 
 export interface Matrix {
   readonly generatedAt: string;
