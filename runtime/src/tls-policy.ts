@@ -10,3 +10,23 @@ export type TlsMode = (typeof TLS_MODES)[number];
 /** Whether a PROT P data connection must resume its control connection's TLS session. */
 export const TLS_SESSION_REUSE_MODES = ['required', 'optional'] as const;
 export type TlsSessionReuse = (typeof TLS_SESSION_REUSE_MODES)[number];
+
+/**
+ * The cipher suites offered, as OpenSSL names (Node's `ciphers`): TLS 1.3's three suites
+ * and, for TLS 1.2, Mozilla's "intermediate" profile without its DHE suites. Only AEAD
+ * (AES-GCM, ChaCha20-Poly1305), so no CBC suite and nothing LUCKY13 applies to. ECDHE
+ * only: every client that speaks TLS 1.2 with AEAD also speaks ECDHE, and DHE would add
+ * a far costlier key exchange per handshake (a lever for handshake floods) and
+ * Diffie-Hellman parameters to keep strong, for no client that needs it.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');

@@ -1,7 +1,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { randomBytes } from 'node:crypto';
+import { constants, randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
+import { TLS_CIPHERS } from '../tls-policy.ts';
 import { WatchedDocument } from '../watched-document.ts';
 
 /**
@@ -109,8 +110,20 @@ function checkedPair(source: TlsCredentialsSource, texts: readonly string[]): Pe
   return pair;
 }
 
+/**
+ * TLS 1.2 and 1.3 with AEAD suites only (see TLS_CIPHERS), and no renegotiation: a
+ * client-initiated one costs the server a full handshake each time for nothing FTP
+ * needs (a DoS lever on one connection that no connection limit counts). The control
+ * connection, the implicit port and every data connection take their context from here.
+ */
 function secureContext(pair: PemPair): SecureContext {
-  return createSecureContext({ ...pair, minVersion: 'TLSv1.2', ticketKeys: randomBytes(48) });
+  return createSecureContext({
+    ...pair,
+    minVersion: 'TLSv1.2',
+    ciphers: TLS_CIPHERS,
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+    ticketKeys: randomBytes(48),
+  });
 }
 
 function isPlaceholder(text: string): boolean {
