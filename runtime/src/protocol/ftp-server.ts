@@ -5,6 +5,7 @@ import { withDeadline } from '../deadline.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { ConnectionLimits, ConnectionRefusal } from './connection-limits.ts';
 import { ControlSession } from './control-session.ts';
+import { LogThrottle } from './log-throttle.ts';
 import { formatReply, reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
@@ -35,8 +36,6 @@ const TLS_HANDSHAKE_RECORD = 0x16;
  * be aborted in S3 and logged (the store retries an abort for about 7.5 s).
  */
 export const SHUTDOWN_ABORT_WAIT_MS = 10_000;
-/** Refusals of one reason are logged at most this often (a flood must not flood the logs). */
-const REFUSAL_LOG_INTERVAL_MS = 1000;
 
 /**
  * The control listeners (plain/explicit FTPS and implicit FTPS) and the sessions
@@ -53,7 +52,8 @@ export class FtpServer {
   readonly #settling = new Set<Promise<void>>();
   readonly #servers: Server[] = [];
   #refusing = 0;
-  readonly #refusalLog = new Map<string, { at: number; suppressed: number }>();
+  /** Refusals of one reason: at most one line per second (a flood must not flood the logs). */
+  readonly #refusalLog = new LogThrottle();
   #draining = false;
   #drained: (() => void) | undefined;
 
@@ -227,21 +227,16 @@ export class FtpServer {
   }
 
   #logRefusal(address: string, reason: string): void {
-    const now = Date.now();
-    const last = this.#refusalLog.get(reason);
-    if (last && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
-      last.suppressed += 1;
-      return;
-    }
-    this.#refusalLog.set(reason, { at: now, suppressed: 0 });
-    this.#options.logger.warn({
-      event: 'connection-refused',
-      clientAddress: address,
-      reason,
-      connections: this.#limits.total,
-      fromAddress: this.#limits.countFor(address),
-      suppressedSinceLast: last?.suppressed ?? 0,
-    });
+    this.#refusalLog.write(reason, (suppressedSinceLast) =>
+      this.#options.logger.warn({
+        event: 'connection-refused',
+        clientAddress: address,
+        reason,
+        connections: this.#limits.total,
+        fromAddress: this.#limits.countFor(address),
+        suppressedSinceLast,
+      }),
+    );
   }
 }
 

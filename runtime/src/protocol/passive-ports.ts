@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { normalizeAddress } from './client-address.ts';
+import { LogThrottle } from './log-throttle.ts';
 
 /**
  * The passive port range, listened on for the life of the server. A PASV/EPSV
@@ -52,6 +53,8 @@ export class PassivePortPool {
   #freed: Array<() => void> = [];
   /** Per port, the last connection refused because its address had no reservation there. */
   readonly #lastRefused = new Map<number, { readonly address: string; readonly at: number }>();
+  /** Refused connections are logged like refused control connections: a loop of them must not flood the logs. */
+  readonly #refusalLog = new LogThrottle();
 
   private constructor(ports: readonly number[], logger: Logger) {
     this.#ports = ports;
@@ -163,7 +166,9 @@ export class PassivePortPool {
     if (!slot || slot.released || (!slot.handler && slot.early.length >= MAX_EARLY_CONNECTIONS)) {
       const reason = slot ? 'too-many-connections' : 'no-reservation-for-address';
       if (!slot) this.#lastRefused.set(port, { address, at: Date.now() });
-      this.#logger.warn({ event: 'data-connection-refused', reason, port, clientAddress: address });
+      this.#refusalLog.write(reason, (suppressedSinceLast) =>
+        this.#logger.warn({ event: 'data-connection-refused', reason, port, clientAddress: address, suppressedSinceLast }),
+      );
       socket.destroy();
       return;
     }
