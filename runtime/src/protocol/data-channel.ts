@@ -166,7 +166,8 @@ export class DataChannel implements DataEndpoints {
       const target = address === undefined ? `port ${port}` : `${address}:${port}`;
       text =
         reason === 'passive-wrong-address'
-          ? `A data connection to ${target} came from ${stranger}, not from ${this.#clientAddress} like the control connection: data connections must leave from the same address (a NAT with several addresses?).`
+          ? // Never the stranger's address: it may be another client's (the log has it for the operator).
+            `A data connection to ${target} came from another address than the control connection's (${this.#clientAddress}): data connections must leave from the same address (a NAT with several addresses?).`
           : `No data connection to ${target} (${command}) within ${seconds} s: a firewall between client and server must allow TCP to the passive ports ${passiveRange}.`;
     } else {
       where = { mode: 'active', address: endpoint.host, port: endpoint.port };
