@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   bytes,
+  casesByName,
   CLIENTS_DIR,
   ClientRunError,
   ClientSuite,
@@ -104,12 +105,7 @@ function runScript(env: TestBridge, variant: Variant): Promise<{ result: RunResu
         ],
         { timeoutMs: 240_000 },
       );
-      const cases = new Map<string, ScriptCase>();
-      for (const line of result.stdout.split('\n').filter(Boolean)) {
-        const parsed = JSON.parse(line) as ScriptCase;
-        cases.set(parsed.case, parsed);
-      }
-      return { result, cases };
+      return { result, cases: casesByName<ScriptCase>(result.stdout) };
     })();
     runs.set(root, pending);
   }

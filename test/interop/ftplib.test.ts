@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  casesByName,
   CLIENTS_DIR,
   ClientRunError,
   ClientSuite,
@@ -65,12 +66,7 @@ function runScript(env: TestBridge, mode: Mode): Promise<{ result: RunResult; ca
         ],
         { timeoutMs: 240_000, env: { PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8' } },
       );
-      const cases = new Map<string, ScriptCase>();
-      for (const line of result.stdout.split('\n').filter(Boolean)) {
-        const parsed = JSON.parse(line) as ScriptCase;
-        cases.set(parsed.case, parsed);
-      }
-      return { result, cases };
+      return { result, cases: casesByName<ScriptCase>(result.stdout) };
     })();
     runs.set(mode, pending);
   }

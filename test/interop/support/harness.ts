@@ -134,6 +134,19 @@ export async function run(command: string, args: readonly string[], options: Run
   };
 }
 
+/**
+ * The cases a suite script printed, one JSON object per line, by their `case` name
+ * (the Python ftplib and Java Commons Net suites report this way).
+ */
+export function casesByName<T extends { readonly case: string }>(stdout: string): Map<string, T> {
+  const cases = new Map<string, T>();
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const parsed = JSON.parse(line) as T;
+    cases.set(parsed.case, parsed);
+  }
+  return cases;
+}
+
 /** The whole transcript of a run, for assertion messages. */
 export function transcript(result: RunResult, max = 12_000): string {
   const clip = (text: string): string => (text.length > max ? `…${text.slice(-max)}` : text);
