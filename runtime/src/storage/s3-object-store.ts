@@ -47,7 +47,7 @@ import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
 import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
 import { UploadBufferPool } from './upload-buffer-pool.ts';
-import { md5Etag } from './verify-copied-parts.ts';
+import { PartListing, md5Etag } from './verify-copied-parts.ts';
 
 export interface S3ObjectStoreOptions {
   /** Shared S3 client (see createS3Client); the store does not destroy it. */
@@ -134,6 +134,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #storeChecksums: boolean;
   readonly #listClientTimes: boolean;
   readonly #percentCopy: PercentCopyCheck;
+  readonly #partListing: PartListing;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -157,6 +158,7 @@ export class S3ObjectStore implements ObjectStore {
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
     this.#storeChecksums = options.storeChecksums ?? true;
     this.#listClientTimes = options.listClientTimes ?? true;
+    this.#partListing = new PartListing({ bucket: this.#bucket, prefix: this.#keys.prefix });
     this.#percentCopy = new PercentCopyCheck({
       client: this.#client,
       bucket: this.#bucket,
@@ -300,6 +302,7 @@ export class S3ObjectStore implements ObjectStore {
         // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
         ifMatch: planned,
         checksums: this.#storeChecksums,
+        partListing: this.#partListing,
         beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
         onBufferUse: options.onBufferUse,
       });
