@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { copySource, copySourceIsSafe, type PercentCopyMode } from './copy-source.ts';
+import { unquoted } from './verify-copied-parts.ts';
 
 /**
  * Whether this store's UploadPartCopy copies a key holding '%' right (see
@@ -93,8 +94,4 @@ export interface PercentCopyCheckOptions {
   readonly prefix: string;
   readonly mode: PercentCopyMode;
   readonly logger: Logger;
-}
-
-function unquoted(etag: string | undefined): string | undefined {
-  return etag?.replace(/^"(.*)"$/, '$1');
 }

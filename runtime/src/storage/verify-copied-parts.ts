@@ -153,6 +153,7 @@ export function md5Etag(etag: string | undefined, encryption: string | undefined
   return /^"?[0-9a-f]{32}"?$/.test(etag) ? etag : undefined;
 }
 
-function unquoted(etag: string | undefined): string | undefined {
+/** An ETag without its quotes: stores differ in sending them. */
+export function unquoted(etag: string | undefined): string | undefined {
   return etag?.replace(/^"(.*)"$/, '$1');
 }
