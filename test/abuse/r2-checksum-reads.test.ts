@@ -73,9 +73,10 @@ describe('round 2, row 6: checksums of a 64 MiB file, repeated', () => {
       notes: result.figures,
     });
     assert.ok(result.codes.every((code) => code === 250));
-    // One read per algorithm (the emulator's PutObject keeps no SHA-1 or MD5; CRC32 is not kept either for this client).
+    // One read per algorithm: S3 keeps no SHA-1 or MD5, and no CRC32 for a file this client wrote.
+    // (The bystander's NOOP times are recorded, not asserted: the emulator serving the reads
+    // runs in the test process, beside the bystander's client.)
     assert.ok(result.figures['MiB read from S3'] <= VERBS.length * 64 + 1, `read ${result.figures['MiB read from S3']} MiB`);
-    assert.ok(result.phase.bystanderMs.max < 1000, `bystander NOOP max ${result.phase.bystanderMs.max} ms`);
   });
 
   test(`${SESSIONS} sessions × ranged XCRC, a new range each time: stops at the allowance`, async () => {
