@@ -1,6 +1,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import { CONTAINER_VARIABLES, LOG_LEVELS, portClashes, uploadBufferMiBForMemory, type ContainerVariable, type ListenerPort, type LogLevel } from './container-environment.ts';
 import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
+import type { PercentCopyMode } from './storage/copy-source.ts';
 import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
 import { normaliseRootPath } from './storage/store-path.ts';
 import { TLS_MODES, TLS_SESSION_REUSE_MODES, type TlsMode, type TlsSessionReuse } from './tls-policy.ts';
@@ -42,6 +43,8 @@ export interface Config {
   readonly tlsCredentials: TlsCredentialsSource | undefined;
   readonly users: DocumentSource;
   readonly s3: S3Settings;
+  /** How APPE and resumes keep the start of a '%' name (S3_COPY_PERCENT_NAMES). */
+  readonly percentCopy: PercentCopyMode;
   readonly uploadBuffer: UploadBufferSetting;
   readonly dataConnectionTimeoutMs: number;
   readonly loginTimeoutMs: number;
@@ -50,6 +53,10 @@ export interface Config {
   readonly lockoutFailures: number;
   readonly lockoutMs: number;
   readonly renameMaxObjects: number;
+  /** Bytes per user per hour read to compute checksums. */
+  readonly checksumReadBytesPerHour: number;
+  /** Metadata rewrites (time changes) per user per hour. */
+  readonly timeChangesPerHour: number;
   /** LIST and MLSD read each file's client-set time (a HeadObject per file version not seen yet). */
   readonly listClientTimes: boolean;
   readonly maxConnections: number;
@@ -272,6 +279,7 @@ function storePrefix(raw: string): string {
 }
 
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
+const PERCENT_COPY_MODES: readonly PercentCopyMode[] = ['detect', 'copy', 'read-back'];
 
 // --- the table -------------------------------------------------------------
 
@@ -367,6 +375,12 @@ const VARIABLES = {
     description: 'when_supported|when_required: when to send checksums on uploads; some S3-compatible stores need when_required, which also stores no checksum with uploads (HASH then reads the file).',
     parse: oneOf(CHECKSUM_MODES),
   }),
+  S3_COPY_PERCENT_NAMES: withDefault({
+    value: 'detect',
+    description:
+      "detect|copy|read-back: how APPE and REST+STOR keep the start (5 MiB or more) of a file whose name holds '%': copy = inside S3 (UploadPartCopy, right on AWS S3); read-back = through the bridge, for stores that decode the copy source twice (Ceph RGW); detect = a probe with scratch objects, once per task, the first time it matters.",
+    parse: oneOf(PERCENT_COPY_MODES),
+  }),
   S3_PART_SIZE_MIB: withDefault({
     value: '8',
     description: 'First multipart upload part size in MiB (5-5120).',
@@ -412,6 +426,18 @@ const VARIABLES = {
     value: '1000',
     description: 'Largest number of objects a folder rename (RNFR/RNTO) may copy; larger folders are refused.',
     parse: integer({ min: 1, max: 100_000_000 }),
+  }),
+  FTP_CHECKSUM_READ_MIB_PER_HOUR: withDefault({
+    value: '4096',
+    description:
+      'MiB of file bytes a user (all their sessions on a task) may have read per hour to compute checksums (HASH, XSHA1, XMD5, XCRC ...) that S3 does not keep and the task has not computed yet; past it 450. 0 = stored and already computed checksums only.',
+    parse: integer({ min: 0, max: 1_000_000_000 }),
+  }),
+  FTP_TIME_CHANGES_PER_HOUR: withDefault({
+    value: '3600',
+    description:
+      'MFMT/MFF/SITE UTIME a user may make per hour that change a time (each is a copy of the object inside S3, a new version and an "Object Created" event); setting the time a file has costs none. Past it 450.',
+    parse: integer({ min: 0, max: 1_000_000_000 }),
   }),
   FTP_LIST_CLIENT_TIMES: withDefault({
     value: 'on',
@@ -594,6 +620,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
       checksum: values.S3_CHECKSUM,
       partSizeBytes: values.S3_PART_SIZE_MIB * 1024 * 1024,
     },
+    percentCopy: values.S3_COPY_PERCENT_NAMES,
     uploadBuffer,
     dataConnectionTimeoutMs: values.FTP_DATA_TIMEOUT_SECONDS,
     loginTimeoutMs: values.FTP_LOGIN_TIMEOUT_SECONDS,
@@ -602,6 +629,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     lockoutFailures: values.FTP_LOCKOUT_FAILURES,
     lockoutMs: values.FTP_LOCKOUT_SECONDS,
     renameMaxObjects: values.FTP_RENAME_MAX_OBJECTS,
+    checksumReadBytesPerHour: values.FTP_CHECKSUM_READ_MIB_PER_HOUR * MIB,
+    timeChangesPerHour: values.FTP_TIME_CHANGES_PER_HOUR,
     listClientTimes: values.FTP_LIST_CLIENT_TIMES,
     maxConnections: values.FTP_MAX_CONNECTIONS,
     maxConnectionsPerAddress: values.FTP_MAX_CONNECTIONS_PER_ADDRESS,

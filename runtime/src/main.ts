@@ -17,6 +17,7 @@ import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
 import { TlsCredentials } from './protocol/tls-credentials.ts';
+import { UserAllowance } from './protocol/user-allowance.ts';
 import { createS3Client } from './storage/s3-client.ts';
 import { GIB, MIB } from './storage/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3-object-store.ts';
@@ -78,6 +79,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       listClientTimes: config.listClientTimes,
       // A store that needs when_required refuses checksum headers it did not ask for.
       storeChecksums: config.s3.checksum !== 'when_required',
+      percentCopy: config.percentCopy,
       logger,
     });
 
@@ -144,6 +146,10 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           maxPerAddress: config.maxConnectionsPerAddress,
         }),
         newTlsContext: () => tls?.newContext(),
+        allowances: {
+          checksumReadBytes: new UserAllowance({ limit: config.checksumReadBytesPerHour, windowMs: HOUR_MS }),
+          metadataRewrites: new UserAllowance({ limit: config.timeChangesPerHour, windowMs: HOUR_MS }),
+        },
         logger,
         settings: {
           tlsMode: config.tlsMode,
@@ -199,6 +205,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     throw error;
   }
 }
+
+/** The window of the per-user allowances (FTP_CHECKSUM_READ_MIB_PER_HOUR, FTP_TIME_CHANGES_PER_HOUR). */
+const HOUR_MS = 3_600_000;
 
 const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password | probe [options] URL]
 

@@ -42,6 +42,8 @@ export interface FaultProxy {
   readonly endpoint: string;
   /** Requests received, by operation (including failed ones). */
   count(operation: S3Operation): number;
+  /** Body bytes that passed, by operation: `sent` to S3 in requests, `received` from it in answers. */
+  bytes(operation: S3Operation): { readonly sent: number; readonly received: number };
   /** Resolves when the next request of `operation` arrives (it is then handled as usual). */
   whenSeen(operation: S3Operation): Promise<void>;
   /** Lets `allowed` more UploadPart requests through, then applies `fault` to every later one. */
@@ -129,6 +131,12 @@ const NO_SUCH_KEY =
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const counts = new Map<S3Operation, number>();
+  const bodyBytes = new Map<S3Operation, { sent: number; received: number }>();
+  const bytesOf = (operation: S3Operation): { sent: number; received: number } => {
+    let entry = bodyBytes.get(operation);
+    if (entry === undefined) bodyBytes.set(operation, (entry = { sent: 0, received: 0 }));
+    return entry;
+  };
   const sockets = new Set<Socket>();
   let dead = false;
   let holding = false;
@@ -167,6 +175,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         }
         const status = operation === 'HeadObject' && notFoundAs403 && incoming.statusCode === 404 ? 403 : incoming.statusCode;
         res.writeHead(status ?? 502, incoming.headers);
+        incoming.on('data', (chunk: Buffer) => (bytesOf(operation).received += chunk.length));
         pipeline(incoming, res, () => undefined);
       };
       if (holdingResponses === operation) held.push(answer);
@@ -176,6 +185,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       outgoing.destroy();
       return;
     }
+    req.on('data', (chunk: Buffer) => (bytesOf(operation).sent += chunk.length));
     pipeline(req, outgoing, (error) => {
       if (error) res.destroy();
     });
@@ -291,6 +301,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     count: (operation) => counts.get(operation) ?? 0,
+    bytes: (operation) => ({ ...bytesOf(operation) }),
     whenSeen: (operation) => new Promise<void>((resolve) => watchers.push({ operation, resolve })),
     failUploadPartsAfter(allowed, fault) {
       partFault = { allowed, fault };

@@ -5,6 +5,7 @@ import type { TlsMode, TlsSessionReuse } from '../tls-policy.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';
+import type { UserAllowance } from './user-allowance.ts';
 
 /** What every control session shares, handed down from the composition root. */
 export interface SessionServices {
@@ -20,7 +21,16 @@ export interface SessionServices {
    */
   readonly newTlsContext: () => SecureContext | undefined;
   readonly settings: SessionSettings;
+  /** What each user may spend per window, across all their sessions. */
+  readonly allowances: UserAllowances;
   readonly logger: Logger;
+}
+
+export interface UserAllowances {
+  /** Bytes read from S3 to compute checksums. */
+  readonly checksumReadBytes: UserAllowance;
+  /** Metadata-only rewrites of an object (MFMT and friends): a copy inside S3 each. */
+  readonly metadataRewrites: UserAllowance;
 }
 
 export interface SessionSettings {

@@ -18,7 +18,7 @@ import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
 import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
-import { verifyCopiedParts, type ExpectedPart } from './verify-copied-parts.ts';
+import { verifyCopiedParts, type ExpectedPart, type PartListing } from './verify-copied-parts.ts';
 
 /** The start of an existing object that a resumed upload keeps, copied server side. */
 export interface CopiedPrefix {
@@ -82,6 +82,8 @@ export interface StreamUploadOptions {
    * S3 combines from the parts' CRC32s (copied parts included). See docs/design.md.
    */
   readonly checksums?: boolean | undefined;
+  /** Whether the store has ListParts, to check copied parts' sizes (see PartListing). */
+  readonly partListing?: PartListing | undefined;
 }
 
 export interface StreamUploadResult {
@@ -467,7 +469,8 @@ class StreamUpload {
     const expected = this.#copiedParts;
     try {
       const copied = this.#copiedEtags;
-      await verifyCopiedParts({ client, bucket, key, uploadId, expected, copied, signal: this.#controller.signal, logger });
+      const { partListing } = this.#options;
+      await verifyCopiedParts({ client, bucket, key, uploadId, expected, copied, signal: this.#controller.signal, logger, partListing });
     } catch (error) {
       this.#fail(error, 'list-parts');
       throw error;

@@ -58,10 +58,12 @@ export interface ObjectStore {
 
   /**
    * Sets the modification time a file reports (stat, list) without rewriting its
-   * bytes: user metadata changed by a copy of the object onto itself. Missing file:
-   * 'not-found'; changed meanwhile: 'conflict'.
+   * bytes: user metadata changed by a copy of the object onto itself, made only when
+   * the time the file has differs at `precisionMs` (a no-op costs no copy, no new
+   * version, no "Object Created" event). Missing file: 'not-found'; changed meanwhile:
+   * 'conflict'.
    */
-  setModified(path: string, time: Date, options?: OperationOptions): Promise<void>;
+  setModified(path: string, time: Date, options?: SetModifiedOptions): Promise<SetModifiedResult>;
 
   /**
    * A checksum of a file's bytes (all of them, or `range`): the one S3 keeps with the
@@ -72,12 +74,29 @@ export interface ObjectStore {
   checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult>;
 }
 
+export interface SetModifiedOptions extends OperationOptions {
+  /** The precision the time was given at: times equal at it are the same. @default 1 */
+  readonly precisionMs?: number;
+  /** Runs right before the copy is made (not for a no-op); a throw stops it. */
+  readonly beforeCopy?: () => void;
+}
+
+export interface SetModifiedResult {
+  /** False when the file had that time already and nothing was written. */
+  readonly changed: boolean;
+}
+
 export type ChecksumAlgorithm = 'sha256' | 'sha1' | 'md5' | 'crc32';
 
 export interface ChecksumOptions extends OperationOptions {
   readonly algorithm: ChecksumAlgorithm;
   /** Bytes [start, end) only; default the whole file. */
   readonly range?: { readonly start: number; readonly end: number };
+  /**
+   * Runs, with the number of bytes, before the file is read to compute the checksum
+   * (not when S3 keeps it or it is remembered); a throw stops it.
+   */
+  readonly beforeRead?: (bytes: number) => void;
 }
 
 export interface ChecksumResult {
@@ -86,8 +105,11 @@ export interface ChecksumResult {
   /** The bytes it covers: [start, end). */
   readonly start: number;
   readonly end: number;
-  /** 'stored': kept with the object; 'computed': read and hashed now. */
-  readonly source: 'stored' | 'computed';
+  /**
+   * 'stored': kept with the object by S3; 'computed': read and hashed now;
+   * 'remembered': computed earlier (or at once, for another caller) for this version.
+   */
+  readonly source: 'stored' | 'computed' | 'remembered';
 }
 
 export interface ListOptions extends OperationOptions {

@@ -14,6 +14,7 @@ import { pino, type Logger } from 'pino';
 import { ClientTimeCache, MTIME_METADATA_KEY, formatClientMtime, parseClientMtime, type ObjectVersion } from './client-mtime.ts';
 import { IncrementalChecksum, storedChecksum } from './object-checksum.ts';
 import type {
+  ChecksumAlgorithm,
   ChecksumOptions,
   ChecksumResult,
   EntryInfo,
@@ -22,6 +23,8 @@ import type {
   OperationOptions,
   ReadOptions,
   ReadResult,
+  SetModifiedOptions,
+  SetModifiedResult,
   WriteOptions,
   WriteResult,
 } from './object-store.ts';
@@ -35,14 +38,16 @@ import {
 } from './part-size-plan.ts';
 import { forEachBounded } from './bounded-concurrency.ts';
 import { contentTypeFor } from './content-type.ts';
-import { copySourceIsSafe } from './copy-source.ts';
+import { DigestCache } from './digest-cache.ts';
+import type { PercentCopyMode } from './copy-source.ts';
 import { uploadStream, type CopiedPrefix, type KeptHead } from './multipart-upload.ts';
+import { PercentCopyCheck } from './percent-copy-check.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
 import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
 import { UploadBufferPool } from './upload-buffer-pool.ts';
-import { md5Etag } from './verify-copied-parts.ts';
+import { PartListing, md5Etag } from './verify-copied-parts.ts';
 
 export interface S3ObjectStoreOptions {
   /** Shared S3 client (see createS3Client); the store does not destroy it. */
@@ -79,6 +84,11 @@ export interface S3ObjectStoreOptions {
    * (FTP_LIST_CLIENT_TIMES); off, listings show LastModified. @default true
    */
   readonly listClientTimes?: boolean;
+  /**
+   * How an append or resume keeps the start of a '%' name: copied in S3, read back,
+   * or probed once (S3_COPY_PERCENT_NAMES). @default 'detect'
+   */
+  readonly percentCopy?: PercentCopyMode;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
@@ -90,6 +100,9 @@ const RENAME_CONCURRENCY = 8;
 const LIST_HEAD_CONCURRENCY = 16;
 /** Object versions whose client-set time the store remembers (about 200 bytes each whatever the key: 10 MiB at most). */
 const CLIENT_TIME_CACHE_ENTRIES = 50_000;
+
+/** Computed checksums the store remembers (about 250 bytes each whatever the key: 5 MiB at most). */
+const DIGEST_CACHE_ENTRIES = 20_000;
 
 /** A file of a listing page, with the version the listing gave for it. */
 interface ListedFile {
@@ -106,6 +119,7 @@ const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
  */
 export class S3ObjectStore implements ObjectStore {
   readonly #clientTimes = new ClientTimeCache(CLIENT_TIME_CACHE_ENTRIES);
+  readonly #digests = new DigestCache({ maxEntries: DIGEST_CACHE_ENTRIES });
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #keys: KeyMapper;
@@ -119,6 +133,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
   readonly #storeChecksums: boolean;
   readonly #listClientTimes: boolean;
+  readonly #percentCopy: PercentCopyCheck;
+  readonly #partListing: PartListing;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -142,6 +158,14 @@ export class S3ObjectStore implements ObjectStore {
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
     this.#storeChecksums = options.storeChecksums ?? true;
     this.#listClientTimes = options.listClientTimes ?? true;
+    this.#partListing = new PartListing({ bucket: this.#bucket, prefix: this.#keys.prefix });
+    this.#percentCopy = new PercentCopyCheck({
+      client: this.#client,
+      bucket: this.#bucket,
+      prefix: this.#keys.prefix,
+      mode: options.percentCopy ?? 'detect',
+      logger: this.#logger,
+    });
   }
 
   async stat(path: string, options: OperationOptions = {}): Promise<EntryInfo | undefined> {
@@ -243,9 +267,10 @@ export class S3ObjectStore implements ObjectStore {
         planned = existing.ETag;
         const size = existing.ContentLength ?? 0;
         if (offset > size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
-        if (offset >= S3_MIN_PART_BYTES && !copySourceIsSafe(key)) {
-          // Ceph RGW 16 decodes an UploadPartCopy source twice: with '%' in the name it
-          // copies another object, fails, or crashes. The kept bytes come through here.
+        if (offset >= S3_MIN_PART_BYTES && !(await this.#percentCopy.mayCopy(key, signal))) {
+          // A store that decodes an UploadPartCopy source twice (Ceph RGW) would copy
+          // another object, fail, or crash with '%' in the name: the kept bytes come
+          // through here (see percent-copy-check.ts).
           body = concatenated(await this.#readKept(key, offset, existing.ETag, signal), source);
         } else if (offset >= S3_MIN_PART_BYTES) {
           const md5 = md5Etag(existing.ETag, existing.ServerSideEncryption);
@@ -277,6 +302,7 @@ export class S3ObjectStore implements ObjectStore {
         // ignore If-Match (and x-amz-copy-source-if-match) and narrows the race there.
         ifMatch: planned,
         checksums: this.#storeChecksums,
+        partListing: this.#partListing,
         beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
         onBufferUse: options.onBufferUse,
       });
@@ -341,11 +367,17 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async setModified(path: string, time: Date, options: OperationOptions = {}): Promise<void> {
+  async setModified(path: string, time: Date, options: SetModifiedOptions = {}): Promise<SetModifiedResult> {
     const key = this.#fileKey(path);
     const { signal } = options;
     const head = await this.#head(key, signal, { checksums: true });
     if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
+    const precision = options.precisionMs ?? 1;
+    const current = parseClientMtime(head.Metadata);
+    if (current !== undefined && Math.floor(current.getTime() / precision) === Math.floor(time.getTime() / precision)) {
+      return { changed: false };
+    }
+    options.beforeCopy?.();
     await copyObjectServerSide({
       client: this.#client,
       bucket: this.#bucket,
@@ -355,6 +387,7 @@ export class S3ObjectStore implements ObjectStore {
       signal,
       replace: { metadata: { ...head.Metadata, [MTIME_METADATA_KEY]: formatClientMtime(time) }, head },
     });
+    return { changed: true };
   }
 
   async checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult> {
@@ -372,29 +405,45 @@ export class S3ObjectStore implements ObjectStore {
       const stored = storedChecksum(head, algorithm);
       if (stored !== undefined) return { digest: stored, start, end, source: 'stored' };
     }
-    const checksum = new IncrementalChecksum(algorithm);
-    if (end > start) {
-      // Read once, at the pace hashing takes; the version HEAD saw, or a conflict.
-      let output;
-      try {
-        output = await this.#client.send(
-          new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: head.ETag }),
-          { abortSignal: signal },
-        );
-      } catch (error) {
-        throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
-      }
-      const body = this.#guardBody(output.Body instanceof Readable ? output.Body : Readable.from([]), key, signal);
-      let read = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        // A store that ignored the range must not make the checksum cover other bytes.
-        const wanted = chunk.subarray(0, Math.max(0, end - start - read));
-        checksum.update(wanted);
-        read += wanted.length;
-      }
-      if (read !== end - start) throw new StorageError('conflict', 'The file changed during the operation');
+    if (end === start) return { digest: new IncrementalChecksum(algorithm).digest(), start, end, source: 'computed' };
+    const read = (readSignal: AbortSignal): Promise<Buffer> => this.#readDigest({ key, etag: head.ETag, algorithm, start, end }, readSignal);
+    if (head.ETag === undefined) {
+      // No version to keep it under: read, within the caller's allowance.
+      options.beforeRead?.(end - start);
+      return { digest: await read(signal ?? new AbortController().signal), start, end, source: 'computed' };
     }
-    return { digest: checksum.digest(), start, end, source: 'computed' };
+    const subject = { key, etag: head.ETag, lastModified: head.LastModified, algorithm, start, end };
+    const { digest, how } = await this.#digests.compute(subject, { read, signal, beforeRead: () => options.beforeRead?.(end - start) });
+    return { digest, start, end, source: how === 'read' ? 'computed' : 'remembered' };
+  }
+
+  /** Reads [start, end) of the version with `etag` once, hashing as it arrives. */
+  async #readDigest(
+    what: { readonly key: string; readonly etag: string | undefined; readonly algorithm: ChecksumAlgorithm; readonly start: number; readonly end: number },
+    signal: AbortSignal,
+  ): Promise<Buffer> {
+    const { key, etag, algorithm, start, end } = what;
+    const checksum = new IncrementalChecksum(algorithm);
+    // Read once, at the pace hashing takes; the version HEAD saw, or a conflict.
+    let output;
+    try {
+      output = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: etag }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
+    }
+    const body = this.#guardBody(output.Body instanceof Readable ? output.Body : Readable.from([]), key, signal);
+    let read = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      // A store that ignored the range must not make the checksum cover other bytes.
+      const wanted = chunk.subarray(0, Math.max(0, end - start - read));
+      checksum.update(wanted);
+      read += wanted.length;
+    }
+    if (read !== end - start) throw new StorageError('conflict', 'The file changed during the operation');
+    return checksum.digest();
   }
 
   /**

@@ -108,10 +108,22 @@ async function checksumOf(
   range?: { readonly start: number; readonly end: number },
 ): Promise<ChecksumResult> {
   const target = session.resolve(argument);
+  const user = session.requireUser().username;
+  const allowance = session.services.allowances.checksumReadBytes;
   const startedAt = Date.now();
   let result: ChecksumResult;
+  // Reading a file to hash it costs S3 bytes and CPU: within the user's allowance,
+  // so repeating it (other algorithms, other ranges, many sessions) is bounded.
+  const beforeRead = (bytes: number): void => {
+    if (allowance.trySpend(user, bytes)) return;
+    session.log.warn({ event: 'allowance-exceeded', allowance: 'checksum-read-bytes', path: target.path, bytes, limit: allowance.limit, windowSeconds: allowance.windowMs / 1000 });
+    throw new ReplyError(
+      450,
+      `Checksum not computed: it needs ${bytes} bytes read, beyond this account's ${allowance.limit} per ${allowance.windowMs / 1000} s; try again in ${allowance.secondsLeft(user)} s.`,
+    );
+  };
   try {
-    result = await session.services.store.checksum(target.storePath, { algorithm, range, signal: session.closedSignal });
+    result = await session.services.store.checksum(target.storePath, { algorithm, range, signal: session.closedSignal, beforeRead });
   } catch (error) {
     if (isStorageError(error, 'invalid-offset')) throw new ReplyError(501, 'The range is outside the file.');
     if (isStorageError(error, 'not-found') || isStorageError(error, 'invalid-name')) {

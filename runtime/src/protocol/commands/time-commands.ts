@@ -1,3 +1,4 @@
+import { isStorageError } from '../../storage/storage-error.ts';
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatTimeVal, parseTimeVal } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
@@ -44,7 +45,7 @@ async function mfmt(session: FtpSession, argument: string): Promise<void> {
   const time = requireTime(text);
   if (path === '') throw new ReplyError(501, 'Syntax: MFMT <YYYYMMDDHHMMSS> <path>.');
   await setModified(session, path, time);
-  session.reply(213, `Modify=${formatTimeVal(time)}; ${path}`);
+  session.reply(213, `Modify=${formatTimeVal(time.time)}; ${path}`);
 }
 
 async function mff(session: FtpSession, argument: string): Promise<void> {
@@ -52,7 +53,7 @@ async function mff(session: FtpSession, argument: string): Promise<void> {
   const path = space === -1 ? '' : argument.slice(space + 1);
   if (path === '') throw new ReplyError(501, 'Syntax: MFF modify=<YYYYMMDDHHMMSS>; <path>.');
   const facts = argument.slice(0, space).split(';').filter((fact) => fact !== '');
-  let time: Date | undefined;
+  let time: GivenTime | undefined;
   for (const fact of facts) {
     const [name = '', value = ''] = fact.split('=', 2);
     // S3 objects have no mode, owner or creation time of their own to set.
@@ -61,7 +62,7 @@ async function mff(session: FtpSession, argument: string): Promise<void> {
   }
   if (time === undefined) throw new ReplyError(501, 'Syntax: MFF modify=<YYYYMMDDHHMMSS>; <path>.');
   await setModified(session, path, time);
-  session.reply(213, `modify=${formatTimeVal(time)}; ${path}`);
+  session.reply(213, `modify=${formatTimeVal(time.time)}; ${path}`);
 }
 
 async function site(session: FtpSession, argument: string): Promise<void> {
@@ -79,7 +80,7 @@ async function site(session: FtpSession, argument: string): Promise<void> {
 /** lftp sends "SITE UTIME <time> <path>", or "SITE UTIME <path> <atime> <mtime> <ctime> UTC". */
 async function siteUtime(session: FtpSession, words: readonly string[]): Promise<void> {
   let path: string;
-  let time: Date;
+  let time: GivenTime;
   const first = words[0] ?? '';
   if (words.length >= 5 && words[words.length - 1]?.toUpperCase() === 'UTC') {
     path = words.slice(0, -4).join(' ');
@@ -91,20 +92,47 @@ async function siteUtime(session: FtpSession, words: readonly string[]): Promise
     throw new ReplyError(501, 'Syntax: SITE UTIME <YYYYMMDDHHMMSS> <path>.');
   }
   await setModified(session, path, time);
-  session.reply(200, `Modification time set to ${formatTimeVal(time)}.`);
+  session.reply(200, `Modification time set to ${formatTimeVal(time.time)}.`);
 }
 
-function requireTime(text: string): Date {
+/** A time as a command gave it: whole seconds, or milliseconds when it had a fraction. */
+interface GivenTime {
+  readonly time: Date;
+  readonly precisionMs: 1 | 1000;
+}
+
+function requireTime(text: string): GivenTime {
   const time = parseTimeVal(text);
   if (time === undefined) throw new ReplyError(501, 'The time must be YYYYMMDDHHMMSS (UTC).');
-  return time;
+  return { time, precisionMs: text.includes('.') ? 1 : 1000 };
 }
 
-async function setModified(session: FtpSession, path: string, time: Date): Promise<void> {
+/**
+ * Rewrites the file's metadata only when the time differs at the precision given (a
+ * client re-sending the time a file has costs one HEAD, no copy, no new version and
+ * no "Object Created" event downstream), and only within the user's allowance of
+ * metadata rewrites: each is a whole-object copy inside S3.
+ */
+async function setModified(session: FtpSession, path: string, given: GivenTime): Promise<void> {
   const target = session.resolve(path);
-  const entry = await session.stat(target);
-  if (entry?.kind === 'directory') throw new ReplyError(550, 'Folder times cannot be set: S3 keeps none.');
-  if (entry === undefined) throw new ReplyError(REPLIES.noSuchFile);
-  await session.services.store.setModified(target.storePath, time, { signal: session.closedSignal });
-  session.log.info({ event: 'set-modified', path: target.path, modified: time.toISOString() });
+  const user = session.requireUser().username;
+  const rewrites = session.services.allowances.metadataRewrites;
+  let result;
+  try {
+    result = await session.services.store.setModified(target.storePath, given.time, {
+      signal: session.closedSignal,
+      precisionMs: given.precisionMs,
+      beforeCopy: () => {
+        if (rewrites.trySpend(user, 1)) return;
+        session.log.warn({ event: 'allowance-exceeded', allowance: 'metadata-rewrites', path: target.path, limit: rewrites.limit, windowSeconds: rewrites.windowMs / 1000 });
+        throw new ReplyError(450, `Too many time changes (${rewrites.limit} per ${rewrites.windowMs / 1000} s); try again in ${rewrites.secondsLeft(user)} s.`);
+      },
+    });
+  } catch (error) {
+    if (!isStorageError(error, 'not-found') && !isStorageError(error, 'invalid-name')) throw error;
+    // Only now a folder is told from a missing file: the common case costs one HEAD.
+    if ((await session.stat(target))?.kind === 'directory') throw new ReplyError(550, 'Folder times cannot be set: S3 keeps none.');
+    throw new ReplyError(REPLIES.noSuchFile);
+  }
+  session.log.info({ event: 'set-modified', path: target.path, modified: given.time.toISOString(), changed: result.changed });
 }
