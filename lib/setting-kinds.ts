@@ -6,7 +6,7 @@
  * ("expected …, got …"); settings.ts prefixes it with the context key.
  */
 import { z } from 'zod';
-import { shown, type Validator } from '../runtime/src/settings/validators.ts';
+import { shown, wholeNumber, type Validator } from '../runtime/src/settings/validators.ts';
 
 /** A value read by a shared validator. */
 export function checked<T>(validator: Validator<T>) {
@@ -25,24 +25,16 @@ export function matching(pattern: RegExp, what: string): Validator<string> {
 
 /** A whole number from a fixed list (a JSON number or its digits). */
 export function numberIn(values: readonly number[], what = `one of ${values.join(', ')}`): Validator<number> {
+  const whole = wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER });
   return (raw) => {
-    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    return values.includes(value) ? { ok: true, value } : { ok: false, problem: `expected ${what}, got ${shown(raw)}` };
+    const result = whole(raw);
+    return result.ok && values.includes(result.value) ? result : { ok: false, problem: `expected ${what}, got ${shown(raw)}` };
   };
 }
 
-/** An optional string setting: unset, JSON null or '' (as cdk.json used to write it) all mean "none". */
+/** An optional setting: unset, JSON null or '' (as cdk.json used to write it) all mean "none". */
 export function optional<T>(validator: Validator<T>) {
-  return z
-    .unknown()
-    .transform((raw, ctx): T | undefined => {
-      if (raw === undefined || raw === null || raw === '') return undefined;
-      const result = validator(raw);
-      if (result.ok) return result.value;
-      ctx.addIssue({ code: 'custom', message: result.problem });
-      return z.NEVER;
-    })
-    .optional();
+  return checked<T | undefined>((raw) => (raw === null || raw === '' ? { ok: true, value: undefined } : validator(raw))).optional();
 }
 
 /**

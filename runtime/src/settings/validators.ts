@@ -2,7 +2,7 @@
  * The value rules both settings machineries share: the runtime's environment table
  * (config.ts) and the CDK app's context schema (lib/settings-schema.ts). One rule per kind
  * of value, so a bucket name or a key prefix the CDK app accepts is one the container
- * accepts too (test/unit/shared-validators.test.ts runs one table of cases through both).
+ * accepts too (test/infra/settings-agreement.test.ts runs one table of cases through both).
  *
  * A validator takes the raw value (a string from the environment or from `cdk -c`, or a
  * JSON value from cdk.json) and returns the value it means, or a problem: "expected
