@@ -23,15 +23,22 @@ export class SettingsError extends Error {
   }
 }
 
+/** The part of a zod parse a rule's `when` sees. */
+interface ParsePayload {
+  readonly issues: readonly { readonly path?: readonly PropertyKey[] }[];
+}
+
 /** A rule runs when none of the settings it reads has a problem of its own. */
-function readsValid(reads: readonly SettingName[]) {
-  return { when: (payload: { readonly issues: readonly { readonly path?: readonly PropertyKey[] }[] }) => !payload.issues.some((issue) => reads.includes(issue.path?.[0] as SettingName)) };
+function whenReadsValid(reads: readonly SettingName[]) {
+  return { when: (payload: ParsePayload) => !payload.issues.some((issue) => reads.includes(issue.path?.[0] as SettingName)) };
 }
 
 /** The fields and the rules between them: one zod schema, so one parse reports every problem. */
 const settingsSchema = SETTINGS_RULES.reduce(
   (schema, rule) =>
-    schema.superRefine((settings, ctx) => rule.check(settings, (name, problem) => ctx.addIssue({ code: 'custom', path: [name], message: problem })), readsValid(rule.reads)),
+    schema.superRefine((settings, ctx) => {
+      rule.check(settings, (name, problem) => ctx.addIssue({ code: 'custom', path: [name], message: problem }));
+    }, whenReadsValid(rule.reads)),
   settingFields,
 );
 
@@ -45,8 +52,9 @@ function problemLines(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 function unknownSetting(name: string): string {
-  const near = SETTING_NAMES.map((known) => ({ known, distance: editDistance(name.toLowerCase(), known.toLowerCase()) })).sort((a, b) => a.distance - b.distance)[0];
-  const hint = near !== undefined && near.distance <= 3 ? `did you mean ${SETTINGS_PREFIX}${near.known}?` : 'the settings are listed in README.md, "Settings"';
+  const distance = (known: SettingName) => editDistance(name.toLowerCase(), known.toLowerCase());
+  const nearest = [...SETTING_NAMES].sort((a, b) => distance(a) - distance(b))[0]!;
+  const hint = distance(nearest) <= 3 ? `did you mean ${SETTINGS_PREFIX}${nearest}?` : 'the settings are listed in README.md, "Settings"';
   return `${SETTINGS_PREFIX}${name} is not a setting; ${hint}`;
 }
 
