@@ -120,8 +120,10 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
       }
       const zones = s.vpcAvailabilityZones.length;
       if (zones === 0) report('vpcAvailabilityZones', `is needed with ${key('vpcId')}: the zones to use, e.g. eu-west-1a,eu-west-1b`);
+      const what = { vpcPublicSubnetIds: 'public subnet (load balancer)', vpcTaskSubnetIds: 'private subnet (tasks)' } as const;
       for (const name of subnets) {
-        if (s[name].length !== zones) report(name, `expected one subnet per zone of ${key('vpcAvailabilityZones')} (${zones}), got ${s[name].length}`);
+        if (s[name].length === 0) report(name, `is needed with ${key('vpcId')}: one ${what[name]} per zone of ${key('vpcAvailabilityZones')}, in the same order`);
+        else if (s[name].length !== zones) report(name, `expected one subnet per zone of ${key('vpcAvailabilityZones')} (${zones}), got ${s[name].length}`);
       }
     },
   },

@@ -70,7 +70,7 @@ describe('firewall table', () => {
     }
   });
 
-  test('the README shows the table as rendered from cdk.json defaults', () => {
+  test('the README shows the table as rendered with the default settings', () => {
     const readme = readFileSync(new URL('README.md', REPOSITORY_ROOT), 'utf8');
     assert.equal(readFirewallBlock(readme), renderFirewallTable(defaultSettings()), 'README.md is out of date: run npx node bin/render-firewall-table.ts');
   });

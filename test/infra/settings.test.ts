@@ -177,7 +177,8 @@ describe('settings from context', () => {
     ['bad stack name', { stackName: '1st-bridge' }, 'bridge:stackName: expected a name of letters, digits and hyphens that starts with a letter (at most 128), got "1st-bridge"'],
     ['bad VPC id', { vpcId: 'my-vpc', vpcAvailabilityZones: ['eu-west-1a'], vpcPublicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1'], vpcTaskSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1'] },
       'bridge:vpcId: expected a VPC id such as vpc-0123456789abcdef0, got "my-vpc"'],
-    ['existing VPC without zones or subnets', { vpcId: 'vpc-0a1b2c3d4e5f60718' }, 'bridge:vpcAvailabilityZones: is needed with bridge:vpcId: the zones to use, e.g. eu-west-1a,eu-west-1b'],
+    ['existing VPC without its task subnets', { ...EXISTING_VPC, vpcTaskSubnetIds: [] },
+      'bridge:vpcTaskSubnetIds: is needed with bridge:vpcId: one private subnet (tasks) per zone of bridge:vpcAvailabilityZones, in the same order'],
     ['subnets without an existing VPC', { vpcTaskSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1'] }, 'bridge:vpcTaskSubnetIds: applies to an existing VPC only: set bridge:vpcId too'],
     ['existing VPC with a missing task subnet', { ...EXISTING_VPC, vpcTaskSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1'] },
       'bridge:vpcTaskSubnetIds: expected one subnet per zone of bridge:vpcAvailabilityZones (3), got 1'],
@@ -185,6 +186,14 @@ describe('settings from context', () => {
       'bridge:vpcAvailabilityZones: expected an availability zone name such as eu-west-1a, got "west"'],
     ['bad log level', { logLevel: 'verbose' }, 'bridge:logLevel: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
   ];
+  test('an existing VPC alone is told all three settings it needs', () => {
+    assert.deepEqual(problemsOf({ vpcId: 'vpc-0a1b2c3d4e5f60718' }), [
+      'bridge:vpcAvailabilityZones: is needed with bridge:vpcId: the zones to use, e.g. eu-west-1a,eu-west-1b',
+      'bridge:vpcPublicSubnetIds: is needed with bridge:vpcId: one public subnet (load balancer) per zone of bridge:vpcAvailabilityZones, in the same order',
+      'bridge:vpcTaskSubnetIds: is needed with bridge:vpcId: one private subnet (tasks) per zone of bridge:vpcAvailabilityZones, in the same order',
+    ]);
+  });
+
   for (const [name, values, problem] of invalid) {
     test(`refuses: ${name}`, () => {
       assert.deepEqual(problemsOf(values), [problem]);
@@ -197,13 +206,13 @@ describe('settings from context', () => {
       logRetentionDays: 2, // not a value CloudWatch takes
       shardcont: 3, // unknown key
       tlsMode: 'off', // clashes with the implicit TLS port (a rule between settings)
-      vpcId: 'vpc-0a1b2c3d4e5f60718', // an existing VPC without its zones
+      vpcTaskSubnetIds: 'subnet-0bbbbbbbbbbbbbbb1', // without an existing VPC
       taskCpu: 256, // with the memory below, not a Fargate size
       taskMemoryMiB: 4096,
     });
     assert.deepEqual(
       problems.map((problem) => /^bridge:\w+/.exec(problem)?.[0]),
-      ['bridge:shardCount', 'bridge:logRetentionDays', 'bridge:shardcont', 'bridge:implicitTlsPort', 'bridge:vpcAvailabilityZones', 'bridge:taskMemoryMiB'],
+      ['bridge:shardCount', 'bridge:logRetentionDays', 'bridge:shardcont', 'bridge:implicitTlsPort', 'bridge:vpcTaskSubnetIds', 'bridge:taskMemoryMiB'],
       problems.join('\n'),
     );
   });
@@ -223,14 +232,14 @@ describe('settings from context', () => {
 describe('the CDK app', () => {
   test('five bad settings stop synth with all five listed, the message alone, no stack trace', () => {
     const result = runApp(
-      withPrefix({ shardCount: 'two', tlsMode: 'off', bucketName: 'Partner_Files', shardcont: 3, vpcId: 'vpc-0a1b2c3d4e5f60718' }),
+      withPrefix({ shardCount: 'two', tlsMode: 'off', bucketName: 'Partner_Files', shardcont: 3, vpcTaskSubnetIds: 'subnet-0bbbbbbbbbbbbbbb1' }),
     );
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, /^Invalid ftp-s3-bridge settings:\n/);
     const problems = result.stderr.trim().split('\n').slice(1);
     assert.deepEqual(
       problems.map((line) => /^ {2}- (bridge:\w+)/.exec(line)?.[1]),
-      ['bridge:shardCount', 'bridge:bucketName', 'bridge:shardcont', 'bridge:implicitTlsPort', 'bridge:vpcAvailabilityZones'],
+      ['bridge:shardCount', 'bridge:bucketName', 'bridge:shardcont', 'bridge:implicitTlsPort', 'bridge:vpcTaskSubnetIds'],
       result.stderr,
     );
     assert.doesNotMatch(result.stderr, /\n\s+at /);
