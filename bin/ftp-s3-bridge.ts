@@ -1,6 +1,7 @@
 /**
- * The CDK app: `npx cdk synth` / `npx cdk deploy`, settings from context (`cdk.json`
- * defaults, `-c bridge:<name>=<value>` overrides).
+ * The CDK app: `npx cdk synth` / `npx cdk deploy`, settings from context
+ * (`-c bridge:<name>=<value>`, or the context of cdk.json / cdk.context.json; the
+ * defaults are in lib/settings-schema.ts).
  */
 import { App } from 'aws-cdk-lib';
 import { FtpS3BridgeStack } from '../lib/ftp-s3-bridge-stack.ts';
@@ -8,8 +9,7 @@ import { SettingsError, settingsFromContext } from '../lib/settings.ts';
 
 const app = new App();
 try {
-  const context = app.node.getAllContext() as Record<string, unknown>;
-  const settings = settingsFromContext((key) => context[key], Object.keys(context));
+  const settings = settingsFromContext(app.node.getAllContext() as Record<string, unknown>);
   new FtpS3BridgeStack(app, settings.stackName, {
     settings,
     description: 'ftp-s3-bridge: FTP/FTPS on ECS Fargate behind a Network Load Balancer, files in S3',

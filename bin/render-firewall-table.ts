@@ -1,16 +1,16 @@
 /**
  * Regenerates what is rendered from lib/firewall-rules.ts with the default settings
- * of cdk.json: the firewall table in README.md and the partner page
+ * (lib/settings-schema.ts): the firewall table in README.md and the partner page
  * docs/partner-network.md. Usage: `npx node bin/render-firewall-table.ts [--check]`
  * (--check exits 1 instead of writing when either is out of date).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { defaultSettingsFromCdkJson } from '../lib/cdk-json-settings.ts';
 import { readFirewallBlock, renderFirewallTable, replaceFirewallBlock } from '../lib/firewall-table-markdown.ts';
 import { PARTNER_PAGE, renderPartnerNetworkPage } from '../lib/partner-network-markdown.ts';
+import { defaultSettings } from '../lib/settings.ts';
 
 const root = new URL('../', import.meta.url);
-const settings = defaultSettingsFromCdkJson(new URL('cdk.json', root));
+const settings = defaultSettings();
 const check = process.argv.includes('--check');
 
 const readmeUrl = new URL('README.md', root);

@@ -12,7 +12,7 @@
  * word those from runtime/src/probe/partner-rules.ts.
  */
 import { ACTIVE_MODE_CLIENT_PORTS, type PartnerRuleKind } from '../runtime/src/probe/partner-rules.ts';
-import { CONTAINER_PORTS, portPlan } from './settings.ts';
+import { CONTAINER_PORTS, portPlan } from './deployment-ports.ts';
 import type { BridgeSettings } from './settings.ts';
 
 /** The security group a rule belongs to. */

@@ -4,10 +4,11 @@
  */
 import { firewallTable } from './firewall-rules.ts';
 import type { FirewallPeer, PortRange } from './firewall-rules.ts';
+import { readGeneratedBlock, replaceGeneratedBlock } from './generated-block.ts';
 import type { BridgeSettings } from './settings.ts';
 
-export const FIREWALL_TABLE_START = '<!-- firewall-table:start -->';
-export const FIREWALL_TABLE_END = '<!-- firewall-table:end -->';
+/** Names the README block's markers. */
+const FIREWALL_BLOCK = 'firewall-table';
 
 const PEER_TEXT: Record<FirewallPeer, string> = {
   'allowed-clients': 'allowed client networks (`bridge:allowedCidrs`)',
@@ -25,7 +26,7 @@ function portText(ports: PortRange): string {
 /** The whole table (every row, with the condition that includes it), ports resolved against `settings`. */
 export function renderFirewallTable(settings: BridgeSettings): string {
   const lines = [
-    `Ports as deployed with the defaults in \`cdk.json\` (passive range ${settings.shardCount} shards × ${settings.passivePortsPerShard} ports); ` +
+    `Ports as deployed with the default settings (passive range ${settings.shardCount} shards × ${settings.passivePortsPerShard} ports); ` +
       'the stack derives every rule from the same table (`lib/firewall-rules.ts`) for your settings. ' +
       'Regenerate this block with `npx node bin/render-firewall-table.ts`.',
     '',
@@ -38,23 +39,12 @@ export function renderFirewallTable(settings: BridgeSettings): string {
   return lines.join('\n');
 }
 
-function markerPositions(document: string): { start: number; end: number } {
-  const start = document.indexOf(FIREWALL_TABLE_START);
-  const end = document.indexOf(FIREWALL_TABLE_END);
-  if (start < 0 || end < 0 || end < start) {
-    throw new Error(`the document needs the markers ${FIREWALL_TABLE_START} and ${FIREWALL_TABLE_END}, in that order`);
-  }
-  return { start: start + FIREWALL_TABLE_START.length, end };
-}
-
-/** The text between the markers, without surrounding blank lines. */
+/** The firewall block of a document (README.md). */
 export function readFirewallBlock(document: string): string {
-  const { start, end } = markerPositions(document);
-  return document.slice(start, end).trim();
+  return readGeneratedBlock(document, FIREWALL_BLOCK);
 }
 
-/** The document with the text between the markers replaced by `table`. */
+/** The document with its firewall block replaced by `table`. */
 export function replaceFirewallBlock(document: string, table: string): string {
-  const { start, end } = markerPositions(document);
-  return `${document.slice(0, start)}\n${table}\n${document.slice(end)}`;
+  return replaceGeneratedBlock(document, FIREWALL_BLOCK, table);
 }

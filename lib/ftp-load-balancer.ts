@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import type { BridgeZone } from './bridge-network.ts';
-import { CONTAINER_PORTS } from './settings.ts';
+import { CONTAINER_PORTS } from './deployment-ports.ts';
 
 export interface FtpLoadBalancerProps {
   readonly vpc: ec2.IVpc;

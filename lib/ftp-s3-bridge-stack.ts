@@ -20,7 +20,8 @@ import { FtpShardService } from './ftp-shard-service.ts';
 import { addNagSuppressions } from './nag-suppressions.ts';
 import { ObjectCreatedQueue } from './object-created-queue.ts';
 import { S3PrefixList } from './s3-prefix-list.ts';
-import { portPlan, validateSettings } from './settings.ts';
+import { portPlan } from './deployment-ports.ts';
+import { validateSettings } from './settings.ts';
 import type { BridgeSettings } from './settings.ts';
 import { planShards } from './shard-plan.ts';
 

@@ -6,7 +6,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { containerEnvironment, uploadBufferMiBForMemory, type DeploymentEnvironment } from '../runtime/src/container-environment.ts';
-import { AWS_LIMITS, CONTAINER_PORTS } from './settings.ts';
+import { AWS_LIMITS, CONTAINER_PORTS } from './deployment-ports.ts';
 
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
 export const STOP_TIMEOUT = Duration.seconds(120);
@@ -43,17 +43,13 @@ export interface FtpShardServiceProps {
   readonly passiveTargetGroups: readonly elbv2.INetworkTargetGroup[];
   /** What every shard's container is told alike (bucket, secrets, modes, log level). */
   readonly deployment: DeploymentEnvironment;
+  /** Task CPU units (`bridge:taskCpu`). */
+  readonly cpu: number;
   /**
-   * Task CPU units.
-   * @default 512
+   * Task memory in MiB (`bridge:taskMemoryMiB`); the runtime's upload buffer budget
+   * (FTP_UPLOAD_BUFFER_MIB) is derived from it, by the runtime's own rule (half).
    */
-  readonly cpu?: number;
-  /**
-   * Task memory in MiB; the runtime's upload buffer budget (FTP_UPLOAD_BUFFER_MIB) is
-   * derived from it, by the runtime's own rule (half).
-   * @default 1024
-   */
-  readonly memoryLimitMiB?: number;
+  readonly memoryLimitMiB: number;
 }
 
 /**
@@ -82,10 +78,9 @@ export class FtpShardService extends Construct {
       if (props.passivePorts[i] !== props.passivePorts[i - 1]! + 1) throw new Error('FtpShardService: passive ports must be consecutive');
     }
 
-    const memoryLimitMiB = props.memoryLimitMiB ?? 1024;
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: props.cpu ?? 512,
-      memoryLimitMiB,
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryLimitMiB,
       runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture: ecs.CpuArchitecture.X86_64 },
       taskRole: props.taskRole,
       executionRole: props.executionRole,
@@ -112,7 +107,7 @@ export class FtpShardService extends Construct {
         },
         passiveAddress: props.passiveAddress,
         shutdownGraceSeconds: SHUTDOWN_GRACE_SECONDS,
-        uploadBufferMiB: uploadBufferMiBForMemory(memoryLimitMiB * 1024 * 1024),
+        uploadBufferMiB: uploadBufferMiBForMemory(props.memoryLimitMiB * 1024 * 1024),
       }),
       portMappings: [
         CONTAINER_PORTS.control,

@@ -6,7 +6,8 @@
  */
 import { partnerRule, partnerRuleSentence, type PartnerRule } from '../runtime/src/probe/partner-rules.ts';
 import { firewallTable, type FirewallTableRow } from './firewall-rules.ts';
-import { portPlan, type BridgeSettings } from './settings.ts';
+import { portPlan } from './deployment-ports.ts';
+import type { BridgeSettings } from './settings.ts';
 
 export const PARTNER_PAGE = 'docs/partner-network.md';
 

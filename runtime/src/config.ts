@@ -3,7 +3,7 @@ import { CONTAINER_VARIABLES, LOG_LEVELS, portClashes, uploadBufferMiBForMemory,
 import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
 import type { PercentCopyMode } from './storage/copy-source.ts';
 import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
-import { normaliseRootPath } from './storage/store-path.ts';
+import * as shared from './settings/validators.ts';
 import { TLS_MODES, TLS_SESSION_REUSE_MODES, type TlsMode, type TlsSessionReuse } from './tls-policy.ts';
 import type { DocumentSource } from './watched-document.ts';
 
@@ -106,6 +106,15 @@ interface VariableSpec<T> {
 
 type Parser<T> = (raw: string) => T;
 
+/** A parser from a validator shared with the CDK app (runtime/src/settings/validators.ts). */
+function checked<T>(validator: shared.Validator<T>): Parser<T> {
+  return (raw) => {
+    const result = validator(raw);
+    if (!result.ok) throw new ValueProblem(result.problem);
+    return result.value;
+  };
+}
+
 function withDefault<T>(options: {
   readonly value: string;
   readonly description: string;
@@ -153,58 +162,23 @@ function oneLine(text: string): string {
 }
 
 function integer(options: { readonly min: number; readonly max: number; readonly note?: string }): Parser<number> {
-  return (raw) => {
-    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!Number.isSafeInteger(value) || value < options.min || value > options.max) {
-      const note = options.note === undefined ? '' : ` (${options.note})`;
-      throw new ValueProblem(`expected a whole number from ${options.min} to ${options.max}${note}, got ${quoted(raw)}`);
-    }
-    return value;
-  };
+  return checked(shared.wholeNumber(options));
 }
 
 function port(options: { readonly allowZero: boolean }): Parser<number> {
-  return integer(
-    options.allowZero ? { min: 0, max: 65535, note: '0 = off' } : { min: 1, max: 65535 },
-  );
+  return checked(shared.port(options));
 }
-
-/** setTimeout's limit; longer delays would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Seconds (decimals allowed) to whole milliseconds. */
 function seconds(options: { readonly allowZero: boolean }): Parser<number> {
-  return (raw) => {
-    const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
-    const ms = Math.round(value * 1000);
-    if (!Number.isFinite(value) || ms > MAX_TIMER_MS || (!options.allowZero && ms < 1)) {
-      const low = options.allowZero ? 'from 0' : 'greater than 0';
-      throw new ValueProblem(
-        `expected a number of seconds ${low} and at most ${Math.floor(MAX_TIMER_MS / 1000)} (decimals allowed), got ${quoted(raw)}`,
-      );
-    }
-    return ms;
-  };
+  return checked(shared.durationSeconds(options));
 }
 
 function oneOf<T extends string>(values: readonly T[]): Parser<T> {
-  return (raw) => {
-    const lower = raw.toLowerCase();
-    const found = values.find((value) => value === lower);
-    if (found === undefined) throw new ValueProblem(`expected one of ${values.join(', ')}, got ${quoted(raw)}`);
-    return found;
-  };
+  return checked(shared.oneOf(values));
 }
 
-const TRUE_WORDS = ['on', 'true', '1', 'yes'];
-const FALSE_WORDS = ['off', 'false', '0', 'no'];
-
-function flag(raw: string): boolean {
-  const lower = raw.toLowerCase();
-  if (TRUE_WORDS.includes(lower)) return true;
-  if (FALSE_WORDS.includes(lower)) return false;
-  throw new ValueProblem(`expected on or off (also true/false, 1/0, yes/no), got ${quoted(raw)}`);
-}
+const flag: Parser<boolean> = checked(shared.flag);
 
 function ipAddress(raw: string): string {
   if (isIP(raw) === 0) throw new ValueProblem(`expected an IPv4 or IPv6 address, got ${quoted(raw)}`);
@@ -245,12 +219,7 @@ function secretId(raw: string): string {
   return raw;
 }
 
-function bucketName(raw: string): string {
-  if (!/^[A-Za-z0-9._-]{1,255}$/.test(raw)) {
-    throw new ValueProblem(`expected a bucket name (letters, digits, '.', '-', '_'), got ${quoted(raw)}`);
-  }
-  return raw;
-}
+const bucketName: Parser<string> = checked(shared.bucketName);
 
 function endpointUrl(raw: string): string {
   let url: URL;
@@ -270,13 +239,7 @@ function regionName(raw: string): string {
   return raw;
 }
 
-function storePrefix(raw: string): string {
-  try {
-    return normaliseRootPath(raw);
-  } catch (error) {
-    throw new ValueProblem(`${(error as Error).message}, got ${quoted(raw)}`);
-  }
-}
+const storePrefix: Parser<string> = checked(shared.keyPrefix);
 
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 const PERCENT_COPY_MODES: readonly PercentCopyMode[] = ['detect', 'copy', 'read-back'];

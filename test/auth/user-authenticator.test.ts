@@ -291,7 +291,7 @@ describe('UserAuthenticator', () => {
 });
 
 describe('at startup, an unusable users document is a configuration error naming its setting', () => {
-  const BASE = { S3_BUCKET: 'b', S3_ENDPOINT: 'http://127.0.0.1:9', FTP_PASSIVE_PORTS: '40000-40009', HEALTH_PORT: '0' };
+  const BASE = { S3_BUCKET: 'bucket', S3_ENDPOINT: 'http://127.0.0.1:9', FTP_PASSIVE_PORTS: '40000-40009', HEALTH_PORT: '0' };
 
   test('FTP_USERS_FILE', async () => {
     const path = await usersFile([{ ...ACME(), permissions: ['read', 'admin'] }]);

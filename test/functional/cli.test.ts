@@ -38,11 +38,11 @@ describe('command line', () => {
 
   const badValues: Array<[Record<string, string>, string]> = [
     [{ FTP_USERS_FILE: '/u.json' }, 'S3_BUCKET'],
-    [{ S3_BUCKET: 'b' }, 'FTP_USERS_FILE'],
-    [{ S3_BUCKET: 'b', FTP_USERS_FILE: '/u.json', FTP_PORT: 'twenty-one' }, 'FTP_PORT'],
-    [{ S3_BUCKET: 'b', FTP_USERS_FILE: '/u.json', FTP_PASSIVE_PORTS: '30099-30000' }, 'FTP_PASSIVE_PORTS'],
-    [{ S3_BUCKET: 'b', FTP_USERS_FILE: '/u.json', FTP_TLS_MODE: 'required' }, 'FTP_TLS_MODE'],
-    [{ S3_BUCKET: 'b', FTP_USERS_FILE: '/does/not/exist.json' }, 'FTP_USERS_FILE'],
+    [{ S3_BUCKET: 'bucket' }, 'FTP_USERS_FILE'],
+    [{ S3_BUCKET: 'bucket', FTP_USERS_FILE: '/u.json', FTP_PORT: 'twenty-one' }, 'FTP_PORT'],
+    [{ S3_BUCKET: 'bucket', FTP_USERS_FILE: '/u.json', FTP_PASSIVE_PORTS: '30099-30000' }, 'FTP_PASSIVE_PORTS'],
+    [{ S3_BUCKET: 'bucket', FTP_USERS_FILE: '/u.json', FTP_TLS_MODE: 'required' }, 'FTP_TLS_MODE'],
+    [{ S3_BUCKET: 'bucket', FTP_USERS_FILE: '/does/not/exist.json' }, 'FTP_USERS_FILE'],
   ];
   for (const [env, variable] of badValues) {
     test(`a bad ${variable} exits with status 2 and one line naming it`, () => {

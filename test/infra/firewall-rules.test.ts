@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { firewallRules, firewallTable } from '../../lib/firewall-rules.ts';
 import { readFirewallBlock, renderFirewallTable } from '../../lib/firewall-table-markdown.ts';
-import { CONTAINER_PORTS } from '../../lib/settings.ts';
+import { CONTAINER_PORTS } from '../../lib/deployment-ports.ts';
 import { defaultSettings, REPOSITORY_ROOT, settingsWith } from './stack-fixture.ts';
 
 const key = (rule: { group: string; direction: string; ports: { from: number; to: number }; peer: string }) =>
@@ -70,7 +70,7 @@ describe('firewall table', () => {
     }
   });
 
-  test('the README shows the table as rendered from cdk.json defaults', () => {
+  test('the README shows the table as rendered with the default settings', () => {
     const readme = readFileSync(new URL('README.md', REPOSITORY_ROOT), 'utf8');
     assert.equal(readFirewallBlock(readme), renderFirewallTable(defaultSettings()), 'README.md is out of date: run npx node bin/render-firewall-table.ts');
   });

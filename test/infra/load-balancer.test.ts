@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { CONTAINER_PORTS, portPlan } from '../../lib/settings.ts';
+import { CONTAINER_PORTS, portPlan } from '../../lib/deployment-ports.ts';
 import type { BridgeSettings } from '../../lib/settings.ts';
 import { EXISTING_VPC, getAttOf, refOf, resourcesOfType, synthesize } from './stack-fixture.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { SHUTDOWN_GRACE_SECONDS, STOP_TIMEOUT } from '../../lib/ftp-shard-service.ts';
-import { CONTAINER_PORTS } from '../../lib/settings.ts';
+import { CONTAINER_PORTS } from '../../lib/deployment-ports.ts';
 import { loadConfig } from '../../runtime/src/config.ts';
 import { SHUTDOWN_ABORT_WAIT_MS } from '../../runtime/src/protocol/ftp-server.ts';
 import type { BridgeSettings } from '../../lib/settings.ts';

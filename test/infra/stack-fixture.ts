@@ -1,12 +1,12 @@
 /**
- * Builds the stack for CDK assertion tests: the app gets cdk.json's context (feature flags
- * and the documented defaults), the settings are the cdk.json defaults with overrides.
+ * Builds the stack for CDK assertion tests: the app gets cdk.json's context (feature flags),
+ * the settings are the defaults with overrides.
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { cdkJsonContext, defaultSettingsFromCdkJson } from '../../lib/cdk-json-settings.ts';
+import { cdkJsonContext } from '../../lib/cdk-json-settings.ts';
 import { FtpS3BridgeStack } from '../../lib/ftp-s3-bridge-stack.ts';
-import { validateSettings } from '../../lib/settings.ts';
+import { defaultSettings, validateSettings } from '../../lib/settings.ts';
 import type { BridgeSettings } from '../../lib/settings.ts';
 
 export const CDK_JSON = new URL('../../cdk.json', import.meta.url);
@@ -20,9 +20,7 @@ export const EXISTING_VPC: Partial<BridgeSettings> = {
   vpcTaskSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2', 'subnet-0bbbbbbbbbbbbbbb3'],
 };
 
-export function defaultSettings(): BridgeSettings {
-  return defaultSettingsFromCdkJson(CDK_JSON);
-}
+export { defaultSettings };
 
 export function settingsWith(overrides: Partial<BridgeSettings> = {}): BridgeSettings {
   return validateSettings({ ...defaultSettings(), ...overrides });

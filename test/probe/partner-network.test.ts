@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { defaultSettingsFromCdkJson } from '../../lib/cdk-json-settings.ts';
 import { firewallTable } from '../../lib/firewall-rules.ts';
 import { PARTNER_PAGE, partnerRows, renderPartnerNetworkPage } from '../../lib/partner-network-markdown.ts';
-import { validateSettings, type BridgeSettings } from '../../lib/settings.ts';
+import { defaultSettings, validateSettings, type BridgeSettings } from '../../lib/settings.ts';
 import { ACTIVE_MODE_CLIENT_PORTS, PARTNER_RULES } from '../../runtime/src/probe/partner-rules.ts';
 import { adviceFor } from '../../runtime/src/probe/probe-advice.ts';
 import { ProbeError } from '../../runtime/src/probe/probe-error.ts';
 import { parseProbeTarget } from '../../runtime/src/probe/probe-target.ts';
 
 const ROOT = new URL('../../', import.meta.url);
-const defaults = (): BridgeSettings => defaultSettingsFromCdkJson(new URL('cdk.json', ROOT));
+const defaults = (): BridgeSettings => defaultSettings();
 /** Every conditional rule present. */
 const everything = (): BridgeSettings => validateSettings({ ...defaults(), activeMode: true, egress: 'nat' });
 

@@ -1,0 +1,174 @@
+/**
+ * Every setting of the CDK app, each with its kind of value, its default and its meaning:
+ * the one place defaults live. The parser (settings.ts), the type `BridgeSettings` and the
+ * README table (bin/render-settings-table.ts) are all made from this table.
+ */
+import { z } from 'zod';
+import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
+import { bucketName, ipv4Cidr, keyPrefix, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
+import { TLS_MODES } from '../runtime/src/tls-policy.ts';
+import { AWS_LIMITS, CONTAINER_PORTS } from './deployment-ports.ts';
+import { checked, list, matching, numberIn, optional } from './setting-kinds.ts';
+
+/** Every context key of this app starts with this prefix; unknown keys with it are refused. */
+export const SETTINGS_PREFIX = 'bridge:';
+
+/** How tasks in a new VPC reach AWS APIs: interface endpoints (no internet path) or NAT gateways. */
+export const EGRESS_MODES = ['endpoints', 'nat'] as const;
+export type EgressMode = (typeof EGRESS_MODES)[number];
+
+/** Log retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Fargate task sizes: CPU units → accepted memory in MiB. */
+export const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
+  8192: steps(16384, 61440, 4096),
+  16384: steps(32768, 122880, 8192),
+};
+
+function steps(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+/** One row of the table: the schema that reads the value (defaults included) and what the README says. */
+interface SettingRow<S extends z.ZodType> {
+  readonly schema: S;
+  /** The default as the README shows it. */
+  readonly defaultText: string;
+  readonly meaning: string;
+}
+
+function withDefault<T>(kind: z.ZodType<T>, value: T & {}, meaning: string): SettingRow<z.ZodDefault<z.ZodType<T>>> {
+  const text = typeof value === 'string' && value === '' ? '""' : typeof value === 'string' ? value : JSON.stringify(value);
+  return { schema: kind.default(value as z.util.NoUndefined<T>), defaultText: `\`${text}\``, meaning };
+}
+
+/** A setting that is unset unless given; `unset` says what happens then (e.g. "new VPC"). */
+function unsetByDefault<T>(kind: z.ZodType<T | undefined>, unset: string, meaning: string): SettingRow<z.ZodType<T | undefined>> {
+  return { schema: kind, defaultText: unset === '' ? '—' : `— (${unset})`, meaning };
+}
+
+const secretArn = matching(
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+  'a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)',
+);
+const subnetId = matching(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
+
+export const SETTINGS = {
+  stackName: withDefault(
+    checked(matching(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a name of letters, digits and hyphens that starts with a letter (at most 128)')),
+    'FtpS3Bridge',
+    'CloudFormation stack name (deploy several bridges side by side)',
+  ),
+  allowedCidrs: withDefault(
+    list(ipv4Cidr, { min: 1, distinct: 'network' }),
+    ['0.0.0.0/0'],
+    'IPv4 networks allowed to reach the FTP ports (and, in active mode, to be connected to); comma-separated with `-c`. Each user also has its own `allowFrom` list',
+  ),
+  shardCount: withDefault(
+    checked(wholeNumber({ min: 1, max: AWS_LIMITS.listenersPerLoadBalancer })),
+    2,
+    'shards = services with one task each, spread round-robin over the AZs',
+  ),
+  passivePortsPerShard: withDefault(
+    checked(wholeNumber({ min: 1, max: AWS_LIMITS.targetGroupsPerService - 1 })),
+    3,
+    `passive ports per shard: at most 3 with implicit FTPS (${AWS_LIMITS.targetGroupsPerService} target groups per service), 4 without`,
+  ),
+  firstPassivePort: withDefault(
+    checked(wholeNumber({ min: 1024, max: 65535 })),
+    30000,
+    'start of the passive range; shard *i* owns the *i*-th slice',
+  ),
+  controlPort: withDefault(checked(port({ allowZero: false })), 21, `public control port (container port ${CONTAINER_PORTS.control})`),
+  implicitTlsPort: withDefault(
+    checked(port({ allowZero: true })),
+    990,
+    `public implicit-FTPS port (container port ${CONTAINER_PORTS.implicitTls}); \`0\` turns implicit FTPS off`,
+  ),
+  activeMode: withDefault(checked(flag), false, 'allow PORT/EPRT: tasks connect out to client ports 1024-65535 (needs `egress=nat`)'),
+  tlsMode: withDefault(checked(oneOf(TLS_MODES)), 'required', '`off`, `optional` or `required` (TLS before USER/PASS and for data)'),
+  vpcId: unsetByDefault(
+    optional(matching(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as vpc-0123456789abcdef0')),
+    'new VPC',
+    'existing VPC; then also `vpcAvailabilityZones`, `vpcPublicSubnetIds`, `vpcTaskSubnetIds`',
+  ),
+  vpcAvailabilityZones: withDefault(
+    list(matching(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'an availability zone name such as eu-west-1a'), { distinct: 'zone' }),
+    [],
+    'existing VPC: the zones to use (one Elastic IP each)',
+  ),
+  vpcPublicSubnetIds: withDefault(
+    list(subnetId, { distinct: 'subnet' }),
+    [],
+    'existing VPC: one public subnet per zone, same order (load balancer)',
+  ),
+  vpcTaskSubnetIds: withDefault(
+    list(subnetId, { distinct: 'subnet' }),
+    [],
+    'existing VPC: one private subnet per zone, same order (tasks; must reach ECR, Logs, Secrets Manager and S3)',
+  ),
+  maxAzs: withDefault(checked(wholeNumber({ min: 1, max: 6 })), 2, 'new VPC: availability zones (without an account at synth CDK knows 2)'),
+  egress: withDefault(
+    checked(oneOf(EGRESS_MODES)),
+    'endpoints',
+    'new VPC: `endpoints` (interface endpoints, no internet path) or `nat` (one NAT gateway per AZ)',
+  ),
+  bucketName: unsetByDefault(
+    optional(bucketName),
+    'new bucket',
+    'existing bucket to serve; enable "Amazon EventBridge notifications" on it for the queue',
+  ),
+  bucketKmsKeyArn: unsetByDefault(
+    optional(matching(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)')),
+    '',
+    'existing bucket encrypted with a customer managed key: the task may use it',
+  ),
+  bucketPrefix: withDefault(
+    checked(keyPrefix),
+    '',
+    "root key prefix of the bridge in the bucket (`S3_PREFIX`, the same rule); users' homes are below it",
+  ),
+  usersSecretArn: unsetByDefault(optional(secretArn), 'new secret', 'existing users secret (complete ARN)'),
+  tlsSecretArn: unsetByDefault(optional(secretArn), 'new, empty secret', 'existing TLS secret (complete ARN)'),
+  taskCpu: withDefault(checked(numberIn(Object.keys(FARGATE_MEMORY).map(Number))), 512, 'task CPU units (Fargate sizes)'),
+  taskMemoryMiB: withDefault(checked(wholeNumber({ min: 512, max: 122880 })), 1024, 'task memory, must fit the CPU'),
+  idleTimeoutSeconds: withDefault(
+    checked(wholeNumber({ min: 60, max: 6000, note: 'NLB TCP listener limits' })),
+    3600,
+    'NLB TCP idle timeout (60-6000): a quiet control connection survives long transfers',
+  ),
+  deregistrationDelaySeconds: withDefault(
+    checked(wholeNumber({ min: 0, max: 3600 })),
+    120,
+    'how long a stopping task keeps its connections before SIGTERM (then up to 120 s more to finish transfers)',
+  ),
+  logRetentionDays: withDefault(
+    checked(numberIn(LOG_RETENTION_DAYS, `a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)),
+    90,
+    'CloudWatch Logs retention of the task logs',
+  ),
+  logLevel: withDefault(checked(oneOf(LOG_LEVELS)), 'info', 'runtime log level'),
+};
+
+export type SettingName = keyof typeof SETTINGS;
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+type Shape = { [K in SettingName]: (typeof SETTINGS)[K]['schema'] };
+
+/** Every setting on its own (the rules between settings are added in settings.ts). */
+export const settingFields = z.strictObject(
+  Object.fromEntries(SETTING_NAMES.map((name) => [name, SETTINGS[name].schema])) as Shape,
+);
+
+/** The deployment's settings, as the stack takes them. */
+export type BridgeSettings = Readonly<z.output<typeof settingFields>>;
