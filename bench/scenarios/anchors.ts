@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AnchorWorker } from '../clients/anchors.ts';
 import { curlDownload, curlUpload, httpDownload, httpUpload } from '../curl.ts';
 import { ratioFigure } from '../figures.ts';
-import { compare, interleave, median, timed, variant } from '../measure.ts';
+import { compare, interleave, median, timed, variant, type Comparison, type Variant } from '../measure.ts';
 import { startJsonService } from '../processes.ts';
 import { writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, ROOT, startBridge, type BridgeProcess } from '../servers/bridge.ts';
@@ -161,43 +161,14 @@ async function runAnchors(context: BenchContext, store: AnchorStore): Promise<Sc
     const group = `anchors (${store.name})`;
     const bridgeUpload = variant(`bridge, S3_PART_SIZE_MIB=${bridgePartMib} (curl STOR)`, uploads[0]!, mib);
     const bridgeDownload = variant('bridge (curl RETR)', downloads[0]!, mib);
+    const against = (id: string, title: string, bridgeSide: Variant, reference: Variant): Comparison =>
+      compare({ id: `${id}-${store.name}`, group, title, mib, bridge: bridgeSide, reference, target: TARGET });
+    const sdkName = `lib-storage Upload (queueSize ${sdkBest.queueSize}, partSize ${sdkBest.partSizeMib} MiB)`;
     const comparisons = [
-      compare({
-        id: `anchor-upload-${store.name}`,
-        group,
-        title: `Upload ${mib} MiB`,
-        mib,
-        bridge: bridgeUpload,
-        reference: variant(`lib-storage Upload (queueSize ${sdkBest.queueSize}, partSize ${sdkBest.partSizeMib} MiB)`, uploads[1]!, mib),
-        target: TARGET,
-      }),
-      compare({
-        id: `anchor-download-${store.name}`,
-        group,
-        title: `Download ${mib} MiB`,
-        mib,
-        bridge: bridgeDownload,
-        reference: variant('GetObject stream', downloads[1]!, mib),
-        target: TARGET,
-      }),
-      compare({
-        id: `relay-upload-${store.name}`,
-        group,
-        title: `Upload ${mib} MiB`,
-        mib,
-        bridge: bridgeUpload,
-        reference: variant('minimal relay (curl PUT into lib-storage Upload)', uploads[2]!, mib),
-        target: TARGET,
-      }),
-      compare({
-        id: `relay-download-${store.name}`,
-        group,
-        title: `Download ${mib} MiB`,
-        mib,
-        bridge: bridgeDownload,
-        reference: variant('minimal relay (curl GET of a piped GetObject)', downloads[2]!, mib),
-        target: TARGET,
-      }),
+      against('anchor-upload', `Upload ${mib} MiB`, bridgeUpload, variant(sdkName, uploads[1]!, mib)),
+      against('anchor-download', `Download ${mib} MiB`, bridgeDownload, variant('GetObject stream', downloads[1]!, mib)),
+      against('relay-upload', `Upload ${mib} MiB`, bridgeUpload, variant('minimal relay (curl PUT into lib-storage Upload)', uploads[2]!, mib)),
+      against('relay-download', `Download ${mib} MiB`, bridgeDownload, variant('minimal relay (curl GET of a piped GetObject)', downloads[2]!, mib)),
     ] as const;
     const goal = { min: TARGET.minRatio, text: '>= 0.9x' };
     const [sdkUp, sdkDown, relayUp, relayDown] = comparisons;
