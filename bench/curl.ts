@@ -24,3 +24,13 @@ export async function curlUpload(url: string, file: string, options: CurlOptions
 export async function curlDownload(url: string, options: CurlOptions = {}): Promise<void> {
   await run('curl', [...baseArgs(options), '-o', '/dev/null', url]);
 }
+
+/** PUT of a file over plain HTTP (the minimal relay). */
+export async function httpUpload(url: string, file: string): Promise<void> {
+  await run('curl', ['-sS', '--fail', '--max-time', '3600', '-T', file, url]);
+}
+
+/** GET over plain HTTP into /dev/null (the minimal relay). */
+export async function httpDownload(url: string): Promise<void> {
+  await run('curl', ['-sS', '--fail', '--max-time', '3600', '-o', '/dev/null', url]);
+}

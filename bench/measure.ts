@@ -10,6 +10,8 @@ export interface Trial {
   readonly peakRssMib?: number;
   /** Average CPU cores each named process used during the trial. */
   readonly cores?: Readonly<Record<string, number>>;
+  /** CPU-seconds (user + system, from /proc) each named process spent during the trial. */
+  readonly cpuSeconds?: Readonly<Record<string, number>>;
 }
 
 export interface TimedOptions {
@@ -33,11 +35,12 @@ export async function timed(work: () => Promise<unknown>, options: TimedOptions 
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuAfter = await Promise.all(cpuPids.map(([, pid]) => cpuSeconds(pid)));
-  const cores = Object.fromEntries(cpuPids.map(([name], index) => [name, round((cpuAfter[index]! - cpuBefore[index]!) / seconds)]));
+  const spent = cpuPids.map(([name], index) => [name, cpuAfter[index]! - cpuBefore[index]!] as const);
+  const cores = Object.fromEntries(spent.map(([name, cpu]) => [name, round(cpu / seconds)]));
   return {
     seconds,
     ...(memory === undefined ? {} : { peakRssMib: await memory.stop() }),
-    ...(cpuPids.length === 0 ? {} : { cores }),
+    ...(cpuPids.length === 0 ? {} : { cores, cpuSeconds: Object.fromEntries(spent.map(([name, cpu]) => [name, round(cpu, 3)])) }),
   };
 }
 
@@ -81,6 +84,8 @@ export interface Variant {
   readonly peakRssMib?: number;
   /** Median CPU cores each watched process used. */
   readonly cores?: Readonly<Record<string, number>>;
+  /** Median CPU-seconds each watched process spent per GiB of payload. */
+  readonly cpuSecondsPerGib?: Readonly<Record<string, number>>;
 }
 
 export interface Comparison {
@@ -105,6 +110,8 @@ export function variant(name: string, trials: readonly Trial[], mib?: number): V
   const peaks = trials.map((trial) => trial.peakRssMib).filter((peak): peak is number => peak !== undefined);
   const names = [...new Set(trials.flatMap((trial) => Object.keys(trial.cores ?? {})))];
   const cores = Object.fromEntries(names.map((process) => [process, round(median(trials.map((trial) => trial.cores?.[process] ?? 0)))]));
+  const perGib = (process: string): number => round(median(trials.map((trial) => trial.cpuSeconds?.[process] ?? 0)) / (mib! / 1024));
+  const cpuNames = mib === undefined ? [] : [...new Set(trials.flatMap((trial) => Object.keys(trial.cpuSeconds ?? {})))];
   return {
     name,
     seconds,
@@ -112,6 +119,7 @@ export function variant(name: string, trials: readonly Trial[], mib?: number): V
     ...(mib === undefined ? {} : { mibPerSecond: round(mib / medianSeconds, 1) }),
     ...(peaks.length > 0 ? { peakRssMib: round(Math.max(...peaks), 0) } : {}),
     ...(names.length > 0 ? { cores } : {}),
+    ...(cpuNames.length > 0 ? { cpuSecondsPerGib: Object.fromEntries(cpuNames.map((process) => [process, perGib(process)])) } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import type { CpuProfileSummary } from './cpu-profile.ts';
+import type { Figure } from './figures.ts';
 import type { MachineDescription } from './machine.ts';
 import type { Comparison } from './measure.ts';
-import type { ListingCheck, MemoryCheck } from './scenario.ts';
+import type { ListingCheck, MemoryCheck, TaskSizeRow } from './scenario.ts';
 import type { BenchSettings } from './settings.ts';
 
 /** Everything one run measured: written as bench/results/bench.json, drawn by chart.ts. */
@@ -11,7 +12,10 @@ export interface BenchReport {
   readonly minutes: number;
   readonly machine: MachineDescription;
   readonly settings: Omit<BenchSettings, 'only'> & { readonly only?: readonly string[] };
+  readonly figures: readonly Figure[];
   readonly comparisons: readonly Comparison[];
+  /** Throughput under each CPU quota (the Fargate task sizes). */
+  readonly taskSizes: readonly TaskSizeRow[];
   readonly memory: readonly MemoryCheck[];
   readonly listings: readonly ListingCheck[];
   readonly profiles: readonly CpuProfileSummary[];
@@ -22,6 +26,36 @@ export interface BenchReport {
 /** The tables printed at the end of a run (and pasted into README). */
 export function formatTables(report: BenchReport): string {
   const sections: string[] = [];
+  if (report.figures.length > 0) {
+    sections.push(
+      table(
+        ['figure', 'today', 'goal', 'met', 'measured as'],
+        report.figures.map((figure) => [
+          figure.title,
+          figure.text,
+          figure.goal?.text ?? '-',
+          figure.goal === undefined ? '-' : figure.goal.met ? 'yes' : 'NO',
+          figure.measuredAs,
+        ]),
+      ),
+    );
+  }
+  if (report.taskSizes.length > 0) {
+    sections.push(
+      table(
+        ['CPU quota (cores)', 'upload', 'download', 'upload PROT P', 'download PROT P', '4 KiB files, one session', 'CPU-s/GiB up / down'],
+        report.taskSizes.map((row) => [
+          String(row.cores),
+          `${row.uploadMibPerSecond.toFixed(0)} MiB/s`,
+          `${row.downloadMibPerSecond.toFixed(0)} MiB/s`,
+          `${row.tlsUploadMibPerSecond.toFixed(0)} MiB/s`,
+          `${row.tlsDownloadMibPerSecond.toFixed(0)} MiB/s`,
+          `${row.smallFilesPerSecond.toFixed(0)} /s`,
+          `${row.uploadCpuSecondsPerGib.toFixed(2)} / ${row.downloadCpuSecondsPerGib.toFixed(2)}`,
+        ]),
+      ),
+    );
+  }
   if (report.comparisons.length > 0) {
     sections.push(
       table(
@@ -57,9 +91,10 @@ export function formatTables(report: BenchReport): string {
   if (report.listings.length > 0) {
     sections.push(
       table(
-        ['LIST objects', 'first byte', 'total', 'bridge peak RSS'],
+        ['LIST objects', 'client-set times', 'first byte', 'total', 'bridge peak RSS'],
         report.listings.map((listing) => [
           String(listing.objects),
+          listing.clientTimes === undefined ? '-' : listing.clientTimes ? 'on, first listing' : 'off',
           `${listing.medianFirstByteMs.toFixed(0)} ms`,
           `${listing.medianSeconds.toFixed(2)} s`,
           `${listing.peakRssMib.toFixed(0)} MiB`,

@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: the bridge measured against its anchors, side by side, in one run.
  *
- * - anchors: lib-storage Upload and a GetObject stream, same bytes, same S3 (fauxqs);
+ * - anchors: lib-storage Upload, a GetObject stream and the minimal relay, same bytes,
+ *   same S3 (fauxqs, and Ceph RGW when TEST_S3_ENDPOINT names one);
  * - classic peer: vsftpd over an rclone FUSE mount of the same bucket;
  * - ceiling: the bridge in front of a discard S3 endpoint, beside vsftpd on local
  *   disk, with TLS beside plain, and a CPU profile of the bridge;
+ * - task sizes: the bridge under CPU quotas of 0.25, 0.5 and 1 core (Fargate sizes);
  * - memory: 100 simultaneous uploads and downloads, a 50 GiB stream of unknown
  *   length, LISTs of 10,000 and 100,000 objects.
  *
@@ -18,23 +20,27 @@ import { join } from 'node:path';
 import { drawChart } from './chart.ts';
 import type { CpuProfileSummary } from './cpu-profile.ts';
 import { describeMachine, machineLine } from './machine.ts';
+import type { Figure } from './figures.ts';
 import type { Comparison } from './measure.ts';
 import { ensurePeers } from './peers.ts';
 import { formatTables, type BenchReport } from './report.ts';
-import type { BenchContext, ListingCheck, MemoryCheck, Scenario } from './scenario.ts';
-import { anchorsScenario } from './scenarios/anchors.ts';
+import type { BenchContext, ListingCheck, MemoryCheck, Scenario, TaskSizeRow } from './scenario.ts';
+import { anchorsScenario, rgwAnchorsScenario } from './scenarios/anchors.ts';
 import { ceilingScenario } from './scenarios/ceiling.ts';
 import { classicPeerScenario } from './scenarios/classic-peer.ts';
 import { concurrencyScenario } from './scenarios/concurrency.ts';
 import { listingScenario } from './scenarios/listing.ts';
 import { longStreamScenario } from './scenarios/long-stream.ts';
+import { taskSizesScenario } from './scenarios/task-sizes.ts';
 import { ROOT, prepareBridgeFiles } from './servers/bridge.ts';
 import { loadSettings } from './settings.ts';
 
 const SCENARIOS: readonly Scenario[] = [
   anchorsScenario,
+  rgwAnchorsScenario,
   classicPeerScenario,
   ceilingScenario,
+  taskSizesScenario,
   concurrencyScenario,
   longStreamScenario,
   listingScenario,
@@ -51,7 +57,9 @@ async function main(): Promise<number> {
   log(`  upload buffer budget in the memory scenarios: FTP_UPLOAD_BUFFER_MIB=${settings.uploadBufferMib}`);
 
   const work = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-bench-'));
+  const figures: Figure[] = [];
   const comparisons: Comparison[] = [];
+  const taskSizes: TaskSizeRow[] = [];
   const memory: MemoryCheck[] = [];
   const listings: ListingCheck[] = [];
   const profiles: CpuProfileSummary[] = [];
@@ -71,7 +79,9 @@ async function main(): Promise<number> {
       const started = Date.now();
       try {
         const result = await scenario.run(context);
+        figures.push(...(result.figures ?? []));
         comparisons.push(...(result.comparisons ?? []));
+        taskSizes.push(...(result.taskSizes ?? []));
         memory.push(...(result.memory ?? []));
         listings.push(...(result.listings ?? []));
         profiles.push(...(result.profiles ?? []));
@@ -95,7 +105,9 @@ async function main(): Promise<number> {
     minutes: Math.round((Date.now() - startedAt) / 600) / 100,
     machine,
     settings: { ...rest, ...(only === undefined ? {} : { only: [...only] }) },
+    figures,
     comparisons,
+    taskSizes,
     memory,
     listings,
     profiles,

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CpuProfileSummary } from './cpu-profile.ts';
+import type { Figure } from './figures.ts';
 import type { Comparison } from './measure.ts';
 import type { PeerAvailability } from './peers.ts';
 import type { BridgeFiles } from './servers/bridge.ts';
@@ -38,15 +39,33 @@ export interface MemoryCheck {
 
 export interface ListingCheck {
   readonly objects: number;
+  /** Whether the bridge read the times clients set (a HeadObject per file not seen before). */
+  readonly clientTimes?: boolean;
   readonly medianFirstByteMs: number;
   readonly medianSeconds: number;
   readonly peakRssMib: number;
 }
 
+/** What the bridge moves under one CPU quota. */
+export interface TaskSizeRow {
+  readonly cores: number;
+  readonly uploadMibPerSecond: number;
+  readonly downloadMibPerSecond: number;
+  readonly tlsUploadMibPerSecond: number;
+  readonly tlsDownloadMibPerSecond: number;
+  /** Small files (4 KiB) stored per second over one session. */
+  readonly smallFilesPerSecond: number;
+  readonly uploadCpuSecondsPerGib: number;
+  readonly downloadCpuSecondsPerGib: number;
+}
+
 export interface ScenarioResult {
+  /** The figures with goals (issue 22), printed first. */
+  readonly figures?: readonly Figure[];
   readonly comparisons?: readonly Comparison[];
   readonly memory?: readonly MemoryCheck[];
   readonly listings?: readonly ListingCheck[];
+  readonly taskSizes?: readonly TaskSizeRow[];
   readonly profiles?: readonly CpuProfileSummary[];
   readonly notes?: readonly string[];
 }

@@ -27,10 +27,14 @@ export interface BenchSettings {
   readonly ceilingMib: number;
   /** Small files of the ceiling: what one STOR costs with S3 taken out. */
   readonly ceilingSmallFiles: number;
+  /** Upload and download size of each transfer under a CPU quota (task sizes). */
+  readonly taskSizeMib: number;
   readonly concurrentTransfers: number;
   readonly concurrentMib: number;
   /** Stream of unknown length uploaded through the discard endpoint. */
   readonly longStreamGib: number;
+  /** Objects of the first listing with client-set times, beside the same without (the large count is the second). */
+  readonly listFirstObjects: number;
   /** Object counts of the big listing; memory must stay flat from the first to the second. */
   readonly listSmallObjects: number;
   readonly listLargeObjects: number;
@@ -61,9 +65,11 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     peerListObjects: pick('BENCH_PEER_LIST_OBJECTS', 5000, 1000),
     ceilingMib: pick('BENCH_CEILING_MIB', 1024, 256),
     ceilingSmallFiles: pick('BENCH_CEILING_SMALL_FILES', 500, 100),
+    taskSizeMib: pick('BENCH_TASK_SIZE_MIB', 256, 64),
     concurrentTransfers: pick('BENCH_CONCURRENT_TRANSFERS', 100, 20),
     concurrentMib: pick('BENCH_CONCURRENT_MIB', 64, 16),
     longStreamGib: pick('BENCH_LONG_STREAM_GIB', 50, 2),
+    listFirstObjects: pick('BENCH_LIST_FIRST_OBJECTS', 5_000, 2_000),
     listSmallObjects: pick('BENCH_LIST_SMALL_OBJECTS', 10_000, 2_000),
     listLargeObjects: pick('BENCH_LIST_LARGE_OBJECTS', 100_000, 20_000),
     // The deployment's default task (1 GiB) gives the bridge half of it.

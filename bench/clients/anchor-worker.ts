@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { BUCKET, benchS3Client } from '../servers/s3-endpoints.ts';
+import { benchS3Client } from '../servers/s3-endpoints.ts';
 
 export type AnchorCommand =
   | { readonly op: 'upload'; readonly file: string; readonly key: string; readonly queueSize: number; readonly partSizeMib: number }
@@ -26,9 +26,12 @@ export interface AnchorAnswer {
   readonly error?: string;
 }
 
-const endpoint = process.argv[2];
-if (endpoint === undefined) throw new Error('usage: anchor-worker.ts <endpoint>');
-const client = benchS3Client(endpoint);
+const [endpoint, bucket] = process.argv.slice(2);
+if (endpoint === undefined || bucket === undefined) throw new Error('usage: anchor-worker.ts <endpoint> <bucket>');
+const client = benchS3Client(endpoint, {
+  accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'bench',
+  secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'bench',
+});
 
 async function execute(command: AnchorCommand): Promise<AnchorAnswer> {
   const started = process.hrtime.bigint();
@@ -39,12 +42,12 @@ async function execute(command: AnchorCommand): Promise<AnchorAnswer> {
     bytes = (await stat(command.file)).size;
     await new Upload({
       client,
-      params: { Bucket: BUCKET, Key: command.key, Body: body },
+      params: { Bucket: bucket, Key: command.key, Body: body },
       queueSize: command.queueSize,
       partSize: command.partSizeMib * 1024 * 1024,
     }).done();
   } else {
-    const output = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: command.key }));
+    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: command.key }));
     for await (const chunk of output.Body as Readable) bytes += (chunk as Buffer).length;
   }
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes };

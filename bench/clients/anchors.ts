@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { stopChild } from '../processes.ts';
 import { ROOT } from '../servers/bridge.ts';
+import type { S3Credentials } from '../servers/s3-endpoints.ts';
 import type { AnchorAnswer, AnchorCommand } from './anchor-worker.ts';
 
 /** The orchestrator's side of anchor-worker.ts: one command at a time. */
@@ -21,9 +22,10 @@ export class AnchorWorker {
     });
   }
 
-  static start(endpoint: string): AnchorWorker {
-    const child = spawn(process.execPath, [join(ROOT, 'bench', 'clients', 'anchor-worker.ts'), endpoint], {
+  static start(store: { readonly endpoint: string; readonly bucket: string; readonly credentials: S3Credentials }): AnchorWorker {
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'clients', 'anchor-worker.ts'), store.endpoint, store.bucket], {
       cwd: ROOT,
+      env: { ...process.env, AWS_ACCESS_KEY_ID: store.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: store.credentials.secretAccessKey },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     return new AnchorWorker(child);

@@ -2,7 +2,8 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summariseProfileDir, type CpuProfileSummary } from '../cpu-profile.ts';
 import { curlDownload, curlUpload } from '../curl.ts';
-import { compare, interleave, timed, variant } from '../measure.ts';
+import { cpuFigure, millisecondsFigure, ratioFigure } from '../figures.ts';
+import { compare, interleave, median, timed, variant } from '../measure.ts';
 import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge, type BridgeProcess } from '../servers/bridge.ts';
 import { perFileSummary, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
@@ -108,8 +109,9 @@ export const ceilingScenario: Scenario = {
 
       const plainUpload = variant('bridge plain', uploads[0]!, mib);
       const plainDownload = variant('bridge plain', downloads[0]!, mib);
-      return {
-        comparisons: [
+      const tlsUpload = variant('bridge PROT P', uploads[1]!, mib);
+      const tlsDownload = variant('bridge PROT P', downloads[1]!, mib);
+      const comparisons = [
           compare({
             id: 'ceiling-upload',
             group: 'ceiling',
@@ -142,7 +144,7 @@ export const ceilingScenario: Scenario = {
             group: 'TLS',
             title: `Upload ${mib} MiB, PROT P vs plain`,
             mib,
-            bridge: variant('bridge PROT P', uploads[1]!, mib),
+            bridge: tlsUpload,
             reference: plainUpload,
           }),
           compare({
@@ -150,10 +152,32 @@ export const ceilingScenario: Scenario = {
             group: 'TLS',
             title: `Download ${mib} MiB, PROT P vs plain`,
             mib,
-            bridge: variant('bridge PROT P', downloads[1]!, mib),
+            bridge: tlsDownload,
             reference: plainDownload,
           }),
-        ],
+        ] as const;
+      const [ceilingUpload, ceilingDownload, , tlsUploadRatio, tlsDownloadRatio] = comparisons;
+      const perFileMs = median(perFileSeconds.bridge) * 1000;
+      const figures = [
+        ratioFigure('tls-download', 'PROT P vs plain, download', tlsDownloadRatio, { min: 0.9, text: '>= 0.9x' }),
+        ratioFigure('tls-upload', 'PROT P vs plain, upload', tlsUploadRatio, { min: 0.9, text: '>= 0.9x' }),
+        ratioFigure('ceiling-upload', 'ceiling vs vsftpd on local disk, discard S3, upload', ceilingUpload, { min: 0.8, text: '>= 0.8x' }),
+        ratioFigure('ceiling-download', 'ceiling vs vsftpd on local disk, discard S3, download', ceilingDownload, { min: 0.6, text: '>= 0.6x' }),
+        millisecondsFigure(
+          'small-file',
+          'one small file (4 KiB) on one session, discard S3',
+          perFileMs,
+          { max: 4, text: '<= 4 ms' },
+          `STOR to 226, median of ${perFileSeconds.bridge.length}; vsftpd on local disk ${(median(perFileSeconds.local) * 1000).toFixed(1)} ms`,
+        ),
+        cpuFigure('cpu-upload', 'bridge CPU per GiB uploaded, plain', plainUpload),
+        cpuFigure('cpu-upload-tls', 'bridge CPU per GiB uploaded, PROT P', tlsUpload),
+        cpuFigure('cpu-download', 'bridge CPU per GiB downloaded, plain', plainDownload),
+        cpuFigure('cpu-download-tls', 'bridge CPU per GiB downloaded, PROT P', tlsDownload),
+      ].filter((figure) => figure !== undefined);
+      return {
+        figures,
+        comparisons,
         profiles,
         notes: [`discard endpoint saw ${JSON.stringify(await discardStats(discard))}`],
       };

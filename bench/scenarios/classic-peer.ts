@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { curlDownload, curlUpload } from '../curl.ts';
 import { listCount, perFileSummary, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
+import { ratioFigure } from '../figures.ts';
 import { compare, interleave, round, timed, variant } from '../measure.ts';
 import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge } from '../servers/bridge.ts';
@@ -132,8 +133,7 @@ export const classicPeerScenario: Scenario = {
       const group = 'classic peer (fauxqs)';
       const target = { minRatio: 1, strictlyFaster: true, text: 'faster than the peer' };
       const reply = (values: number[]): string => values.map((value) => round(value, 2)).join(', ');
-      return {
-        comparisons: [
+      const comparisons = [
           compare({
             id: 'peer-large-upload',
             group,
@@ -173,7 +173,16 @@ export const classicPeerScenario: Scenario = {
             reference: variant(`${peerName} (first listing)`, listings[1]!),
             target,
           }),
+        ] as const;
+      const manyFiles = comparisons[2];
+      return {
+        figures: [
+          {
+            ...ratioFigure('peer-small-files', `${settings.peerSmallFiles} files of 4 KiB vs vsftpd + rclone mount, until in S3`, manyFiles),
+            goal: { text: 'faster (> 1x)', met: manyFiles.ratio > 1 },
+          },
         ],
+        comparisons,
         notes: [`rclone mount ${RCLONE_MOUNT_OPTIONS.join(' ')}`, `${repetitions} repetitions`],
       };
     } finally {

@@ -1,6 +1,7 @@
 import { RawFtp } from '../../test/helpers/raw-ftp.ts';
+import type { Figure } from '../figures.ts';
 import { median, round } from '../measure.ts';
-import { PeakMemory } from '../process-memory.ts';
+import { PeakMemory, cpuSeconds } from '../process-memory.ts';
 import type { BenchContext, ListingCheck, Scenario, ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge, type BridgeProcess } from '../servers/bridge.ts';
 import { BUCKET, registerFolder, registerObject, startDiscardEndpoint } from '../servers/s3-endpoints.ts';
@@ -11,8 +12,16 @@ import { BUCKET, registerFolder, registerObject, startDiscardEndpoint } from '..
  * without storing them): time to the first byte of the listing, total time, and the
  * bridge's peak RSS, which must not grow with the object count (the bridge streams
  * page by page).
+ *
+ * Then first listings with client-set times (FTP_LIST_CLIENT_TIMES on, the default:
+ * a HeadObject per file version the bridge has not seen; the discard endpoint answers
+ * each with an x-amz-meta-mtime) beside the same folder size listed by a bridge with
+ * them off, of 5,000 and of 100,000 objects, interleaved. Every trial lists a folder
+ * neither bridge has seen, so each is a first listing. Goal: at most 1.5 times the
+ * listing without client-set times.
  */
 const FLAT_MARGIN_MIB = 32;
+const FIRST_LISTING_GOAL = 1.5;
 
 export const listingScenario: Scenario = {
   id: 'listing',
@@ -43,8 +52,49 @@ export const listingScenario: Scenario = {
       });
       const [small, large] = listings as [ListingCheck, ListingCheck];
       const growth = large.peakRssMib - small.peakRssMib;
+
+      const quiet = await startBridge({ files: context.files, endpoint: discard.endpoint, bucket: BUCKET, env: { FTP_LIST_CLIENT_TIMES: 'off' } });
+      stops.unshift(() => quiet.stop());
+      const firstSizes = [settings.listFirstObjects, settings.listLargeObjects];
+      const repetitions = Math.min(settings.repetitions, 3);
+      const figures: Figure[] = [];
+      const firstListings: ListingCheck[] = [];
+      for (const size of firstSizes) {
+        log(`  first LIST of ${size} objects x ${repetitions}, client-set times on and off, interleaved`);
+        const runs = { on: [] as Array<Awaited<ReturnType<typeof timedList>>>, off: [] as Array<Awaited<ReturnType<typeof timedList>>> };
+        for (let round = 0; round < repetitions; round += 1) {
+          for (const [side, target] of [['on', bridge], ['off', quiet]] as const) {
+            const folder = `first-${size}-${round}-${side}`;
+            await registerFolder(discard, `${BRIDGE_HOME}${folder}/`, size);
+            runs[side].push(await timedList(target, `/${folder}`, size));
+          }
+        }
+        const summary = (side: 'on' | 'off'): ListingCheck => ({
+          objects: size,
+          clientTimes: side === 'on',
+          medianFirstByteMs: round(median(runs[side].map((entry) => entry.firstByteMs)), 1),
+          medianSeconds: round(median(runs[side].map((entry) => entry.seconds)), 3),
+          peakRssMib: round(Math.max(...runs[side].map((entry) => entry.peakMib)), 0),
+        });
+        const on = summary('on');
+        const off = summary('off');
+        firstListings.push(on, off);
+        const times = round(on.medianSeconds / off.medianSeconds, 2);
+        const cpuMs = (side: 'on' | 'off'): number => (median(runs[side].map((entry) => entry.cpuSeconds)) * 1000) / size;
+        figures.push({
+          id: `first-list-${size}`,
+          title: `first LIST of ${size} objects with client-set times`,
+          value: times,
+          text: `${on.medianSeconds.toFixed(2)} s (${off.medianSeconds.toFixed(2)} s without): ${times.toFixed(2)}x`,
+          goal: { text: `<= ${FIRST_LISTING_GOAL}x of without`, met: times <= FIRST_LISTING_GOAL },
+          measuredAs:
+            `discard S3, a HeadObject per file, median of ${repetitions}; bridge CPU ${cpuMs('on').toFixed(2)} ms per file ` +
+            `(${cpuMs('off').toFixed(2)} without); peak RSS ${on.peakRssMib} MiB`,
+        });
+      }
       return {
-        listings,
+        figures,
+        listings: [...listings, ...firstListings],
         notes: [
           `peak RSS ${small.peakRssMib} MiB at ${small.objects} objects, ${large.peakRssMib} MiB at ${large.objects}: ` +
             `${growth <= FLAT_MARGIN_MIB ? 'flat' : 'NOT flat'} (grew ${growth} MiB; allowed ${FLAT_MARGIN_MIB})`,
@@ -61,10 +111,11 @@ async function timedList(
   bridge: BridgeProcess,
   path: string,
   expectedLines: number,
-): Promise<{ firstByteMs: number; seconds: number; peakMib: number }> {
+): Promise<{ firstByteMs: number; seconds: number; peakMib: number; cpuSeconds: number }> {
   const ftp = await RawFtp.login(bridge.port, BRIDGE_USER, BRIDGE_PASSWORD);
   try {
     const memory = await PeakMemory.start(bridge.pid);
+    const cpuBefore = await cpuSeconds(bridge.pid);
     const data = await ftp.passive();
     const started = process.hrtime.bigint();
     let firstByte: bigint | undefined;
@@ -83,11 +134,13 @@ async function timedList(
     await ftp.expect(226);
     const ended = process.hrtime.bigint();
     const peakMib = await memory.stop();
+    const cpu = (await cpuSeconds(bridge.pid)) - cpuBefore;
     if (lines !== expectedLines) throw new Error(`LIST ${path} gave ${lines} lines, expected ${expectedLines}`);
     return {
       firstByteMs: Number((firstByte ?? ended) - started) / 1e6,
       seconds: Number(ended - started) / 1e9,
       peakMib,
+      cpuSeconds: cpu,
     };
   } finally {
     await ftp.close();

@@ -63,6 +63,12 @@ export interface BridgeOptions {
   readonly uploadBufferMib?: number;
   /** Write a V8 CPU profile of the whole run into this folder (node --cpu-prof). */
   readonly cpuProfileDir?: string;
+  /** S3 credentials. @default bench / bench (fauxqs and the discard endpoint take any) */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** More environment (FTP_LIST_CLIENT_TIMES=off, say). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Called with the bridge's pid as soon as it is spawned, before it serves (puts it in a CPU quota). */
+  onSpawn?(pid: number): Promise<void>;
 }
 
 export interface BridgeProcess {
@@ -103,8 +109,8 @@ async function startBridgeOnce(options: BridgeOptions): Promise<BridgeProcess> {
     S3_BUCKET: options.bucket,
     S3_ENDPOINT: options.endpoint,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ACCESS_KEY_ID: options.credentials?.accessKeyId ?? 'bench',
+    AWS_SECRET_ACCESS_KEY: options.credentials?.secretAccessKey ?? 'bench',
     LOG_LEVEL: 'warn',
     FTP_SHUTDOWN_GRACE_SECONDS: '1',
     FTP_UPLOAD_BUFFER_MIB: String(options.uploadBufferMib ?? DEFAULT_UPLOAD_BUFFER_MIB),
@@ -112,6 +118,7 @@ async function startBridgeOnce(options: BridgeOptions): Promise<BridgeProcess> {
     // for a partner's address) would turn the concurrency scenarios away.
     FTP_MAX_CONNECTIONS: '5000',
     FTP_MAX_CONNECTIONS_PER_ADDRESS: '5000',
+    ...options.env,
   };
   if (options.checksum !== undefined) env.S3_CHECKSUM = options.checksum;
   if (options.partSizeMib !== undefined) env.S3_PART_SIZE_MIB = String(options.partSizeMib);
@@ -120,6 +127,7 @@ async function startBridgeOnce(options: BridgeOptions): Promise<BridgeProcess> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', log, log] });
   closeSync(log);
   try {
+    await options.onSpawn?.(child.pid!);
     await Promise.race([
       waitForFtp(port),
       new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`the bridge exited (${code}) at start`)))),

@@ -1,6 +1,6 @@
 /**
- * fauxqs in a process of its own (so its CPU and memory are not the bench's), with
- * one bucket, objects kept as files under the directory given as argv[2]. Prints
+ * fauxqs in a process of its own (so its CPU and memory are not the bench's), on
+ * 127.0.0.1 only, with one bucket, objects kept as files under the directory given as argv[2]. Prints
  * {"port": N} and serves until SIGTERM.
  *
  * One compatibility fix is applied while fauxqs loads: its CompleteMultipartUpload
@@ -27,11 +27,13 @@ registerHooks({
   },
 });
 
-const { startFauxqs } = await import('fauxqs');
+// Imported after the hook is registered, so that fauxqs loads through it. fauxqs alone
+// listens on 0.0.0.0 whatever its host option says; startLoopbackFauxqs binds 127.0.0.1.
+const { startLoopbackFauxqs } = await import('../../runtime/src/local/loopback-fauxqs.ts');
 const storageDir = process.argv[2];
 const bucket = process.argv[3] ?? 'bench';
 if (storageDir === undefined) throw new Error('usage: fauxqs-main.ts <storage dir> [bucket]');
-const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false, s3StorageDir: storageDir });
+const server = await startLoopbackFauxqs({ port: 0, logger: false, s3StorageDir: storageDir });
 if (!patched) {
   await server.stop();
   throw new Error(`fauxqs changed: could not apply the &#34; fix to ${PARSER_FILE}; rclone's multipart uploads would fail`);

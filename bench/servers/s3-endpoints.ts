@@ -1,4 +1,13 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createS3Client } from '../../runtime/src/storage/s3-client.ts';
@@ -51,11 +60,68 @@ function endpointOf(service: Service<{ port: number }>): S3Endpoint {
   };
 }
 
-export function benchS3Client(endpoint: string): S3Client {
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** What fauxqs and the discard endpoint take (they check no signature). */
+export const BENCH_CREDENTIALS: S3Credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+
+export function benchS3Client(endpoint: string, credentials: S3Credentials = BENCH_CREDENTIALS): S3Client {
   return createS3Client(
     { bucket: BUCKET, prefix: '', endpoint, forcePathStyle: true, region: 'us-east-1', checksum: 'when_required', partSizeBytes: 8 << 20 },
-    { credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } },
+    { credentials },
   );
+}
+
+/**
+ * An S3 implementation running outside the bench, handed over the way test/s3/rgw.sh
+ * hands one to the test suites: TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID,
+ * TEST_S3_SECRET_ACCESS_KEY and TEST_S3_NAME (`source <(test/s3/rgw.sh start)`).
+ */
+export interface ExternalS3 {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly credentials: S3Credentials;
+}
+
+export function externalS3(env: NodeJS.ProcessEnv): ExternalS3 | undefined {
+  const endpoint = env.TEST_S3_ENDPOINT?.trim();
+  if (endpoint === undefined || endpoint === '') return undefined;
+  return {
+    name: env.TEST_S3_NAME?.trim() || 'external',
+    endpoint,
+    credentials: { accessKeyId: env.TEST_S3_ACCESS_KEY_ID ?? '', secretAccessKey: env.TEST_S3_SECRET_ACCESS_KEY ?? '' },
+  };
+}
+
+/** A bucket of the bench's own on an external S3, emptied and deleted by remove(). */
+export async function createExternalBucket(external: ExternalS3): Promise<{ readonly bucket: string; readonly client: S3Client; remove(): Promise<void> }> {
+  const client = benchS3Client(external.endpoint, external.credentials);
+  const bucket = `ftp-s3-bridge-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    bucket,
+    client,
+    async remove() {
+      try {
+        for (;;) {
+          const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+          const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [{ Key: object.Key }]));
+          if (keys.length === 0) break;
+          await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+        }
+        const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+        for (const upload of uploads.Uploads ?? []) {
+          await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        }
+        await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+      } finally {
+        client.destroy();
+      }
+    },
+  };
 }
 
 /** Makes an object of `size` synthetic bytes exist on the discard endpoint (for downloads; 0 for a folder marker). */

@@ -7,7 +7,9 @@
  *
  * Besides S3 it answers two bench calls: POST /_bench/object {key, size} makes an
  * object exist (for downloads), POST /_bench/folder {prefix, count} makes a folder of
- * `count` synthetic keys that ListObjectsV2 pages through without storing them.
+ * `count` synthetic keys that ListObjectsV2 pages through without storing them, and
+ * that HeadObject answers with a client-set time (x-amz-meta-mtime), as for files
+ * rclone or the bridge's MFMT wrote.
  * GET /_bench/stats tells what arrived.
  *
  * Run directly (`node test/helpers/discard-s3.ts`), it prints {"port": N} and serves until
@@ -39,6 +41,8 @@ interface StoredObject {
   readonly size: number;
   readonly etag: string;
   readonly modified: Date;
+  /** User metadata (x-amz-meta-*). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 interface SyntheticFolder {
@@ -54,6 +58,8 @@ interface Upload {
 const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>';
 const NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const EPOCH_TEXT = new Date(0).toISOString();
+const SYNTHETIC_ETAG = '"e"';
+const SYNTHETIC_CLIENT_TIME = 1_700_000_000;
 
 export async function startDiscardS3(options: { readonly port?: number } = {}): Promise<DiscardS3> {
   const objects = new Map<string, StoredObject>();
@@ -184,7 +190,7 @@ export async function startDiscardS3(options: { readonly port?: number } = {}): 
     if (method === 'HEAD' || method === 'GET') {
       count(method === 'HEAD' ? 'HeadObject' : 'GetObject');
       request.resume();
-      const object = objects.get(key);
+      const object = objects.get(key) ?? (method === 'HEAD' ? syntheticObject(key) : undefined);
       if (object === undefined) {
         if (method === 'HEAD') response.writeHead(404).end();
         else sendError(response, 404, 'NoSuchKey', 'The specified key does not exist.');
@@ -243,7 +249,7 @@ export async function startDiscardS3(options: { readonly port?: number } = {}): 
         parts.push(`<CommonPrefixes><Prefix>${shown(entry.name)}</Prefix></CommonPrefixes>`);
       } else {
         parts.push(
-          `<Contents><Key>${shown(entry.name)}</Key><LastModified>${entry.modified}</LastModified><ETag>&quot;e&quot;</ETag><Size>${entry.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+          `<Contents><Key>${shown(entry.name)}</Key><LastModified>${entry.modified}</LastModified><ETag>${xml(SYNTHETIC_ETAG)}</ETag><Size>${entry.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
         );
       }
     }
@@ -252,6 +258,15 @@ export async function startDiscardS3(options: { readonly port?: number } = {}): 
   };
 
   /** Keys and common prefixes after `after`, in key order, at most `limit`. */
+  /** A key of a synthetic folder, as HeadObject sees it. */
+  const syntheticObject = (key: string): StoredObject | undefined => {
+    const slash = key.lastIndexOf('/') + 1;
+    const folder = folders.find((candidate) => candidate.prefix === key.slice(0, slash));
+    const index = /^f(\d{7})$/.exec(key.slice(slash))?.[1];
+    if (folder === undefined || index === undefined || Number(index) >= folder.count) return undefined;
+    return { size: 1024, etag: SYNTHETIC_ETAG, modified: new Date(0), metadata: { mtime: String(SYNTHETIC_CLIENT_TIME + Number(index)) } };
+  };
+
   const listEntries = (
     prefix: string,
     delimiter: string,
@@ -328,6 +343,7 @@ async function sendObject(request: IncomingMessage, response: ServerResponse, me
     'Accept-Ranges': 'bytes',
   };
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${object.size}`;
+  for (const [name, value] of Object.entries(object.metadata ?? {})) headers[`x-amz-meta-${name}`] = value;
   response.writeHead(range ? 206 : 200, headers);
   if (method === 'HEAD') {
     response.end();

@@ -84,6 +84,12 @@ export interface FaultProxy {
   ignoreCopySourceIfMatch(): void;
   /** Runs `action` before the next `operation` request is forwarded (another writer in the window). */
   beforeNext(operation: S3Operation, action: () => Promise<void>): void;
+  /** The most `operation` requests that were in flight at once (arrived, not yet answered in full). */
+  maxInFlight(operation: S3Operation): number;
+  /** Restarts the count of maxInFlight. */
+  resetMaxInFlight(): void;
+  /** Answers every `operation` request `ms` later than S3 does (a distant S3): concurrency shows. */
+  delayResponses(operation: S3Operation, ms: number): void;
   /** Request headers seen, by operation, in arrival order. */
   headersSeen(operation: S3Operation): readonly IncomingHttpHeaders[];
   /** Resets every open connection and every new one until heal(). */
@@ -151,6 +157,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let droppingCopySourceIfMatch = false;
   let beforeOperation: { operation: S3Operation; action: () => Promise<void> } | undefined;
   const headers = new Map<S3Operation, IncomingHttpHeaders[]>();
+  const inFlight = new Map<S3Operation, number>();
+  const maxInFlight = new Map<S3Operation, number>();
+  let responseDelay: { operation: S3Operation; ms: number } | undefined;
   let watchers: { operation: S3Operation; resolve: () => void }[] = [];
 
   const killAll = (): void => {
@@ -179,6 +188,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         pipeline(incoming, res, () => undefined);
       };
       if (holdingResponses === operation) held.push(answer);
+      else if (responseDelay?.operation === operation) setTimeout(answer, responseDelay.ms);
       else answer();
     });
     if (res.destroyed) {
@@ -225,6 +235,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const operation = operationOf(req);
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
     headers.set(operation, [...(headers.get(operation) ?? []), req.headers]);
+    const running = (inFlight.get(operation) ?? 0) + 1;
+    inFlight.set(operation, running);
+    maxInFlight.set(operation, Math.max(running, maxInFlight.get(operation) ?? 0));
+    res.once('close', () => inFlight.set(operation, (inFlight.get(operation) ?? 1) - 1));
     for (const watcher of watchers.filter((w) => w.operation === operation)) watcher.resolve();
     watchers = watchers.filter((w) => w.operation !== operation);
     if (dead) {
@@ -340,6 +354,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     beforeNext(operation, action) {
       beforeOperation = { operation, action };
     },
+    maxInFlight: (operation) => maxInFlight.get(operation) ?? 0,
+    resetMaxInFlight() {
+      maxInFlight.clear();
+    },
+    delayResponses(operation, ms) {
+      responseDelay = { operation, ms };
+    },
     headersSeen: (operation) => headers.get(operation) ?? [],
     goDead() {
       dead = true;
@@ -355,6 +376,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       copySourceRewrite = undefined;
       droppingCopySourceIfMatch = false;
       beforeOperation = undefined;
+      responseDelay = undefined;
     },
     async close() {
       holding = false;

@@ -1,4 +1,5 @@
 import { addAbortSignal, finished, type Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -13,7 +14,8 @@ import { abortMultipartUpload } from './abort-multipart-upload.ts';
 import { forEachBounded } from './bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import type { UploadBufferUse } from './object-store.ts';
-import { IncrementalChecksum, crc32Base64 } from './object-checksum.ts';
+import { crc32Combine, crc32ToBase64 } from './crc32-combine.ts';
+import { IncrementalChecksum } from './object-checksum.ts';
 import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from './storage-error.ts';
@@ -188,12 +190,12 @@ class StreamUpload {
   #waitMs = 0;
   #budgetInUseBytes = 0;
   /** CRC32 of every byte sent so far, in order; undefined once a part is copied (S3 then derives it). */
-  readonly #wholeCrc32: IncrementalChecksum | undefined;
+  #wholeCrc32: number | undefined;
 
   constructor(options: StreamUploadOptions) {
     this.#options = options;
     this.#headPending = (options.head?.bytes ?? 0) > 0;
-    this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? new IncrementalChecksum('crc32') : undefined;
+    this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? 0 : undefined;
   }
 
   async run(): Promise<StreamUploadResult> {
@@ -376,9 +378,11 @@ class StreamUpload {
     this.#part = undefined;
     this.#nextPartNumber = part.partNumber + 1;
     const body = part.bytes();
-    // Parts are dispatched in order, so the whole-object CRC grows in order too.
-    this.#wholeCrc32?.update(body);
-    const partCrc32 = this.#options.checksums === true ? crc32Base64(body) : undefined;
+    const partCrc = this.#options.checksums === true ? crc32(body) : undefined;
+    const partCrc32 = partCrc === undefined ? undefined : crc32ToBase64(partCrc);
+    // Parts are dispatched in order, so the whole-object CRC grows in order too: from the
+    // part's CRC, not from its bytes again.
+    if (this.#wholeCrc32 !== undefined && partCrc !== undefined) this.#wholeCrc32 = crc32Combine(this.#wholeCrc32, partCrc, body.length);
     const task = this.#options.client
       .send(
         new UploadPartCommand({
@@ -546,7 +550,7 @@ class StreamUpload {
     const parts = [...this.#completed].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     // With every byte seen here, S3 checks the combined CRC32 against ours; otherwise it derives it.
     const whole = checksums === true
-      ? { ChecksumType: 'FULL_OBJECT' as const, ChecksumCRC32: this.#wholeCrc32?.digest().toString('base64') }
+      ? { ChecksumType: 'FULL_OBJECT' as const, ChecksumCRC32: this.#wholeCrc32 === undefined ? undefined : crc32ToBase64(this.#wholeCrc32) }
       : {};
     try {
       // No abort signal: once every byte is sent, an ABOR no longer undoes the upload

@@ -37,13 +37,6 @@ export class IncrementalChecksum {
   }
 }
 
-/** The CRC32 of `bytes`, base64 as S3's x-amz-checksum-crc32 carries it. */
-export function crc32Base64(bytes: Uint8Array): string {
-  const checksum = new IncrementalChecksum('crc32');
-  checksum.update(bytes);
-  return checksum.digest().toString('base64');
-}
-
 /**
  * The full-object checksum S3 keeps for `algorithm`, as bytes, from a HeadObject
  * made with ChecksumMode ENABLED; undefined when there is none or it is composite.

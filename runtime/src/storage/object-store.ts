@@ -118,6 +118,11 @@ export interface ListOptions extends OperationOptions {
    * one HeadObject per file. Off when only names are needed. @default true
    */
   readonly clientTimes?: boolean;
+  /**
+   * Whom the listing is for (a partner's user name): the HeadObjects for client-set
+   * times are bounded per owner, across all of its listings. @default '' (one owner)
+   */
+  readonly owner?: string;
 }
 
 export interface EntryInfo {

@@ -37,6 +37,7 @@ import {
   largestStreamBytes,
 } from './part-size-plan.ts';
 import { forEachBounded } from './bounded-concurrency.ts';
+import { ListingHeadSlots, type ListingHeads } from './listing-head-slots.ts';
 import { contentTypeFor } from './content-type.ts';
 import { DigestCache } from './digest-cache.ts';
 import type { PercentCopyMode } from './copy-source.ts';
@@ -96,8 +97,14 @@ const DEFAULT_BUFFER_BYTES = 256 * MIB;
 const LIST_PAGE_SIZE = 1000;
 /** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
-/** HeadObjects in flight per listing page, for the times clients set. */
-const LIST_HEAD_CONCURRENCY = 16;
+/**
+ * HeadObjects in flight for listings (the times clients set): per partner, all its
+ * listings together, and for the whole process, which keeps them within the S3
+ * connection pool's spare sockets (main.ts, s3SocketsFor) so transfers never wait
+ * behind them for long.
+ */
+const LIST_HEADS_PER_OWNER = 16;
+const LIST_HEADS_TOTAL = 16;
 /** Object versions whose client-set time the store remembers (about 200 bytes each whatever the key: 10 MiB at most). */
 const CLIENT_TIME_CACHE_ENTRIES = 50_000;
 
@@ -108,6 +115,12 @@ const DIGEST_CACHE_ENTRIES = 20_000;
 interface ListedFile {
   entry: EntryInfo;
   readonly version: ObjectVersion;
+}
+
+/** A listing page read from S3; its entries resolve once the client-set times are in. */
+interface ListedPage {
+  readonly token: string | undefined;
+  readonly entries: Promise<EntryInfo[]>;
 }
 const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
@@ -120,6 +133,7 @@ const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 export class S3ObjectStore implements ObjectStore {
   readonly #clientTimes = new ClientTimeCache(CLIENT_TIME_CACHE_ENTRIES);
   readonly #digests = new DigestCache({ maxEntries: DIGEST_CACHE_ENTRIES });
+  readonly #listingHeads = new ListingHeadSlots({ perOwner: LIST_HEADS_PER_OWNER, total: LIST_HEADS_TOTAL });
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #keys: KeyMapper;
@@ -191,36 +205,73 @@ export class S3ObjectStore implements ObjectStore {
     return (page.Contents?.length ?? 0) > 0 || (page.CommonPrefixes?.length ?? 0) > 0;
   }
 
+  /**
+   * Page by page, each sorted, in S3's order. With client-set times, the next page is
+   * listed while this one's HeadObjects run, so S3's listing and the HEADs overlap; never
+   * more than two pages (and their HEADs) are held, whatever the folder's size.
+   */
   async *list(dir: string, options: ListOptions = {}): AsyncIterable<readonly EntryInfo[]> {
     const prefix = this.#keys.folderPrefix(dir);
-    let token: string | undefined;
-    do {
-      const page = await this.#listPage(
-        { Prefix: prefix, Delimiter: '/', MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token },
-        options.signal,
-      );
-      const entries: EntryInfo[] = [];
-      for (const common of page.CommonPrefixes ?? []) {
-        const name = (common.Prefix ?? '').slice(prefix.length, -1);
-        // Folder dates would cost a request each; stat() gives the marker's date.
-        if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
+    const heads = options.clientTimes !== false && this.#listClientTimes ? this.#listingHeads.open(options.owner ?? '') : undefined;
+    // Stops this listing's queued and running HEADs when it fails or its reader goes away.
+    const controller = new AbortController();
+    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+    const pending: Array<Promise<unknown>> = [];
+    const start = (token: string | undefined): Promise<ListedPage> => {
+      const page = this.#readPage(prefix, token, heads, signal, controller);
+      // Awaited in turn; until then a failure must not count as unhandled.
+      pending.push(page.then((read) => read.entries).catch(() => undefined));
+      return page;
+    };
+    try {
+      let current: Promise<ListedPage> | undefined = start(undefined);
+      while (current !== undefined) {
+        const page: ListedPage = await current;
+        current = page.token === undefined ? undefined : start(page.token);
+        const entries = await page.entries;
+        if (entries.length > 0) yield entries;
       }
-      const files: ListedFile[] = [];
-      for (const object of page.Contents ?? []) {
-        const name = (object.Key ?? '').slice(prefix.length);
-        // Skips the folder's own marker, and names no path can address (they could
-        // also forge listing lines).
-        if (isValidEntryName(name)) {
-          const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
-          files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
-        }
+    } finally {
+      controller.abort();
+      // The owner's slots are given back only once none of this listing's HEADs runs.
+      await Promise.allSettled(pending);
+      heads?.close();
+    }
+  }
+
+  /** One listing page; its entries resolve once the times clients set are read (through `heads`). */
+  async #readPage(
+    prefix: string,
+    token: string | undefined,
+    heads: ListingHeads | undefined,
+    signal: AbortSignal,
+    controller: AbortController,
+  ): Promise<ListedPage> {
+    const page = await this.#listPage({ Prefix: prefix, Delimiter: '/', MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token }, signal);
+    const entries: EntryInfo[] = [];
+    for (const common of page.CommonPrefixes ?? []) {
+      const name = (common.Prefix ?? '').slice(prefix.length, -1);
+      // Folder dates would cost a request each; stat() gives the marker's date.
+      if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
+    }
+    const files: ListedFile[] = [];
+    for (const object of page.Contents ?? []) {
+      const name = (object.Key ?? '').slice(prefix.length);
+      // Skips the folder's own marker, and names no path can address (they could
+      // also forge listing lines).
+      if (isValidEntryName(name)) {
+        const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
+        files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
       }
-      if (options.clientTimes !== false && this.#listClientTimes) await this.#withClientTimes(files, options.signal);
-      entries.push(...files.map((file) => file.entry));
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      if (entries.length > 0) yield entries;
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
+    const withTimes = heads === undefined ? Promise.resolve() : this.#withClientTimes(files, heads, signal, controller);
+    return {
+      token: page.IsTruncated === true ? page.NextContinuationToken : undefined,
+      entries: withTimes.then(() => {
+        entries.push(...files.map((file) => file.entry));
+        return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      }),
+    };
   }
 
   async read(path: string, options: ReadOptions = {}): Promise<ReadResult> {
@@ -447,32 +498,42 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * The listing carries no metadata: a HEAD per file finds the times clients set
-   * (bounded concurrency, order kept). A file gone meanwhile keeps its listed time.
-   */
-  /**
    * Listed files with the times their clients set: one HeadObject per file version
-   * not seen before (LIST_HEAD_CONCURRENCY at a time), none for one seen already.
+   * not seen before, none for one seen already. The HEADs go through the listing's
+   * slots (bounded per owner and per process); the first failure stops the rest of
+   * the listing's. A file gone meanwhile keeps its listed time.
    */
-  async #withClientTimes(files: ListedFile[], signal: AbortSignal | undefined): Promise<void> {
-    const unknown: ListedFile[] = [];
+  async #withClientTimes(files: ListedFile[], heads: ListingHeads, signal: AbortSignal, controller: AbortController): Promise<void> {
+    const reads: Array<Promise<void>> = [];
+    let failure: { readonly error: unknown } | undefined;
+    const failed = (error: unknown): void => {
+      failure ??= { error };
+      controller.abort();
+    };
     for (const file of files) {
       const time = this.#clientTimes.get(file.version);
-      if (time === undefined) unknown.push(file);
-      else if (time !== null) file.entry = { ...file.entry, modified: time };
-    }
-    await forEachBounded(unknown, LIST_HEAD_CONCURRENCY, async (file) => {
-      const head = await this.#head(file.version.key, signal);
-      if (head === undefined) return; // deleted since the listing: shown as listed
-      const time = parseClientMtime(head.Metadata);
-      if (time !== undefined) file.entry = { ...file.entry, modified: time };
-      // Only for the listing's version: a newer one is read when it is listed. (A HEAD's
-      // Last-Modified has whole seconds, a listing's milliseconds.)
-      const listedSeconds = Math.floor((file.version.lastModified?.getTime() ?? 0) / 1000);
-      if (head.ETag === file.version.etag && Math.floor((head.LastModified?.getTime() ?? -1) / 1000) === listedSeconds) {
-        this.#clientTimes.set(file.version, time ?? null);
+      if (time === null) continue;
+      if (time !== undefined) {
+        file.entry = { ...file.entry, modified: time };
+        continue;
       }
-    });
+      reads.push(
+        heads.run(async () => {
+          const head = await this.#head(file.version.key, signal);
+          if (head === undefined) return; // deleted since the listing: shown as listed
+          const found = parseClientMtime(head.Metadata);
+          if (found !== undefined) file.entry = { ...file.entry, modified: found };
+          // Only for the listing's version: a newer one is read when it is listed. (A HEAD's
+          // Last-Modified has whole seconds, a listing's milliseconds.)
+          const listedSeconds = Math.floor((file.version.lastModified?.getTime() ?? 0) / 1000);
+          if (head.ETag === file.version.etag && Math.floor((head.LastModified?.getTime() ?? -1) / 1000) === listedSeconds) {
+            this.#clientTimes.set(file.version, found ?? null);
+          }
+        }, signal).catch(failed),
+      );
+    }
+    await Promise.all(reads);
+    if (failure !== undefined) throw failure.error;
   }
 
   async #renameFile(

@@ -158,7 +158,7 @@ async function stat(session: FtpSession, argument: string): Promise<void> {
   if (entry.kind === 'file') lines.push(formatListLine(entry, permissions, now));
   else {
     // One reply is written at once: keep it small, LIST streams the rest.
-    listing: for await (const page of session.services.store.list(target.storePath)) {
+    listing: for await (const page of session.services.store.list(target.storePath, { owner: session.requireUser().username })) {
       for (const child of page) {
         if (lines.length === STAT_MAX_ENTRIES) {
           lines.push(`(more than ${STAT_MAX_ENTRIES} entries: use LIST for all of them)`);

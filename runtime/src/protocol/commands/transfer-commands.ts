@@ -204,7 +204,7 @@ async function sendListing(
     }
     // NLST gives names only: the times clients set would cost a request per file for nothing.
     const clientTimes = command !== 'NLST';
-    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes })) {
+    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes, owner: session.state.user?.username ?? '' })) {
       let chunk = '';
       for (const child of page) {
         if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;
