@@ -155,6 +155,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           idleTimeoutMs: config.idleTimeoutMs,
           tlsHandshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
           tlsSessionReuse: config.tlsSessionReuse,
+          tlsCloseNotify: config.tlsCloseNotify,
         },
       },
     });

@@ -10,3 +10,11 @@ export type TlsMode = (typeof TLS_MODES)[number];
 /** Whether a PROT P data connection must resume its control connection's TLS session. */
 export const TLS_SESSION_REUSE_MODES = ['required', 'optional'] as const;
 export type TlsSessionReuse = (typeof TLS_SESSION_REUSE_MODES)[number];
+
+/**
+ * Whether a PROT P upload must end with the client's TLS close_notify: `optional`
+ * also commits one that ends in a clean TCP FIN without it (never one that ends in a
+ * reset or an error), for clients that never send it (.NET SslStream).
+ */
+export const TLS_CLOSE_NOTIFY_MODES = ['required', 'optional'] as const;
+export type TlsCloseNotify = (typeof TLS_CLOSE_NOTIFY_MODES)[number];

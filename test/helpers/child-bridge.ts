@@ -52,6 +52,8 @@ export async function startChildBridge(options: {
   readonly users?: readonly ChildBridgeUser[];
   /** A self-signed certificate: explicit FTPS on the control port, implicit FTPS on a port of its own. */
   readonly tls?: boolean;
+  /** The Node.js binary to run it on; default: this process's. */
+  readonly node?: string;
 }): Promise<ChildBridge> {
   const { s3, dir } = options;
   const usersFile = join(dir, 'users.json');
@@ -77,7 +79,7 @@ export async function startChildBridge(options: {
     const first = 20000 + Math.floor(Math.random() * 2000) * 10;
     const implicitPort = options.tls ? await freePort() : 0;
     if ([port, implicitPort].some((taken) => taken >= first && taken <= first + 9)) continue;
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(options.node ?? process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
         FTP_LISTEN_ADDRESS: '127.0.0.1',

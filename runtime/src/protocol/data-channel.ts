@@ -343,7 +343,7 @@ function releasePassive(endpoint: Extract<DataEndpoint, { kind: 'passive' }>): v
 
 async function connectActive(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
   return await new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host, port, signal, timeout: timeoutMs });
+    const socket = connect({ host, port, signal, timeout: timeoutMs, allowHalfOpen: true });
     socket.once('connect', () => {
       socket.setTimeout(0);
       resolve(socket);
