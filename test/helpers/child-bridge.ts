@@ -36,6 +36,7 @@ export interface ChildBridgeUser {
   /** @default `${username}/` */
   readonly home?: string;
   readonly tlsSessionReuse?: 'required' | 'optional';
+  readonly tlsCloseNotify?: 'required' | 'optional';
   /** A hash of `password` made already (hundreds of users can share one); default: a cheap one (logN 10). */
   readonly passwordHash?: string;
 }
@@ -63,6 +64,7 @@ export async function startChildBridge(options: {
       passwordHash: user.passwordHash ?? (await hashPassword(user.password, { parameters: { logN: 10, r: 8, p: 1 } })),
       home: user.home ?? `${user.username}/`,
       ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
+      ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
     })),
   );
   await writeFile(usersFile, JSON.stringify({ users }));

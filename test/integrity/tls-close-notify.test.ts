@@ -1,4 +1,3 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type SecureVersion } from 'node:tls';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
+import { storedBody } from '../helpers/s3-server.ts';
 import { CLOSE_NOTIFY, openTls13Data, USER_CANCELED, WARNING } from './support/tls13-client.ts';
 
 /**
@@ -22,14 +22,7 @@ const JAVA_CLIENT = fileURLToPath(new URL('clients/CommonsNetStore.java', import
 const COMMONS_NET = '/usr/share/java/commons-net.jar';
 const FILE = Buffer.from(Array.from({ length: 300_000 }, (_, index) => index % 251));
 
-async function objectBody(env: TestBridge, key: string): Promise<Buffer | undefined> {
-  try {
-    const output = await env.s3.client.send(new GetObjectCommand({ Bucket: env.s3.bucket, Key: key }));
-    return Buffer.from(await output.Body!.transformToByteArray());
-  } catch {
-    return undefined;
-  }
-}
+const objectBody = async (env: TestBridge, key: string): Promise<Buffer | undefined> => await storedBody(env.s3, key);
 
 async function protectedSession(env: TestBridge, username: string, password: string, version: SecureVersion = 'TLSv1.3'): Promise<RawFtp> {
   const ftp = await RawFtp.loginExplicitTls(env.port, username, password, { tlsMaxVersion: version });

@@ -49,7 +49,9 @@ let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vanish-'));
   s3 = await startTestS3();
-  bridge = await startChildBridge({ s3, dir, tls: true, node: NODE });
+  // tlsCloseNotify optional: under PROT P a FIN without close_notify could be committed,
+  // so only the reset detection and the control connection keep these uploads out.
+  bridge = await startChildBridge({ s3, dir, tls: true, node: NODE, users: [{ username: 'user', password: 'pass', home: 'home/', tlsCloseNotify: 'optional' }] });
 });
 
 after(async () => {
@@ -91,7 +93,7 @@ async function exists(key: string): Promise<boolean> {
     return true;
   } catch (error) {
     if ((error as { name?: string }).name === 'NotFound') return false;
-    throw error;
+    throw new Error(`HeadObject ${key} failed: ${(error as Error).name}`, { cause: error });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
+import { askKernelAtEnd } from './peer-reset.ts';
 import { ClientRecords, trafficKeys } from './tls13-close-notify.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 
@@ -116,6 +117,7 @@ class TcpRelay extends Duplex {
     super({ allowHalfOpen: true });
     this.#tcp = tcp;
     tcp.pause();
+    askKernelAtEnd(tcp);
     tcp.on('data', (chunk: Buffer) => {
       this.records.push(chunk);
       if (!this.push(chunk)) tcp.pause();

@@ -106,7 +106,8 @@ async function storeFile(
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
-    const feeding = pipeline([data, counter(progress), ...decoded, commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log })), source], { signal });
+    const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
+    const feeding = pipeline([data, counter(progress), ...decoded, gate, source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
       signal,
       offset,
