@@ -4,7 +4,14 @@ import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
 import type { PercentCopyMode } from './storage/copy-source.ts';
 import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
 import * as shared from './settings/validators.ts';
-import { TLS_MODES, TLS_SESSION_REUSE_MODES, type TlsMode, type TlsSessionReuse } from './tls-policy.ts';
+import {
+  TLS_CLOSE_NOTIFY_MODES,
+  TLS_MODES,
+  TLS_SESSION_REUSE_MODES,
+  type TlsCloseNotify,
+  type TlsMode,
+  type TlsSessionReuse,
+} from './tls-policy.ts';
 import type { DocumentSource } from './watched-document.ts';
 
 /**
@@ -39,6 +46,7 @@ export interface Config {
   readonly activeMode: boolean;
   readonly tlsMode: TlsMode;
   readonly tlsSessionReuse: TlsSessionReuse;
+  readonly tlsCloseNotify: TlsCloseNotify;
   readonly tlsHandshakeTimeoutMs: number;
   readonly tlsCredentials: TlsCredentialsSource | undefined;
   readonly users: DocumentSource;
@@ -283,6 +291,12 @@ const VARIABLES = {
     description:
       "required|optional: a PROT P data connection must resume its control connection's TLS session (as vsftpd's require_ssl_reuse), so no other connection from the same address can take it; a user's tlsSessionReuse overrides it.",
     parse: oneOf(TLS_SESSION_REUSE_MODES),
+  }),
+  FTP_TLS_CLOSE_NOTIFY: withDefault({
+    value: 'required',
+    description:
+      "required|optional: a PROT P upload is committed only if it ended with the client's TLS close_notify (as vsftpd's strict_ssl_read_eof); optional also commits one that ended in a clean FIN without it (never a reset), for clients that never send it; a user's tlsCloseNotify overrides it.",
+    parse: oneOf(TLS_CLOSE_NOTIFY_MODES),
   }),
   FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: withDefault({
     value: '10',
@@ -571,6 +585,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     activeMode: values.FTP_ACTIVE_MODE,
     tlsMode,
     tlsSessionReuse: values.FTP_TLS_SESSION_REUSE,
+    tlsCloseNotify: values.FTP_TLS_CLOSE_NOTIFY,
     tlsHandshakeTimeoutMs: values.FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS,
     tlsCredentials: tlsMode === 'off' ? undefined : credentials,
     users,

@@ -8,6 +8,7 @@ import { LoginGuard } from './auth/login-guard.ts';
 import { hashPassword } from './auth/password-hash.ts';
 import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, configHelp, loadConfig, type Config } from './config.ts';
+import { unsupportedNodeVersion } from './node-version.ts';
 import { describeStartFailure } from './start-failure.ts';
 import { withDeadline } from './deadline.ts';
 import { readContainerMemoryLimit } from './container-memory-limit.ts';
@@ -160,6 +161,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           idleTimeoutMs: config.idleTimeoutMs,
           tlsHandshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
           tlsSessionReuse: config.tlsSessionReuse,
+          tlsCloseNotify: config.tlsCloseNotify,
         },
       },
     });
@@ -222,11 +224,17 @@ one ends the grace period: running transfers are aborted at once, the exit waits
 an IPC channel (as npm start does), it also stops gracefully when that channel closes.
 
 Exit status: 0 after a clean stop, 2 for a bad configuration value, 1 for other start-up
-failures (a port already in use, say), 130 after a forced exit.
+failures (a port already in use, a Node.js version other than 22 or 24), 130 after a forced exit.
 `;
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, nodeVersion = process.version): Promise<number> {
   const [command, ...rest] = argv;
+  const unsupported = unsupportedNodeVersion(nodeVersion);
+  if (unsupported !== undefined) {
+    // Before anything starts: a start-up failure that is not a configuration value (exit 1).
+    process.stderr.write(`ftp-s3-bridge: ${unsupported}\n`);
+    return 1;
+  }
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n${configHelp()}\n`);
     return 0;

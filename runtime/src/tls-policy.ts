@@ -30,3 +30,11 @@ export const TLS_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
+
+/**
+ * Whether a PROT P upload must end with the client's TLS close_notify: `optional`
+ * also commits one that ends in a clean TCP FIN without it (never one that ends in a
+ * reset or an error), for clients that never send it (.NET SslStream).
+ */
+export const TLS_CLOSE_NOTIFY_MODES = ['required', 'optional'] as const;
+export type TlsCloseNotify = (typeof TLS_CLOSE_NOTIFY_MODES)[number];

@@ -5,19 +5,14 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
 import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { storedBody } from '../helpers/s3-server.ts';
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
 async function objectBody(env: TestBridge, key: string): Promise<Buffer | undefined> {
-  try {
-    const output = await env.s3.client.send(new GetObjectCommand({ Bucket: env.s3.bucket, Key: key }));
-    return Buffer.from(await output.Body!.transformToByteArray());
-  } catch {
-    return undefined;
-  }
+  return await storedBody(env.s3, key);
 }
 
 /** A TLS data connection over a TCP socket the test keeps, so it can end TCP without a close_notify. */

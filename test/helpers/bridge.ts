@@ -24,6 +24,7 @@ export interface TestUser {
   readonly permissions?: readonly string[];
   readonly allowFrom?: readonly string[];
   readonly tlsSessionReuse?: 'required' | 'optional';
+  readonly tlsCloseNotify?: 'required' | 'optional';
 }
 
 export interface TestBridge {
@@ -78,6 +79,7 @@ export async function startTestBridge(
         ...(user.permissions ? { permissions: user.permissions } : {}),
         ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
         ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
+        ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
       })),
     );
     await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));

@@ -36,6 +36,7 @@ export interface ChildBridgeUser {
   /** @default `${username}/` */
   readonly home?: string;
   readonly tlsSessionReuse?: 'required' | 'optional';
+  readonly tlsCloseNotify?: 'required' | 'optional';
   /** A hash of `password` made already (hundreds of users can share one); default: a cheap one (logN 10). */
   readonly passwordHash?: string;
 }
@@ -52,6 +53,8 @@ export async function startChildBridge(options: {
   readonly users?: readonly ChildBridgeUser[];
   /** A self-signed certificate: explicit FTPS on the control port, implicit FTPS on a port of its own. */
   readonly tls?: boolean;
+  /** The Node.js binary to run it on; default: this process's. */
+  readonly node?: string;
 }): Promise<ChildBridge> {
   const { s3, dir } = options;
   const usersFile = join(dir, 'users.json');
@@ -61,6 +64,7 @@ export async function startChildBridge(options: {
       passwordHash: user.passwordHash ?? (await hashPassword(user.password, { parameters: { logN: 10, r: 8, p: 1 } })),
       home: user.home ?? `${user.username}/`,
       ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
+      ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
     })),
   );
   await writeFile(usersFile, JSON.stringify({ users }));
@@ -77,7 +81,7 @@ export async function startChildBridge(options: {
     const first = 20000 + Math.floor(Math.random() * 2000) * 10;
     const implicitPort = options.tls ? await freePort() : 0;
     if ([port, implicitPort].some((taken) => taken >= first && taken <= first + 9)) continue;
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(options.node ?? process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
         FTP_LISTEN_ADDRESS: '127.0.0.1',

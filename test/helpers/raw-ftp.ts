@@ -26,6 +26,8 @@ export interface ConnectOptions {
 
 export class RawFtp {
   #socket: Socket;
+  /** The socket connected first: the TCP socket under an explicit-TLS control connection (to reset it). */
+  readonly transport: Socket;
   #buffer = '';
   #waiters: Array<() => void> = [];
   #ended = false;
@@ -37,6 +39,7 @@ export class RawFtp {
 
   private constructor(socket: Socket, endpoint: { host: string; localAddress?: string; tlsMaxVersion?: SecureVersion }) {
     this.#socket = socket;
+    this.transport = socket;
     this.#host = endpoint.host;
     this.#localAddress = endpoint.localAddress;
     this.#tlsMaxVersion = endpoint.tlsMaxVersion;

@@ -7,6 +7,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
+  GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
@@ -146,6 +147,16 @@ async function listUploads(client: S3Client, bucket: string): Promise<{ key: str
     if (page.IsTruncated !== true) return uploads;
     keyMarker = page.NextKeyMarker;
     uploadIdMarker = page.NextUploadIdMarker;
+  }
+}
+
+/** The stored bytes of `key`, or undefined when there is no such object (or it cannot be read). */
+export async function storedBody(s3: Pick<TestS3, 'client' | 'bucket'>, key: string): Promise<Buffer | undefined> {
+  try {
+    const output = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    return Buffer.from(await output.Body!.transformToByteArray());
+  } catch {
+    return undefined;
   }
 }
 

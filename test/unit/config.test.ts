@@ -32,6 +32,7 @@ describe('loadConfig defaults', () => {
       activeMode: false,
       tlsMode: 'off',
       tlsSessionReuse: 'required',
+      tlsCloseNotify: 'required',
       tlsHandshakeTimeoutMs: 10_000,
       tlsCredentials: undefined,
       users: { kind: 'file', path: '/etc/ftp/users.json' },
@@ -148,6 +149,7 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { FTP_MAX_CONNECTIONS: '2' }, pick: (c) => c.maxConnections, expected: 2 },
     { env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '3' }, pick: (c) => c.maxConnectionsPerAddress, expected: 3 },
     { env: { FTP_TLS_SESSION_REUSE: 'optional' }, pick: (c) => c.tlsSessionReuse, expected: 'optional' },
+    { env: { FTP_TLS_CLOSE_NOTIFY: 'optional' }, pick: (c) => c.tlsCloseNotify, expected: 'optional' },
     { env: { FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '2.5' }, pick: (c) => c.tlsHandshakeTimeoutMs, expected: 2500 },
     { env: { HEALTH_PORT: '0' }, pick: (c) => c.healthPort, expected: 0 },
     { env: { HEALTH_PORT: '9090' }, pick: (c) => c.healthPort, expected: 9090 },
@@ -236,6 +238,7 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS: '0' }, 'FTP_MAX_CONNECTIONS'],
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS_PER_ADDRESS: '0' }, 'FTP_MAX_CONNECTIONS_PER_ADDRESS'],
     [{ ...MINIMAL, FTP_TLS_SESSION_REUSE: 'sometimes' }, 'FTP_TLS_SESSION_REUSE'],
+    [{ ...MINIMAL, FTP_TLS_CLOSE_NOTIFY: 'never' }, 'FTP_TLS_CLOSE_NOTIFY'],
     [{ ...MINIMAL, FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '0' }, 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, HEALTH_PORT: '70000' }, 'HEALTH_PORT'],
     [{ ...MINIMAL, HEALTH_PORT: '21' }, 'HEALTH_PORT'],
@@ -329,7 +332,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 40);
+    assert.equal(variables.length, 41);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -340,7 +343,7 @@ describe('configHelp', () => {
   test('mentions every variable that loadConfig reads', () => {
     for (const name of [
       'FTP_LISTEN_ADDRESS', 'FTP_PORT', 'FTPS_IMPLICIT_PORT', 'FTP_PASSIVE_PORTS', 'FTP_PASSIVE_ADDRESS',
-      'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
+      'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_CLOSE_NOTIFY', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
       'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
       'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',

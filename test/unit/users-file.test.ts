@@ -44,6 +44,14 @@ describe('parseUsersDocument', () => {
     assert.equal(acme.allowFrom?.allows('192.0.2.1'), false);
   });
 
+  test('tlsCloseNotify overrides FTP_TLS_CLOSE_NOTIFY for one user, and is left out when not set', () => {
+    const [dotnet, other] = parseUsersDocument(
+      documentOf({ username: 'dotnet', passwordHash: hash, home: 'd', tlsCloseNotify: 'optional' }, { username: 'o', passwordHash: hash, home: 'o' }),
+    );
+    assert.equal(dotnet?.tlsCloseNotify, 'optional');
+    assert.equal(other !== undefined && 'tlsCloseNotify' in other, false);
+  });
+
   test('defaults: all six permissions, any address', () => {
     const [user] = parseUsersDocument(documentOf({ username: 'u', passwordHash: hash, home: '/' }));
     assert.deepEqual([...(user?.permissions ?? [])], [...PERMISSIONS]);
@@ -109,6 +117,7 @@ describe('parseUsersDocument', () => {
       ['unknown permission', () => documentOf({ ...valid(), permissions: ['read', 'admin'] }), /^users\[0\] "acme"\.permissions\[1\]: "admin" is not one of/],
       ['allowFrom not a list of strings', () => documentOf({ ...valid(), allowFrom: [24] }), /^users\[0\] "acme"\.allowFrom: expected an array/],
       ['bad CIDR', () => documentOf({ ...valid(), allowFrom: ['10.0.0.0/8', '10.0.0.0/33'] }), /^users\[0\] "acme"\.allowFrom\[1\]: "10\.0\.0\.0\/33" has a bad prefix/],
+      ['tlsCloseNotify not a mode', () => documentOf({ ...valid(), tlsCloseNotify: 'never' }), /^users\[0\] "acme"\.tlsCloseNotify: expected "required" or "optional"/],
       [
         'duplicate username',
         () => documentOf(valid(), { username: 'other', passwordHash: hash, home: 'o' }, valid()),

@@ -161,6 +161,7 @@ function toAccounts(records: readonly UserRecord[]): ReadonlyMap<string, Account
           home: record.home,
           permissions: record.permissions,
           ...(record.tlsSessionReuse ? { tlsSessionReuse: record.tlsSessionReuse } : {}),
+          ...(record.tlsCloseNotify ? { tlsCloseNotify: record.tlsCloseNotify } : {}),
         }),
       },
     ]),

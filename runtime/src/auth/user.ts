@@ -1,4 +1,4 @@
-import type { TlsSessionReuse } from '../tls-policy.ts';
+import type { TlsCloseNotify, TlsSessionReuse } from '../tls-policy.ts';
 
 /** The six things a user may be allowed to do; a user file entry without a list gets all six. */
 export const PERMISSIONS = ['list', 'read', 'write', 'delete', 'mkdir', 'rename'] as const;
@@ -13,6 +13,8 @@ export interface User {
   readonly permissions: ReadonlySet<Permission>;
   /** Overrides FTP_TLS_SESSION_REUSE for this user (for clients that cannot resume). */
   readonly tlsSessionReuse?: TlsSessionReuse;
+  /** Overrides FTP_TLS_CLOSE_NOTIFY for this user (for clients that never send a close_notify). */
+  readonly tlsCloseNotify?: TlsCloseNotify;
 }
 
 export interface LoginRequest {

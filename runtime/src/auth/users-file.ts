@@ -1,5 +1,5 @@
 import { normaliseRootPath } from '../storage/store-path.ts';
-import { TLS_SESSION_REUSE_MODES, type TlsSessionReuse } from '../tls-policy.ts';
+import { TLS_CLOSE_NOTIFY_MODES, TLS_SESSION_REUSE_MODES, type TlsCloseNotify, type TlsSessionReuse } from '../tls-policy.ts';
 import { AddressAllowList, AllowListEntryError } from './address-allow-list.ts';
 import { isPasswordHash } from './password-hash.ts';
 import { PERMISSIONS, type Permission, type User } from './user.ts';
@@ -19,11 +19,11 @@ export class UsersFileError extends Error {
   }
 }
 
-const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom', 'tlsSessionReuse']);
+const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom', 'tlsSessionReuse', 'tlsCloseNotify']);
 
 /**
  * Parses and checks a users document:
- * `{"users":[{"username","passwordHash","home","permissions"?,"allowFrom"?,"tlsSessionReuse"?}]}`.
+ * `{"users":[{"username","passwordHash","home","permissions"?,"allowFrom"?,"tlsSessionReuse"?,"tlsCloseNotify"?}]}`.
  * Usernames are case-sensitive and must be unique. Throws UsersFileError naming the
  * entry (`users[2] "acme"`) and the field.
  */
@@ -121,7 +121,21 @@ function parseEntry(entry: unknown, index: number): UserRecord {
   }
   const tlsSessionReuse = rawReuse as TlsSessionReuse | undefined;
 
-  return { username, passwordHash, home, permissions, allowFrom, ...(tlsSessionReuse ? { tlsSessionReuse } : {}) };
+  const rawCloseNotify = entry['tlsCloseNotify'];
+  if (rawCloseNotify !== undefined && !(TLS_CLOSE_NOTIFY_MODES as readonly unknown[]).includes(rawCloseNotify)) {
+    return fail('tlsCloseNotify', `expected ${TLS_CLOSE_NOTIFY_MODES.map((mode) => `"${mode}"`).join(' or ')} (for clients that never send a TLS close_notify)`);
+  }
+  const tlsCloseNotify = rawCloseNotify as TlsCloseNotify | undefined;
+
+  return {
+    username,
+    passwordHash,
+    home,
+    permissions,
+    allowFrom,
+    ...(tlsSessionReuse ? { tlsSessionReuse } : {}),
+    ...(tlsCloseNotify ? { tlsCloseNotify } : {}),
+  };
 }
 
 function isPermission(value: string): value is Permission {

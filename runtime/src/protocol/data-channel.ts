@@ -5,6 +5,7 @@ import { withDeadline } from '../deadline.ts';
 import type { TlsSessionReuse } from '../tls-policy.ts';
 import type { DataEndpoints, PassiveAnnouncement } from './command-handler.ts';
 import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
+import { askKernelAtEnd } from './peer-reset.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { secureDataConnection, TlsResumptionRequired } from './tls-data-connection.ts';
@@ -313,7 +314,10 @@ export class DataChannel implements DataEndpoints {
   async #secure(socket: Socket, signal: AbortSignal): Promise<Socket> {
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     const { protection, tlsContext, tlsSessionReuse, log } = this.#current();
-    if (protection !== 'P') return socket;
+    if (protection !== 'P') {
+      askKernelAtEnd(socket);
+      return socket;
+    }
     if (!tlsContext) {
       socket.destroy();
       throw new DataTlsFailure('PROT P without a TLS control connection');
@@ -344,7 +348,7 @@ function releasePassive(endpoint: Extract<DataEndpoint, { kind: 'passive' }>): v
 
 async function connectActive(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
   return await new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host, port, signal, timeout: timeoutMs });
+    const socket = connect({ host, port, signal, timeout: timeoutMs, allowHalfOpen: true });
     socket.once('connect', () => {
       socket.setTimeout(0);
       resolve(socket);

@@ -147,7 +147,9 @@ export class PassivePortPool {
   }
 
   async #listen(host: string, port: number): Promise<void> {
-    const server = createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(port, socket));
+    // Half-open: after an upload's FIN the socket stays open until the upload is judged
+    // (upload-end.ts asks the kernel whether the connection was reset).
+    const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.#onConnection(port, socket));
     server.listen({ host, port, exclusive: true });
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);

@@ -1,7 +1,7 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/user.ts';
-import type { TlsMode, TlsSessionReuse } from '../tls-policy.ts';
+import type { TlsCloseNotify, TlsMode, TlsSessionReuse } from '../tls-policy.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';
@@ -45,4 +45,6 @@ export interface SessionSettings {
   readonly tlsHandshakeTimeoutMs: number;
   /** `required`: a PROT P data connection must resume its control connection's TLS session. */
   readonly tlsSessionReuse: TlsSessionReuse;
+  /** `required`: a PROT P upload must end with the client's close_notify to be committed. */
+  readonly tlsCloseNotify: TlsCloseNotify;
 }

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
+import { askKernelAtEnd } from './peer-reset.ts';
+import { ClientRecords, trafficKeys } from './tls13-close-notify.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 
 /**
@@ -27,6 +29,8 @@ const REFUSED_CLOSE_WAIT_MS = 5000;
 
 /** TLS data connections whose TCP stream ended before the peer's close_notify arrived. */
 const truncated = new WeakSet<Socket>();
+/** The TCP socket under each TLS data connection. */
+const transports = new WeakMap<Socket, Socket>();
 
 /**
  * The server side of a data connection's TLS handshake, with `context` (the control
@@ -44,12 +48,19 @@ export async function secureDataConnection(
 ): Promise<TLSSocket> {
   const relay = new TcpRelay(tcp);
   let secure: TLSSocket | undefined;
+  let clientSecret: Buffer | undefined;
   // Registered before the TLS socket exists, so it runs before Node hands the EOF on:
-  // if TLS has not ended by itself by then, no close_notify came first.
+  // if TLS has not ended by itself by then, and (TLS 1.3) the client's last record is
+  // not a close_notify either (tls13-close-notify.ts), no close_notify came first.
   relay.once('end', () => {
-    if (secure && !tlsStreamEnded(secure)) truncated.add(secure);
+    if (secure && !tlsStreamEnded(secure) && !lastRecordIsCloseNotify(secure, relay.records, clientSecret)) truncated.add(secure);
   });
-  secure = await upgradeToTls(relay, options.context, options.timeoutMs, options.signal);
+  const onKeylog = (line: Buffer): void => {
+    const [label, , secret] = line.toString('latin1').trim().split(' ');
+    if (label === 'CLIENT_TRAFFIC_SECRET_0' && secret !== undefined) clientSecret = Buffer.from(secret, 'hex');
+  };
+  secure = await upgradeToTls(relay, options.context, options.timeoutMs, options.signal, onKeylog);
+  transports.set(secure, tcp);
   if (options.requireResumption && !secure.isSessionReused()) {
     closeGently(secure);
     throw new TlsResumptionRequired();
@@ -74,6 +85,11 @@ export function endedWithoutCloseNotify(socket: Socket): boolean {
   return truncated.has(socket);
 }
 
+/** The TCP socket a data connection runs on: `socket` itself, or the one under its TLS. */
+export function transportOf(socket: Socket): Socket {
+  return transports.get(socket) ?? socket;
+}
+
 /**
  * Whether the TLS layer has ended its readable side (a close_notify), whether or not
  * the consumer has read up to that end yet. Node keeps this only in its stream state.
@@ -82,16 +98,28 @@ function tlsStreamEnded(socket: TLSSocket): boolean {
   return (socket as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 }
 
+/** Whether a TLS 1.3 connection's last record from the client is a close_notify under its application traffic secret. */
+function lastRecordIsCloseNotify(secure: TLSSocket, records: ClientRecords, clientSecret: Buffer | undefined): boolean {
+  if (secure.getProtocol() !== 'TLSv1.3' || clientSecret === undefined) return false;
+  const suite = secure.getCipher()?.standardName;
+  const keys = suite === undefined ? undefined : trafficKeys(suite, clientSecret);
+  return keys !== undefined && records.endsWithCloseNotify(keys);
+}
+
 /** Relays a TCP socket's bytes both ways, with backpressure, and its end and errors. */
 class TcpRelay extends Duplex {
   readonly #tcp: Socket;
+  /** The record boundaries of what the client sent. */
+  readonly records = new ClientRecords();
 
   constructor(tcp: Socket) {
     // Half-open: the TLS layer decides when to send its close_notify and FIN.
     super({ allowHalfOpen: true });
     this.#tcp = tcp;
     tcp.pause();
+    askKernelAtEnd(tcp);
     tcp.on('data', (chunk: Buffer) => {
+      this.records.push(chunk);
       if (!this.push(chunk)) tcp.pause();
     });
     tcp.once('end', () => this.push(null));

@@ -14,8 +14,11 @@ export async function upgradeToTls(
   context: SecureContext,
   timeoutMs: number,
   signal?: AbortSignal,
+  /** Given the key log lines of the handshake (the data connection reads the client's close_notify with them). */
+  onKeylog?: (line: Buffer) => void,
 ): Promise<TLSSocket> {
   const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+  if (onKeylog) secure.on('keylog', onKeylog);
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);

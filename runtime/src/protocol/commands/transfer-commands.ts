@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { EntryInfo } from '../../storage/object-store.ts';
 import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
 import type { CommandSpec, FtpSession, ResolvedPath } from '../command-handler.ts';
 import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
 import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
-import { endedWithoutCloseNotify } from '../tls-data-connection.ts';
+import { confirmWholeUpload } from '../upload-end.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
 
@@ -25,9 +23,6 @@ export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
   { verb: 'MLSD', handler: mlsd, login: true, argument: 'optional', permission: 'list', syntax: 'MLSD [<path>]', dataTransfer: true },
   { verb: 'ABOR', handler: abor, login: false, argument: 'none', syntax: 'ABOR', duringTransfer: true },
 ];
-
-/** How long a finished upload waits for a closing control connection before it commits. */
-const CONTROL_CLOSE_GRACE_MS = 10;
 
 function rest(session: FtpSession, argument: string): void {
   if (!/^\d{1,15}$/.test(argument.trim())) throw new ReplyError(501, 'REST takes a byte offset.');
@@ -106,11 +101,13 @@ async function storeFile(
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const user = session.requireUser();
+  const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
   await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
-    const feeding = pipeline([data, counter(progress), ...decoded, commitGate(signal, data), source], { signal });
+    const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
+    const feeding = pipeline([data, counter(progress), ...decoded, gate, source], { signal });
     const writing = session.services.store.write(target.storePath, source, {
       signal,
       offset,
@@ -132,24 +129,16 @@ function folderEntry(isFolder: boolean): { readonly kind: 'directory'; readonly 
 }
 
 /**
- * The last check before an upload's end reaches the store (which then commits):
- * - a TLS data connection must have ended with the client's close_notify, or a FIN
- *   injected by anyone on the path would cut the file short unnoticed;
- * - the end is held for a moment and fails if the transfer was aborted meanwhile: a
- *   client that dies closes the data and control connections together, and its
- *   half-sent file must not be committed as if the data had simply ended.
+ * Holds an upload's end back from the store (which commits when its source ends) until
+ * `confirm` (upload-end.ts) says the data connection ended as a whole file.
  */
-function commitGate(signal: AbortSignal, data: Socket): Transform {
+function commitGate(confirm: () => Promise<void>): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      if (endedWithoutCloseNotify(data)) {
-        callback(new ReplyError(426, 'Data connection closed without a TLS close_notify; transfer not committed.'));
-        return;
-      }
-      delay(CONTROL_CLOSE_GRACE_MS).then(() => callback(signal.aborted ? (signal.reason as Error) : null), callback);
+      confirm().then(() => callback(null), callback);
     },
   });
 }

@@ -1,0 +1,44 @@
+import type { Socket } from 'node:net';
+import { setImmediate as nextIteration } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { TlsCloseNotify } from '../tls-policy.ts';
+import { endedWithoutReset } from './peer-reset.ts';
+import { ReplyError } from './reply.ts';
+import { endedWithoutCloseNotify, transportOf } from './tls-data-connection.ts';
+
+/**
+ * The one decision on whether an upload's data connection ended as a whole file, taken
+ * after its last byte was read and before the store commits. A whole file is one whose
+ * data connection ended cleanly: under PROT P with the client's close_notify (an
+ * authenticated end), or, plain or with `closeNotify` optional, with a TCP FIN that the
+ * kernel says was not a reset (peer-reset.ts: Node 20 and 22 report some resets as a
+ * clean end); and whose control connection is still there (`signal` not aborted: a
+ * client that dies closes both). No fixed wait.
+ */
+export async function confirmWholeUpload(
+  data: Socket,
+  options: { readonly signal: AbortSignal; readonly closeNotify: TlsCloseNotify; readonly log: Logger },
+): Promise<void> {
+  const { signal, closeNotify, log } = options;
+  const tcp = transportOf(data);
+  const withoutCloseNotify = endedWithoutCloseNotify(data);
+  if (withoutCloseNotify && closeNotify === 'required') {
+    throw new ReplyError(426, 'Data connection closed without a TLS close_notify; transfer not committed.');
+  }
+  // A close_notify ends the data whatever TCP does next; without one, only a FIN does.
+  const tcpDecides = tcp === data || withoutCloseNotify;
+  if (tcpDecides && !(await endedWithoutReset(tcp))) {
+    throw new ReplyError(426, 'Data connection reset by the client; transfer not committed.');
+  }
+  // One turn of the event loop's I/O phase: a control connection closed (or reset)
+  // together with the data connection has been read by now, and aborted `signal`.
+  await nextIteration();
+  await nextIteration();
+  if (signal.aborted) throw signal.reason;
+  if (withoutCloseNotify) {
+    log.info(
+      { event: 'tls-close-notify-missing', outcome: 'committed' },
+      'a PROT P upload ended with a FIN but no TLS close_notify: committed (tlsCloseNotify optional)',
+    );
+  }
+}
