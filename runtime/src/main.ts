@@ -73,7 +73,11 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
-      buffers: new UploadBufferPool({ capacityBytes: config.uploadBuffer.bytes }),
+      buffers: new UploadBufferPool({
+        capacityBytes: config.uploadBuffer.bytes,
+        shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
+      }),
+      uploadStallMs: config.uploadStallMs,
       renameMaxObjects: config.renameMaxObjects,
       listClientTimes: config.listClientTimes,
       // A store that needs when_required refuses checksum headers it did not ask for.

@@ -36,7 +36,7 @@ import {
 import { forEachBounded } from './bounded-concurrency.ts';
 import { contentTypeFor } from './content-type.ts';
 import { copySourceIsSafe } from './copy-source.ts';
-import { uploadStream, type CopiedPrefix, type KeptHead } from './multipart-upload.ts';
+import { uploadStream, type CopiedPrefix, type KeptHead, type ProgressDeadline } from './multipart-upload.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
@@ -79,11 +79,19 @@ export interface S3ObjectStoreOptions {
    * (FTP_LIST_CLIENT_TIMES); off, listings show LastModified. @default true
    */
   readonly listClientTimes?: boolean;
+  /**
+   * An upload holding a part buffer fails once it has waited this long for its client
+   * with less than MIN_UPLOAD_BYTES_PER_SECOND arriving (see ProgressDeadline). @default 30000
+   */
+  readonly uploadStallMs?: number;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
 const DEFAULT_BUFFER_BYTES = 256 * MIB;
 const LIST_PAGE_SIZE = 1000;
+/** The least an upload holding a part buffer must receive, on average over FTP_UPLOAD_STALL_SECONDS. */
+const MIN_UPLOAD_BYTES_PER_SECOND = 1024;
+const DEFAULT_UPLOAD_STALL_MS = 30_000;
 /** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
 /** HeadObjects in flight per listing page, for the times clients set. */
@@ -119,6 +127,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
   readonly #storeChecksums: boolean;
   readonly #listClientTimes: boolean;
+  readonly #uploadProgress: ProgressDeadline;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -128,6 +137,8 @@ export class S3ObjectStore implements ObjectStore {
     this.#firstPartBytes = options.partSizeBytes ?? DEFAULT_FIRST_PART_BYTES;
     checkFirstPartBytes(this.#firstPartBytes);
     this.#buffers = options.buffers ?? new UploadBufferPool({ capacityBytes: DEFAULT_BUFFER_BYTES });
+    const stallMs = options.uploadStallMs ?? DEFAULT_UPLOAD_STALL_MS;
+    this.#uploadProgress = { windowMs: stallMs, minBytes: Math.ceil((stallMs / 1000) * MIN_UPLOAD_BYTES_PER_SECOND) };
     this.#maxPartBytes = largestPartBytes(this.#buffers.capacityBytes, this.#firstPartBytes);
     const largest = largestStreamBytes(this.#firstPartBytes, this.#maxPartBytes);
     this.maxFileBytes = Math.min(largest, options.maxFileBytes ?? largest);
@@ -261,6 +272,8 @@ export class S3ObjectStore implements ObjectStore {
         key,
         source: body,
         buffers: this.#buffers,
+        bufferOwners: options.bufferOwners,
+        progressDeadline: this.#uploadProgress,
         firstPartBytes: this.#firstPartBytes,
         maxPartBytes: this.#maxPartBytes,
         maxObjectBytes: this.maxFileBytes,
