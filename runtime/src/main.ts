@@ -44,6 +44,11 @@ export interface BridgeDependencies {
   readonly logger: Logger;
   /** Replaces the client built from the configuration (tests pass one with test credentials). */
   readonly s3Client?: S3Client;
+  /**
+   * How long a download left unread keeps its S3 connection (see S3ObjectStoreOptions);
+   * for a replaced client whose socket timeout is shorter than the default one's.
+   */
+  readonly readReleaseMs?: number;
   readonly secretsClient?: SecretsManagerClient;
 }
 
@@ -59,7 +64,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    // A download holds its S3 connection for as long as its client takes to read, and an
+    // A download holds its S3 connection while its client reads (20 s at most unread), and an
     // upload may have a part and a copy in flight: a pool smaller than the sessions can
     // need makes the ones past it wait for a socket until the SDK gives up (451).
     const s3Client = dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) });
@@ -78,6 +83,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
       }),
       uploadStallMs: config.uploadStallMs,
+      ...(dependencies.readReleaseMs === undefined ? {} : { readReleaseMs: dependencies.readReleaseMs }),
       renameMaxObjects: config.renameMaxObjects,
       listClientTimes: config.listClientTimes,
       // A store that needs when_required refuses checksum headers it did not ask for.

@@ -84,6 +84,8 @@ export interface FaultProxy {
   beforeNext(operation: S3Operation, action: () => Promise<void>): void;
   /** Request headers seen, by operation, in arrival order. */
   headersSeen(operation: S3Operation): readonly IncomingHttpHeaders[];
+  /** GetObject answers send their headers and `bytes` bytes of the body, then nothing more (a stalled S3). */
+  stallGetObjectBodiesAfter(bytes: number): void;
   /** Resets every open connection and every new one until heal(). */
   goDead(): void;
   /** Back to forwarding everything. */
@@ -141,6 +143,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let beforeConditionalCommit: (() => Promise<void>) | undefined;
   let copySourceRewrite: ((key: string) => string) | undefined;
   let droppingCopySourceIfMatch = false;
+  let getObjectStallAfter: number | undefined;
   let beforeOperation: { operation: S3Operation; action: () => Promise<void> } | undefined;
   const headers = new Map<S3Operation, IncomingHttpHeaders[]>();
   let watchers: { operation: S3Operation; resolve: () => void }[] = [];
@@ -167,6 +170,17 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         }
         const status = operation === 'HeadObject' && notFoundAs403 && incoming.statusCode === 404 ? 403 : incoming.statusCode;
         res.writeHead(status ?? 502, incoming.headers);
+        const stallAfter = operation === 'GetObject' ? getObjectStallAfter : undefined;
+        if (stallAfter !== undefined) {
+          let sent = 0;
+          incoming.on('data', (chunk: Buffer) => {
+            if (sent < stallAfter) res.write(chunk.subarray(0, stallAfter - sent));
+            sent += chunk.length;
+            if (sent >= stallAfter) incoming.pause();
+          });
+          res.once('close', () => incoming.destroy());
+          return;
+        }
         pipeline(incoming, res, () => undefined);
       };
       if (holdingResponses === operation) held.push(answer);
@@ -325,6 +339,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     ignoreCopySourceIfMatch() {
       droppingCopySourceIfMatch = true;
+    },
+    stallGetObjectBodiesAfter(bytes) {
+      getObjectStallAfter = bytes;
     },
     beforeNext(operation, action) {
       beforeOperation = { operation, action };
