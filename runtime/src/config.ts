@@ -406,7 +406,7 @@ const VARIABLES = {
   }),
   FTP_IDLE_TIMEOUT_SECONDS: withDefault({
     value: '900',
-    description: 'Idle control connection timeout (no command and no transfer running).',
+    description: 'Idle timeout of a control connection (no command and no transfer running), and of a data connection on which no byte moves.',
     parse: seconds({ allowZero: false }),
   }),
   FTP_LOGIN_FAILURE_DELAY_MS: withDefault({
