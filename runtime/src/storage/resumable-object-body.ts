@@ -1,4 +1,5 @@
 import { finished, Readable } from 'node:stream';
+import { abortReadOn } from './abort-read.ts';
 import { StorageError } from './storage-error.ts';
 
 export interface ResumableObjectBodyOptions {
@@ -116,16 +117,6 @@ export function resumableObjectBody(options: ResumableObjectBodyOptions): Readab
     },
   });
   attach(options.first);
-
-  if (signal !== undefined) {
-    const onAbort = (): void => {
-      stream.destroy(new StorageError('aborted', 'Transfer aborted'));
-    };
-    if (signal.aborted) onAbort();
-    else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
-  }
+  abortReadOn(stream, signal);
   return stream;
 }

@@ -42,6 +42,7 @@ import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
 import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
 import { UploadBufferPool } from './upload-buffer-pool.ts';
+import { abortReadOn } from './abort-read.ts';
 import { resumableObjectBody } from './resumable-object-body.ts';
 import { md5Etag } from './verify-copied-parts.ts';
 
@@ -702,16 +703,7 @@ export class S3ObjectStore implements ObjectStore {
         guarded.destroy(toStorageError(error, { operation: 'get-object', key, signal }, logger));
       }
     });
-    if (signal !== undefined) {
-      const onAbort = (): void => {
-        guarded.destroy(new StorageError('aborted', 'Transfer aborted'));
-      };
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        guarded.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
-    }
+    abortReadOn(guarded, signal);
     return guarded;
   }
 }
