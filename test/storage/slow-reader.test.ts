@@ -10,8 +10,8 @@ import { bytes, key, makeStore, putRaw, sha256, sourceOf, startTestS3, type Stor
 /** The S3 client's socket timeout here: a paused body used to fail after this long. */
 const SOCKET_TIMEOUT_MS = 1000;
 
-/** Reads `body` to its end, stopping for `pauseMs` once `pauseAt` bytes have arrived. */
-async function readWithPause(body: Readable, pauseAt: number, pauseMs: number): Promise<Buffer> {
+/** Reads `body` to its end, stopping for `pauseMs` (and running `meanwhile`) once `pauseAt` bytes have arrived. */
+async function readWithPause(body: Readable, pauseAt: number, pauseMs: number, meanwhile?: () => Promise<void>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let received = 0;
   let paused = false;
@@ -20,7 +20,7 @@ async function readWithPause(body: Readable, pauseAt: number, pauseMs: number): 
     received += chunk.length;
     if (!paused && received >= pauseAt) {
       paused = true;
-      await delay(pauseMs);
+      await Promise.all([delay(pauseMs), meanwhile?.()]);
     }
   }
   return Buffer.concat(chunks);
@@ -70,6 +70,17 @@ describe('a download whose reader stops reading', () => {
     assert.equal(size, data.length);
     const read = await readWithPause(body, 1 * MIB, 3 * SOCKET_TIMEOUT_MS);
     assert.equal(sha256(read), sha256(data.subarray(3 * MIB + 5)));
+    assert.deepEqual(storageErrors(), []);
+  });
+
+  it('the file replaced during the pause: the download fails as a conflict, never mixing two versions', async () => {
+    await sut.store.write('slow/replaced.bin', sourceOf(bytes(32 * MIB)));
+    const { body } = await sut.store.read('slow/replaced.bin');
+    const replace = (): Promise<unknown> => sut.store.write('slow/replaced.bin', sourceOf(Buffer.alloc(32 * MIB, 1)));
+    await assert.rejects(
+      readWithPause(body, 1 * MIB, 3 * SOCKET_TIMEOUT_MS, async () => void (await replace())),
+      (error) => isStorageError(error, 'conflict'),
+    );
     assert.deepEqual(storageErrors(), []);
   });
 
