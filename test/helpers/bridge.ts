@@ -58,6 +58,8 @@ export async function startTestBridge(
     s3Client?: S3Client;
     /** For FTP_USERS_SECRET_ID / FTP_TLS_SECRET_ID (see secrets-manager-server.ts). */
     secretsClient?: SecretsManagerClient;
+    /** Below the socket timeout of an `s3Client` that has a short one (see BridgeDependencies). */
+    readReleaseMs?: number;
   } = {},
 ): Promise<TestBridge> {
   // Resources are counted per process: the check is exact only for a bridge that had
@@ -130,6 +132,7 @@ export async function startTestBridge(
         logger,
         s3Client: options.s3Client ?? s3.client,
         ...(options.secretsClient ? { secretsClient: options.secretsClient } : {}),
+        ...(options.readReleaseMs === undefined ? {} : { readReleaseMs: options.readReleaseMs }),
       });
       return {
         s3,
