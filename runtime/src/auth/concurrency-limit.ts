@@ -1,51 +1,107 @@
+/** The queue of a ConcurrencyLimit is full: the task was refused without waiting. */
+export class QueueFullError extends Error {
+  constructor() {
+    super('too many tasks waiting');
+    this.name = 'QueueFullError';
+  }
+}
+
+interface Waiter {
+  readonly granted: () => void;
+}
+
 /**
- * Runs at most `limit` tasks at once; the rest wait in arrival order. Password
- * hashing uses it: scrypt runs on libuv's small thread pool, which DNS lookups for
- * S3 also need, so a flood of logins must not occupy every thread. A waiting task
- * whose signal aborts leaves the queue without running.
+ * Runs at most `limit` tasks at once; the rest wait, at most `maxWaiting` of them
+ * (past that a task is refused at once with QueueFullError rather than left to wait
+ * longer than its client will). Waiting tasks are served round-robin across their
+ * keys, in arrival order within a key, so a crowd queued under one key cannot stand
+ * between another key and its turn. Password hashing uses it: scrypt runs on libuv's
+ * small thread pool, which DNS lookups for S3 also need, so a flood of logins must not
+ * occupy every thread. A waiting task whose signal aborts leaves the queue without running.
  */
 export class ConcurrencyLimit {
   readonly #limit: number;
+  readonly #maxWaiting: number;
   #running = 0;
-  readonly #waiting: Array<() => void> = [];
+  #waitingCount = 0;
+  /** Waiters per key; Map order is the round-robin order (a served key moves to the end). */
+  readonly #waiting = new Map<string, Waiter[]>();
 
-  constructor(limit: number) {
+  constructor(options: { readonly limit: number; readonly maxWaiting?: number }) {
+    const { limit, maxWaiting = Number.POSITIVE_INFINITY } = options;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    if (!(maxWaiting >= 0)) throw new RangeError(`maxWaiting must be 0 or more, got ${maxWaiting}`);
     this.#limit = limit;
+    this.#maxWaiting = maxWaiting;
+  }
+
+  get limit(): number {
+    return this.#limit;
   }
 
   /** Tasks waiting for a slot. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waitingCount;
   }
 
-  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /** Whether a task arriving now would be refused. */
+  get full(): boolean {
+    return this.#running >= this.#limit && this.#waitingCount >= this.#maxWaiting;
+  }
+
+  async run<T>(task: () => Promise<T>, options: { readonly key?: string; readonly signal?: AbortSignal | undefined } = {}): Promise<T> {
+    const { key = '', signal } = options;
     signal?.throwIfAborted();
-    if (this.#running >= this.#limit) await this.#slot(signal);
-    else this.#running += 1;
+    if (this.#running < this.#limit) this.#running += 1;
+    else if (this.#waitingCount >= this.#maxWaiting) throw new QueueFullError();
+    else await this.#slot(key, signal);
     try {
       return await task();
     } finally {
       // Hand the slot straight to the next waiter, or give it back.
-      const next = this.#waiting.shift();
-      if (next) next();
+      const next = this.#next();
+      if (next) next.granted();
       else this.#running -= 1;
     }
   }
 
-  #slot(signal: AbortSignal | undefined): Promise<void> {
+  /** The first waiter of the key whose turn it is; that key goes to the back of the round. */
+  #next(): Waiter | undefined {
+    for (const [key, waiters] of this.#waiting) {
+      const waiter = waiters.shift();
+      this.#waiting.delete(key);
+      if (waiters.length > 0) this.#waiting.set(key, waiters);
+      if (waiter) {
+        this.#waitingCount -= 1;
+        return waiter;
+      }
+    }
+    return undefined;
+  }
+
+  #slot(key: string, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const granted = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
+      const waiter: Waiter = {
+        granted: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
       };
       const onAbort = (): void => {
-        const index = this.#waiting.indexOf(granted);
-        if (index !== -1) this.#waiting.splice(index, 1);
+        const waiters = this.#waiting.get(key);
+        const index = waiters?.indexOf(waiter) ?? -1;
+        if (waiters && index !== -1) {
+          waiters.splice(index, 1);
+          this.#waitingCount -= 1;
+          if (waiters.length === 0) this.#waiting.delete(key);
+        }
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(granted);
+      const waiters = this.#waiting.get(key);
+      if (waiters) waiters.push(waiter);
+      else this.#waiting.set(key, [waiter]);
+      this.#waitingCount += 1;
     });
   }
 }

@@ -74,6 +74,8 @@ async function pass(session: FtpSession, argument: string): Promise<void> {
   if (session.closedSignal.aborted) return;
   if (!result.ok) {
     session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
+    // Too many checks waiting: told at once, instead of waiting towards the login timeout.
+    if (result.reason === 'busy') return session.close(REPLIES.loginsBusy);
     throw new ReplyError(530, 'Login incorrect.');
   }
   session.loggedIn(result.user);
