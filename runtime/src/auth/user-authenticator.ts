@@ -21,6 +21,12 @@ export interface UserAuthenticatorOptions {
    * rather than left to wait towards the login timeout. @default 128
    */
   readonly maxQueuedVerifications?: number;
+  /**
+   * Past this expected wait for a verification slot (the queue times the recent
+   * verification time), a login is refused at once too: on a loaded machine 128
+   * waiting verifications can be most of the login timeout. @default 10 seconds
+   */
+  readonly maxVerificationWaitMs?: number;
   /** How long a verified password is remembered (0 = never). @default 10 minutes */
   readonly verifiedPasswordTtlMs?: number;
 }
@@ -58,6 +64,7 @@ export class UserAuthenticator implements Authenticator {
   readonly #guard: LoginGuard;
   readonly #logger: Logger;
   readonly #verifications: ConcurrencyLimit;
+  readonly #maxWaitMs: number;
   readonly #verified: VerifiedPasswordCache | undefined;
   /** Verifications in flight, by credential fingerprint (under a key of this process's own). */
   readonly #flights = new Map<string, Flight>();
@@ -77,6 +84,7 @@ export class UserAuthenticator implements Authenticator {
       limit: options.maxConcurrentVerifications ?? 2,
       maxWaiting: options.maxQueuedVerifications ?? 128,
     });
+    this.#maxWaitMs = options.maxVerificationWaitMs ?? 10_000;
     const ttlMs = options.verifiedPasswordTtlMs ?? 10 * 60_000;
     this.#verified = ttlMs > 0 ? new VerifiedPasswordCache({ ttlMs, maxEntries: 10_000 }) : undefined;
     this.#accounts = this.#toAccounts(options.records, new Map());
@@ -161,7 +169,7 @@ export class UserAuthenticator implements Authenticator {
       account !== undefined && this.#verified?.has(request.username, account.record.passwordHash, request.password) === true;
     if (!remembered()) {
       // Decided before the name is looked at: a known name and an unknown one get the same answer.
-      if (this.#verifications.full) return { ok: false, reason: 'busy' };
+      if (this.#verifications.full || this.#expectedWaitMs() > this.#maxWaitMs) return { ok: false, reason: 'busy' };
       if (account === undefined) return await this.#imitateVerification(request.signal);
       try {
         if (!(await this.#verify(account, request, remembered))) return { ok: false, reason: 'bad-credentials' };
@@ -189,13 +197,17 @@ export class UserAuthenticator implements Authenticator {
    * take now, queue included: its reply time does not tell it from a wrong password.
    */
   async #imitateVerification(signal: AbortSignal | undefined): Promise<LoginResult> {
-    const queued = this.#verifications.waiting / this.#verifications.limit;
     try {
-      await sleep((queued + 1) * this.#verificationMs, undefined, signal ? { signal } : undefined);
+      await sleep(this.#expectedWaitMs() + this.#verificationMs, undefined, signal ? { signal } : undefined);
     } catch {
       return { ok: false, reason: 'cancelled' };
     }
     return { ok: false, reason: 'bad-credentials' };
+  }
+
+  /** How long a verification queued now would wait for its slot. */
+  #expectedWaitMs(): number {
+    return (this.#verifications.waiting / this.#verifications.limit) * this.#verificationMs;
   }
 
   /**
