@@ -55,6 +55,7 @@ async function makeAuthenticator(options: {
   readonly captured?: CapturedLogger;
   readonly secretsClient?: SecretsManagerClient;
   readonly maxQueuedVerifications?: number;
+  readonly maxVerificationWaitMs?: number;
 }) {
   const captured = options.captured ?? captureLogger();
   const document = new WatchedDocument({
@@ -79,6 +80,7 @@ async function makeAuthenticator(options: {
     guard,
     logger: captured.logger,
     ...(options.maxQueuedVerifications === undefined ? {} : { maxQueuedVerifications: options.maxQueuedVerifications }),
+    ...(options.maxVerificationWaitMs === undefined ? {} : { maxVerificationWaitMs: options.maxVerificationWaitMs }),
   });
   return { authenticator, captured, sleeps };
 }
@@ -348,6 +350,16 @@ describe('UserAuthenticator under a login spray', () => {
     assert.ok(after.ok);
   });
 
+  test('past the expected wait bound a login is refused at once as busy, however short the queue', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME()]) }, maxVerificationWaitMs: 1 });
+    // Two run, one waits (nothing waited before it); behind that one the expected wait is half a scrypt.
+    const results = await Promise.all(spray(authenticator, 6, () => 'acme'));
+    assert.deepEqual(
+      results.map((result) => !result.ok && result.reason),
+      ['bad-credentials', 'bad-credentials', 'bad-credentials', 'busy', 'busy', 'busy'],
+    );
+  });
+
   test('the same attempt from many addresses at once costs one scrypt and takes one place in the queue', async () => {
     const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME()]) }, maxQueuedVerifications: 2, failureDelayMs: 0 });
     const results = await Promise.all(
@@ -357,16 +369,17 @@ describe('UserAuthenticator under a login spray', () => {
   });
 
   test('a wrong password and an unknown name take the same time under a queue', async () => {
-    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME()]) }, failureDelayMs: 0 });
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME(), { ...BETA(), allowFrom: undefined }]) }, failureDelayMs: 0 });
     const sprayed = spray(authenticator, 6, () => 'acme');
+    // Neither name is the one flooded: each waits a turn of acme's, then its own verification (or as long).
     const [wrong, unknown] = await Promise.all([
-      timedLogin(authenticator, { username: 'acme', password: 'nope', clientAddress: '192.0.2.5' }),
+      timedLogin(authenticator, { username: 'beta', password: 'nope', clientAddress: '192.0.2.5' }),
       timedLogin(authenticator, { username: 'nobody', password: 'nope', clientAddress: '192.0.2.6' }),
     ]);
     await Promise.all(sprayed);
     assert.deepEqual(wrong.result, unknown.result);
     // Without the imitation an unknown name would answer at once while the wrong password waits its turn.
-    assert.ok(unknown.ms > wrong.ms / 2, `unknown ${unknown.ms.toFixed(0)} ms vs wrong ${wrong.ms.toFixed(0)} ms`);
+    assert.ok(unknown.ms > wrong.ms / 2 && unknown.ms < wrong.ms * 2, `unknown ${unknown.ms.toFixed(0)} ms vs wrong ${wrong.ms.toFixed(0)} ms`);
   });
 });
 

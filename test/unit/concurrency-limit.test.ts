@@ -83,3 +83,21 @@ test('past maxWaiting a task is refused at once; a freed place takes the next on
   assert.equal(limit.full, false);
   assert.equal(await limit.run(async () => 4), 4);
 });
+
+test('turnsBefore: a key with none waiting is served after one turn of each other key; a crowded key after all of it', async () => {
+  const limit = new ConcurrencyLimit({ limit: 1 });
+  let release: () => void = () => undefined;
+  const first = limit.run(() => new Promise<void>((resolve) => (release = resolve)));
+  const queued = [
+    ...Array.from({ length: 5 }, () => limit.run(async () => undefined, { key: 'bob' })),
+    limit.run(async () => undefined, { key: 'acme' }),
+  ];
+  assert.equal(limit.turnsBefore('partner'), 2);
+  assert.equal(limit.turnsBefore('acme'), 1 + 2);
+  assert.equal(limit.turnsBefore('bob'), 5 + 1);
+  // Made-up waiters of its own push a key back as real ones would.
+  assert.equal(limit.turnsBefore('nobody', 3), 3 + 4 + 1);
+  release();
+  await Promise.all([first, ...queued]);
+  assert.equal(limit.turnsBefore('bob'), 0);
+});

@@ -49,6 +49,20 @@ export class ConcurrencyLimit {
     return this.#running >= this.#limit && this.#waitingCount >= this.#maxWaiting;
   }
 
+  /**
+   * How many waiting tasks would be served before one queued now under `key`, with
+   * `alsoWaiting` more of its own key counted as if they waited: its own key's, plus
+   * at most as many turns of every other key as its key has ahead of it, plus one.
+   */
+  turnsBefore(key: string, alsoWaiting = 0): number {
+    const own = (this.#waiting.get(key)?.length ?? 0) + alsoWaiting;
+    let turns = own;
+    for (const [other, waiters] of this.#waiting) {
+      if (other !== key) turns += Math.min(waiters.length, own + 1);
+    }
+    return turns;
+  }
+
   async run<T>(task: () => Promise<T>, options: { readonly key?: string; readonly signal?: AbortSignal | undefined } = {}): Promise<T> {
     const { key = '', signal } = options;
     signal?.throwIfAborted();

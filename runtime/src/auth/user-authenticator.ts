@@ -17,14 +17,16 @@ export interface UserAuthenticatorOptions {
   /** Password verifications running at once (each is ~80 ms of scrypt on libuv's pool). @default 2 */
   readonly maxConcurrentVerifications?: number;
   /**
-   * Verifications that may wait for a slot; past this a login is refused at once (421)
-   * rather than left to wait towards the login timeout. @default 128
+   * Verifications that may wait for a slot in all; past this a login is refused at once
+   * (421). A bound on memory: the wait bound below usually refuses first. @default 256
    */
   readonly maxQueuedVerifications?: number;
   /**
-   * Past this expected wait for a verification slot (the queue times the recent
-   * verification time), a login is refused at once too: on a loaded machine 128
-   * waiting verifications can be most of the login timeout. @default 10 seconds
+   * Past this expected wait for a verification slot (the turns before it times the
+   * recent verification time), a login is refused at once too: on a loaded machine a
+   * hundred waiting verifications can be most of the login timeout. Turns go round the
+   * user names, so a name under a flood reaches this long before anyone else's.
+   * @default 10 seconds
    */
   readonly maxVerificationWaitMs?: number;
   /** How long a verified password is remembered (0 = never). @default 10 minutes */
@@ -75,6 +77,8 @@ export class UserAuthenticator implements Authenticator {
   /** The account each handed-out User came from, to tell what a reload changed for a session. */
   readonly #accountOf = new WeakMap<User, Account>();
   readonly #listeners = new Set<() => void>();
+  /** Unknown names' failures in progress, per name: they wait as if queued, without a place in the queue. */
+  readonly #imitating = new Map<string, number>();
 
   private constructor(options: UserAuthenticatorOptions & { readonly records: UserRecord[]; readonly verificationMs: number }) {
     this.#guard = options.guard;
@@ -82,7 +86,7 @@ export class UserAuthenticator implements Authenticator {
     this.#verificationMs = options.verificationMs;
     this.#verifications = new ConcurrencyLimit({
       limit: options.maxConcurrentVerifications ?? 2,
-      maxWaiting: options.maxQueuedVerifications ?? 128,
+      maxWaiting: options.maxQueuedVerifications ?? 256,
     });
     this.#maxWaitMs = options.maxVerificationWaitMs ?? 10_000;
     const ttlMs = options.verifiedPasswordTtlMs ?? 10 * 60_000;
@@ -169,8 +173,9 @@ export class UserAuthenticator implements Authenticator {
       account !== undefined && this.#verified?.has(request.username, account.record.passwordHash, request.password) === true;
     if (!remembered()) {
       // Decided before the name is looked at: a known name and an unknown one get the same answer.
-      if (this.#verifications.full || this.#expectedWaitMs() > this.#maxWaitMs) return { ok: false, reason: 'busy' };
-      if (account === undefined) return await this.#imitateVerification(request.signal);
+      const waitMs = this.#expectedWaitMs(request.username);
+      if (this.#verifications.full || waitMs > this.#maxWaitMs) return { ok: false, reason: 'busy' };
+      if (account === undefined) return await this.#imitateVerification(request, waitMs);
       try {
         if (!(await this.#verify(account, request, remembered))) return { ok: false, reason: 'bad-credentials' };
       } catch (error) {
@@ -196,18 +201,29 @@ export class UserAuthenticator implements Authenticator {
    * threads real partners need), but fails only after as long as a verification would
    * take now, queue included: its reply time does not tell it from a wrong password.
    */
-  async #imitateVerification(signal: AbortSignal | undefined): Promise<LoginResult> {
+  async #imitateVerification(request: LoginRequest, waitMs: number): Promise<LoginResult> {
+    const { username, signal } = request;
+    this.#imitating.set(username, (this.#imitating.get(username) ?? 0) + 1);
     try {
-      await sleep(this.#expectedWaitMs() + this.#verificationMs, undefined, signal ? { signal } : undefined);
+      await sleep(waitMs + this.#verificationMs, undefined, signal ? { signal } : undefined);
     } catch {
       return { ok: false, reason: 'cancelled' };
+    } finally {
+      const left = (this.#imitating.get(username) ?? 1) - 1;
+      if (left > 0) this.#imitating.set(username, left);
+      else this.#imitating.delete(username);
     }
     return { ok: false, reason: 'bad-credentials' };
   }
 
-  /** How long a verification queued now would wait for its slot. */
-  #expectedWaitMs(): number {
-    return (this.#verifications.waiting / this.#verifications.limit) * this.#verificationMs;
+  /**
+   * How long a verification for `username` queued now would wait for its slot; an
+   * unknown name's failures in progress count as its own queue, so a flood of one
+   * made-up name is refused as soon as a flood of one real name would be.
+   */
+  #expectedWaitMs(username: string): number {
+    const turns = this.#verifications.turnsBefore(username, this.#imitating.get(username) ?? 0);
+    return (turns / this.#verifications.limit) * this.#verificationMs;
   }
 
   /**
