@@ -57,7 +57,7 @@ describe('r2-10: a removed user\'s open sessions', () => {
     const stillOpen = [idle, uploader].filter((ftp) => !ftp.ended).length;
     await Promise.all([idle.close(), uploader.close()]);
     const phase = await watch.end();
-    const reloadedAt = Number(bridge.child.logs().find((line) => line['event'] === 'users-reloaded')?.['time']);
+    const reloadedAt = Date.parse(String(bridge.child.logs().find((line) => line['event'] === 'users-reloaded')?.['time']));
     const fromReload = Math.max(...ended.map((end) => end.at - reloadedAt));
     await recordCase({
       case: 'r2-10',
