@@ -166,7 +166,7 @@ describe('r2-1: login sprays from many addresses', () => {
     assert.deepEqual(outcomes.filter((outcome) => outcome.code !== 530 && outcome.code !== 421), [], 'every PASS is answered 530 or 421');
     assert.ok(refusedAt.samples > 0, 'the queue bound refused some');
     assert.ok(refusedAt.max < 1000, `a 421 took ${refusedAt.max} ms`);
-    // Bounded by the expected wait (10 s), whatever the machine's load makes a scrypt cost.
-    assert.ok(answered.max < 20_000, `a 530 took ${answered.max} ms`);
+    // Bounded by the expected wait (half the 60 s login timeout), whatever the machine's load makes a scrypt cost.
+    assert.ok(answered.max < 45_000, `a 530 took ${answered.max} ms`);
   });
 });

@@ -23,10 +23,10 @@ export interface UserAuthenticatorOptions {
   readonly maxQueuedVerifications?: number;
   /**
    * Past this expected wait for a verification slot (the turns before it times the
-   * recent verification time), a login is refused at once too: on a loaded machine a
-   * hundred waiting verifications can be most of the login timeout. Turns go round the
-   * user names, so a name under a flood reaches this long before anyone else's.
-   * @default 10 seconds
+   * recent verification time), a login is refused at once too, rather than answered
+   * too close to the login timeout to be of use. Turns go round the user names, so a
+   * name under a flood reaches this long before anyone else's. The composition root
+   * passes half the login timeout. @default 30 seconds
    */
   readonly maxVerificationWaitMs?: number;
   /** How long a verified password is remembered (0 = never). @default 10 minutes */
@@ -77,6 +77,8 @@ export class UserAuthenticator implements Authenticator {
   /** The account each handed-out User came from, to tell what a reload changed for a session. */
   readonly #accountOf = new WeakMap<User, Account>();
   readonly #listeners = new Set<() => void>();
+  /** The last `logins-busy` line, and the refusals not logged since (a flood must not flood the log). */
+  #busyLog: { at: number; suppressed: number } | undefined;
   /** Unknown names' failures in progress, per name: they wait as if queued, without a place in the queue. */
   readonly #imitating = new Map<string, number>();
 
@@ -88,7 +90,7 @@ export class UserAuthenticator implements Authenticator {
       limit: options.maxConcurrentVerifications ?? 2,
       maxWaiting: options.maxQueuedVerifications ?? 256,
     });
-    this.#maxWaitMs = options.maxVerificationWaitMs ?? 10_000;
+    this.#maxWaitMs = options.maxVerificationWaitMs ?? 30_000;
     const ttlMs = options.verifiedPasswordTtlMs ?? 10 * 60_000;
     this.#verified = ttlMs > 0 ? new VerifiedPasswordCache({ ttlMs, maxEntries: 10_000 }) : undefined;
     this.#accounts = this.#toAccounts(options.records, new Map());
@@ -174,14 +176,14 @@ export class UserAuthenticator implements Authenticator {
     if (!remembered()) {
       // Decided before the name is looked at: a known name and an unknown one get the same answer.
       const waitMs = this.#expectedWaitMs(request.username);
-      if (this.#verifications.full || waitMs > this.#maxWaitMs) return { ok: false, reason: 'busy' };
+      if (this.#verifications.full || waitMs > this.#maxWaitMs) return this.#busy(waitMs);
       if (account === undefined) return await this.#imitateVerification(request, waitMs);
       try {
         if (!(await this.#verify(account, request, remembered))) return { ok: false, reason: 'bad-credentials' };
       } catch (error) {
         // A client gone while waiting for a verification slot: no scrypt, no count.
         if (request.signal?.aborted) return { ok: false, reason: 'cancelled' };
-        if (error instanceof QueueFullError) return { ok: false, reason: 'busy' };
+        if (error instanceof QueueFullError) return this.#busy(this.#expectedWaitMs(request.username));
         this.#logger.error({ event: 'password-check-error', err: { type: (error as Error).name, message: (error as Error).message } }, 'password check failed');
         return { ok: false, reason: 'bad-credentials' };
       }
@@ -214,6 +216,22 @@ export class UserAuthenticator implements Authenticator {
       else this.#imitating.delete(username);
     }
     return { ok: false, reason: 'bad-credentials' };
+  }
+
+  /** A refusal for a full queue, logged at most once a second with the count of those not logged. */
+  #busy(waitMs: number): LoginResult {
+    const now = Date.now();
+    const last = this.#busyLog;
+    if (last !== undefined && now - last.at < 1000) {
+      last.suppressed += 1;
+    } else {
+      this.#busyLog = { at: now, suppressed: 0 };
+      this.#logger.warn(
+        { event: 'logins-busy', waiting: this.#verifications.waiting, expectedWaitMs: Math.round(waitMs), suppressedSinceLast: last?.suppressed ?? 0 },
+        'login refused (421): too many password checks waiting',
+      );
+    }
+    return { ok: false, reason: 'busy' };
   }
 
   /**
