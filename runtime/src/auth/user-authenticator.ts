@@ -174,7 +174,7 @@ export class UserAuthenticator implements Authenticator {
     const remembered = (): boolean =>
       account !== undefined && this.#verified?.has(request.username, account.record.passwordHash, request.password) === true;
     if (!remembered()) {
-      // Decided before the name is looked at: a known name and an unknown one get the same answer.
+      // Decided before looking the name up: a known name and an unknown one get the same answer.
       const waitMs = this.#expectedWaitMs(request.username);
       if (this.#verifications.full || waitMs > this.#maxWaitMs) return this.#busy(waitMs);
       if (account === undefined) return await this.#imitateVerification(request, waitMs);
@@ -281,6 +281,7 @@ export class UserAuthenticator implements Authenticator {
       } catch (error) {
         // The client that started it left before its turn: this one, still here, goes again.
         if (signal?.aborted || flight.signal === signal || !flight.signal?.aborted) throw error;
+        if (this.#flights.get(fingerprint) === flight) this.#flights.delete(fingerprint);
       }
     }
   }
