@@ -44,6 +44,11 @@ export class ConcurrencyLimit {
     return this.#waitingCount;
   }
 
+  /** Tasks running now. */
+  get running(): number {
+    return this.#running;
+  }
+
   /** Whether a task arriving now would be refused. */
   get full(): boolean {
     return this.#running >= this.#limit && this.#waitingCount >= this.#maxWaiting;

@@ -240,8 +240,11 @@ export class UserAuthenticator implements Authenticator {
    * made-up name is refused as soon as a flood of one real name would be.
    */
   #expectedWaitMs(username: string): number {
+    const { limit, running } = this.#verifications;
     const turns = this.#verifications.turnsBefore(username, this.#imitating.get(username) ?? 0);
-    return (turns / this.#verifications.limit) * this.#verificationMs;
+    if (turns === 0 && running < limit) return 0;
+    // A slot frees every verification time / limit on average; this one takes the (turns + 1)th.
+    return ((turns + 1) / limit) * this.#verificationMs;
   }
 
   /**
