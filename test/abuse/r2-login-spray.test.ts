@@ -78,12 +78,14 @@ async function partnerLogins(port: number, options: { names: readonly string[]; 
 describe('r2-1: login sprays from many addresses', () => {
   let bridge: AbuseBridge;
   const partners = (group: string) => Array.from({ length: PARTNERS }, (_, index) => `partner-${group}-${index}`);
+  /** Partners whose first login is timed before the attack: what one scrypt costs on this machine now. */
+  const idlePartners = (group: string) => Array.from({ length: 3 }, (_, index) => `idle-${group}-${index}`);
   before(async () => {
     const partnerHash = await hashPassword('partner-password');
     bridge = await startAbuseBridge({
       users: [
         { username: 'bob', password: 'builder', passwordHash: await hashPassword('builder') },
-        ...['a', 'b', 'c'].flatMap(partners).map((username) => ({ username, password: 'partner-password', passwordHash: partnerHash })),
+        ...['a', 'b', 'c'].flatMap((group) => [...partners(group), ...idlePartners(group)]).map((username) => ({ username, password: 'partner-password', passwordHash: partnerHash })),
       ],
       env: { FTP_LOGIN_FAILURE_DELAY_MS: '1000', FTP_LOCKOUT_FAILURES: '5', FTP_LOCKOUT_SECONDS: '900' },
     });
@@ -91,12 +93,18 @@ describe('r2-1: login sprays from many addresses', () => {
   after(() => bridge.stop());
 
   const sprays = [
-    { case: 'r2-1', title: '200 addresses spray USER <random>/PASS x; partners log in', count: 200, block: 20, group: 'a', username: () => `u${randomBytes(4).toString('hex')}`, limitMs: 1000 },
-    // Real guesses: each costs a scrypt until its address is locked out (5 each, 500 in all).
-    { case: 'r2-1b', title: '100 addresses guess bob\'s password; partners log in', count: 100, block: 21, group: 'b', username: () => 'bob', limitMs: 2000 },
+    // Made-up names run no scrypt: the partners wait for nobody (the issue asks for under 1 s).
+    { case: 'r2-1', title: '200 addresses spray USER <random>/PASS x; partners log in', count: 200, block: 20, group: 'a', username: () => `u${randomBytes(4).toString('hex')}`, limit: () => 1000 },
+    // Real guesses: each costs a scrypt until its address is locked out (5 each, 500 in all). A
+    // partner waits for a free slot and at most one turn of bob's, then its own scrypt: about 2.5
+    // scrypts, each up to twice as slow as the lone one timed idle when two run at once on a
+    // loaded machine; behind the whole queue it was 50 scrypts (5.8 s on a quiet machine).
+    { case: 'r2-1b', title: '100 addresses guess bob\'s password; partners log in', count: 100, block: 21, group: 'b', username: () => 'bob', limit: (idleMs: number) => Math.max(1000, 8 * idleMs) },
   ];
   for (const attack of sprays) {
-    test(`${attack.title}: each partner's first login stays under ${attack.limitMs} ms`, async () => {
+    test(`${attack.title}: each partner's first login stays short`, async () => {
+      const idle = await partnerLogins(bridge.child.port, { names: idlePartners(attack.group), block: attack.block + 20 });
+      const limitMs = attack.limit(idle.p50);
       const watch = await AttackWatch.start(bridge.child);
       const sprayers = await spray(bridge.child.port, { count: attack.count, block: attack.block, ms: SPRAY_MS, username: attack.username });
       await delay(1500); // let the spray fill the queue first
@@ -111,6 +119,7 @@ describe('r2-1: login sprays from many addresses', () => {
         rssMiB: { ...phase.rssMiB, after: await watch.settle() },
         bystanderMs: phase.bystanderMs,
         notes: {
+          'idle login ms p50': idle.p50,
           'partner login ms p50': logins.p50,
           'p95': logins.p95,
           'max': logins.max,
@@ -119,12 +128,12 @@ describe('r2-1: login sprays from many addresses', () => {
           'unanswered': sprayers.codes.get(0) ?? 0,
         },
       });
-      assert.ok(logins.max < attack.limitMs, `a partner's login took ${logins.max} ms`);
+      assert.ok(logins.max < limitMs, `a partner's login took ${logins.max} ms (${idle.p50} ms with no attack)`);
       assert.equal(sprayers.codes.get(0) ?? 0, 0, 'every PASS of the spray is answered');
     });
   }
 
-  test('r2-1c: 250 addresses send a guess for bob at once: past the queue bound, 421 at once; none waits towards the login timeout', async () => {
+  test('r2-1c: 250 addresses send a guess for bob at once: past the wait bound, 421; none waits until the login timeout', async () => {
     const watch = await AttackWatch.start(bridge.child);
     const clients = await Promise.all(
       Array.from({ length: 250 }, async (_, index) => {
@@ -149,6 +158,8 @@ describe('r2-1: login sprays from many addresses', () => {
     const phase = await watch.end();
     const refusedAt = summarize(outcomes.filter((outcome) => outcome.code === 421).map((outcome) => outcome.ms));
     const answered = summarize(outcomes.filter((outcome) => outcome.code === 530).map((outcome) => outcome.ms));
+    // Refused on arrival (the expected wait or the count), or when the turn did not come within the bound.
+    const refusedAtOnce = outcomes.filter((outcome) => outcome.code === 421 && outcome.ms < 1000).length;
     await recordCase({
       case: 'r2-1c',
       title: '250 simultaneous guesses for one name',
@@ -158,15 +169,17 @@ describe('r2-1: login sprays from many addresses', () => {
       notes: {
         '530 answered': answered.samples,
         '530 max s': round(answered.max / 1000),
-        '421 refused': refusedAt.samples,
-        '421 max ms': refusedAt.max,
+        '421 at once': refusedAtOnce,
+        '421 at the wait bound': refusedAt.samples - refusedAtOnce,
+        '421 max s': round(refusedAt.max / 1000),
         'unanswered': outcomes.filter((outcome) => outcome.code === 0).length,
       },
     });
     assert.deepEqual(outcomes.filter((outcome) => outcome.code !== 530 && outcome.code !== 421), [], 'every PASS is answered 530 or 421');
-    assert.ok(refusedAt.samples > 0, 'the queue bound refused some');
-    assert.ok(refusedAt.max < 1000, `a 421 took ${refusedAt.max} ms`);
-    // Bounded by the expected wait (half the 60 s login timeout), whatever the machine's load makes a scrypt cost.
-    assert.ok(answered.max < 45_000, `a 530 took ${answered.max} ms`);
+    // The bound is half the 60 s login timeout: every answer, 530 or 421, comes well before the timeout's.
+    const last = Math.max(answered.samples > 0 ? answered.max : 0, refusedAt.samples > 0 ? refusedAt.max : 0);
+    assert.ok(last < 45_000, `an answer took ${last} ms`);
+    const timeouts = bridge.child.logs().filter((line) => line['event'] === 'login-timeout').length;
+    assert.equal(timeouts, 0, 'no guess waited until the login timeout');
   });
 });

@@ -101,3 +101,21 @@ test('turnsBefore: a key with none waiting is served after one turn of each othe
   await Promise.all([first, ...queued]);
   assert.equal(limit.turnsBefore('bob'), 0);
 });
+
+test('a task whose turn does not come within maxWaitMs leaves the queue with QueueFullError', async () => {
+  const limit = new ConcurrencyLimit({ limit: 1 });
+  let release: () => void = () => undefined;
+  const first = limit.run(() => new Promise<void>((resolve) => (release = resolve)));
+  let ran = false;
+  await assert.rejects(
+    limit.run(async () => {
+      ran = true;
+    }, { maxWaitMs: 20 }),
+    QueueFullError,
+  );
+  assert.equal(limit.waiting, 0);
+  release();
+  await first;
+  assert.equal(ran, false);
+  assert.equal(await limit.run(async () => 'next', { maxWaitMs: 20 }), 'next');
+});

@@ -1,7 +1,7 @@
-/** The queue of a ConcurrencyLimit is full: the task was refused without waiting. */
+/** The queue of a ConcurrencyLimit is full, or a task's turn did not come in time: it did not run. */
 export class QueueFullError extends Error {
-  constructor() {
-    super('too many tasks waiting');
+  constructor(message = 'too many tasks waiting') {
+    super(message);
     this.name = 'QueueFullError';
   }
 }
@@ -68,12 +68,16 @@ export class ConcurrencyLimit {
     return turns;
   }
 
-  async run<T>(task: () => Promise<T>, options: { readonly key?: string; readonly signal?: AbortSignal | undefined } = {}): Promise<T> {
-    const { key = '', signal } = options;
+  /** `maxWaitMs`: a task whose turn has not come by then leaves the queue with QueueFullError. */
+  async run<T>(
+    task: () => Promise<T>,
+    options: { readonly key?: string; readonly signal?: AbortSignal | undefined; readonly maxWaitMs?: number } = {},
+  ): Promise<T> {
+    const { key = '', signal, maxWaitMs } = options;
     signal?.throwIfAborted();
     if (this.#running < this.#limit) this.#running += 1;
     else if (this.#waitingCount >= this.#maxWaiting) throw new QueueFullError();
-    else await this.#slot(key, signal);
+    else await this.#slot(key, signal, maxWaitMs);
     try {
       return await task();
     } finally {
@@ -98,15 +102,18 @@ export class ConcurrencyLimit {
     return undefined;
   }
 
-  #slot(key: string, signal: AbortSignal | undefined): Promise<void> {
+  #slot(key: string, signal: AbortSignal | undefined, maxWaitMs: number | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         granted: () => {
           signal?.removeEventListener('abort', onAbort);
+          clearTimeout(timer);
           resolve();
         },
       };
-      const onAbort = (): void => {
+      const leave = (reason: unknown): void => {
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         const waiters = this.#waiting.get(key);
         const index = waiters?.indexOf(waiter) ?? -1;
         if (waiters && index !== -1) {
@@ -114,8 +121,10 @@ export class ConcurrencyLimit {
           this.#waitingCount -= 1;
           if (waiters.length === 0) this.#waiting.delete(key);
         }
-        reject(signal?.reason);
+        reject(reason);
       };
+      const onAbort = (): void => leave(signal?.reason);
+      const timer = maxWaitMs === undefined ? undefined : setTimeout(() => leave(new QueueFullError('waited too long')), maxWaitMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       const waiters = this.#waiting.get(key);
       if (waiters) waiters.push(waiter);

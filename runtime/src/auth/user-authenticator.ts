@@ -269,7 +269,8 @@ export class UserAuthenticator implements Authenticator {
             if (result) this.#verified?.remember(username, passwordHash, password);
             return result;
           },
-          { key: username, signal },
+          // The estimate that let it in can be wrong (a burst before the machine got loaded): the bound holds anyway.
+          { key: username, signal, maxWaitMs: this.#maxWaitMs },
         );
         const started: Flight = { matches, signal };
         flight = started;
