@@ -326,7 +326,9 @@ describe('UserAuthenticator under a login spray', () => {
     const sprayed = spray(authenticator, 24, () => 'acme');
     const partner = await timedLogin(authenticator, { username: 'beta', password: `${PASSWORDS.beta}`, clientAddress: '192.0.2.2' });
     assert.ok(partner.result.ok);
-    assert.ok(partner.ms < single.ms * 5, `the partner waited ${partner.ms.toFixed(0)} ms, one scrypt takes ${single.ms.toFixed(0)} ms`);
+    // A free slot, at most one turn of acme's, then its own: about 2.5 scrypts, each slower
+    // than the lone one timed above while two run at once on a loaded machine.
+    assert.ok(partner.ms < single.ms * 8, `the partner waited ${partner.ms.toFixed(0)} ms, one scrypt takes ${single.ms.toFixed(0)} ms`);
     await Promise.all(sprayed);
   });
 
@@ -378,8 +380,9 @@ describe('UserAuthenticator under a login spray', () => {
     ]);
     await Promise.all(sprayed);
     assert.deepEqual(wrong.result, unknown.result);
-    // Without the imitation an unknown name would answer at once while the wrong password waits its turn.
-    assert.ok(unknown.ms > wrong.ms / 2 && unknown.ms < wrong.ms * 2, `unknown ${unknown.ms.toFixed(0)} ms vs wrong ${wrong.ms.toFixed(0)} ms`);
+    // Without the imitation an unknown name would answer at once while the wrong password waits its
+    // turn. The imitation is an estimate (scrypt slows down while two run at once): the same order.
+    assert.ok(unknown.ms > wrong.ms / 3 && unknown.ms < wrong.ms * 3, `unknown ${unknown.ms.toFixed(0)} ms vs wrong ${wrong.ms.toFixed(0)} ms`);
   });
 });
 
