@@ -112,6 +112,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           logger,
         }),
         logger,
+        // A check answered later than this is of little use to a client that must log in within the timeout.
+        maxVerificationWaitMs: config.loginTimeoutMs / 2,
       });
     } catch (error) {
       if (!(error instanceof UsersDocumentError)) throw error;
