@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -34,6 +34,12 @@ export interface BridgeNetworkProps {
    */
   readonly egress?: EgressMode;
   /**
+   * Keep the NAT gateways' Elastic IPs when the stack or the resource goes away: in active
+   * mode data connections come from them, and partners' firewalls list them.
+   * @default false
+   */
+  readonly retainNatAddresses?: boolean;
+  /**
    * Retention of the VPC flow log (rejected traffic only) of a new VPC.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -63,6 +69,11 @@ export class BridgeNetwork extends Construct {
   readonly interfaceEndpointsSecurityGroup: ec2.SecurityGroup | undefined;
   /** Rejected-traffic flow log of a new VPC. */
   readonly flowLogGroup: logs.LogGroup | undefined;
+  /**
+   * The Elastic IPs of a new VPC's NAT gateways (egress=nat): active-mode data connections
+   * come from them. Empty otherwise.
+   */
+  readonly natAddresses: readonly ec2.CfnEIP[];
 
   constructor(scope: Construct, id: string, props: BridgeNetworkProps = {}) {
     super(scope, id);
@@ -92,6 +103,7 @@ export class BridgeNetwork extends Construct {
       this.usesInterfaceEndpoints = false;
       this.interfaceEndpointsSecurityGroup = undefined;
       this.flowLogGroup = undefined;
+      this.natAddresses = [];
     } else {
       this.flowLogGroup = new logs.LogGroup(this, 'FlowLog', { retention: props.flowLogRetention ?? logs.RetentionDays.THREE_MONTHS });
       const vpc = new ec2.Vpc(this, 'Vpc', {
@@ -114,6 +126,11 @@ export class BridgeNetwork extends Construct {
         },
       });
       this.vpc = vpc;
+      this.natAddresses = vpc.publicSubnets.flatMap((subnet) => {
+        const address = subnet.node.tryFindChild('EIP');
+        return address instanceof ec2.CfnEIP ? [address] : [];
+      });
+      if (props.retainNatAddresses === true) for (const address of this.natAddresses) address.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.usesInterfaceEndpoints = egress === 'endpoints';
       if (this.usesInterfaceEndpoints) {
         const securityGroup = new ec2.SecurityGroup(this, 'InterfaceEndpoints', {

@@ -78,6 +78,7 @@ export class FtpS3BridgeStack extends Stack {
             },
       maxAzs: settings.maxAzs,
       egress: settings.egress,
+      retainNatAddresses: settings.activeMode,
     });
     const vpc = this.network.vpc;
     this.s3PrefixList = new S3PrefixList(this, 'S3PrefixList');
@@ -97,6 +98,7 @@ export class FtpS3BridgeStack extends Stack {
       controlPort: ports.controlPort,
       implicitTlsPort: ports.implicitTlsPort,
       passivePorts: shardPlans.flatMap((shard) => shard.passivePorts),
+      existingAllocationIds: settings.elasticIpAllocationIds.length > 0 ? settings.elasticIpAllocationIds : undefined,
       idleTimeout: Duration.seconds(settings.idleTimeoutSeconds),
       deregistrationDelay: Duration.seconds(settings.deregistrationDelaySeconds),
     });
@@ -154,7 +156,7 @@ export class FtpS3BridgeStack extends Stack {
         taskRole: this.taskRole.role,
         executionRole: this.executionRole,
         passivePorts: plan.passivePorts,
-        passiveAddress: lb.addresses[plan.zoneIndex]!.elasticIp.attrPublicIp,
+        passiveAddress: lb.addresses[plan.zoneIndex]!.publicIp,
         controlTargetGroup: lb.controlTargetGroup,
         implicitTlsTargetGroup: lb.implicitTlsTargetGroup,
         passiveTargetGroups: plan.passivePorts.map((port) => lb.passiveTargetGroups.get(port)!),
@@ -182,7 +184,15 @@ export class FtpS3BridgeStack extends Stack {
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('LoadBalancerDnsName', lb.loadBalancer.loadBalancerDnsName, 'DNS name of the FTP endpoint (resolves to the Elastic IPs)');
-    output('PublicAddresses', Fn.join(',', lb.addresses.map((address) => address.elasticIp.attrPublicIp)), 'Elastic IPs, one per AZ: give these to partners for their firewalls');
+    output('PublicAddresses', Fn.join(',', lb.addresses.map((address) => address.publicIp)), 'Elastic IPs, one per AZ: give these to partners for their firewalls');
+    const natAddresses = settings.activeMode ? this.network.natAddresses : [];
+    output(
+      'PartnerAllowList',
+      Fn.join(',', [...lb.addresses.map((address) => address.publicIp), ...natAddresses.map((address) => address.attrPublicIp)]),
+      natAddresses.length > 0
+        ? 'Every address partners must allow: the Elastic IPs they connect to, and the NAT addresses active-mode data connections come from'
+        : 'Every address partners must allow: the Elastic IPs they connect to',
+    );
     output('PassivePorts', `${ports.passiveRange.from}-${ports.passiveRange.to}`, 'Passive port range partners must be able to reach');
     output('BucketName', this.storage.bucket.bucketName, 'Bucket every file lands in');
     output('ObjectCreatedQueueUrl', this.objectCreated.queue.queueUrl, 'SQS queue receiving "Object Created" events for downstream jobs');

@@ -85,6 +85,10 @@ export function addNagSuppressions(stack: SuppressedStack): void {
     'AwsSolutions-IAM5[Resource::*]',
     'ec2:DescribeManagedPrefixLists has no resource-level permissions; the call is read-only.',
   );
+  for (const address of stack.ftpLoadBalancer.addresses) {
+    if (address.lookup === undefined) continue;
+    acknowledge(address.lookup, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeAddresses has no resource-level permissions; the call is read-only.');
+  }
   for (const id of CDK_HANDLER_IDS) {
     const handler = stack.node.tryFindChild(id);
     if (handler === undefined) continue;

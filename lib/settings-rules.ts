@@ -128,6 +128,32 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     },
   },
   {
+    reads: ['elasticIpAllocationIds', 'vpcId', 'vpcAvailabilityZones', 'maxAzs'],
+    check: (s, report) => {
+      const given = s.elasticIpAllocationIds.length;
+      if (given > 0 && zoneCount(s) > 0 && given !== zoneCount(s)) {
+        report('elasticIpAllocationIds', `expected one allocation ID per zone (${zoneCount(s)}, from ${key(zoneSetting(s))}), got ${given}`);
+      }
+    },
+  },
+  {
+    reads: ['elasticIpAllocationIds', 'elasticIpQuota', 'vpcId', 'vpcAvailabilityZones', 'maxAzs', 'egress'],
+    check: (s, report) => {
+      const zones = zoneCount(s);
+      const forLoadBalancer = s.elasticIpAllocationIds.length > 0 ? 0 : zones;
+      const forNat = s.vpcId === undefined && s.egress === 'nat' ? zones : 0;
+      if (forLoadBalancer + forNat > s.elasticIpQuota) {
+        const parts = [...(forLoadBalancer > 0 ? [`${forLoadBalancer} for the load balancer`] : []), ...(forNat > 0 ? [`${forNat} for the NAT gateways of ${key('egress')}=nat`] : [])];
+        report(
+          zoneSetting(s),
+          `${zones} zones need ${forLoadBalancer + forNat} new Elastic IPs (${parts.join(' + ')}); ${key('elasticIpQuota')} is ${s.elasticIpQuota} ` +
+            `(the default quota per region, shared with everything else there): use fewer zones, existing addresses (${key('elasticIpAllocationIds')})` +
+            `${forNat > 0 ? `, ${key('egress')}=endpoints` : ''}, or raise the quota and ${key('elasticIpQuota')}`,
+        );
+      }
+    },
+  },
+  {
     reads: ['bucketKmsKeyArn', 'bucketName'],
     check: (s, report) => {
       if (s.bucketKmsKeyArn !== undefined && s.bucketName === undefined) {
@@ -148,6 +174,15 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     },
   },
 ];
+
+/** The deployment's zones: an existing VPC's, or a new VPC's `maxAzs`. */
+function zoneCount(s: BridgeSettings): number {
+  return s.vpcId === undefined ? s.maxAzs : s.vpcAvailabilityZones.length;
+}
+
+function zoneSetting(s: BridgeSettings): SettingName {
+  return s.vpcId === undefined ? 'maxAzs' : 'vpcAvailabilityZones';
+}
 
 function memoryText(memory: readonly number[]): string {
   if (memory.length <= 3) return `${memory.join(', ')} MiB`;

@@ -123,6 +123,16 @@ export const SETTINGS = {
     'endpoints',
     'new VPC: `endpoints` (interface endpoints, no internet path) or `nat` (one NAT gateway per AZ)',
   ),
+  elasticIpAllocationIds: withDefault(
+    list(matching(/^eipalloc-[0-9a-f]{8,17}$/, 'an Elastic IP allocation ID such as eipalloc-0123456789abcdef0'), { distinct: 'allocation ID' }),
+    [],
+    'existing Elastic IPs for the load balancer, one per zone in zone order (as Transfer Family\'s AddressAllocationIds); empty: new ones, retained when the stack goes',
+  ),
+  elasticIpQuota: withDefault(
+    checked(wholeNumber({ min: 1, max: 10000 })),
+    AWS_LIMITS.elasticIpsPerRegion,
+    'Elastic IPs this stack may allocate in its region (the default quota is 5, shared with everything else in the region); raise it with your quota',
+  ),
   bucketName: unsetByDefault(
     optional(bucketName),
     'new bucket',

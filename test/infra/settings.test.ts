@@ -60,6 +60,8 @@ describe('settings from context', () => {
         vpcTaskSubnetIds: [],
         maxAzs: 2,
         egress: 'endpoints',
+        elasticIpAllocationIds: [],
+        elasticIpQuota: 5,
         bucketName: undefined,
         bucketKmsKeyArn: undefined,
         bucketPrefix: '',
@@ -116,6 +118,14 @@ describe('settings from context', () => {
       vpcTaskSubnetIds: EXISTING_VPC.vpcTaskSubnetIds!.join(','),
     });
     assert.deepEqual(settings.vpcTaskSubnetIds, EXISTING_VPC.vpcTaskSubnetIds);
+  });
+
+  test('the Elastic IP quota is reached exactly, not refused; existing addresses take none of it', () => {
+    // 5 zones × 1 address = 5; with existing addresses only the 3 NAT gateways allocate.
+    assert.equal(fromContext({ maxAzs: 5 }).maxAzs, 5);
+    const ids = ['eipalloc-0123456789abcdef0', 'eipalloc-0123456789abcdef1', 'eipalloc-0123456789abcdef2'];
+    assert.deepEqual(fromContext({ maxAzs: 3, egress: 'nat', elasticIpAllocationIds: ids.join(',') }).elasticIpAllocationIds, ids);
+    assert.equal(fromContext({ maxAzs: 3, egress: 'nat', elasticIpQuota: 6 }).elasticIpQuota, 6);
   });
 
   test('the AWS limits are reached exactly, not refused', () => {
@@ -184,6 +194,16 @@ describe('settings from context', () => {
       'bridge:vpcTaskSubnetIds: expected one subnet per zone of bridge:vpcAvailabilityZones (3), got 1'],
     ['zone name that is not one', { ...EXISTING_VPC, vpcAvailabilityZones: ['eu-west-1a', 'eu-west-1b', 'west'] },
       'bridge:vpcAvailabilityZones: expected an availability zone name such as eu-west-1a, got "west"'],
+    ['NAT and load balancer addresses beyond the Elastic IP quota', { maxAzs: 3, egress: 'nat' },
+      'bridge:maxAzs: 3 zones need 6 new Elastic IPs (3 for the load balancer + 3 for the NAT gateways of bridge:egress=nat); bridge:elasticIpQuota is 5 ' +
+        '(the default quota per region, shared with everything else there): use fewer zones, existing addresses (bridge:elasticIpAllocationIds), bridge:egress=endpoints, or raise the quota and bridge:elasticIpQuota'],
+    ['load balancer addresses beyond a lower quota', { ...EXISTING_VPC, elasticIpQuota: 2 },
+      'bridge:vpcAvailabilityZones: 3 zones need 3 new Elastic IPs (3 for the load balancer); bridge:elasticIpQuota is 2 ' +
+        '(the default quota per region, shared with everything else there): use fewer zones, existing addresses (bridge:elasticIpAllocationIds), or raise the quota and bridge:elasticIpQuota'],
+    ['an existing address for one zone of two', { elasticIpAllocationIds: ['eipalloc-0123456789abcdef0'] },
+      'bridge:elasticIpAllocationIds: expected one allocation ID per zone (2, from bridge:maxAzs), got 1'],
+    ['an allocation ID that is not one', { elasticIpAllocationIds: '203.0.113.10,eipalloc-0123456789abcdef0' },
+      'bridge:elasticIpAllocationIds: expected an Elastic IP allocation ID such as eipalloc-0123456789abcdef0, got "203.0.113.10"'],
     ['bad log level', { logLevel: 'verbose' }, 'bridge:logLevel: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
   ];
   test('an existing VPC alone is told all three settings it needs', () => {
