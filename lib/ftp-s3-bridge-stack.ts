@@ -6,6 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DeploymentEnvironment } from '../runtime/src/container-environment.ts';
 import { BridgeBucket } from './bridge-bucket.ts';
@@ -180,6 +181,17 @@ export class FtpS3BridgeStack extends Stack {
       services: shards.map((shard) => shard.service),
       loadBalancer: lb.loadBalancer,
       targetGroups,
+      deadLetterQueue: this.objectCreated.deadLetterQueue,
+      alarmTopic: settings.alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn),
+      alarmEmail: settings.alarmEmail,
+      thresholds: {
+        failedTransfers: settings.alarmFailedTransfers,
+        failedLogins: settings.alarmFailedLogins,
+        shardDownMinutes: settings.alarmShardDownMinutes,
+        deadLetterMessages: settings.alarmDeadLetterMessages,
+        memoryPercent: settings.alarmMemoryPercent,
+        taskStops: settings.alarmTaskStops,
+      },
     });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
@@ -203,7 +215,7 @@ export class FtpS3BridgeStack extends Stack {
       output('TlsSecretArn', this.secrets.tlsSecret.secretArn, 'Secret holding {"certificate","privateKey"}: put the certificate here');
     }
     output('LogGroupName', this.logGroup.logGroupName, 'CloudWatch Logs group of the FTP tasks');
-    output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'SNS topic the alarms notify: subscribe to it');
+    output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'SNS topic the alarms notify: subscribe to it (bridge:alarmEmail does for one address)');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
 
     addNagSuppressions(this);

@@ -89,6 +89,14 @@ export function addNagSuppressions(stack: SuppressedStack): void {
     if (address.lookup === undefined) continue;
     acknowledge(address.lookup, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeAddresses has no resource-level permissions; the call is read-only.');
   }
+  // CDK's custom resource that lets EventBridge write the task stops into their log group.
+  for (const child of stack.node.children.filter((construct) => construct.node.id.startsWith('EventsLogGroupPolicy'))) {
+    acknowledge(
+      child,
+      'AwsSolutions-IAM5[Resource::*]',
+      'logs:PutResourcePolicy and logs:DeleteResourcePolicy take no resource-level permissions; the policy it writes only lets EventBridge deliver to the task-stops log group.',
+    );
+  }
   for (const id of CDK_HANDLER_IDS) {
     const handler = stack.node.tryFindChild(id);
     if (handler === undefined) continue;

@@ -162,6 +162,14 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     },
   },
   {
+    reads: ['alarmEmail', 'alarmTopicArn'],
+    check: (s, report) => {
+      if (s.alarmEmail !== undefined && s.alarmTopicArn !== undefined) {
+        report('alarmEmail', `is subscribed to the topic the stack creates; with ${key('alarmTopicArn')}, subscribe the address to that topic instead`);
+      }
+    },
+  },
+  {
     reads: ['taskCpu', 'taskMemoryMiB'],
     check: (s, report) => {
       const memory = FARGATE_MEMORY[s.taskCpu]!;

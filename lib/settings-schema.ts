@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
 import { bucketName, ipv4Cidr, keyPrefix, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
 import { TLS_MODES } from '../runtime/src/tls-policy.ts';
+import { DEFAULT_ALARM_THRESHOLDS, SHARD_DOWN_WINDOW_EXTRA_MINUTES } from './alarm-thresholds.ts';
 import { AWS_LIMITS, CONTAINER_PORTS } from './deployment-ports.ts';
 import { checked, list, matching, numberIn, optional } from './setting-kinds.ts';
 
@@ -161,6 +162,38 @@ export const SETTINGS = {
     checked(wholeNumber({ min: 0, max: 3600 })),
     120,
     'how long a stopping task keeps its connections before SIGTERM (then up to 120 s more to finish transfers)',
+  ),
+  alarmEmail: unsetByDefault(
+    optional(matching(/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/, 'an e-mail address such as ops@example.com')),
+    'none',
+    'e-mail address subscribed to the new alarm topic (confirm the mail AWS sends)',
+  ),
+  alarmTopicArn: unsetByDefault(
+    optional(matching(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')),
+    'new topic',
+    'existing SNS topic the alarms notify instead (your paging or chat topic; its policy must let CloudWatch publish)',
+  ),
+  alarmShardDownMinutes: withDefault(
+    checked(wholeNumber({ min: 6, max: 60 })),
+    DEFAULT_ALARM_THRESHOLDS.shardDownMinutes,
+    `\`ShardNNotRunning\`: minutes without a running task, out of ${SHARD_DOWN_WINDOW_EXTRA_MINUTES} more, that are not a deploy (a stop-first deploy leaves a shard 3-5 minutes without one)`,
+  ),
+  alarmFailedTransfers: withDefault(checked(wholeNumber({ min: 1, max: 1_000_000 })), DEFAULT_ALARM_THRESHOLDS.failedTransfers, 'failed transfers in 5 minutes that raise an alarm'),
+  alarmFailedLogins: withDefault(checked(wholeNumber({ min: 1, max: 1_000_000 })), DEFAULT_ALARM_THRESHOLDS.failedLogins, 'failed logins in 5 minutes that raise an alarm (password guessing)'),
+  alarmDeadLetterMessages: withDefault(
+    checked(wholeNumber({ min: 1, max: 1_000_000 })),
+    DEFAULT_ALARM_THRESHOLDS.deadLetterMessages,
+    'messages in the object-created dead-letter queue that raise an alarm',
+  ),
+  alarmMemoryPercent: withDefault(
+    checked(wholeNumber({ min: 1, max: 100 })),
+    DEFAULT_ALARM_THRESHOLDS.memoryPercent,
+    "a shard's task memory use, in percent of `taskMemoryMiB`, for 3 minutes out of 5, that raises an alarm",
+  ),
+  alarmTaskStops: withDefault(
+    checked(wholeNumber({ min: 1, max: 1000 })),
+    DEFAULT_ALARM_THRESHOLDS.taskStops,
+    'tasks stopping on their own (exited, failed to start or failed health checks) in 15 minutes that raise an alarm: a crash loop',
   ),
   logRetentionDays: withDefault(
     checked(numberIn(LOG_RETENTION_DAYS, `a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)),
