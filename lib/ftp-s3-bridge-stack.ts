@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DeploymentEnvironment } from '../runtime/src/container-environment.ts';
 import { BridgeBucket } from './bridge-bucket.ts';
+import { BridgeLogQueries } from './bridge-log-queries.ts';
 import { BridgeMonitoring } from './bridge-monitoring.ts';
 import { BridgeNetwork } from './bridge-network.ts';
 import { BridgeSecrets } from './bridge-secrets.ts';
@@ -59,6 +60,7 @@ export class FtpS3BridgeStack extends Stack {
   /** One per shard, in shard order; each deploys after the previous one. */
   readonly shards: readonly FtpShardService[];
   readonly monitoring: BridgeMonitoring;
+  readonly logQueries: BridgeLogQueries;
 
   constructor(scope: Construct, id: string, props: FtpS3BridgeStackProps) {
     super(scope, id, props);
@@ -193,6 +195,8 @@ export class FtpS3BridgeStack extends Stack {
         taskStops: settings.alarmTaskStops,
       },
     });
+
+    this.logQueries = new BridgeLogQueries(this, 'LogQueries', { logGroup: this.logGroup });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('LoadBalancerDnsName', lb.loadBalancer.loadBalancerDnsName, 'DNS name of the FTP endpoint (resolves to the Elastic IPs)');
