@@ -106,14 +106,27 @@ export class FtpS3BridgeStack extends Stack {
       deregistrationDelay: Duration.seconds(settings.deregistrationDelaySeconds),
     });
 
-    this.storage = new BridgeBucket(this, 'Storage', { existingBucketName: settings.bucketName, existingKmsKeyArn: settings.bucketKmsKeyArn });
+    this.storage = new BridgeBucket(this, 'Storage', {
+      existingBucketName: settings.bucketName,
+      existingKmsKeyArn: settings.bucketKmsKeyArn,
+      versioned: settings.bucketVersioning,
+      noncurrentVersionExpiration:
+        settings.bucketVersioning && settings.bucketNoncurrentVersionDays > 0 ? Duration.days(settings.bucketNoncurrentVersionDays) : undefined,
+    });
     this.objectCreated = new ObjectCreatedQueue(this, 'ObjectCreated', { bucket: this.storage.bucket, keyPrefix: settings.bucketPrefix });
-    this.secrets = new BridgeSecrets(this, 'Secrets', { usersSecretArn: settings.usersSecretArn, tlsSecretArn: settings.tlsSecretArn, tlsEnabled });
+    this.secrets = new BridgeSecrets(this, 'Secrets', {
+      usersSecretArn: settings.usersSecretArn,
+      usersSecretKmsKeyArn: settings.usersSecretKmsKeyArn,
+      tlsSecretArn: settings.tlsSecretArn,
+      tlsSecretKmsKeyArn: settings.tlsSecretKmsKeyArn,
+      tlsEnabled,
+    });
     this.taskRole = new BridgeTaskRole(this, 'TaskRole', {
       bucket: this.storage.bucket,
       keyPrefix: settings.bucketPrefix,
       kmsKey: this.storage.kmsKey,
       secrets: [this.secrets.usersSecret, ...(this.secrets.tlsSecret === undefined ? [] : [this.secrets.tlsSecret])],
+      secretKeys: this.secrets.encryptionKeys,
     });
 
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -144,6 +157,13 @@ export class FtpS3BridgeStack extends Stack {
       usersSecretId: this.secrets.usersSecret.secretArn,
       tlsSecretId: this.secrets.tlsSecret?.secretArn,
       logLevel: settings.logLevel,
+      limits: {
+        maxConnections: settings.maxConnections,
+        maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+        idleTimeoutSeconds: settings.ftpIdleTimeoutSeconds,
+        loginTimeoutSeconds: settings.ftpLoginTimeoutSeconds,
+        dataTimeoutSeconds: settings.ftpDataTimeoutSeconds,
+      },
     };
     const lb = this.ftpLoadBalancer;
     const shards: FtpShardService[] = [];
@@ -166,6 +186,7 @@ export class FtpS3BridgeStack extends Stack {
         deployment,
         cpu: settings.taskCpu,
         memoryLimitMiB: settings.taskMemoryMiB,
+        uploadBufferMiB: settings.uploadBufferMiB,
       });
       // Roll shard by shard: CloudFormation updates a service only after the previous one is stable.
       const previous = shards[shards.length - 1];

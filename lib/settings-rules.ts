@@ -7,7 +7,7 @@
  */
 import { portClashes, type ListenerPort, type PortLayout } from '../runtime/src/container-environment.ts';
 import { AWS_LIMITS, CONTAINER_PORTS, portPlan } from './deployment-ports.ts';
-import { FARGATE_MEMORY, SETTINGS_PREFIX, type BridgeSettings, type SettingName } from './settings-schema.ts';
+import { FARGATE_MEMORY, RUNTIME_DEFAULTS, SETTINGS_PREFIX, type BridgeSettings, type SettingName } from './settings-schema.ts';
 
 /** Reports a problem of one setting: `problem` reads after "bridge:<name>: ". */
 export type Report = (name: SettingName, problem: string) => void;
@@ -16,6 +16,9 @@ export interface SettingsRule {
   readonly reads: readonly SettingName[];
   readonly check: (settings: BridgeSettings, report: Report) => void;
 }
+
+/** Task memory an explicit upload budget must leave to everything else (Node itself takes about 60 MiB). */
+const UNBUDGETED_MIB = 256;
 
 const key = (name: SettingName) => `${SETTINGS_PREFIX}${name}`;
 const implicitOn = (s: BridgeSettings) => s.implicitTlsPort !== 0;
@@ -166,6 +169,54 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     check: (s, report) => {
       if (s.alarmEmail !== undefined && s.alarmTopicArn !== undefined) {
         report('alarmEmail', `is subscribed to the topic the stack creates; with ${key('alarmTopicArn')}, subscribe the address to that topic instead`);
+      }
+    },
+  },
+  {
+    reads: ['usersSecretKmsKeyArn', 'usersSecretArn', 'tlsSecretKmsKeyArn', 'tlsSecretArn'],
+    check: (s, report) => {
+      if (s.usersSecretKmsKeyArn !== undefined && s.usersSecretArn === undefined) report('usersSecretKmsKeyArn', `applies to an existing secret only: set ${key('usersSecretArn')} too`);
+      if (s.tlsSecretKmsKeyArn !== undefined && s.tlsSecretArn === undefined) report('tlsSecretKmsKeyArn', `applies to an existing secret only: set ${key('tlsSecretArn')} too`);
+    },
+  },
+  {
+    reads: ['bucketVersioning', 'bucketNoncurrentVersionDays', 'bucketName'],
+    check: (s, report) => {
+      if (s.bucketVersioning && s.bucketName !== undefined) {
+        report('bucketVersioning', `applies to a bucket the stack creates only: turn versioning on for ${s.bucketName} yourself`);
+      }
+    },
+  },
+  {
+    reads: ['uploadBufferMiB', 'taskMemoryMiB'],
+    check: (s, report) => {
+      const most = s.taskMemoryMiB - UNBUDGETED_MIB;
+      if (s.uploadBufferMiB !== undefined && s.uploadBufferMiB > most) {
+        report(
+          'uploadBufferMiB',
+          `${s.uploadBufferMiB} leaves the task less than ${UNBUDGETED_MIB} MiB of ${key('taskMemoryMiB')} ${s.taskMemoryMiB} for Node, sessions and downloads; expected at most ${most}`,
+        );
+      }
+    },
+  },
+  {
+    reads: ['maxConnections', 'maxConnectionsPerAddress'],
+    check: (s, report) => {
+      const total = s.maxConnections ?? RUNTIME_DEFAULTS.maxConnections;
+      const perAddress = s.maxConnectionsPerAddress ?? RUNTIME_DEFAULTS.maxConnectionsPerAddress;
+      if (perAddress > total) report('maxConnectionsPerAddress', `${perAddress} is more than ${key('maxConnections')} (${total}); expected at most that`);
+    },
+  },
+  {
+    reads: ['ftpIdleTimeoutSeconds', 'idleTimeoutSeconds'],
+    check: (s, report) => {
+      const idle = s.ftpIdleTimeoutSeconds ?? RUNTIME_DEFAULTS.ftpIdleTimeoutSeconds;
+      if (idle >= s.idleTimeoutSeconds) {
+        report(
+          s.ftpIdleTimeoutSeconds === undefined ? 'idleTimeoutSeconds' : 'ftpIdleTimeoutSeconds',
+          `the task's idle timeout (${idle} s) must be shorter than the load balancer's ${key('idleTimeoutSeconds')} (${s.idleTimeoutSeconds} s), ` +
+            'or the load balancer drops quiet sessions without the 421 the task sends',
+        );
       }
     },
   },

@@ -40,6 +40,18 @@ function steps(from: number, to: number, step: number): number[] {
   return out;
 }
 
+/**
+ * The runtime's defaults of the limits the settings leave unset (runtime/src/config.ts;
+ * test/infra/settings.test.ts checks they agree): the rules between settings need them.
+ */
+export const RUNTIME_DEFAULTS = {
+  maxConnections: 500,
+  maxConnectionsPerAddress: 20,
+  ftpIdleTimeoutSeconds: 900,
+  ftpLoginTimeoutSeconds: 60,
+  ftpDataTimeoutSeconds: 30,
+} as const;
+
 /** One row of the table: the schema that reads the value (defaults included) and what the README says. */
 interface SettingRow<S extends z.ZodType> {
   readonly schema: S;
@@ -62,6 +74,7 @@ const secretArn = matching(
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
   'a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)',
 );
+const kmsKeyArn = matching(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
 const subnetId = matching(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
 
 export const SETTINGS = {
@@ -140,9 +153,19 @@ export const SETTINGS = {
     'existing bucket to serve; enable "Amazon EventBridge notifications" on it for the queue',
   ),
   bucketKmsKeyArn: unsetByDefault(
-    optional(matching(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)')),
+    optional(kmsKeyArn),
     '',
     'existing bucket encrypted with a customer managed key: the task may use it',
+  ),
+  bucketVersioning: withDefault(
+    checked(flag),
+    false,
+    'new bucket: keep every version, so deletes and overwrites can be undone (noncurrent versions expire after `bucketNoncurrentVersionDays`)',
+  ),
+  bucketNoncurrentVersionDays: withDefault(
+    checked(wholeNumber({ min: 0, max: 36500 })),
+    30,
+    'new versioned bucket: days a replaced or deleted version is kept; `0` keeps them forever',
   ),
   bucketPrefix: withDefault(
     checked(keyPrefix),
@@ -151,8 +174,48 @@ export const SETTINGS = {
   ),
   usersSecretArn: unsetByDefault(optional(secretArn), 'new secret', 'existing users secret (complete ARN)'),
   tlsSecretArn: unsetByDefault(optional(secretArn), 'new, empty secret', 'existing TLS secret (complete ARN)'),
+  usersSecretKmsKeyArn: unsetByDefault(
+    optional(kmsKeyArn),
+    'AWS managed key',
+    'existing users secret encrypted with a customer managed key: the task may decrypt with it (through Secrets Manager only)',
+  ),
+  tlsSecretKmsKeyArn: unsetByDefault(
+    optional(kmsKeyArn),
+    'AWS managed key',
+    'existing TLS secret encrypted with a customer managed key: the task may decrypt with it (through Secrets Manager only)',
+  ),
   taskCpu: withDefault(checked(numberIn(Object.keys(FARGATE_MEMORY).map(Number))), 512, 'task CPU units (Fargate sizes)'),
   taskMemoryMiB: withDefault(checked(wholeNumber({ min: 512, max: 122880 })), 1024, 'task memory, must fit the CPU'),
+  uploadBufferMiB: unsetByDefault(
+    optional(wholeNumber({ min: 8, max: 4_194_304 })),
+    'half of `taskMemoryMiB`',
+    'memory all uploads of a task may hold in part buffers (`FTP_UPLOAD_BUFFER_MIB`); it sets the largest file accepted',
+  ),
+  maxConnections: unsetByDefault(
+    optional(wholeNumber({ min: 1, max: 1_000_000 })),
+    `runtime's ${RUNTIME_DEFAULTS.maxConnections}`,
+    'client connections a task holds at once, control and data (`FTP_MAX_CONNECTIONS`)',
+  ),
+  maxConnectionsPerAddress: unsetByDefault(
+    optional(wholeNumber({ min: 1, max: 1_000_000 })),
+    `runtime's ${RUNTIME_DEFAULTS.maxConnectionsPerAddress}`,
+    'the same per client address, IPv6 per /64 (`FTP_MAX_CONNECTIONS_PER_ADDRESS`)',
+  ),
+  ftpIdleTimeoutSeconds: unsetByDefault(
+    optional(wholeNumber({ min: 1, max: 2_147_483 })),
+    `runtime's ${RUNTIME_DEFAULTS.ftpIdleTimeoutSeconds}`,
+    'idle control connection timeout (`FTP_IDLE_TIMEOUT_SECONDS`); below `idleTimeoutSeconds`, so the task says 421 before the load balancer drops it silently',
+  ),
+  ftpLoginTimeoutSeconds: unsetByDefault(
+    optional(wholeNumber({ min: 1, max: 2_147_483 })),
+    `runtime's ${RUNTIME_DEFAULTS.ftpLoginTimeoutSeconds}`,
+    'time from connecting to a successful login (`FTP_LOGIN_TIMEOUT_SECONDS`)',
+  ),
+  ftpDataTimeoutSeconds: unsetByDefault(
+    optional(wholeNumber({ min: 1, max: 2_147_483 })),
+    `runtime's ${RUNTIME_DEFAULTS.ftpDataTimeoutSeconds}`,
+    'time a data connection may take to arrive (`FTP_DATA_TIMEOUT_SECONDS`)',
+  ),
   idleTimeoutSeconds: withDefault(
     checked(wholeNumber({ min: 60, max: 6000, note: 'NLB TCP listener limits' })),
     3600,
