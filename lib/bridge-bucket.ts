@@ -5,6 +5,17 @@ import { Construct } from 'constructs';
 
 export interface BridgeBucketProps {
   /**
+   * A bucket object to serve as it is (enable its EventBridge notifications yourself). Not
+   * together with `existingBucketName`.
+   * @default - a new bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * The customer managed key of `bucket`.
+   * @default - none
+   */
+  readonly kmsKey?: kms.IKey;
+  /**
    * Name of an existing bucket to serve. Enable "Amazon EventBridge notifications" on it
    * yourself for the object-created queue to receive events.
    * @default - a new bucket
@@ -49,6 +60,17 @@ export class BridgeBucket extends Construct {
     }
     if (props.noncurrentVersionExpiration !== undefined && props.versioned !== true) {
       throw new Error('BridgeBucket: noncurrentVersionExpiration needs versioned: true');
+    }
+    if (props.bucket !== undefined && (props.existingBucketName !== undefined || props.existingKmsKeyArn !== undefined)) {
+      throw new Error('BridgeBucket: pass bucket or existingBucketName (with existingKmsKeyArn), not both');
+    }
+    if (props.kmsKey !== undefined && props.bucket === undefined) throw new Error('BridgeBucket: kmsKey applies to a bucket passed in; pass bucket too');
+    if (props.bucket !== undefined && props.versioned === true) throw new Error('BridgeBucket: versioned applies to a new bucket only');
+    if (props.bucket !== undefined) {
+      this.bucket = props.bucket;
+      this.kmsKey = props.kmsKey;
+      this.created = false;
+      return;
     }
     if (props.existingBucketName !== undefined) {
       this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.existingBucketName);

@@ -17,6 +17,12 @@ export interface ExistingVpc {
 
 export interface BridgeNetworkProps {
   /**
+   * A VPC object to use as it is (no endpoints, no NAT, no flow log added); each zone needs a
+   * public subnet and a private or isolated one. Not together with `existingVpc`.
+   * @default - a new VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
    * Existing VPC to use instead of a new one. Its private subnets must reach ECR, CloudWatch
    * Logs, Secrets Manager and S3 (NAT or endpoints of the operator's).
    * @default - a new VPC
@@ -81,7 +87,14 @@ export class BridgeNetwork extends Construct {
     const maxAzs = props.maxAzs ?? 2;
     if (!Number.isInteger(maxAzs) || maxAzs < 1) throw new Error(`BridgeNetwork: maxAzs must be a positive integer, got ${maxAzs}`);
 
-    if (props.existingVpc !== undefined) {
+    if (props.vpc !== undefined && props.existingVpc !== undefined) throw new Error('BridgeNetwork: pass vpc or existingVpc, not both');
+    if (props.vpc !== undefined) {
+      this.vpc = props.vpc;
+      this.usesInterfaceEndpoints = false;
+      this.interfaceEndpointsSecurityGroup = undefined;
+      this.flowLogGroup = undefined;
+      this.natAddresses = [];
+    } else if (props.existingVpc !== undefined) {
       const existing = props.existingVpc;
       const count = existing.availabilityZones.length;
       if (count === 0 || existing.publicSubnetIds.length !== count || existing.taskSubnetIds.length !== count) {

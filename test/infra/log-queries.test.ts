@@ -9,7 +9,7 @@ describe('saved Logs Insights queries', () => {
   test('each query of README is saved, with its text, against the bridge\'s log group', () => {
     const { stack, template } = synthesize();
     const saved = Object.values(resourcesOfType(template, 'AWS::Logs::QueryDefinition')).map((definition) => definition.Properties!);
-    const logGroup = stack.resolve(stack.logGroup.logGroupName);
+    const logGroup = stack.resolve(stack.bridge.logGroup.logGroupName);
     assert.deepEqual(
       saved,
       LOG_QUERIES.map((query) => ({ Name: `Bridge/${query.name}`, QueryString: queryText(query), LogGroupNames: [logGroup] })),

@@ -63,7 +63,7 @@ describe('monitoring', () => {
     assert.deepEqual(transformation!.Dimensions, [{ Key: 'Reason', Value: '$.reason' }]);
     assert.equal(transformation!.DefaultValue, undefined);
 
-    const logGroup = synthesized.stack.resolve(synthesized.stack.logGroup.logGroupName);
+    const logGroup = synthesized.stack.resolve(synthesized.stack.bridge.logGroup.logGroupName);
     for (const filter of filters) assert.deepEqual(filter['LogGroupName'], logGroup);
   });
 
@@ -160,7 +160,7 @@ describe('monitoring', () => {
   });
 
   test('a message in the object-created dead-letter queue raises an alarm', () => {
-    const queue = synthesized.stack.resolve(synthesized.stack.objectCreated.deadLetterQueue.queueName);
+    const queue = synthesized.stack.resolve(synthesized.stack.bridge.objectCreated.deadLetterQueue.queueName);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',

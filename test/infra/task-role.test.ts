@@ -150,7 +150,7 @@ describe('task role', () => {
 
   test('the task execution role may only pull images and write logs; the trust policy is scoped to the account', () => {
     const { template, stack } = synthesize();
-    const executionRole = getAttOf(stack.resolve(stack.executionRole.roleArn))!.split('.')[0];
+    const executionRole = getAttOf(stack.resolve(stack.bridge.executionRole.roleArn))!.split('.')[0];
     const actions = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
       .filter((policy) => (policy.Properties!['Roles'] as unknown[]).some((r) => refOf(r) === executionRole))
       .flatMap((policy) => (policy.Properties!['PolicyDocument'] as { Statement: Statement[] }).Statement)
@@ -158,7 +158,7 @@ describe('task role', () => {
     assert.deepEqual([...new Set(actions)].sort(), [
       'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents',
     ]);
-    const taskRole = getAttOf(stack.resolve(stack.taskRole.role.roleArn))!.split('.')[0]!;
+    const taskRole = getAttOf(stack.resolve(stack.bridge.taskRole.role.roleArn))!.split('.')[0]!;
     const trust = resourcesOfType(template, 'AWS::IAM::Role')[taskRole]!.Properties!['AssumeRolePolicyDocument'] as { Statement: Statement[] };
     assert.deepEqual(trust.Statement[0]!.Condition, { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
   });
