@@ -28,6 +28,7 @@ export class FtpS3BridgeStack extends Stack {
     const lb = bridge.ftpLoadBalancer;
     const ports = portPlan(bridge.settings);
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    if (bridge.dnsRecord !== undefined) output('PartnerHostName', bridge.dnsRecord.domainName, 'The name partners connect to (alias of the load balancer); the TLS certificate must name it');
     output('LoadBalancerDnsName', lb.loadBalancer.loadBalancerDnsName, 'DNS name of the FTP endpoint (resolves to the Elastic IPs)');
     output('PublicAddresses', Fn.join(',', lb.addresses.map((address) => address.publicIp)), 'Elastic IPs, one per AZ: give these to partners for their firewalls');
     const natAddresses = bridge.settings.activeMode ? bridge.network.natAddresses : [];

@@ -6,6 +6,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -99,6 +101,8 @@ export class FtpS3Bridge extends Construct {
   readonly shards: readonly FtpShardService[];
   readonly monitoring: BridgeMonitoring;
   readonly logQueries: BridgeLogQueries;
+  /** The alias record partners connect to (settings.hostedZoneId), if any. */
+  readonly dnsRecord: route53.ARecord | undefined;
 
   constructor(scope: Construct, id: string, props: FtpS3BridgeProps = {}) {
     super(scope, id);
@@ -261,6 +265,21 @@ export class FtpS3Bridge extends Construct {
     });
 
     this.logQueries = new BridgeLogQueries(this, 'LogQueries', { logGroup: this.logGroup });
+
+    if (settings.hostedZoneId !== undefined && settings.hostedZoneName !== undefined) {
+      const zone = route53.PublicHostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+        hostedZoneId: settings.hostedZoneId,
+        zoneName: settings.hostedZoneName,
+      });
+      this.dnsRecord = new route53.ARecord(this, 'DnsName', {
+        zone,
+        recordName: `${settings.dnsName ?? `ftp.${settings.hostedZoneName}`}.`,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.ftpLoadBalancer.loadBalancer)),
+        comment: 'FTP bridge: the name partners connect to',
+      });
+    } else {
+      this.dnsRecord = undefined;
+    }
 
     addNagSuppressions(this);
   }

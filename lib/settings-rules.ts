@@ -165,6 +165,17 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     },
   },
   {
+    reads: ['hostedZoneId', 'hostedZoneName', 'dnsName'],
+    check: (s, report) => {
+      if (s.hostedZoneId !== undefined && s.hostedZoneName === undefined) report('hostedZoneName', `is needed with ${key('hostedZoneId')}: the zone's domain`);
+      if (s.hostedZoneName !== undefined && s.hostedZoneId === undefined) report('hostedZoneId', `is needed with ${key('hostedZoneName')}: the zone's id`);
+      if (s.dnsName !== undefined && s.hostedZoneName === undefined) report('dnsName', `needs ${key('hostedZoneId')} and ${key('hostedZoneName')}: the zone the record goes in`);
+      if (s.dnsName !== undefined && s.hostedZoneName !== undefined && !s.dnsName.endsWith(`.${s.hostedZoneName}`) && s.dnsName !== s.hostedZoneName) {
+        report('dnsName', `${s.dnsName} is not in the hosted zone ${s.hostedZoneName}`);
+      }
+    },
+  },
+  {
     reads: ['alarmEmail', 'alarmTopicArn'],
     check: (s, report) => {
       if (s.alarmEmail !== undefined && s.alarmTopicArn !== undefined) {

@@ -75,6 +75,10 @@ const secretArn = matching(
   'a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)',
 );
 const kmsKeyArn = matching(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+const domainName = matching(
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  'a lowercase domain name such as ftp.example.com (no trailing dot)',
+);
 const subnetId = matching(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
 
 export const SETTINGS = {
@@ -225,6 +229,17 @@ export const SETTINGS = {
     checked(wholeNumber({ min: 0, max: 3600 })),
     120,
     'how long a stopping task keeps its connections before SIGTERM (then up to 120 s more to finish transfers)',
+  ),
+  hostedZoneId: unsetByDefault(
+    optional(matching(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')),
+    'no DNS record',
+    'Route 53 public hosted zone for the name partners use; then also `hostedZoneName`',
+  ),
+  hostedZoneName: unsetByDefault(optional(domainName), '', "that hosted zone's domain, such as example.com"),
+  dnsName: unsetByDefault(
+    optional(domainName),
+    '`ftp.` + `hostedZoneName`',
+    'the name partners connect to: an alias record (A) in the zone for the load balancer; the TLS certificate must name it',
   ),
   alarmEmail: unsetByDefault(
     optional(matching(/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/, 'an e-mail address such as ops@example.com')),

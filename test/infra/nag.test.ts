@@ -9,7 +9,7 @@ describe('cdk-nag AwsSolutions', () => {
   // Variants that change which resources exist (and so which rules apply).
   const cases: [string, Partial<BridgeSettings>][] = [
     ['defaults', {}],
-    ['active mode with NAT, restricted client networks, prefix', { activeMode: true, egress: 'nat', allowedCidrs: ['203.0.113.0/24'], bucketPrefix: 'ftp' }],
+    ['active mode with NAT, restricted client networks, prefix, DNS name', { activeMode: true, egress: 'nat', allowedCidrs: ['203.0.113.0/24'], bucketPrefix: 'ftp', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' }],
     [
       'existing VPC and addresses, bucket with KMS key, secrets; TLS off',
       {

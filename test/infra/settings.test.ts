@@ -81,6 +81,9 @@ describe('settings from context', () => {
         ftpDataTimeoutSeconds: undefined,
         idleTimeoutSeconds: 3600,
         deregistrationDelaySeconds: 120,
+        hostedZoneId: undefined,
+        hostedZoneName: undefined,
+        dnsName: undefined,
         alarmEmail: undefined,
         alarmTopicArn: undefined,
         alarmShardDownMinutes: 10,
@@ -239,6 +242,11 @@ describe('settings from context', () => {
       "bridge:ftpIdleTimeoutSeconds: the task's idle timeout (4000 s) must be shorter than the load balancer's bridge:idleTimeoutSeconds (3600 s), or the load balancer drops quiet sessions without the 421 the task sends"],
     ['a load balancer idle timeout below the task\'s default', { idleTimeoutSeconds: 600 },
       "bridge:idleTimeoutSeconds: the task's idle timeout (900 s) must be shorter than the load balancer's bridge:idleTimeoutSeconds (600 s), or the load balancer drops quiet sessions without the 421 the task sends"],
+    ['a hosted zone without its domain', { hostedZoneId: 'Z0123456789ABCDEFGHIJ' }, "bridge:hostedZoneName: is needed with bridge:hostedZoneId: the zone's domain"],
+    ['a name outside the hosted zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com', dnsName: 'ftp.example.org' },
+      'bridge:dnsName: ftp.example.org is not in the hosted zone example.com'],
+    ['a name with a trailing dot', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com', dnsName: 'ftp.example.com.' },
+      'bridge:dnsName: expected a lowercase domain name such as ftp.example.com (no trailing dot), got "ftp.example.com."'],
     ['bad log level', { logLevel: 'verbose' }, 'bridge:logLevel: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
   ];
   test('an existing VPC alone is told all three settings it needs', () => {
