@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
-import { bucketName, ipv4Cidr, keyPrefix, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
+import { bucketName, ipv4Cidr, keyPrefix, MAX_TIMER_MS, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
 import { TLS_MODES } from '../runtime/src/tls-policy.ts';
 import { DEFAULT_ALARM_THRESHOLDS, SHARD_DOWN_WINDOW_EXTRA_MINUTES } from './alarm-thresholds.ts';
 import { AWS_LIMITS, CONTAINER_PORTS } from './deployment-ports.ts';
@@ -68,6 +68,14 @@ function withDefault<T>(kind: z.ZodType<T>, value: T & {}, meaning: string): Set
 /** A setting that is unset unless given; `unset` says what happens then (e.g. "new VPC"). */
 function unsetByDefault<T>(kind: z.ZodType<T | undefined>, unset: string, meaning: string): SettingRow<z.ZodType<T | undefined>> {
   return { schema: kind, defaultText: unset === '' ? '—' : `— (${unset})`, meaning };
+}
+
+/** The longest timeout the runtime can wait, in whole seconds. */
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** A runtime limit (1 to `max`) written into the container only when set; unset, the runtime's default applies. */
+function runtimeLimit(max: number, name: keyof typeof RUNTIME_DEFAULTS, meaning: string) {
+  return unsetByDefault(optional(wholeNumber({ min: 1, max })), `runtime's ${RUNTIME_DEFAULTS[name]}`, meaning);
 }
 
 const secretArn = matching(
@@ -195,31 +203,15 @@ export const SETTINGS = {
     'half of `taskMemoryMiB`',
     'memory all uploads of a task may hold in part buffers (`FTP_UPLOAD_BUFFER_MIB`); it sets the largest file accepted',
   ),
-  maxConnections: unsetByDefault(
-    optional(wholeNumber({ min: 1, max: 1_000_000 })),
-    `runtime's ${RUNTIME_DEFAULTS.maxConnections}`,
-    'client connections a task holds at once, control and data (`FTP_MAX_CONNECTIONS`)',
-  ),
-  maxConnectionsPerAddress: unsetByDefault(
-    optional(wholeNumber({ min: 1, max: 1_000_000 })),
-    `runtime's ${RUNTIME_DEFAULTS.maxConnectionsPerAddress}`,
-    'the same per client address, IPv6 per /64 (`FTP_MAX_CONNECTIONS_PER_ADDRESS`)',
-  ),
-  ftpIdleTimeoutSeconds: unsetByDefault(
-    optional(wholeNumber({ min: 1, max: 2_147_483 })),
-    `runtime's ${RUNTIME_DEFAULTS.ftpIdleTimeoutSeconds}`,
+  maxConnections: runtimeLimit(1_000_000, 'maxConnections', 'client connections a task holds at once, control and data (`FTP_MAX_CONNECTIONS`)'),
+  maxConnectionsPerAddress: runtimeLimit(1_000_000, 'maxConnectionsPerAddress', 'the same per client address, IPv6 per /64 (`FTP_MAX_CONNECTIONS_PER_ADDRESS`)'),
+  ftpIdleTimeoutSeconds: runtimeLimit(
+    MAX_TIMER_SECONDS,
+    'ftpIdleTimeoutSeconds',
     'idle control connection timeout (`FTP_IDLE_TIMEOUT_SECONDS`); below `idleTimeoutSeconds`, so the task says 421 before the load balancer drops it silently',
   ),
-  ftpLoginTimeoutSeconds: unsetByDefault(
-    optional(wholeNumber({ min: 1, max: 2_147_483 })),
-    `runtime's ${RUNTIME_DEFAULTS.ftpLoginTimeoutSeconds}`,
-    'time from connecting to a successful login (`FTP_LOGIN_TIMEOUT_SECONDS`)',
-  ),
-  ftpDataTimeoutSeconds: unsetByDefault(
-    optional(wholeNumber({ min: 1, max: 2_147_483 })),
-    `runtime's ${RUNTIME_DEFAULTS.ftpDataTimeoutSeconds}`,
-    'time a data connection may take to arrive (`FTP_DATA_TIMEOUT_SECONDS`)',
-  ),
+  ftpLoginTimeoutSeconds: runtimeLimit(MAX_TIMER_SECONDS, 'ftpLoginTimeoutSeconds', 'time from connecting to a successful login (`FTP_LOGIN_TIMEOUT_SECONDS`)'),
+  ftpDataTimeoutSeconds: runtimeLimit(MAX_TIMER_SECONDS, 'ftpDataTimeoutSeconds', 'time a data connection may take to arrive (`FTP_DATA_TIMEOUT_SECONDS`)'),
   idleTimeoutSeconds: withDefault(
     checked(wholeNumber({ min: 60, max: 6000, note: 'NLB TCP listener limits' })),
     3600,
