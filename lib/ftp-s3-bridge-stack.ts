@@ -31,11 +31,10 @@ export class FtpS3BridgeStack extends Stack {
     if (bridge.dnsRecord !== undefined) output('PartnerHostName', bridge.dnsRecord.domainName, 'The name partners connect to (alias of the load balancer); the TLS certificate must name it');
     output('LoadBalancerDnsName', lb.loadBalancer.loadBalancerDnsName, 'DNS name of the FTP endpoint (resolves to the Elastic IPs)');
     output('PublicAddresses', Fn.join(',', lb.addresses.map((address) => address.publicIp)), 'Elastic IPs, one per AZ: give these to partners for their firewalls');
-    const natAddresses = bridge.settings.activeMode ? bridge.network.natAddresses : [];
     output(
       'PartnerAllowList',
-      Fn.join(',', [...lb.addresses.map((address) => address.publicIp), ...natAddresses.map((address) => address.attrPublicIp)]),
-      natAddresses.length > 0
+      Fn.join(',', [...bridge.partnerAddresses]),
+      bridge.partnerAddresses.length > lb.addresses.length
         ? 'Every address partners must allow: the Elastic IPs they connect to, and the NAT addresses active-mode data connections come from'
         : 'Every address partners must allow: the Elastic IPs they connect to',
     );

@@ -101,6 +101,11 @@ export class FtpS3Bridge extends Construct {
   readonly shards: readonly FtpShardService[];
   readonly monitoring: BridgeMonitoring;
   readonly logQueries: BridgeLogQueries;
+  /**
+   * Every address partners must allow (tokens): the load balancer's Elastic IPs, and in
+   * active mode the NAT addresses data connections come from.
+   */
+  readonly partnerAddresses: readonly string[];
   /** The alias record partners connect to (settings.hostedZoneId), if any. */
   readonly dnsRecord: route53.ARecord | undefined;
 
@@ -263,6 +268,9 @@ export class FtpS3Bridge extends Construct {
         taskStops: settings.alarmTaskStops,
       },
     });
+
+    const natAddresses = settings.activeMode ? this.network.natAddresses : [];
+    this.partnerAddresses = [...this.ftpLoadBalancer.addresses.map((address) => address.publicIp), ...natAddresses.map((address) => address.attrPublicIp)];
 
     this.logQueries = new BridgeLogQueries(this, 'LogQueries', { logGroup: this.logGroup });
 
