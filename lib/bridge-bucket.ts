@@ -5,6 +5,17 @@ import { Construct } from 'constructs';
 
 export interface BridgeBucketProps {
   /**
+   * A bucket object to serve as it is (enable its EventBridge notifications yourself). Not
+   * together with `existingBucketName`.
+   * @default - a new bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * The customer managed key of `bucket`.
+   * @default - none
+   */
+  readonly kmsKey?: kms.IKey;
+  /**
    * Name of an existing bucket to serve. Enable "Amazon EventBridge notifications" on it
    * yourself for the object-created queue to receive events.
    * @default - a new bucket
@@ -15,6 +26,16 @@ export interface BridgeBucketProps {
    * @default - none (SSE-S3 or an AWS managed key, nothing to grant)
    */
   readonly existingKmsKeyArn?: string;
+  /**
+   * Versioning of a new bucket, so that deletes and overwrites can be undone.
+   * @default false
+   */
+  readonly versioned?: boolean;
+  /**
+   * With versioning: how long a replaced or deleted version is kept.
+   * @default - kept until removed by hand
+   */
+  readonly noncurrentVersionExpiration?: Duration;
 }
 
 /**
@@ -34,6 +55,23 @@ export class BridgeBucket extends Construct {
     if (props.existingKmsKeyArn !== undefined && props.existingBucketName === undefined) {
       throw new Error('BridgeBucket: existingKmsKeyArn applies to an existing bucket only; set existingBucketName too');
     }
+    if (props.existingBucketName !== undefined && props.versioned === true) {
+      throw new Error('BridgeBucket: versioned applies to a new bucket only; turn versioning on for an existing bucket yourself');
+    }
+    if (props.noncurrentVersionExpiration !== undefined && props.versioned !== true) {
+      throw new Error('BridgeBucket: noncurrentVersionExpiration needs versioned: true');
+    }
+    if (props.bucket !== undefined && (props.existingBucketName !== undefined || props.existingKmsKeyArn !== undefined)) {
+      throw new Error('BridgeBucket: pass bucket or existingBucketName (with existingKmsKeyArn), not both');
+    }
+    if (props.kmsKey !== undefined && props.bucket === undefined) throw new Error('BridgeBucket: kmsKey applies to a bucket passed in; pass bucket too');
+    if (props.bucket !== undefined && props.versioned === true) throw new Error('BridgeBucket: versioned applies to a new bucket only');
+    if (props.bucket !== undefined) {
+      this.bucket = props.bucket;
+      this.kmsKey = props.kmsKey;
+      this.created = false;
+      return;
+    }
     if (props.existingBucketName !== undefined) {
       this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.existingBucketName);
       this.kmsKey = props.existingKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'Key', props.existingKmsKeyArn);
@@ -47,7 +85,13 @@ export class BridgeBucket extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // A failed or aborted STOR leaves parts behind only if the abort itself failed; they cost until removed.
-      lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...(props.noncurrentVersionExpiration === undefined
+          ? []
+          : [{ id: 'expire-noncurrent-versions', noncurrentVersionExpiration: props.noncurrentVersionExpiration, expiredObjectDeleteMarker: true }]),
+      ],
+      ...(props.versioned === true ? { versioned: true } : {}),
       eventBridgeEnabled: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });

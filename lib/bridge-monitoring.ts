@@ -3,9 +3,15 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_ALARM_THRESHOLDS, SHARD_DOWN_WINDOW_EXTRA_MINUTES, type AlarmThresholds } from './alarm-thresholds.ts';
+
 
 export interface BridgeMonitoringProps {
   /** The runtime's log group (pino JSON lines with an `event` field). */
@@ -17,15 +23,22 @@ export interface BridgeMonitoringProps {
   /** Every target group, named for the dashboard and the alarm names. */
   readonly targetGroups: ReadonlyMap<string, elbv2.NetworkTargetGroup>;
   /**
-   * Failed transfers in 5 minutes that raise an alarm.
-   * @default 10
+   * The object-created queue's dead-letter queue: messages downstream jobs failed.
+   * @default - no dead-letter alarm
    */
-  readonly failedTransfersThreshold?: number;
+  readonly deadLetterQueue?: sqs.IQueue;
+  /** @default DEFAULT_ALARM_THRESHOLDS */
+  readonly thresholds?: AlarmThresholds;
   /**
-   * Failed logins in 5 minutes that raise an alarm (password guessing).
-   * @default 20
+   * An existing SNS topic the alarms notify (the team's paging or chat topic).
+   * @default - a new topic
    */
-  readonly failedLoginsThreshold?: number;
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * An e-mail address subscribed to the new alarm topic (it must confirm the subscription).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
 }
 
 /** The metric of failed data connections, one series per `reason` of the log line. */
@@ -40,6 +53,10 @@ export interface LogMetrics {
   readonly loginsFailed: cloudwatch.Metric;
   readonly storageErrors: cloudwatch.Metric;
   readonly sessionsOpened: cloudwatch.Metric;
+  /** `start-failed`: a task could not start (bad configuration, unreachable secret). */
+  readonly startFailures: cloudwatch.Metric;
+  /** `users-invalid`: a changed users document was refused; the tasks keep the previous users. */
+  readonly usersInvalid: cloudwatch.Metric;
   /**
    * Data connections that failed, with a `Reason` dimension (passive-timeout,
    * active-refused, tls-session-not-resumed, ...): a partner's firewall problem shows
@@ -50,21 +67,33 @@ export interface LogMetrics {
 
 /**
  * Log metric filters on the runtime's `event` field, alarms (unhealthy targets, a shard
- * without its running task, failed transfers, storage errors, failed logins) that notify an
- * SNS topic, and a dashboard showing the service at a glance.
+ * without its running task, a crash loop, memory near the limit, start failures, an
+ * invalid users document, failed transfers, storage errors, failed logins, dead letters)
+ * that notify an SNS topic, and a dashboard showing the service at a glance.
  */
 export class BridgeMonitoring extends Construct {
   readonly namespace: string;
   readonly metrics: LogMetrics;
-  readonly alarmTopic: sns.Topic;
+  readonly alarmTopic: sns.ITopic;
   readonly alarms: readonly cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
+  /** Unexpected task stops of the cluster (container exited, failed to start, failed health checks). */
+  readonly taskStopsRule: events.Rule;
+  /** Where the unexpected task stops are kept, with ECS's stop reason. */
+  readonly taskStopsLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: BridgeMonitoringProps) {
     super(scope, id);
     if (props.services.length === 0) throw new Error('BridgeMonitoring: needs at least one service');
-    const failedTransfers = props.failedTransfersThreshold ?? 10;
-    const failedLogins = props.failedLoginsThreshold ?? 20;
+    const thresholds = { ...DEFAULT_ALARM_THRESHOLDS, ...props.thresholds };
+    for (const [name, value] of Object.entries(thresholds)) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`BridgeMonitoring: thresholds.${name} must be a positive whole number, got ${value}`);
+    }
+    if (thresholds.memoryPercent > 100) throw new Error(`BridgeMonitoring: thresholds.memoryPercent must be at most 100, got ${thresholds.memoryPercent}`);
+    if (props.alarmEmail !== undefined && props.alarmTopic !== undefined) {
+      throw new Error('BridgeMonitoring: alarmEmail subscribes to the topic this construct creates; with an existing alarmTopic, subscribe to it there');
+    }
+    const { failedTransfers, failedLogins } = thresholds;
     this.namespace = `FtpS3Bridge/${Stack.of(this).stackName}`;
 
     const filter = (name: string, pattern: logs.IFilterPattern, metricValue = '1'): cloudwatch.Metric =>
@@ -86,10 +115,18 @@ export class BridgeMonitoring extends Construct {
       loginsFailed: filter('LoginsFailed', logs.FilterPattern.all(event('login'), outcome('failed'))),
       storageErrors: filter('StorageErrors', event('storage-error')),
       sessionsOpened: filter('SessionsOpened', event('session-open')),
+      startFailures: filter('StartFailures', event('start-failed')),
+      usersInvalid: filter('UsersInvalid', event('users-invalid')),
       dataConnectionFailuresSearch: this.#dataConnectionFailures(props.logGroup, event),
     };
 
-    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'FTP bridge alarms', enforceSSL: true });
+    if (props.alarmTopic !== undefined) {
+      this.alarmTopic = props.alarmTopic;
+    } else {
+      const topic = new sns.Topic(this, 'Alarms', { displayName: 'FTP bridge alarms', enforceSSL: true });
+      if (props.alarmEmail !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      this.alarmTopic = topic;
+    }
     const alarms: cloudwatch.Alarm[] = [];
     const alarm = (name: string, props: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.Metric }) => {
       const created = props.metric.createAlarm(this, name, props);
@@ -99,14 +136,32 @@ export class BridgeMonitoring extends Construct {
       return created;
     };
 
+    const downWindow = thresholds.shardDownMinutes + SHARD_DOWN_WINDOW_EXTRA_MINUTES;
     props.services.forEach((service, index) => {
+      // M out of N one-minute points, missing ones breaching: a deploy's 3-5 minutes without
+      // a task stay below M; a shard that stays down, or whose metrics stop, reaches it; a
+      // crash-looping task that is up now and then still does (N is longer than M).
       alarm(`Shard${index + 1}NotRunning`, {
-        alarmDescription: `Shard ${index + 1} has had no running task for 3 minutes: its passive ports are down and ECS is restarting it`,
+        alarmDescription:
+          `Shard ${index + 1} has had no running task for ${thresholds.shardDownMinutes} of the last ${downWindow} minutes ` +
+          '(longer than a deploy): its passive ports are down and ECS cannot keep a task running',
         metric: runningTaskCount(props.cluster, service),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 3,
+        evaluationPeriods: downWindow,
+        datapointsToAlarm: thresholds.shardDownMinutes,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      alarm(`Shard${index + 1}MemoryHigh`, {
+        alarmDescription:
+          `Shard ${index + 1}'s task used at least ${thresholds.memoryPercent} % of its memory in 3 of the last 5 minutes: ` +
+          'near the limit ECS kills it at (give it more memory, bridge:taskMemoryMiB, or lower the upload budget)',
+        metric: service.metricMemoryUtilization({ statistic: 'Maximum', period: Duration.minutes(1) }),
+        threshold: thresholds.memoryPercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     });
     for (const [name, group] of props.targetGroups) {
@@ -143,6 +198,64 @@ export class BridgeMonitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    alarm('StartFailedAlarm', {
+      alarmDescription: 'A task could not start (event=start-failed: configuration or secrets); ECS keeps retrying it',
+      metric: this.metrics.startFailures,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('UsersInvalidAlarm', {
+      alarmDescription: 'The users document was changed into one the tasks refuse (event=users-invalid); they keep the previous users until it is fixed',
+      metric: this.metrics.usersInvalid,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.taskStopsLogGroup = new logs.LogGroup(this, 'TaskStops', { retention: logs.RetentionDays.THREE_MONTHS });
+    this.taskStopsRule = new events.Rule(this, 'TaskStopsRule', {
+      description: 'FTP bridge: tasks that stopped on their own (not a deploy or a scale-in)',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        detail: {
+          clusterArn: [props.cluster.clusterArn],
+          lastStatus: ['STOPPED'],
+          // A deploy stops tasks with ServiceSchedulerInitiated; a failed health check too, but says so.
+          $or: [{ stopCode: ['EssentialContainerExited', 'TaskFailedToStart'] }, { stoppedReason: [{ prefix: 'Task failed ELB health checks' }] }],
+        },
+      },
+      targets: [new targets.CloudWatchLogGroup(this.taskStopsLogGroup)],
+    });
+    alarm('TaskStopsAlarm', {
+      alarmDescription:
+        `At least ${thresholds.taskStops} tasks stopped on their own in 15 minutes (crash loop: container exited, failed to start or failed health checks); ` +
+        'the reasons are in the task-stops log group',
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName: 'MatchedEvents',
+        dimensionsMap: { RuleName: this.taskStopsRule.ruleName },
+        statistic: 'Sum',
+        period: Duration.minutes(15),
+      }),
+      threshold: thresholds.taskStops,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.deadLetterQueue !== undefined) {
+      alarm('DeadLettersAlarm', {
+        alarmDescription: `At least ${thresholds.deadLetterMessages} object-created events are in the dead-letter queue: a downstream job failed them, or EventBridge could not deliver`,
+        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        threshold: thresholds.deadLetterMessages,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     this.alarms = alarms;
 
     const nlb = props.loadBalancer.metrics;

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -17,6 +17,12 @@ export interface ExistingVpc {
 
 export interface BridgeNetworkProps {
   /**
+   * A VPC object to use as it is (no endpoints, no NAT, no flow log added); each zone needs a
+   * public subnet and a private or isolated one. Not together with `existingVpc`.
+   * @default - a new VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
    * Existing VPC to use instead of a new one. Its private subnets must reach ECR, CloudWatch
    * Logs, Secrets Manager and S3 (NAT or endpoints of the operator's).
    * @default - a new VPC
@@ -33,6 +39,12 @@ export interface BridgeNetworkProps {
    * @default 'endpoints'
    */
   readonly egress?: EgressMode;
+  /**
+   * Keep the NAT gateways' Elastic IPs when the stack or the resource goes away: in active
+   * mode data connections come from them, and partners' firewalls list them.
+   * @default false
+   */
+  readonly retainNatAddresses?: boolean;
   /**
    * Retention of the VPC flow log (rejected traffic only) of a new VPC.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -63,6 +75,11 @@ export class BridgeNetwork extends Construct {
   readonly interfaceEndpointsSecurityGroup: ec2.SecurityGroup | undefined;
   /** Rejected-traffic flow log of a new VPC. */
   readonly flowLogGroup: logs.LogGroup | undefined;
+  /**
+   * The Elastic IPs of a new VPC's NAT gateways (egress=nat): active-mode data connections
+   * come from them. Empty otherwise.
+   */
+  readonly natAddresses: readonly ec2.CfnEIP[];
 
   constructor(scope: Construct, id: string, props: BridgeNetworkProps = {}) {
     super(scope, id);
@@ -70,7 +87,14 @@ export class BridgeNetwork extends Construct {
     const maxAzs = props.maxAzs ?? 2;
     if (!Number.isInteger(maxAzs) || maxAzs < 1) throw new Error(`BridgeNetwork: maxAzs must be a positive integer, got ${maxAzs}`);
 
-    if (props.existingVpc !== undefined) {
+    if (props.vpc !== undefined && props.existingVpc !== undefined) throw new Error('BridgeNetwork: pass vpc or existingVpc, not both');
+    if (props.vpc !== undefined) {
+      this.vpc = props.vpc;
+      this.usesInterfaceEndpoints = false;
+      this.interfaceEndpointsSecurityGroup = undefined;
+      this.flowLogGroup = undefined;
+      this.natAddresses = [];
+    } else if (props.existingVpc !== undefined) {
       const existing = props.existingVpc;
       const count = existing.availabilityZones.length;
       if (count === 0 || existing.publicSubnetIds.length !== count || existing.taskSubnetIds.length !== count) {
@@ -92,6 +116,7 @@ export class BridgeNetwork extends Construct {
       this.usesInterfaceEndpoints = false;
       this.interfaceEndpointsSecurityGroup = undefined;
       this.flowLogGroup = undefined;
+      this.natAddresses = [];
     } else {
       this.flowLogGroup = new logs.LogGroup(this, 'FlowLog', { retention: props.flowLogRetention ?? logs.RetentionDays.THREE_MONTHS });
       const vpc = new ec2.Vpc(this, 'Vpc', {
@@ -114,6 +139,11 @@ export class BridgeNetwork extends Construct {
         },
       });
       this.vpc = vpc;
+      this.natAddresses = vpc.publicSubnets.flatMap((subnet) => {
+        const address = subnet.node.tryFindChild('EIP');
+        return address instanceof ec2.CfnEIP ? [address] : [];
+      });
+      if (props.retainNatAddresses === true) for (const address of this.natAddresses) address.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.usesInterfaceEndpoints = egress === 'endpoints';
       if (this.usesInterfaceEndpoints) {
         const securityGroup = new ec2.SecurityGroup(this, 'InterfaceEndpoints', {

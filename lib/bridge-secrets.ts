@@ -1,4 +1,5 @@
 import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
@@ -14,6 +15,11 @@ export interface BridgeSecretsProps {
    */
   readonly usersSecretArn?: string;
   /**
+   * ARN of the customer managed KMS key the existing users secret is encrypted with.
+   * @default - the AWS managed key of Secrets Manager (nothing to grant)
+   */
+  readonly usersSecretKmsKeyArn?: string;
+  /**
    * Whether the deployment uses TLS at all (tlsMode other than off).
    * @default true
    */
@@ -23,6 +29,11 @@ export interface BridgeSecretsProps {
    * @default - a new secret with empty values, to be filled by the operator
    */
   readonly tlsSecretArn?: string;
+  /**
+   * ARN of the customer managed KMS key the existing TLS secret is encrypted with.
+   * @default - the AWS managed key of Secrets Manager (nothing to grant)
+   */
+  readonly tlsSecretKmsKeyArn?: string;
 }
 
 /**
@@ -34,9 +45,17 @@ export class BridgeSecrets extends Construct {
   readonly usersSecret: secretsmanager.ISecret;
   /** undefined when TLS is off. */
   readonly tlsSecret: secretsmanager.ISecret | undefined;
+  /** The customer managed keys the secrets are encrypted with, each once: the reader needs kms:Decrypt on them. */
+  readonly encryptionKeys: readonly kms.IKey[];
 
   constructor(scope: Construct, id: string, props: BridgeSecretsProps = {}) {
     super(scope, id);
+    if (props.usersSecretKmsKeyArn !== undefined && props.usersSecretArn === undefined) {
+      throw new Error('BridgeSecrets: usersSecretKmsKeyArn applies to an existing users secret only; set usersSecretArn too');
+    }
+    if (props.tlsSecretKmsKeyArn !== undefined && props.tlsSecretArn === undefined) {
+      throw new Error('BridgeSecrets: tlsSecretKmsKeyArn applies to an existing TLS secret only; set tlsSecretArn too');
+    }
     this.usersSecret =
       props.usersSecretArn !== undefined
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Users', props.usersSecretArn)
@@ -57,5 +76,9 @@ export class BridgeSecrets extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       });
     }
+    const keyArns = [props.usersSecretKmsKeyArn, this.tlsSecret === undefined ? undefined : props.tlsSecretKmsKeyArn].filter(
+      (arn): arn is string => arn !== undefined,
+    );
+    this.encryptionKeys = [...new Set(keyArns)].map((arn, index) => kms.Key.fromKeyArn(this, `Key${index + 1}`, arn));
   }
 }

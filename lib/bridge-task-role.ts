@@ -19,6 +19,12 @@ export interface BridgeTaskRoleProps {
   readonly kmsKey?: kms.IKey;
   /** Secrets the runtime reads (GetSecretValue only). */
   readonly secrets: readonly secretsmanager.ISecret[];
+  /**
+   * Customer managed keys the secrets are encrypted with: kms:Decrypt on each, through
+   * Secrets Manager only.
+   * @default - none
+   */
+  readonly secretKeys?: readonly kms.IKey[];
 }
 
 /**
@@ -65,6 +71,17 @@ export class BridgeTaskRole extends Construct {
           sid: 'Secrets',
           actions: ['secretsmanager:GetSecretValue'],
           resources: props.secrets.map((secret) => secret.secretArn),
+        }),
+      );
+    }
+    const secretKeys = props.secretKeys ?? [];
+    if (secretKeys.length > 0) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'SecretKeys',
+          actions: ['kms:Decrypt'],
+          resources: secretKeys.map((key) => key.keyArn),
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
         }),
       );
     }

@@ -12,6 +12,8 @@ export const AWS_LIMITS = {
   targetGroupsPerService: 5,
   /** Default quota of inbound (and of outbound) rules per security group. */
   rulesPerSecurityGroup: 60,
+  /** Default quota of Elastic IPs per region (the load balancer takes one per zone, NAT gateways one each). */
+  elasticIpsPerRegion: 5,
 } as const;
 
 /** The settings the port plan is made of. */

@@ -1,14 +1,22 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { BridgeZone } from './bridge-network.ts';
 import { CONTAINER_PORTS } from './deployment-ports.ts';
 
 export interface FtpLoadBalancerProps {
   readonly vpc: ec2.IVpc;
-  /** One subnet mapping (with a new Elastic IP) per zone. */
+  /** One subnet mapping (with its zone's Elastic IP) per zone. */
   readonly zones: readonly BridgeZone[];
+  /**
+   * Allocation IDs of existing Elastic IPs, one per zone in the order of `zones` (as Transfer
+   * Family's AddressAllocationIds): the addresses partners already allow. The stack never
+   * releases them; it looks their public IPs up at deploy time (ec2:DescribeAddresses).
+   * @default - a new Elastic IP per zone, retained when the stack or the resource goes away
+   */
+  readonly existingAllocationIds?: readonly string[];
   readonly securityGroup: ec2.ISecurityGroup;
   /** Public control port. */
   readonly controlPort: number;
@@ -34,7 +42,13 @@ export interface FtpLoadBalancerProps {
 /** A public address of the load balancer: the Elastic IP of one zone. */
 export interface ZoneAddress {
   readonly availabilityZone: string;
-  readonly elasticIp: ec2.CfnEIP;
+  readonly allocationId: string;
+  /** The address itself (a token: known at deploy time). */
+  readonly publicIp: string;
+  /** The Elastic IP resource, when this construct created it. */
+  readonly elasticIp: ec2.CfnEIP | undefined;
+  /** The deploy-time lookup of an existing address's public IP. */
+  readonly lookup: cr.AwsCustomResource | undefined;
 }
 
 /**
@@ -65,13 +79,11 @@ export class FtpLoadBalancer extends Construct {
     if (new Set(publicPorts).size !== publicPorts.length) throw new Error(`FtpLoadBalancer: listener ports must be distinct, got ${publicPorts.join(', ')}`);
     if (publicPorts.length > 50) throw new Error(`FtpLoadBalancer: ${publicPorts.length} listeners; a Network Load Balancer has at most 50`);
 
-    this.addresses = props.zones.map((zone, index) => ({
-      availabilityZone: zone.availabilityZone,
-      elasticIp: new ec2.CfnEIP(this, `Address${index + 1}`, {
-        domain: 'vpc',
-        tags: [{ key: 'Name', value: `${Stack.of(this).stackName}-ftp-${index + 1}` }],
-      }),
-    }));
+    const existing = props.existingAllocationIds;
+    if (existing !== undefined && existing.length !== props.zones.length) {
+      throw new Error(`FtpLoadBalancer: existingAllocationIds needs one allocation ID per zone (${props.zones.length}), got ${existing.length}`);
+    }
+    this.addresses = existing === undefined ? this.#newAddresses(props.zones) : this.#existingAddresses(props.zones, existing);
     this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
       vpc: props.vpc,
       internetFacing: true,
@@ -79,7 +91,7 @@ export class FtpLoadBalancer extends Construct {
       crossZoneEnabled: true,
       subnetMappings: props.zones.map((zone, index) => ({
         subnet: zone.publicSubnet,
-        allocationId: this.addresses[index]!.elasticIp.attrAllocationId,
+        allocationId: this.addresses[index]!.allocationId,
       })),
     });
     // An internet-facing load balancer can only be created once the internet gateway is attached.
@@ -129,5 +141,44 @@ export class FtpLoadBalancer extends Construct {
     }
     this.passiveTargetGroups = passive;
     this.listeners = listeners;
+  }
+
+  /**
+   * One new Elastic IP per zone. Retained: partners' firewalls list these addresses, so a
+   * stack deletion, a rename or a logical-ID change must not release them (reuse them
+   * with `existingAllocationIds`).
+   */
+  #newAddresses(zones: readonly BridgeZone[]): ZoneAddress[] {
+    return zones.map((zone, index) => {
+      const elasticIp = new ec2.CfnEIP(this, `Address${index + 1}`, {
+        domain: 'vpc',
+        tags: [{ key: 'Name', value: `${Stack.of(this).stackName}-ftp-${index + 1}` }],
+      });
+      elasticIp.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      return { availabilityZone: zone.availabilityZone, allocationId: elasticIp.attrAllocationId, publicIp: elasticIp.attrPublicIp, elasticIp, lookup: undefined };
+    });
+  }
+
+  /**
+   * The operator's Elastic IPs, their public IPs (for PASV replies and the outputs) looked
+   * up at deploy time, one lookup per address: DescribeAddresses promises no order.
+   */
+  #existingAddresses(zones: readonly BridgeZone[], allocationIds: readonly string[]): ZoneAddress[] {
+    return zones.map((zone, index) => {
+      const allocationId = allocationIds[index]!;
+      const lookup = new cr.AwsCustomResource(this, `Address${index + 1}Lookup`, {
+        onUpdate: {
+          service: 'EC2',
+          action: 'describeAddresses',
+          parameters: { AllocationIds: [allocationId] },
+          physicalResourceId: cr.PhysicalResourceId.of(allocationId),
+          outputPaths: ['Addresses.0.PublicIp'],
+        },
+        // DescribeAddresses takes no resource-level permissions.
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+        installLatestAwsSdk: false,
+      });
+      return { availabilityZone: zone.availabilityZone, allocationId, publicIp: lookup.getResponseField('Addresses.0.PublicIp'), elasticIp: undefined, lookup };
+    });
   }
 }

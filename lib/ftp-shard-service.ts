@@ -50,6 +50,11 @@ export interface FtpShardServiceProps {
    * (FTP_UPLOAD_BUFFER_MIB) is derived from it, by the runtime's own rule (half).
    */
   readonly memoryLimitMiB: number;
+  /**
+   * The runtime's upload buffer budget in MiB (FTP_UPLOAD_BUFFER_MIB).
+   * @default - half of memoryLimitMiB, the runtime's own rule
+   */
+  readonly uploadBufferMiB?: number;
 }
 
 /**
@@ -107,7 +112,7 @@ export class FtpShardService extends Construct {
         },
         passiveAddress: props.passiveAddress,
         shutdownGraceSeconds: SHUTDOWN_GRACE_SECONDS,
-        uploadBufferMiB: uploadBufferMiBForMemory(props.memoryLimitMiB * 1024 * 1024),
+        uploadBufferMiB: props.uploadBufferMiB ?? uploadBufferMiBForMemory(props.memoryLimitMiB * 1024 * 1024),
       }),
       portMappings: [
         CONTAINER_PORTS.control,

@@ -3,9 +3,8 @@
  * Acknowledgements use CDK's own `Validations` metadata, which cdk-nag reads; they are as
  * narrow as the finding allows (one resource, one finding id where nag reports one).
  */
-import { Token, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { BridgeBucket } from './bridge-bucket.ts';
 import type { BridgeSecrets } from './bridge-secrets.ts';
@@ -16,8 +15,8 @@ import type { FtpShardService } from './ftp-shard-service.ts';
 import type { S3PrefixList } from './s3-prefix-list.ts';
 import type { BridgeSettings } from './settings.ts';
 
-/** The parts of the bridge stack that carry suppressions (the stack itself passes itself). */
-export interface SuppressedStack extends Stack {
+/** The parts of the bridge that carry suppressions (FtpS3Bridge passes itself). */
+export interface SuppressedBridge extends IConstruct {
   readonly settings: BridgeSettings;
   readonly securityGroups: BridgeSecurityGroups;
   readonly ftpLoadBalancer: FtpLoadBalancer;
@@ -37,30 +36,31 @@ const CDK_HANDLER_IDS = [
   'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
 ];
 
-export function addNagSuppressions(stack: SuppressedStack): void {
+export function addNagSuppressions(bridge: SuppressedBridge): void {
+  const stack = Stack.of(bridge);
   const acknowledge = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
-  const { settings } = stack;
+  const { settings } = bridge;
 
   if (settings.allowedCidrs.includes('0.0.0.0/0')) {
     acknowledge(
-      stack.securityGroups.loadBalancer,
+      bridge.securityGroups.loadBalancer,
       'AwsSolutions-EC23',
       'A public FTP endpoint for partners: bridge:allowedCidrs is 0.0.0.0/0 by choice of the operator; only the FTP ports are open and each user has its own allowFrom list in the runtime.',
     );
   }
   acknowledge(
-    stack.ftpLoadBalancer.loadBalancer,
+    bridge.ftpLoadBalancer.loadBalancer,
     'AwsSolutions-ELB2',
     'NLB access logs only cover TLS listeners; every listener is TCP (TLS ends in the container). The runtime logs every session, login and transfer with the client address.',
   );
-  if (stack.storage.created) {
+  if (bridge.storage.created) {
     acknowledge(
-      stack.storage.bucket,
+      bridge.storage.bucket,
       'AwsSolutions-S1',
       'Every access goes through the bridge, which logs each transfer (user, client address, path, bytes, outcome); S3 server access logs would duplicate it. Enable CloudTrail data events where an independent record is required.',
     );
   }
-  for (const secret of [stack.secrets.usersSecret, stack.secrets.tlsSecret]) {
+  for (const secret of [bridge.secrets.usersSecret, bridge.secrets.tlsSecret]) {
     if (secret === undefined) continue;
     acknowledge(
       secret,
@@ -68,7 +68,7 @@ export function addNagSuppressions(stack: SuppressedStack): void {
       'Not a rotatable credential: the users document and the TLS certificate are edited by the operator (README: add a partner, rotate the certificate); the runtime re-reads them without restart.',
     );
   }
-  for (const shard of stack.shards) {
+  for (const shard of bridge.shards) {
     acknowledge(
       shard.taskDefinition,
       'AwsSolutions-ECS2',
@@ -76,15 +76,27 @@ export function addNagSuppressions(stack: SuppressedStack): void {
     );
   }
   acknowledge(
-    stack.executionRole,
+    bridge.executionRole,
     'AwsSolutions-IAM5[Resource::*]',
     'ecr:GetAuthorizationToken has no resource-level permissions; image pulls and log writes are scoped to the repository and log group by CDK.',
   );
   acknowledge(
-    stack.s3PrefixList.resource,
+    bridge.s3PrefixList.resource,
     'AwsSolutions-IAM5[Resource::*]',
     'ec2:DescribeManagedPrefixLists has no resource-level permissions; the call is read-only.',
   );
+  for (const address of bridge.ftpLoadBalancer.addresses) {
+    if (address.lookup === undefined) continue;
+    acknowledge(address.lookup, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeAddresses has no resource-level permissions; the call is read-only.');
+  }
+  // CDK's custom resource that lets EventBridge write the task stops into their log group.
+  for (const child of stack.node.children.filter((construct) => construct.node.id.startsWith('EventsLogGroupPolicy'))) {
+    acknowledge(
+      child,
+      'AwsSolutions-IAM5[Resource::*]',
+      'logs:PutResourcePolicy and logs:DeleteResourcePolicy take no resource-level permissions; the policy it writes only lets EventBridge deliver to the task-stops log group.',
+    );
+  }
   for (const id of CDK_HANDLER_IDS) {
     const handler = stack.node.tryFindChild(id);
     if (handler === undefined) continue;
@@ -96,8 +108,8 @@ export function addNagSuppressions(stack: SuppressedStack): void {
   }
   // Object actions must name keys, which takes a wildcard after the bucket (and prefix).
   acknowledge(
-    stack.taskRole.role,
-    `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(stack.taskRole.objectsArn))}]`,
+    bridge.taskRole.role,
+    `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(bridge.taskRole.objectsArn))}]`,
     'Objects are named by partners at run time; the wildcard only covers keys under the bridge prefix of its bucket (test/infra checks there is no other).',
   );
 }

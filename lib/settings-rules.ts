@@ -7,7 +7,7 @@
  */
 import { portClashes, type ListenerPort, type PortLayout } from '../runtime/src/container-environment.ts';
 import { AWS_LIMITS, CONTAINER_PORTS, portPlan } from './deployment-ports.ts';
-import { FARGATE_MEMORY, SETTINGS_PREFIX, type BridgeSettings, type SettingName } from './settings-schema.ts';
+import { FARGATE_MEMORY, RUNTIME_DEFAULTS, SETTINGS_PREFIX, type BridgeSettings, type SettingName } from './settings-schema.ts';
 
 /** Reports a problem of one setting: `problem` reads after "bridge:<name>: ". */
 export type Report = (name: SettingName, problem: string) => void;
@@ -16,6 +16,9 @@ export interface SettingsRule {
   readonly reads: readonly SettingName[];
   readonly check: (settings: BridgeSettings, report: Report) => void;
 }
+
+/** Task memory an explicit upload budget must leave to everything else (Node itself takes about 60 MiB). */
+const UNBUDGETED_MIB = 256;
 
 const key = (name: SettingName) => `${SETTINGS_PREFIX}${name}`;
 const implicitOn = (s: BridgeSettings) => s.implicitTlsPort !== 0;
@@ -128,10 +131,103 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     },
   },
   {
+    reads: ['elasticIpAllocationIds', 'vpcId', 'vpcAvailabilityZones', 'maxAzs'],
+    check: (s, report) => {
+      const given = s.elasticIpAllocationIds.length;
+      if (given > 0 && zoneCount(s) > 0 && given !== zoneCount(s)) {
+        report('elasticIpAllocationIds', `expected one allocation ID per zone (${zoneCount(s)}, from ${key(zoneSetting(s))}), got ${given}`);
+      }
+    },
+  },
+  {
+    reads: ['elasticIpAllocationIds', 'elasticIpQuota', 'vpcId', 'vpcAvailabilityZones', 'maxAzs', 'egress'],
+    check: (s, report) => {
+      const zones = zoneCount(s);
+      const forLoadBalancer = s.elasticIpAllocationIds.length > 0 ? 0 : zones;
+      const forNat = s.vpcId === undefined && s.egress === 'nat' ? zones : 0;
+      if (forLoadBalancer + forNat > s.elasticIpQuota) {
+        const parts = [...(forLoadBalancer > 0 ? [`${forLoadBalancer} for the load balancer`] : []), ...(forNat > 0 ? [`${forNat} for the NAT gateways of ${key('egress')}=nat`] : [])];
+        report(
+          zoneSetting(s),
+          `${zones} zones need ${forLoadBalancer + forNat} new Elastic IPs (${parts.join(' + ')}); ${key('elasticIpQuota')} is ${s.elasticIpQuota} ` +
+            `(the default quota per region, shared with everything else there): use fewer zones, existing addresses (${key('elasticIpAllocationIds')})` +
+            `${forNat > 0 ? `, ${key('egress')}=endpoints` : ''}, or raise the quota and ${key('elasticIpQuota')}`,
+        );
+      }
+    },
+  },
+  {
     reads: ['bucketKmsKeyArn', 'bucketName'],
     check: (s, report) => {
       if (s.bucketKmsKeyArn !== undefined && s.bucketName === undefined) {
         report('bucketKmsKeyArn', `applies to an existing bucket only: set ${key('bucketName')} too`);
+      }
+    },
+  },
+  {
+    reads: ['hostedZoneId', 'hostedZoneName', 'dnsName'],
+    check: (s, report) => {
+      if (s.hostedZoneId !== undefined && s.hostedZoneName === undefined) report('hostedZoneName', `is needed with ${key('hostedZoneId')}: the zone's domain`);
+      if (s.hostedZoneName !== undefined && s.hostedZoneId === undefined) report('hostedZoneId', `is needed with ${key('hostedZoneName')}: the zone's id`);
+      if (s.dnsName !== undefined && s.hostedZoneName === undefined) report('dnsName', `needs ${key('hostedZoneId')} and ${key('hostedZoneName')}: the zone the record goes in`);
+      if (s.dnsName !== undefined && s.hostedZoneName !== undefined && !s.dnsName.endsWith(`.${s.hostedZoneName}`) && s.dnsName !== s.hostedZoneName) {
+        report('dnsName', `${s.dnsName} is not in the hosted zone ${s.hostedZoneName}`);
+      }
+    },
+  },
+  {
+    reads: ['alarmEmail', 'alarmTopicArn'],
+    check: (s, report) => {
+      if (s.alarmEmail !== undefined && s.alarmTopicArn !== undefined) {
+        report('alarmEmail', `is subscribed to the topic the stack creates; with ${key('alarmTopicArn')}, subscribe the address to that topic instead`);
+      }
+    },
+  },
+  {
+    reads: ['usersSecretKmsKeyArn', 'usersSecretArn', 'tlsSecretKmsKeyArn', 'tlsSecretArn'],
+    check: (s, report) => {
+      if (s.usersSecretKmsKeyArn !== undefined && s.usersSecretArn === undefined) report('usersSecretKmsKeyArn', `applies to an existing secret only: set ${key('usersSecretArn')} too`);
+      if (s.tlsSecretKmsKeyArn !== undefined && s.tlsSecretArn === undefined) report('tlsSecretKmsKeyArn', `applies to an existing secret only: set ${key('tlsSecretArn')} too`);
+    },
+  },
+  {
+    reads: ['bucketVersioning', 'bucketNoncurrentVersionDays', 'bucketName'],
+    check: (s, report) => {
+      if (s.bucketVersioning && s.bucketName !== undefined) {
+        report('bucketVersioning', `applies to a bucket the stack creates only: turn versioning on for ${s.bucketName} yourself`);
+      }
+    },
+  },
+  {
+    reads: ['uploadBufferMiB', 'taskMemoryMiB'],
+    check: (s, report) => {
+      const most = s.taskMemoryMiB - UNBUDGETED_MIB;
+      if (s.uploadBufferMiB !== undefined && s.uploadBufferMiB > most) {
+        report(
+          'uploadBufferMiB',
+          `${s.uploadBufferMiB} leaves the task less than ${UNBUDGETED_MIB} MiB of ${key('taskMemoryMiB')} ${s.taskMemoryMiB} for Node, sessions and downloads; expected at most ${most}`,
+        );
+      }
+    },
+  },
+  {
+    reads: ['maxConnections', 'maxConnectionsPerAddress'],
+    check: (s, report) => {
+      const total = s.maxConnections ?? RUNTIME_DEFAULTS.maxConnections;
+      const perAddress = s.maxConnectionsPerAddress ?? RUNTIME_DEFAULTS.maxConnectionsPerAddress;
+      if (perAddress > total) report('maxConnectionsPerAddress', `${perAddress} is more than ${key('maxConnections')} (${total}); expected at most that`);
+    },
+  },
+  {
+    reads: ['ftpIdleTimeoutSeconds', 'idleTimeoutSeconds'],
+    check: (s, report) => {
+      const idle = s.ftpIdleTimeoutSeconds ?? RUNTIME_DEFAULTS.ftpIdleTimeoutSeconds;
+      if (idle >= s.idleTimeoutSeconds) {
+        report(
+          s.ftpIdleTimeoutSeconds === undefined ? 'idleTimeoutSeconds' : 'ftpIdleTimeoutSeconds',
+          `the task's idle timeout (${idle} s) must be shorter than the load balancer's ${key('idleTimeoutSeconds')} (${s.idleTimeoutSeconds} s), ` +
+            'or the load balancer drops quiet sessions without the 421 the task sends',
+        );
       }
     },
   },
@@ -148,6 +244,15 @@ export const SETTINGS_RULES: readonly SettingsRule[] = [
     },
   },
 ];
+
+/** The deployment's zones: an existing VPC's, or a new VPC's `maxAzs`. */
+function zoneCount(s: BridgeSettings): number {
+  return s.vpcId === undefined ? s.maxAzs : s.vpcAvailabilityZones.length;
+}
+
+function zoneSetting(s: BridgeSettings): SettingName {
+  return s.vpcId === undefined ? 'maxAzs' : 'vpcAvailabilityZones';
+}
 
 function memoryText(memory: readonly number[]): string {
   if (memory.length <= 3) return `${memory.join(', ')} MiB`;

@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
-import { bucketName, ipv4Cidr, keyPrefix, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
+import { bucketName, ipv4Cidr, keyPrefix, MAX_TIMER_MS, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
 import { TLS_MODES } from '../runtime/src/tls-policy.ts';
+import { DEFAULT_ALARM_THRESHOLDS, SHARD_DOWN_WINDOW_EXTRA_MINUTES } from './alarm-thresholds.ts';
 import { AWS_LIMITS, CONTAINER_PORTS } from './deployment-ports.ts';
 import { checked, list, matching, numberIn, optional } from './setting-kinds.ts';
 
@@ -39,6 +40,18 @@ function steps(from: number, to: number, step: number): number[] {
   return out;
 }
 
+/**
+ * The runtime's defaults of the limits the settings leave unset (runtime/src/config.ts;
+ * test/infra/settings.test.ts checks they agree): the rules between settings need them.
+ */
+export const RUNTIME_DEFAULTS = {
+  maxConnections: 500,
+  maxConnectionsPerAddress: 20,
+  ftpIdleTimeoutSeconds: 900,
+  ftpLoginTimeoutSeconds: 60,
+  ftpDataTimeoutSeconds: 30,
+} as const;
+
 /** One row of the table: the schema that reads the value (defaults included) and what the README says. */
 interface SettingRow<S extends z.ZodType> {
   readonly schema: S;
@@ -57,9 +70,22 @@ function unsetByDefault<T>(kind: z.ZodType<T | undefined>, unset: string, meanin
   return { schema: kind, defaultText: unset === '' ? '—' : `— (${unset})`, meaning };
 }
 
+/** The longest timeout the runtime can wait, in whole seconds. */
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
+/** A runtime limit (1 to `max`) written into the container only when set; unset, the runtime's default applies. */
+function runtimeLimit(max: number, name: keyof typeof RUNTIME_DEFAULTS, meaning: string) {
+  return unsetByDefault(optional(wholeNumber({ min: 1, max })), `runtime's ${RUNTIME_DEFAULTS[name]}`, meaning);
+}
+
 const secretArn = matching(
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
   'a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)',
+);
+const kmsKeyArn = matching(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+const domainName = matching(
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  'a lowercase domain name such as ftp.example.com (no trailing dot)',
 );
 const subnetId = matching(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0123456789abcdef0');
 
@@ -123,15 +149,35 @@ export const SETTINGS = {
     'endpoints',
     'new VPC: `endpoints` (interface endpoints, no internet path) or `nat` (one NAT gateway per AZ)',
   ),
+  elasticIpAllocationIds: withDefault(
+    list(matching(/^eipalloc-[0-9a-f]{8,17}$/, 'an Elastic IP allocation ID such as eipalloc-0123456789abcdef0'), { distinct: 'allocation ID' }),
+    [],
+    'existing Elastic IPs for the load balancer, one per zone in zone order (as Transfer Family\'s AddressAllocationIds); empty: new ones, retained when the stack goes',
+  ),
+  elasticIpQuota: withDefault(
+    checked(wholeNumber({ min: 1, max: 10000 })),
+    AWS_LIMITS.elasticIpsPerRegion,
+    'Elastic IPs this stack may allocate in its region (the default quota is 5, shared with everything else in the region); raise it with your quota',
+  ),
   bucketName: unsetByDefault(
     optional(bucketName),
     'new bucket',
     'existing bucket to serve; enable "Amazon EventBridge notifications" on it for the queue',
   ),
   bucketKmsKeyArn: unsetByDefault(
-    optional(matching(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)')),
+    optional(kmsKeyArn),
     '',
     'existing bucket encrypted with a customer managed key: the task may use it',
+  ),
+  bucketVersioning: withDefault(
+    checked(flag),
+    false,
+    'new bucket: keep every version, so deletes and overwrites can be undone (noncurrent versions expire after `bucketNoncurrentVersionDays`)',
+  ),
+  bucketNoncurrentVersionDays: withDefault(
+    checked(wholeNumber({ min: 0, max: 36500 })),
+    30,
+    'new versioned bucket: days a replaced or deleted version is kept; `0` keeps them forever',
   ),
   bucketPrefix: withDefault(
     checked(keyPrefix),
@@ -140,8 +186,32 @@ export const SETTINGS = {
   ),
   usersSecretArn: unsetByDefault(optional(secretArn), 'new secret', 'existing users secret (complete ARN)'),
   tlsSecretArn: unsetByDefault(optional(secretArn), 'new, empty secret', 'existing TLS secret (complete ARN)'),
+  usersSecretKmsKeyArn: unsetByDefault(
+    optional(kmsKeyArn),
+    'AWS managed key',
+    'existing users secret encrypted with a customer managed key: the task may decrypt with it (through Secrets Manager only)',
+  ),
+  tlsSecretKmsKeyArn: unsetByDefault(
+    optional(kmsKeyArn),
+    'AWS managed key',
+    'existing TLS secret encrypted with a customer managed key: the task may decrypt with it (through Secrets Manager only)',
+  ),
   taskCpu: withDefault(checked(numberIn(Object.keys(FARGATE_MEMORY).map(Number))), 512, 'task CPU units (Fargate sizes)'),
   taskMemoryMiB: withDefault(checked(wholeNumber({ min: 512, max: 122880 })), 1024, 'task memory, must fit the CPU'),
+  uploadBufferMiB: unsetByDefault(
+    optional(wholeNumber({ min: 8, max: 4_194_304 })),
+    'half of `taskMemoryMiB`',
+    'memory all uploads of a task may hold in part buffers (`FTP_UPLOAD_BUFFER_MIB`); it sets the largest file accepted',
+  ),
+  maxConnections: runtimeLimit(1_000_000, 'maxConnections', 'client connections a task holds at once, control and data (`FTP_MAX_CONNECTIONS`)'),
+  maxConnectionsPerAddress: runtimeLimit(1_000_000, 'maxConnectionsPerAddress', 'the same per client address, IPv6 per /64 (`FTP_MAX_CONNECTIONS_PER_ADDRESS`)'),
+  ftpIdleTimeoutSeconds: runtimeLimit(
+    MAX_TIMER_SECONDS,
+    'ftpIdleTimeoutSeconds',
+    'idle control connection timeout (`FTP_IDLE_TIMEOUT_SECONDS`); below `idleTimeoutSeconds`, so the task says 421 before the load balancer drops it silently',
+  ),
+  ftpLoginTimeoutSeconds: runtimeLimit(MAX_TIMER_SECONDS, 'ftpLoginTimeoutSeconds', 'time from connecting to a successful login (`FTP_LOGIN_TIMEOUT_SECONDS`)'),
+  ftpDataTimeoutSeconds: runtimeLimit(MAX_TIMER_SECONDS, 'ftpDataTimeoutSeconds', 'time a data connection may take to arrive (`FTP_DATA_TIMEOUT_SECONDS`)'),
   idleTimeoutSeconds: withDefault(
     checked(wholeNumber({ min: 60, max: 6000, note: 'NLB TCP listener limits' })),
     3600,
@@ -151,6 +221,49 @@ export const SETTINGS = {
     checked(wholeNumber({ min: 0, max: 3600 })),
     120,
     'how long a stopping task keeps its connections before SIGTERM (then up to 120 s more to finish transfers)',
+  ),
+  hostedZoneId: unsetByDefault(
+    optional(matching(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')),
+    'no DNS record',
+    'Route 53 public hosted zone for the name partners use; then also `hostedZoneName`',
+  ),
+  hostedZoneName: unsetByDefault(optional(domainName), '', "that hosted zone's domain, such as example.com"),
+  dnsName: unsetByDefault(
+    optional(domainName),
+    '`ftp.` + `hostedZoneName`',
+    'the name partners connect to: an alias record (A) in the zone for the load balancer; the TLS certificate must name it',
+  ),
+  alarmEmail: unsetByDefault(
+    optional(matching(/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/, 'an e-mail address such as ops@example.com')),
+    'none',
+    'e-mail address subscribed to the new alarm topic (confirm the mail AWS sends)',
+  ),
+  alarmTopicArn: unsetByDefault(
+    optional(matching(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')),
+    'new topic',
+    'existing SNS topic the alarms notify instead (your paging or chat topic; its policy must let CloudWatch publish)',
+  ),
+  alarmShardDownMinutes: withDefault(
+    checked(wholeNumber({ min: 6, max: 60 })),
+    DEFAULT_ALARM_THRESHOLDS.shardDownMinutes,
+    `\`ShardNNotRunning\`: minutes without a running task, out of ${SHARD_DOWN_WINDOW_EXTRA_MINUTES} more, that are not a deploy (a stop-first deploy leaves a shard 3-5 minutes without one)`,
+  ),
+  alarmFailedTransfers: withDefault(checked(wholeNumber({ min: 1, max: 1_000_000 })), DEFAULT_ALARM_THRESHOLDS.failedTransfers, 'failed transfers in 5 minutes that raise an alarm'),
+  alarmFailedLogins: withDefault(checked(wholeNumber({ min: 1, max: 1_000_000 })), DEFAULT_ALARM_THRESHOLDS.failedLogins, 'failed logins in 5 minutes that raise an alarm (password guessing)'),
+  alarmDeadLetterMessages: withDefault(
+    checked(wholeNumber({ min: 1, max: 1_000_000 })),
+    DEFAULT_ALARM_THRESHOLDS.deadLetterMessages,
+    'messages in the object-created dead-letter queue that raise an alarm',
+  ),
+  alarmMemoryPercent: withDefault(
+    checked(wholeNumber({ min: 1, max: 100 })),
+    DEFAULT_ALARM_THRESHOLDS.memoryPercent,
+    "a shard's task memory use, in percent of `taskMemoryMiB`, for 3 minutes out of 5, that raises an alarm",
+  ),
+  alarmTaskStops: withDefault(
+    checked(wholeNumber({ min: 1, max: 1000 })),
+    DEFAULT_ALARM_THRESHOLDS.taskStops,
+    'tasks stopping on their own (exited, failed to start or failed health checks) in 15 minutes that raise an alarm: a crash loop',
   ),
   logRetentionDays: withDefault(
     checked(numberIn(LOG_RETENTION_DAYS, `a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)),

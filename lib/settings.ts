@@ -96,7 +96,7 @@ export function defaultSettings(): BridgeSettings {
   return parse({});
 }
 
-/** Checks settings built in code (tests, other apps); returns them, normalised, or throws SettingsError. */
-export function validateSettings(settings: BridgeSettings): BridgeSettings {
+/** Checks settings built in code (tests, other apps; unset ones take their defaults); returns them, normalised, or throws SettingsError. */
+export function validateSettings(settings: Partial<BridgeSettings>): BridgeSettings {
   return parse({ ...settings });
 }

@@ -57,6 +57,20 @@ export function portClashes(layout: PortLayout): PortClash[] {
   return clashes;
 }
 
+/** The runtime's limits a deployment may set; each unset one keeps the runtime's default. */
+export interface RuntimeLimits {
+  /** FTP_MAX_CONNECTIONS. */
+  readonly maxConnections?: number;
+  /** FTP_MAX_CONNECTIONS_PER_ADDRESS. */
+  readonly maxConnectionsPerAddress?: number;
+  /** FTP_IDLE_TIMEOUT_SECONDS. */
+  readonly idleTimeoutSeconds?: number;
+  /** FTP_LOGIN_TIMEOUT_SECONDS. */
+  readonly loginTimeoutSeconds?: number;
+  /** FTP_DATA_TIMEOUT_SECONDS. */
+  readonly dataTimeoutSeconds?: number;
+}
+
 /** What every shard of a deployment shares. */
 export interface DeploymentEnvironment {
   readonly bucket: string;
@@ -68,6 +82,7 @@ export interface DeploymentEnvironment {
   /** Needed unless tlsMode is off. */
   readonly tlsSecretId: string | undefined;
   readonly logLevel: LogLevel;
+  readonly limits?: RuntimeLimits;
 }
 
 /** What is particular to one shard's container. */
@@ -95,12 +110,19 @@ export const CONTAINER_VARIABLES = [
   'FTP_PASSIVE_ADDRESS',
   'FTP_SHUTDOWN_GRACE_SECONDS',
   'FTP_UPLOAD_BUFFER_MIB',
+  'FTP_MAX_CONNECTIONS',
+  'FTP_MAX_CONNECTIONS_PER_ADDRESS',
+  'FTP_IDLE_TIMEOUT_SECONDS',
+  'FTP_LOGIN_TIMEOUT_SECONDS',
+  'FTP_DATA_TIMEOUT_SECONDS',
 ] as const;
 export type ContainerVariable = (typeof CONTAINER_VARIABLES)[number];
 
 /** The container environment of one shard: the variables config.ts reads, as it reads them. */
 export function containerEnvironment(deployment: DeploymentEnvironment, shard: ShardEnvironment): { readonly [K in ContainerVariable]?: string } {
   const { ports } = shard;
+  const limits = deployment.limits ?? {};
+  const limit = (name: ContainerVariable, value: number | undefined) => (value === undefined ? {} : { [name]: String(value) });
   return {
     S3_BUCKET: deployment.bucket,
     ...(deployment.bucketPrefix === '' ? {} : { S3_PREFIX: deployment.bucketPrefix }),
@@ -118,5 +140,10 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     // Set, not left to the runtime: Fargate limits the task, and the container's own
     // cgroup may show no limit at all.
     FTP_UPLOAD_BUFFER_MIB: String(shard.uploadBufferMiB),
+    ...limit('FTP_MAX_CONNECTIONS', limits.maxConnections),
+    ...limit('FTP_MAX_CONNECTIONS_PER_ADDRESS', limits.maxConnectionsPerAddress),
+    ...limit('FTP_IDLE_TIMEOUT_SECONDS', limits.idleTimeoutSeconds),
+    ...limit('FTP_LOGIN_TIMEOUT_SECONDS', limits.loginTimeoutSeconds),
+    ...limit('FTP_DATA_TIMEOUT_SECONDS', limits.dataTimeoutSeconds),
   };
 }

@@ -1,6 +1,36 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { BridgeSettings } from '../../lib/settings.ts';
 import { refOf, resourcesOfType, synthesize } from './stack-fixture.ts';
+
+type AlarmProperties = Record<string, unknown>;
+
+/**
+ * CloudWatch's M-out-of-N evaluation over one-minute points, oldest first (undefined = no
+ * data): whether the alarm goes to ALARM at any minute of the timeline.
+ */
+function everAlarms(alarm: AlarmProperties, points: readonly (number | undefined)[]): boolean {
+  return points.some((_, minute) => alarmsAt(alarm, points.slice(0, minute + 1)));
+}
+
+/** The M-out-of-N evaluation after the last of `points`. */
+function alarmsAt(alarm: AlarmProperties, points: readonly (number | undefined)[]): boolean {
+  const periods = alarm['EvaluationPeriods'] as number;
+  const datapoints = (alarm['DatapointsToAlarm'] as number | undefined) ?? periods;
+  const threshold = alarm['Threshold'] as number;
+  const breaches = (value: number) =>
+    ({ LessThanThreshold: value < threshold, GreaterThanOrEqualToThreshold: value >= threshold })[alarm['ComparisonOperator'] as string]!;
+  const missing = alarm['TreatMissingData'] as string;
+  const window = points.slice(-periods);
+  const breaching = window.filter((value) => (value === undefined ? missing === 'breaching' : breaches(value))).length;
+  return breaching >= datapoints;
+}
+
+/** One-minute running-task points: `up` minutes with a task, then `down` without (no data, as Container Insights then sends none), ... */
+function timeline(...phases: [up: number, down: number][]): (number | undefined)[] {
+  return phases.flatMap(([up, down]) => [...Array<number>(up).fill(1), ...Array<undefined>(down).fill(undefined)]);
+}
 
 describe('monitoring', () => {
   const synthesized = synthesize({ shardCount: 3 });
@@ -23,6 +53,8 @@ describe('monitoring', () => {
       LoginsFailed: ['{ ($.event = "login") && ($.outcome = "failed") }', '1'],
       StorageErrors: ['{ $.event = "storage-error" }', '1'],
       SessionsOpened: ['{ $.event = "session-open" }', '1'],
+      StartFailures: ['{ $.event = "start-failed" }', '1'],
+      UsersInvalid: ['{ $.event = "users-invalid" }', '1'],
       DataConnectionFailures: ['{ ($.event = "data-connection-timeout") || ($.event = "data-connection-failed") }', '1'],
     });
     // One series per reason the runtime gives; CloudWatch refuses a default value with dimensions.
@@ -31,7 +63,7 @@ describe('monitoring', () => {
     assert.deepEqual(transformation!.Dimensions, [{ Key: 'Reason', Value: '$.reason' }]);
     assert.equal(transformation!.DefaultValue, undefined);
 
-    const logGroup = synthesized.stack.resolve(synthesized.stack.logGroup.logGroupName);
+    const logGroup = synthesized.stack.resolve(synthesized.stack.bridge.logGroup.logGroupName);
     for (const filter of filters) assert.deepEqual(filter['LogGroupName'], logGroup);
   });
 
@@ -60,6 +92,84 @@ describe('monitoring', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
   });
 
+  const shardDown: [string, (number | undefined)[], boolean][] = [
+    ['a stop-first deploy (5 minutes without a task) is not an alarm at any minute', timeline([30, 5], [10, 0]), false],
+    ['two deploys 10 minutes apart', timeline([30, 5], [10, 5], [3, 0]), false],
+    ['two deploys back to back leave it down 10 minutes in 12: that is one', timeline([30, 5], [2, 5]), true],
+    ['a shard down for 10 minutes is', timeline([30, 10]), true],
+    ['a shard whose metric reads 0 for 10 minutes is', [...timeline([30, 0]), ...Array<number>(10).fill(0)], true],
+    ['a crash loop up 1 minute in 3 is', timeline([30, 0], [1, 2], [1, 2], [1, 2], [1, 2], [1, 2]), true],
+  ];
+  for (const [name, points, expected] of shardDown) {
+    test(`ShardNNotRunning: ${name}`, () => {
+      const shard1 = Object.entries(alarms).find(([id]) => id.startsWith('MonitoringShard1NotRunning'))![1].Properties!;
+      assert.equal(shard1['TreatMissingData'], 'breaching', 'a shard whose metrics stop must not look healthy');
+      assert.equal(everAlarms(shard1, points), expected);
+    });
+  }
+
+  test('a memory alarm per shard, on ECS\'s memory use of the task', () => {
+    const memory = Object.values(alarms).filter((alarm) => alarm.Properties!['MetricName'] === 'MemoryUtilization');
+    assert.equal(memory.length, settings.shardCount);
+    for (const service of Object.keys(resourcesOfType(template, 'AWS::ECS::Service'))) {
+      const alarm = memory.find((candidate) => JSON.stringify(candidate.Properties!['Dimensions']).includes(service))!.Properties!;
+      assert.equal(alarm['Namespace'], 'AWS/ECS');
+      assert.equal(alarm['Threshold'], 85);
+      assert.deepEqual([alarm['DatapointsToAlarm'], alarm['EvaluationPeriods']], [3, 5]);
+    }
+  });
+
+  test('start-failed and users-invalid raise an alarm at their first line', () => {
+    for (const metric of ['StartFailures', 'UsersInvalid']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metric,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  test('tasks stopping on their own (not a deploy) are kept and counted: a crash loop raises an alarm', () => {
+    const rules = Object.entries(resourcesOfType(template, 'AWS::Events::Rule')).filter(([, rule]) =>
+      JSON.stringify(rule.Properties!['EventPattern']).includes('ECS Task State Change'),
+    );
+    assert.equal(rules.length, 1);
+    const [ruleId, rule] = rules[0]!;
+    const cluster = Object.keys(resourcesOfType(template, 'AWS::ECS::Cluster'))[0]!;
+    assert.deepEqual(rule.Properties!['EventPattern'], {
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: {
+        clusterArn: [{ 'Fn::GetAtt': [cluster, 'Arn'] }],
+        lastStatus: ['STOPPED'],
+        $or: [{ stopCode: ['EssentialContainerExited', 'TaskFailedToStart'] }, { stoppedReason: [{ prefix: 'Task failed ELB health checks' }] }],
+      },
+    });
+    const [target] = rule.Properties!['Targets'] as { Arn: unknown }[];
+    assert.ok(JSON.stringify(target!.Arn).includes('MonitoringTaskStops'), 'the stops and their reasons land in a log group');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Events',
+      MetricName: 'MatchedEvents',
+      Dimensions: [{ Name: 'RuleName', Value: { Ref: ruleId } }],
+      Statistic: 'Sum',
+      Period: 900,
+      Threshold: 3,
+    });
+  });
+
+  test('a message in the object-created dead-letter queue raises an alarm', () => {
+    const queue = synthesized.stack.resolve(synthesized.stack.bridge.objectCreated.deadLetterQueue.queueName);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: queue }],
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   test('every alarm notifies the alarm topic, which is an output', () => {
     const topics = Object.keys(resourcesOfType(template, 'AWS::SNS::Topic'));
     assert.equal(topics.length, 1);
@@ -76,5 +186,45 @@ describe('monitoring', () => {
     for (const title of ['Alarms', 'Running tasks per shard', 'Healthy targets', 'Load balancer flows', 'Transfers', 'Sessions and logins', 'Storage errors', 'Recent failures']) {
       assert.ok(body.includes(`\\"title\\":\\"${title}\\"`), title);
     }
+  });
+});
+
+describe('alarm settings', () => {
+  const byMetric = (template: ReturnType<typeof synthesize>['template'], name: string) =>
+    Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties!).filter((alarm) => alarm['MetricName'] === name);
+  // Each setting, a value and what it must change in the alarm of `metric`.
+  const thresholds: [Partial<BridgeSettings>, string, Record<string, unknown>][] = [
+    [{ alarmFailedTransfers: 3 }, 'TransfersFailed', { Threshold: 3 }],
+    [{ alarmFailedLogins: 100 }, 'LoginsFailed', { Threshold: 100 }],
+    [{ alarmDeadLetterMessages: 50 }, 'ApproximateNumberOfMessagesVisible', { Threshold: 50 }],
+    [{ alarmMemoryPercent: 70 }, 'MemoryUtilization', { Threshold: 70 }],
+    [{ alarmTaskStops: 5 }, 'MatchedEvents', { Threshold: 5 }],
+    [{ alarmShardDownMinutes: 20 }, 'RunningTaskCount', { DatapointsToAlarm: 20, EvaluationPeriods: 25 }],
+  ];
+  for (const [overrides, metric, expected] of thresholds) {
+    test(`${Object.keys(overrides)[0]} sets the ${metric} alarm`, () => {
+      const found = byMetric(synthesize(overrides).template, metric);
+      assert.ok(found.length > 0);
+      for (const alarm of found) assert.deepEqual(Object.fromEntries(Object.keys(expected).map((key) => [key, alarm[key]])), expected);
+    });
+  }
+
+  test('alarmEmail subscribes the address to the new topic', () => {
+    const { template } = synthesize({ alarmEmail: 'ops@example.com' });
+    const topic = Object.keys(resourcesOfType(template, 'AWS::SNS::Topic'))[0]!;
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topic } });
+  });
+
+  test('alarmTopicArn: no topic of the stack\'s own, every alarm notifies the given one', () => {
+    const arn = 'arn:aws:sns:eu-west-1:123456789012:ops-paging';
+    const { template } = synthesize({ alarmTopicArn: arn });
+    assert.deepEqual(resourcesOfType(template, 'AWS::SNS::Topic'), {});
+    assert.deepEqual(resourcesOfType(template, 'AWS::SNS::Subscription'), {});
+    for (const [id, alarm] of Object.entries(resourcesOfType(template, 'AWS::CloudWatch::Alarm'))) {
+      assert.deepEqual(alarm.Properties!['AlarmActions'], [arn], id);
+      assert.deepEqual(alarm.Properties!['OKActions'], [arn], id);
+    }
+    template.hasOutput('AlarmTopicArn', { Value: arn });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.arrayWith([arn]) });
   });
 });

@@ -9,11 +9,12 @@ describe('cdk-nag AwsSolutions', () => {
   // Variants that change which resources exist (and so which rules apply).
   const cases: [string, Partial<BridgeSettings>][] = [
     ['defaults', {}],
-    ['active mode with NAT, restricted client networks, prefix', { activeMode: true, egress: 'nat', allowedCidrs: ['203.0.113.0/24'], bucketPrefix: 'ftp' }],
+    ['active mode with NAT, restricted client networks, prefix, DNS name', { activeMode: true, egress: 'nat', allowedCidrs: ['203.0.113.0/24'], bucketPrefix: 'ftp', hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com' }],
     [
-      'existing VPC, bucket with KMS key, secrets; TLS off',
+      'existing VPC and addresses, bucket with KMS key, secrets; TLS off',
       {
         ...EXISTING_VPC,
+        elasticIpAllocationIds: ['eipalloc-0123456789abcdef0', 'eipalloc-0123456789abcdef1', 'eipalloc-0123456789abcdef2'],
         bucketName: 'partner-files',
         bucketKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
         usersSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf',

@@ -44,7 +44,7 @@ function synthesizedRules({ template }: Synthesized): RuleLine[] {
 function tableRules({ stack, settings }: Synthesized): RuleLine[] {
   const groupId = (group: FirewallGroup) => {
     const construct =
-      group === 'load-balancer' ? stack.securityGroups.loadBalancer : group === 'task' ? stack.securityGroups.task : stack.network.interfaceEndpointsSecurityGroup!;
+      group === 'load-balancer' ? stack.bridge.securityGroups.loadBalancer : group === 'task' ? stack.bridge.securityGroups.task : stack.bridge.network.interfaceEndpointsSecurityGroup!;
     return getAttOf(stack.resolve(construct.securityGroupId))!;
   };
   const peers = (peer: FirewallPeer): string[] => {
@@ -54,7 +54,7 @@ function tableRules({ stack, settings }: Synthesized): RuleLine[] {
       case 'anywhere':
         return ['cidr 0.0.0.0/0'];
       case 's3-prefix-list':
-        return [`prefix-list ${JSON.stringify(stack.resolve(stack.s3PrefixList.prefixListId))}`];
+        return [`prefix-list ${JSON.stringify(stack.resolve(stack.bridge.s3PrefixList.prefixListId))}`];
       case 'load-balancer':
       case 'task':
       case 'interface-endpoints':
@@ -88,7 +88,7 @@ describe('security groups', () => {
   test('the stack has no security group besides the table\'s', () => {
     for (const overrides of [{}, { activeMode: true, egress: 'nat' as const }]) {
       const synthesized = synthesize(overrides);
-      const expected = [synthesized.stack.securityGroups.loadBalancer, synthesized.stack.securityGroups.task, synthesized.stack.network.interfaceEndpointsSecurityGroup]
+      const expected = [synthesized.stack.bridge.securityGroups.loadBalancer, synthesized.stack.bridge.securityGroups.task, synthesized.stack.bridge.network.interfaceEndpointsSecurityGroup]
         .filter((group) => group !== undefined)
         .map((group) => getAttOf(synthesized.stack.resolve(group.securityGroupId))!.split('.')[0]!);
       assert.deepEqual(Object.keys(resourcesOfType(synthesized.template, 'AWS::EC2::SecurityGroup')).sort(), expected.sort());
@@ -97,7 +97,7 @@ describe('security groups', () => {
 
   test('the tasks run in the task group only', () => {
     const synthesized = synthesize();
-    const taskGroup = synthesized.stack.resolve(synthesized.stack.securityGroups.task.securityGroupId);
+    const taskGroup = synthesized.stack.resolve(synthesized.stack.bridge.securityGroups.task.securityGroupId);
     for (const service of Object.values(resourcesOfType(synthesized.template, 'AWS::ECS::Service'))) {
       const network = service.Properties!['NetworkConfiguration'] as { AwsvpcConfiguration: { SecurityGroups: unknown[] } };
       assert.deepEqual(network.AwsvpcConfiguration.SecurityGroups, [taskGroup]);

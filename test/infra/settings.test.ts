@@ -60,15 +60,38 @@ describe('settings from context', () => {
         vpcTaskSubnetIds: [],
         maxAzs: 2,
         egress: 'endpoints',
+        elasticIpAllocationIds: [],
+        elasticIpQuota: 5,
         bucketName: undefined,
         bucketKmsKeyArn: undefined,
+        bucketVersioning: false,
+        bucketNoncurrentVersionDays: 30,
         bucketPrefix: '',
         usersSecretArn: undefined,
         tlsSecretArn: undefined,
+        usersSecretKmsKeyArn: undefined,
+        tlsSecretKmsKeyArn: undefined,
         taskCpu: 512,
         taskMemoryMiB: 1024,
+        uploadBufferMiB: undefined,
+        maxConnections: undefined,
+        maxConnectionsPerAddress: undefined,
+        ftpIdleTimeoutSeconds: undefined,
+        ftpLoginTimeoutSeconds: undefined,
+        ftpDataTimeoutSeconds: undefined,
         idleTimeoutSeconds: 3600,
         deregistrationDelaySeconds: 120,
+        hostedZoneId: undefined,
+        hostedZoneName: undefined,
+        dnsName: undefined,
+        alarmEmail: undefined,
+        alarmTopicArn: undefined,
+        alarmShardDownMinutes: 10,
+        alarmFailedTransfers: 10,
+        alarmFailedLogins: 20,
+        alarmDeadLetterMessages: 1,
+        alarmMemoryPercent: 85,
+        alarmTaskStops: 3,
         logRetentionDays: 90,
         logLevel: 'info',
       },
@@ -116,6 +139,14 @@ describe('settings from context', () => {
       vpcTaskSubnetIds: EXISTING_VPC.vpcTaskSubnetIds!.join(','),
     });
     assert.deepEqual(settings.vpcTaskSubnetIds, EXISTING_VPC.vpcTaskSubnetIds);
+  });
+
+  test('the Elastic IP quota is reached exactly, not refused; existing addresses take none of it', () => {
+    // 5 zones × 1 address = 5; with existing addresses only the 3 NAT gateways allocate.
+    assert.equal(fromContext({ maxAzs: 5 }).maxAzs, 5);
+    const ids = ['eipalloc-0123456789abcdef0', 'eipalloc-0123456789abcdef1', 'eipalloc-0123456789abcdef2'];
+    assert.deepEqual(fromContext({ maxAzs: 3, egress: 'nat', elasticIpAllocationIds: ids.join(',') }).elasticIpAllocationIds, ids);
+    assert.equal(fromContext({ maxAzs: 3, egress: 'nat', elasticIpQuota: 6 }).elasticIpQuota, 6);
   });
 
   test('the AWS limits are reached exactly, not refused', () => {
@@ -184,6 +215,38 @@ describe('settings from context', () => {
       'bridge:vpcTaskSubnetIds: expected one subnet per zone of bridge:vpcAvailabilityZones (3), got 1'],
     ['zone name that is not one', { ...EXISTING_VPC, vpcAvailabilityZones: ['eu-west-1a', 'eu-west-1b', 'west'] },
       'bridge:vpcAvailabilityZones: expected an availability zone name such as eu-west-1a, got "west"'],
+    ['NAT and load balancer addresses beyond the Elastic IP quota', { maxAzs: 3, egress: 'nat' },
+      'bridge:maxAzs: 3 zones need 6 new Elastic IPs (3 for the load balancer + 3 for the NAT gateways of bridge:egress=nat); bridge:elasticIpQuota is 5 ' +
+        '(the default quota per region, shared with everything else there): use fewer zones, existing addresses (bridge:elasticIpAllocationIds), bridge:egress=endpoints, or raise the quota and bridge:elasticIpQuota'],
+    ['load balancer addresses beyond a lower quota', { ...EXISTING_VPC, elasticIpQuota: 2 },
+      'bridge:vpcAvailabilityZones: 3 zones need 3 new Elastic IPs (3 for the load balancer); bridge:elasticIpQuota is 2 ' +
+        '(the default quota per region, shared with everything else there): use fewer zones, existing addresses (bridge:elasticIpAllocationIds), or raise the quota and bridge:elasticIpQuota'],
+    ['an existing address for one zone of two', { elasticIpAllocationIds: ['eipalloc-0123456789abcdef0'] },
+      'bridge:elasticIpAllocationIds: expected one allocation ID per zone (2, from bridge:maxAzs), got 1'],
+    ['an allocation ID that is not one', { elasticIpAllocationIds: '203.0.113.10,eipalloc-0123456789abcdef0' },
+      'bridge:elasticIpAllocationIds: expected an Elastic IP allocation ID such as eipalloc-0123456789abcdef0, got "203.0.113.10"'],
+    ['an alarm address and an alarm topic', { alarmEmail: 'ops@example.com', alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops-paging' },
+      'bridge:alarmEmail: is subscribed to the topic the stack creates; with bridge:alarmTopicArn, subscribe the address to that topic instead'],
+    ['an alarm address that is not one', { alarmEmail: 'ops at example.com' }, 'bridge:alarmEmail: expected an e-mail address such as ops@example.com, got "ops at example.com"'],
+    ['a shard-down window as short as a deploy', { alarmShardDownMinutes: 5 }, 'bridge:alarmShardDownMinutes: expected a whole number from 6 to 60, got 5'],
+    ['a memory alarm above 100 %', { alarmMemoryPercent: 120 }, 'bridge:alarmMemoryPercent: expected a whole number from 1 to 100, got 120'],
+    ['a secret key without an existing secret', { tlsSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abcd' },
+      'bridge:tlsSecretKmsKeyArn: applies to an existing secret only: set bridge:tlsSecretArn too'],
+    ['versioning an existing bucket', { bucketName: 'partner-files', bucketVersioning: true },
+      'bridge:bucketVersioning: applies to a bucket the stack creates only: turn versioning on for partner-files yourself'],
+    ['an upload budget that leaves the task no memory', { uploadBufferMiB: 900 },
+      'bridge:uploadBufferMiB: 900 leaves the task less than 256 MiB of bridge:taskMemoryMiB 1024 for Node, sessions and downloads; expected at most 768'],
+    ['an upload budget below one part', { uploadBufferMiB: 5 }, 'bridge:uploadBufferMiB: expected a whole number from 8 to 4194304, got 5'],
+    ['more connections per address than in all', { maxConnections: 10 }, 'bridge:maxConnectionsPerAddress: 20 is more than bridge:maxConnections (10); expected at most that'],
+    ['a task idle timeout the load balancer cuts first', { ftpIdleTimeoutSeconds: 4000 },
+      "bridge:ftpIdleTimeoutSeconds: the task's idle timeout (4000 s) must be shorter than the load balancer's bridge:idleTimeoutSeconds (3600 s), or the load balancer drops quiet sessions without the 421 the task sends"],
+    ['a load balancer idle timeout below the task\'s default', { idleTimeoutSeconds: 600 },
+      "bridge:idleTimeoutSeconds: the task's idle timeout (900 s) must be shorter than the load balancer's bridge:idleTimeoutSeconds (600 s), or the load balancer drops quiet sessions without the 421 the task sends"],
+    ['a hosted zone without its domain', { hostedZoneId: 'Z0123456789ABCDEFGHIJ' }, "bridge:hostedZoneName: is needed with bridge:hostedZoneId: the zone's domain"],
+    ['a name outside the hosted zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com', dnsName: 'ftp.example.org' },
+      'bridge:dnsName: ftp.example.org is not in the hosted zone example.com'],
+    ['a name with a trailing dot', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'example.com', dnsName: 'ftp.example.com.' },
+      'bridge:dnsName: expected a lowercase domain name such as ftp.example.com (no trailing dot), got "ftp.example.com."'],
     ['bad log level', { logLevel: 'verbose' }, 'bridge:logLevel: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
   ];
   test('an existing VPC alone is told all three settings it needs', () => {

@@ -8,6 +8,7 @@ import { CONTAINER_PORTS } from '../../lib/deployment-ports.ts';
 import { loadConfig } from '../../runtime/src/config.ts';
 import { SHUTDOWN_ABORT_WAIT_MS } from '../../runtime/src/protocol/ftp-server.ts';
 import type { BridgeSettings } from '../../lib/settings.ts';
+import { RUNTIME_DEFAULTS } from '../../lib/settings-schema.ts';
 import { EXISTING_VPC, getAttOf, refOf, resourcesOfType, synthesize } from './stack-fixture.ts';
 import type { Synthesized } from './stack-fixture.ts';
 
@@ -178,6 +179,37 @@ describe('shards', () => {
         assert.equal(view.environment['FTP_UPLOAD_BUFFER_MIB'], budget, `${taskMemoryMiB} MiB task`);
       }
     }
+  });
+
+  test('runtime limits set as settings reach every container, and the runtime reads them as meant; unset ones leave its defaults', () => {
+    const limits: Partial<BridgeSettings> = {
+      maxConnections: 200,
+      maxConnectionsPerAddress: 5,
+      ftpIdleTimeoutSeconds: 300,
+      ftpLoginTimeoutSeconds: 20,
+      ftpDataTimeoutSeconds: 15,
+      uploadBufferMiB: 700,
+    };
+    const stand = { S3_BUCKET: 'partner-files', FTP_USERS_SECRET_ID: 'users', FTP_TLS_SECRET_ID: 'tls', FTP_PASSIVE_ADDRESS: '203.0.113.10' };
+    for (const view of services(synthesize(limits))) {
+      const env = { ...Object.fromEntries(Object.entries(view.environment).filter(([, value]) => typeof value === 'string')), ...stand } as Record<string, string>;
+      const config = loadConfig(env);
+      assert.deepEqual(
+        [config.maxConnections, config.maxConnectionsPerAddress, config.idleTimeoutMs, config.loginTimeoutMs, config.dataConnectionTimeoutMs, config.uploadBuffer.bytes],
+        [200, 5, 300_000, 20_000, 15_000, 700 * 1024 * 1024],
+      );
+    }
+    const defaults = loadConfig({ S3_BUCKET: 'partner-files', FTP_USERS_FILE: '/u.json' });
+    for (const view of services(synthesize())) {
+      for (const name of ['FTP_MAX_CONNECTIONS', 'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_DATA_TIMEOUT_SECONDS']) {
+        assert.equal(view.environment[name], undefined, name);
+      }
+    }
+    // The settings table names the runtime's own defaults for the limits it leaves unset.
+    assert.deepEqual(
+      [defaults.maxConnections, defaults.maxConnectionsPerAddress, defaults.idleTimeoutMs / 1000, defaults.loginTimeoutMs / 1000, defaults.dataConnectionTimeoutMs / 1000],
+      [RUNTIME_DEFAULTS.maxConnections, RUNTIME_DEFAULTS.maxConnectionsPerAddress, RUNTIME_DEFAULTS.ftpIdleTimeoutSeconds, RUNTIME_DEFAULTS.ftpLoginTimeoutSeconds, RUNTIME_DEFAULTS.ftpDataTimeoutSeconds],
+    );
   });
 
   test('implicit FTPS off and TLS off: port 0, no implicit mapping, no TLS secret', () => {

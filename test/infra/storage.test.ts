@@ -35,10 +35,35 @@ describe('bucket, secrets and events', () => {
     });
   });
 
+  // Versioning settings → the bucket's versioning and its lifecycle rules (ids → what they do).
+  const versioning: [string, Record<string, unknown>, string | undefined, Record<string, unknown>][] = [
+    ['off by default: no versioning, no version rule', {}, undefined, { 'abort-incomplete-multipart-uploads': { AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } } }],
+    ['on: replaced and deleted versions kept 30 days, then expired', { bucketVersioning: true }, 'Enabled', {
+      'abort-incomplete-multipart-uploads': { AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+      'expire-noncurrent-versions': { NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true },
+    }],
+    ['on, versions kept forever', { bucketVersioning: true, bucketNoncurrentVersionDays: 0 }, 'Enabled', {
+      'abort-incomplete-multipart-uploads': { AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+    }],
+  ];
+  for (const [name, overrides, status, rules] of versioning) {
+    test(`bucket versioning: ${name}`, () => {
+      const [bucket] = Object.values(resourcesOfType(synthesize(overrides).template, 'AWS::S3::Bucket'));
+      const properties = bucket!.Properties!;
+      assert.deepEqual((properties['VersioningConfiguration'] as { Status: string } | undefined)?.Status, status);
+      const actual = (properties['LifecycleConfiguration'] as { Rules: Record<string, unknown>[] }).Rules;
+      assert.deepEqual(
+        Object.fromEntries(actual.map(({ Id, Status, ...rest }) => [Id, (assert.equal(Status, 'Enabled'), rest)])),
+        rules,
+      );
+    });
+  }
+
   test('"Object Created" events of the bucket go to a queue with a dead-letter queue', () => {
     const { template } = synthesize();
     const bucket = Object.keys(resourcesOfType(template, 'AWS::S3::Bucket'))[0]!;
-    const rules = Object.values(resourcesOfType(template, 'AWS::Events::Rule'));
+    // The bucket's rule (the other one watches ECS task stops).
+    const rules = Object.values(resourcesOfType(template, 'AWS::Events::Rule')).filter((rule) => JSON.stringify(rule.Properties!['EventPattern']).includes('aws.s3'));
     assert.equal(rules.length, 1);
     const rule = rules[0]!.Properties!;
     assert.deepEqual(rule['EventPattern'], { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [{ Ref: bucket }] } } });

@@ -70,6 +70,50 @@ describe('task role', () => {
         BucketKey: [['kms:Decrypt', 'kms:GenerateDataKey'], ['arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'], undefined],
       }),
     ],
+    [
+      'existing secrets, each encrypted with a customer managed key: kms:Decrypt on those keys, through Secrets Manager only',
+      {
+        usersSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf',
+        usersSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-12ab-34cd-56ef-1234567890ab',
+        tlsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl',
+        tlsSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/bbbbbbbb-12ab-34cd-56ef-1234567890ab',
+      },
+      () => ({
+        Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
+        List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
+        Secrets: [
+          ['secretsmanager:GetSecretValue'],
+          ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'],
+          undefined,
+        ],
+        SecretKeys: [
+          ['kms:Decrypt'],
+          ['arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:eu-west-1:123456789012:key/bbbbbbbb-12ab-34cd-56ef-1234567890ab'],
+          { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+        ],
+      }),
+    ],
+    [
+      'one key for both secrets is granted once; TLS off grants none for the TLS secret',
+      {
+        usersSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf',
+        usersSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-12ab-34cd-56ef-1234567890ab',
+        tlsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl',
+        tlsSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/bbbbbbbb-12ab-34cd-56ef-1234567890ab',
+        tlsMode: 'off',
+        implicitTlsPort: 0,
+      },
+      () => ({
+        Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
+        List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
+        Secrets: [['secretsmanager:GetSecretValue'], ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'], undefined],
+        SecretKeys: [
+          ['kms:Decrypt'],
+          ['arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-12ab-34cd-56ef-1234567890ab'],
+          { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+        ],
+      }),
+    ],
   ];
   for (const [name, overrides, expected] of cases) {
     test(`only the actions the bridge uses, on named resources: ${name}`, () => {
@@ -106,7 +150,7 @@ describe('task role', () => {
 
   test('the task execution role may only pull images and write logs; the trust policy is scoped to the account', () => {
     const { template, stack } = synthesize();
-    const executionRole = getAttOf(stack.resolve(stack.executionRole.roleArn))!.split('.')[0];
+    const executionRole = getAttOf(stack.resolve(stack.bridge.executionRole.roleArn))!.split('.')[0];
     const actions = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
       .filter((policy) => (policy.Properties!['Roles'] as unknown[]).some((r) => refOf(r) === executionRole))
       .flatMap((policy) => (policy.Properties!['PolicyDocument'] as { Statement: Statement[] }).Statement)
@@ -114,7 +158,7 @@ describe('task role', () => {
     assert.deepEqual([...new Set(actions)].sort(), [
       'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'logs:CreateLogStream', 'logs:PutLogEvents',
     ]);
-    const taskRole = getAttOf(stack.resolve(stack.taskRole.role.roleArn))!.split('.')[0]!;
+    const taskRole = getAttOf(stack.resolve(stack.bridge.taskRole.role.roleArn))!.split('.')[0]!;
     const trust = resourcesOfType(template, 'AWS::IAM::Role')[taskRole]!.Properties!['AssumeRolePolicyDocument'] as { Statement: Statement[] };
     assert.deepEqual(trust.Statement[0]!.Condition, { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
   });

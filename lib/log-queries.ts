@@ -1,0 +1,41 @@
+/**
+ * The CloudWatch Logs Insights queries operators start from: the stack saves each one
+ * as a query definition (lib/bridge-log-queries.ts) and README "### Read logs" shows
+ * them, rendered from this table (bin/render-log-queries.ts). One source for the text.
+ */
+
+export interface LogQuery {
+  /** Names the saved query (`<stack>/<name>`) and its construct. */
+  readonly name: string;
+  /** What it answers; the comment above it in README. */
+  readonly title: string;
+  readonly lines: readonly string[];
+}
+
+export const LOG_QUERIES: readonly LogQuery[] = [
+  {
+    name: 'failed-transfers',
+    title: 'Failed and aborted transfers',
+    lines: ['fields @timestamp, command, path, bytes, outcome, @logStream', '| filter event = "transfer" and outcome != "ok"', '| sort @timestamp desc'],
+  },
+  {
+    name: 'failed-logins',
+    title: 'Failed logins per client network and user',
+    lines: ['filter event = "login" and outcome = "failed"', '| stats count(*) as failures by username, clientAddress', '| sort failures desc'],
+  },
+  {
+    name: 'bytes-per-hour',
+    title: 'Bytes uploaded and downloaded per hour',
+    lines: ['filter event = "transfer" and outcome = "ok"', '| stats sum(bytes) as bytes by command, bin(1h)'],
+  },
+  {
+    name: 'storage-errors',
+    title: 'S3 failures by kind',
+    lines: ['filter event = "storage-error"', '| stats count(*) by kind'],
+  },
+];
+
+/** The query text CloudWatch runs. */
+export function queryText(query: LogQuery): string {
+  return query.lines.join('\n');
+}
