@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConcurrencyLimit } from './concurrency-limit.ts';
-import type { WatchedDocument } from '../watched-document.ts';
+import type { WatchedDocument } from '../sources/watched-document.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
 import { VerifiedPasswordCache } from './verified-password-cache.ts';
