@@ -107,6 +107,13 @@ const PACKAGE_RULES: readonly PackageRule[] = [
   },
 ];
 
+/**
+ * The runtime modules the CDK app (lib/, bin/) may import: the typed container contract,
+ * the TLS words, the value validators and the partner rules. They import only each other
+ * and Node, so a synth never loads the server, its logger or an AWS SDK client.
+ */
+const SHARED_WITH_CDK: readonly Place[] = ['container-environment.ts', 'tls-policy.ts', 'settings/', 'probe/partner-rules.ts'];
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNTIME = join(ROOT, 'runtime/src');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -163,11 +170,29 @@ test('runtime imports go only the ways the layer table allows', () => {
   assert.deepEqual(layeringProblems(), []);
 });
 
+test('the CDK app imports from the runtime only the modules the two sides share, and those nothing else', () => {
+  const problems: string[] = [];
+  const cdkFiles = ['lib', 'bin'].flatMap((folder) => sourceFiles(join(ROOT, folder)));
+  const shared = sourceFiles(RUNTIME).filter((file) => SHARED_WITH_CDK.some((place) => isIn(relative(RUNTIME, file), place)));
+  for (const file of [...cdkFiles, ...shared]) {
+    for (const specifier of importSpecifiers(file).filter((specifier) => specifier.startsWith('.'))) {
+      const target = relative(RUNTIME, resolve(dirname(file), specifier));
+      const inRuntime = !target.startsWith('..');
+      const fromShared = shared.includes(file);
+      if ((inRuntime || fromShared) && !SHARED_WITH_CDK.some((place) => isIn(target, place))) {
+        problems.push(`${relative(ROOT, file)} → ${inRuntime ? `runtime/src/${target}` : target}: outside ${SHARED_WITH_CDK.join(', ')}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('every place the table names exists, so a move cannot leave a row behind unnoticed', () => {
   const paths = sourceFiles(RUNTIME).map((file) => relative(RUNTIME, file));
   const places = [
     ...LAYERS.flatMap((row) => [...row.files, ...row.mayImport]),
     ...PACKAGE_RULES.flatMap((rule) => rule.onlyFrom),
+    ...SHARED_WITH_CDK,
   ];
   assert.deepEqual([...new Set(places)].filter((place) => !paths.some((path) => isIn(path, place))), []);
 });
