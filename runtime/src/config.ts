@@ -1,6 +1,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import { CONTAINER_VARIABLES, LOG_LEVELS, portClashes, uploadBufferMiBForMemory, type ContainerVariable, type ListenerPort, type LogLevel } from './container-environment.ts';
-import type { TlsCredentialsSource } from './protocol/tls-credentials.ts';
+import type { TlsCredentialsSource } from './sources/tls-credentials.ts';
 import type { PercentCopyMode } from './storage/copy-source.ts';
 import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
 import * as shared from './settings/validators.ts';
@@ -12,7 +12,7 @@ import {
   type TlsMode,
   type TlsSessionReuse,
 } from './tls-policy.ts';
-import type { DocumentSource } from './watched-document.ts';
+import type { DocumentSource } from './sources/watched-document.ts';
 
 /**
  * The bridge's whole configuration, read from environment variables only here.

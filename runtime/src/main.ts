@@ -17,13 +17,13 @@ import { runProbeCommand } from './probe/probe-command.ts';
 import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
-import { TlsCredentials } from './protocol/tls-credentials.ts';
+import { TlsCredentials } from './sources/tls-credentials.ts';
 import { UserAllowance } from './protocol/user-allowance.ts';
 import { createS3Client } from './storage/s3-client.ts';
 import { GIB, MIB } from './storage/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3-object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
-import { WatchedDocument } from './watched-document.ts';
+import { WatchedDocument } from './sources/watched-document.ts';
 
 /**
  * The composition root: the only place that turns configuration into a logger, an

@@ -10,7 +10,7 @@ import { UserAuthenticator, UsersDocumentError } from '../../runtime/src/auth/us
 import type { LoginRequest } from '../../runtime/src/auth/user.ts';
 import { ConfigError, loadConfig } from '../../runtime/src/config.ts';
 import { startBridge } from '../../runtime/src/main.ts';
-import { WatchedDocument, type DocumentSource } from '../../runtime/src/watched-document.ts';
+import { WatchedDocument, type DocumentSource } from '../../runtime/src/sources/watched-document.ts';
 import { captureLogger, type CapturedLogger } from './support/capture-logger.ts';
 import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
 import { waitFor } from './support/wait-for.ts';

@@ -12,7 +12,7 @@ import { freePort } from '../helpers/bridge.ts';
 import { startChildBridge } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
-import { waitUntil } from '../helpers/wait-until.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'runtime', 'dist', 'main.js');

@@ -8,6 +8,7 @@ import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type T
 import type { FaultProxy } from '../helpers/fault-proxy.ts';
 import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
 import { pendingMultipartUploads, type TestS3 } from '../helpers/s3-server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 async function objectText(env: { s3: TestS3 }, key: string): Promise<string | undefined> {
   try {
@@ -23,19 +24,6 @@ async function objectExists(env: { s3: TestS3 }, key: string): Promise<boolean> 
     () => true,
     () => false,
   );
-}
-
-/**
- * Waits until `check` holds: the server finishes clean-up asynchronously after a
- * failure (an abort waits for the part upload in flight). What is asserted is that
- * nothing is left behind, not how fast, so the budget is generous for a loaded CI.
- */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (await check()) return;
-    await delay(100);
-  }
-  assert.fail(`never happened: ${what}`);
 }
 
 describe('aborted and broken transfers leave nothing behind', () => {
@@ -77,7 +65,7 @@ describe('aborted and broken transfers leave nothing behind', () => {
     data.destroy();
     await ftp.close();
     assert.equal(await objectExists(env, 'partners/alice/aborted.bin'), false);
-    await eventually(async () => (await pendingMultipartUploads(env.s3)).length === 0, 'multipart upload aborted');
+    await waitUntil('multipart upload aborted', async () => (await pendingMultipartUploads(env.s3)).length === 0);
   });
 
   test('a client that vanishes mid-upload (both connections closed) commits nothing; the old file stays', async () => {
@@ -94,11 +82,11 @@ describe('aborted and broken transfers leave nothing behind', () => {
       ftp.socket.end();
       await new Promise((resolve) => data.once('close', resolve));
       await ftp.close();
-      await eventually(async () => keepTransfers().length === round + 1, 'the upload is recorded');
+      await waitUntil('the upload is recorded', async () => keepTransfers().length === round + 1);
       assert.ok(keepTransfers().every((line) => line.outcome === 'aborted'));
       assert.equal(await objectText(env, 'partners/alice/keep.txt'), 'original');
     }
-    await eventually(async () => (await pendingMultipartUploads(env.s3)).length === 0, 'multipart upload aborted');
+    await waitUntil('multipart upload aborted', async () => (await pendingMultipartUploads(env.s3)).length === 0);
   });
 
   test('a data connection reset mid-upload gets 426 and commits nothing', async () => {
@@ -112,7 +100,7 @@ describe('aborted and broken transfers leave nothing behind', () => {
     await ftp.command('NOOP', 200);
     await ftp.close();
     assert.equal(await objectExists(env, 'partners/alice/reset.bin'), false);
-    await eventually(async () => (await pendingMultipartUploads(env.s3)).length === 0, 'multipart upload aborted');
+    await waitUntil('multipart upload aborted', async () => (await pendingMultipartUploads(env.s3)).length === 0);
   });
 
   test('QUIT sent right after the data, then a half-close: the upload still completes', async () => {
@@ -145,9 +133,8 @@ describe('aborted and broken transfers leave nothing behind', () => {
     await once(data, 'readable');
     await ftp.close();
     await readAll(data).catch(() => Buffer.alloc(0));
-    await eventually(
-      async () => env.logs.filter((line) => line.event === 'transfer' && line.command === 'RETR' && line.outcome === 'aborted').length >= 2,
-      'the download is recorded as aborted',
+    await waitUntil('the download is recorded as aborted', () =>
+      env.logs.filter((line) => line.event === 'transfer' && line.command === 'RETR' && line.outcome === 'aborted').length >= 2,
     );
   });
 });
@@ -180,7 +167,7 @@ describe('an S3 endpoint that fails', () => {
       proxy.heal();
     }
     assert.equal(await objectExists(env, 'doomed.bin'), false);
-    await eventually(async () => (await pendingMultipartUploads(s3)).length === 0, 'multipart upload aborted');
+    await waitUntil('multipart upload aborted', async () => (await pendingMultipartUploads(s3)).length === 0);
   });
 
   test('a dead S3 endpoint: clear 451 replies, and the session survives', async () => {

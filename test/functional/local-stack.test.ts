@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/bridge.ts';
 import { jsonLines } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
-import { waitUntil } from '../helpers/wait-until.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /**
  * `npm start` as a person meets it: the local stack (runtime/src/local/local-stack.ts)

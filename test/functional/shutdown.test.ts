@@ -8,13 +8,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { freePort, startProxiedTestBridge, startTestBridge } from '../helpers/bridge.ts';
 import { pendingMultipartUploads } from '../helpers/s3-server.ts';
 import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > 10_000) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+/** Polls often: the test acts while the parts are still in flight. */
+const FAST = { timeoutMs: 10_000, intervalMs: 20 };
 
 describe('shutdown and limits', () => {
   test('on stop: the health check turns 503, idle sessions get 421, a running upload finishes first', async (t) => {
@@ -84,11 +81,11 @@ describe('shutdown and limits', () => {
           return data;
         }),
       );
-      await until(() => proxy.count('UploadPart') >= 3, 'three parts uploading');
+      await waitUntil('three parts uploading', () => proxy.count('UploadPart') >= 3, FAST);
       // S3 aborts the uploads at once but answers slowly: the stop must wait for the answers.
       proxy.holdResponses('AbortMultipartUpload');
       const stopped = env.bridge.stop().then(() => Date.now());
-      await until(() => proxy.count('AbortMultipartUpload') >= 3, 'three aborts sent');
+      await waitUntil('three aborts sent', () => proxy.count('AbortMultipartUpload') >= 3, FAST);
       await delay(500);
       const released = Date.now();
       proxy.release();

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { startChildBridge, type ChildBridge } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 import { pendingMultipartUploads, startTestS3, type TestS3 } from '../helpers/s3-server.ts';
-import { waitUntil } from '../helpers/wait-until.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /**
  * The vanish matrix (issue 17, 0a): a client that vanishes mid-upload, in every way a
@@ -158,7 +158,7 @@ for (const protection of ['plain', 'PROT P'] as const) {
             if (reply !== undefined) assert.match(reply, /^(426|451) /, `the reply after a reset data connection (${where})`);
             assert.notEqual(logged['outcome'], 'ok', where);
             assert.equal(await exists(`home/${name}`), false, `no object (${where})`);
-            await waitUntil('no multipart upload left', async () => (await pendingMultipartUploads(s3)).length === 0, 10_000);
+            await waitUntil('no multipart upload left', async () => (await pendingMultipartUploads(s3)).length === 0, { timeoutMs: 10_000 });
           }
         });
       }

@@ -11,7 +11,7 @@
  * that closes; this process stops when its parent (npm) goes away. fauxqs runs in this
  * process and ends with it.
  *
- * A development tool: the container image leaves runtime/dist/local/ out.
+ * A development tool: the production build (runtime/tsconfig.json) leaves local/ out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -71,7 +71,3 @@ export function networkError(error: unknown, what: string): ProbeError {
       return new ProbeError('closed', `${what}: ${(error as Error | undefined)?.message ?? String(error)}`, { cause: error });
   }
 }
-
-export function timeoutError(what: string, timeoutMs: number): ProbeError {
-  return new ProbeError('timeout', `${what}: no answer within ${seconds(timeoutMs)}`);
-}

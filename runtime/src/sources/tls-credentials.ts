@@ -3,7 +3,7 @@ import { constants, randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { TLS_CIPHERS } from '../tls-policy.ts';
-import { WatchedDocument } from '../watched-document.ts';
+import { WatchedDocument } from './watched-document.ts';
 
 /**
  * The server certificate and key, re-read when the files or the secret change: new
