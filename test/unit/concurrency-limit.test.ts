@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConcurrencyLimit, QueueFullError } from '../../runtime/src/auth/concurrency-limit.ts';
+import { ConcurrencyLimit, QueueFullError } from '../../runtime/src/concurrency-limit.ts';
 
 test('no more than the limit run at once, all finish, in arrival order', async () => {
   const limit = new ConcurrencyLimit({ limit: 2 });

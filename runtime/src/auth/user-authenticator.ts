@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ConcurrencyLimit, QueueFullError } from './concurrency-limit.ts';
+import { ConcurrencyLimit, QueueFullError } from '../concurrency-limit.ts';
 import type { WatchedDocument } from '../sources/watched-document.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
