@@ -43,7 +43,8 @@ async function startLocalStack(
   const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-local-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   for (let attempt = 1; ; attempt++) {
-    const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+    // Below Linux's ephemeral range (32768-60999), where no outgoing connection holds a port.
+    const first = 20000 + Math.floor(Math.random() * 1200) * 10;
     const ftpPort = await freePort();
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
@@ -94,9 +95,11 @@ async function startLocalStack(
       logs: () => jsonLines(stdout),
       exited,
     };
+    // The random passive range can be taken by another program: start again with another.
+    const passiveTaken = attempt < 4 && /FTP_PASSIVE_PORTS: .*in use/.test(stderr);
+    if (passiveTaken && options.env?.FTP_PASSIVE_PORTS === undefined) continue;
     if (options.expectBanner === false) return stack;
     if (stderr.includes(BANNER)) return stack;
-    if (attempt < 4 && /FTP_PASSIVE_PORTS: .*in use/.test(stderr)) continue;
     throw new Error(`the local stack did not start:\n${stderr}\n${stdout}`);
   }
 }
