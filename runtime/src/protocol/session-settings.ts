@@ -31,6 +31,8 @@ export interface UserAllowances {
   readonly checksumReadBytes: UserAllowance;
   /** Metadata-only rewrites of an object (MFMT and friends): a copy inside S3 each. */
   readonly metadataRewrites: UserAllowance;
+  /** Objects copied by renames (RNTO): a copy inside S3 each. */
+  readonly renamedObjects: UserAllowance;
 }
 
 export interface SessionSettings {

@@ -54,7 +54,7 @@ export interface ObjectStore {
    * object below it). Target exists: 'already-exists'. A folder holding more than
    * the store's configured limit of objects: 'too-many-objects', nothing changed.
    */
-  rename(from: string, to: string, options?: OperationOptions): Promise<void>;
+  rename(from: string, to: string, options?: RenameOptions): Promise<void>;
 
   /**
    * Sets the modification time a file reports (stat, list) without rewriting its
@@ -79,6 +79,11 @@ export interface SetModifiedOptions extends OperationOptions {
   readonly precisionMs?: number;
   /** Runs right before the copy is made (not for a no-op); a throw stops it. */
   readonly beforeCopy?: () => void;
+}
+
+export interface RenameOptions extends OperationOptions {
+  /** Runs before anything is copied, with the number of objects the rename will copy; a throw stops it. */
+  readonly beforeCopy?: (objects: number) => void;
 }
 
 export interface SetModifiedResult {

@@ -23,6 +23,7 @@ import type {
   OperationOptions,
   ReadOptions,
   ReadResult,
+  RenameOptions,
   SetModifiedOptions,
   SetModifiedResult,
   WriteOptions,
@@ -398,7 +399,7 @@ export class S3ObjectStore implements ObjectStore {
     await this.#deleteObject(prefix, options.signal);
   }
 
-  async rename(from: string, to: string, options: OperationOptions = {}): Promise<void> {
+  async rename(from: string, to: string, options: RenameOptions = {}): Promise<void> {
     if (from === '' || to === '') throw new StorageError('invalid-name', 'The root folder cannot be renamed');
     const fromKey = this.#keys.key(from);
     const toKey = this.#keys.key(to);
@@ -412,9 +413,10 @@ export class S3ObjectStore implements ObjectStore {
     }
     if ((await this.stat(to, options)) !== undefined) throw new StorageError('already-exists', 'Already exists');
     if (file !== undefined) {
+      options.beforeCopy?.(1);
       await this.#renameFile({ key: fromKey, size: file.ContentLength ?? 0, etag: file.ETag }, toKey, signal);
     } else {
-      await this.#renameFolder(this.#keys.folderPrefix(from), this.#keys.folderPrefix(to), signal);
+      await this.#renameFolder(this.#keys.folderPrefix(from), this.#keys.folderPrefix(to), { signal, beforeCopy: options.beforeCopy });
     }
   }
 
@@ -551,7 +553,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async #renameFolder(fromPrefix: string, toPrefix: string, signal: AbortSignal | undefined): Promise<void> {
+  async #renameFolder(fromPrefix: string, toPrefix: string, options: Pick<RenameOptions, 'signal' | 'beforeCopy'>): Promise<void> {
+    const { signal } = options;
     // Enumerate everything first: refuse before changing anything.
     const objects: { key: string; size: number; etag: string | undefined }[] = [];
     let token: string | undefined;
@@ -571,6 +574,7 @@ export class S3ObjectStore implements ObjectStore {
     } while (token !== undefined);
     const moves = objects.map((object) => ({ source: object, targetKey: toPrefix + object.key.slice(fromPrefix.length) }));
     for (const move of moves) checkKeyLength(move.targetKey);
+    options.beforeCopy?.(moves.length);
 
     const copied: string[] = [];
     const copyOne = async (move: (typeof moves)[number]): Promise<void> => {
