@@ -128,6 +128,8 @@ export interface ListOptions extends OperationOptions {
    * times are bounded per owner, across all of its listings. @default '' (one owner)
    */
   readonly owner?: string;
+  /** Only entries whose name this accepts (a LIST pattern): the others cost no HeadObject. @default all */
+  readonly names?: (name: string) => boolean;
 }
 
 export interface EntryInfo {

@@ -219,7 +219,7 @@ export class S3ObjectStore implements ObjectStore {
     const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
     const pending: Array<Promise<unknown>> = [];
     const start = (token: string | undefined): Promise<ListedPage> => {
-      const page = this.#readPage(prefix, token, heads, signal, controller);
+      const page = this.#readPage({ prefix, token, heads, names: options.names }, signal, controller);
       // Awaited in turn; until then a failure must not count as unhandled.
       pending.push(page.then((read) => read.entries).catch(() => undefined));
       return page;
@@ -242,25 +242,30 @@ export class S3ObjectStore implements ObjectStore {
 
   /** One listing page; its entries resolve once the times clients set are read (through `heads`). */
   async #readPage(
-    prefix: string,
-    token: string | undefined,
-    heads: ListingHeads | undefined,
+    what: {
+      readonly prefix: string;
+      readonly token: string | undefined;
+      readonly heads: ListingHeads | undefined;
+      readonly names: ((name: string) => boolean) | undefined;
+    },
     signal: AbortSignal,
     controller: AbortController,
   ): Promise<ListedPage> {
+    const { prefix, token, heads } = what;
+    const wanted = (name: string): boolean => isValidEntryName(name) && (what.names?.(name) ?? true);
     const page = await this.#listPage({ Prefix: prefix, Delimiter: '/', MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token }, signal);
     const entries: EntryInfo[] = [];
     for (const common of page.CommonPrefixes ?? []) {
       const name = (common.Prefix ?? '').slice(prefix.length, -1);
       // Folder dates would cost a request each; stat() gives the marker's date.
-      if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
+      if (wanted(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
     }
     const files: ListedFile[] = [];
     for (const object of page.Contents ?? []) {
       const name = (object.Key ?? '').slice(prefix.length);
       // Skips the folder's own marker, and names no path can address (they could
-      // also forge listing lines).
-      if (isValidEntryName(name)) {
+      // also forge listing lines), and those a pattern leaves out before their HEADs.
+      if (wanted(name)) {
         const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
         files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
       }

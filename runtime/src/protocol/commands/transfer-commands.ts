@@ -193,11 +193,12 @@ async function sendListing(
     }
     // NLST gives names only: the times clients set would cost a request per file for nothing.
     const clientTimes = command !== 'NLST';
-    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes, owner: session.state.user?.username ?? '' })) {
+    const owner = session.state.user?.username ?? '';
+    // Names the pattern leaves out are dropped by the store, before it asks S3 for their times.
+    const names = pattern === undefined ? undefined : (name: string): boolean => pattern.matches(name);
+    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes, owner, ...(names ? { names } : {}) })) {
       let chunk = '';
-      for (const child of page) {
-        if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;
-      }
+      for (const child of page) chunk += `${format(child, prefix)}\r\n`;
       if (chunk !== '') yield chunk;
     }
   }
