@@ -57,6 +57,7 @@ describe('loadConfig defaults', () => {
       checksumReadBytesPerHour: 4096 * 1024 * 1024,
       timeChangesPerHour: 3600,
       renameObjectsPerHour: 10000,
+      readBackBytesPerHour: 4096 * 1024 * 1024,
       listClientTimes: true,
       maxConnections: 500,
       maxConnectionsPerAddress: 20,
@@ -148,6 +149,7 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { FTP_CHECKSUM_READ_MIB_PER_HOUR: '0' }, pick: (c) => c.checksumReadBytesPerHour, expected: 0 },
     { env: { FTP_TIME_CHANGES_PER_HOUR: '10' }, pick: (c) => c.timeChangesPerHour, expected: 10 },
     { env: { FTP_RENAME_OBJECTS_PER_HOUR: '0' }, pick: (c) => c.renameObjectsPerHour, expected: 0 },
+    { env: { FTP_READ_BACK_MIB_PER_HOUR: '2' }, pick: (c) => c.readBackBytesPerHour, expected: 2 * 1024 * 1024 },
     { env: { FTP_MAX_CONNECTIONS: '2' }, pick: (c) => c.maxConnections, expected: 2 },
     { env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '3' }, pick: (c) => c.maxConnectionsPerAddress, expected: 3 },
     { env: { FTP_TLS_SESSION_REUSE: 'optional' }, pick: (c) => c.tlsSessionReuse, expected: 'optional' },
@@ -335,7 +337,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 42);
+    assert.equal(variables.length, 43);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -351,7 +353,7 @@ describe('configHelp', () => {
       'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_LIST_CLIENT_TIMES', 'FTP_MAX_CONNECTIONS',
-      'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR',
+      'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR', 'FTP_READ_BACK_MIB_PER_HOUR',
       'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
     ]) {
       assert.match(help, new RegExp(`^  ${name}  `, 'm'), name);

@@ -164,6 +164,11 @@ export interface WriteOptions extends OperationOptions {
   readonly offset?: number;
   /** Stored as user metadata (x-amz-meta-*). Keys are lower-case ASCII. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Runs before the kept start of the object (`offset` bytes) is read from S3 to be
+   * uploaded again, where S3 cannot copy it; a throw stops the write with that error.
+   */
+  readonly beforeReadBack?: (bytes: number) => void;
   /** Called once when the write has settled (either way), with how it fared with the memory budget. */
   readonly onBufferUse?: (use: UploadBufferUse) => void;
 }

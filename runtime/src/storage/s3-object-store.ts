@@ -309,6 +309,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     const { signal } = options;
+    // The caller's refusal to have bytes read back is its own error, passed on as it is.
+    let refusal: { readonly error: unknown } | undefined;
+    const beforeReadBack = (bytes: number): void => {
+      try {
+        options.beforeReadBack?.(bytes);
+      } catch (error) {
+        refusal = { error };
+        throw error;
+      }
+    };
     try {
       const key = this.#fileKey(path);
       const offset = options.offset ?? 0;
@@ -328,12 +338,14 @@ export class S3ObjectStore implements ObjectStore {
           // A store that decodes an UploadPartCopy source twice (Ceph RGW) would copy
           // another object, fail, or crash with '%' in the name: the kept bytes come
           // through here (see percent-copy-check.ts).
+          beforeReadBack(offset);
           body = concatenated(await this.#readKept(key, offset, existing.ETag, signal), source);
         } else if (offset >= S3_MIN_PART_BYTES) {
           const md5 = md5Etag(existing.ETag, existing.ServerSideEncryption);
           copy = { sourceKey: key, bytes: offset, sourceSize: size, etag: existing.ETag, md5Etag: md5 };
         } else {
           // Too small to be a part of its own: read into part 1's buffer and sent again.
+          beforeReadBack(offset);
           head = { bytes: offset, read: (into, headSignal) => this.#readStart(key, into, existing.ETag, headSignal) };
         }
       }
@@ -366,6 +378,7 @@ export class S3ObjectStore implements ObjectStore {
       return { bytesWritten: result.bytesRead - (body === source ? 0 : offset), size: result.size };
     } catch (error) {
       source.destroy();
+      if (refusal !== undefined && error === refusal.error) throw error;
       throw toStorageError(error, { operation: 'write', key: path, signal }, this.#logger);
     }
   }
