@@ -54,6 +54,10 @@ export interface Config {
   /** How APPE and resumes keep the start of a '%' name (S3_COPY_PERCENT_NAMES). */
   readonly percentCopy: PercentCopyMode;
   readonly uploadBuffer: UploadBufferSetting;
+  /** Most of the upload buffer budget one user, or one client address, holds: a percentage. */
+  readonly uploadBufferSharePercent: number;
+  /** An upload holding a part buffer fails after this long waiting for its client with too little progress. */
+  readonly uploadStallMs: number;
   readonly dataConnectionTimeoutMs: number;
   readonly loginTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -371,6 +375,18 @@ const VARIABLES = {
       'Memory in MiB that all uploads together may hold in part buffers (at least S3_PART_SIZE_MIB); uploads wait for room, and it sets the largest file accepted (see Memory).',
     parse: integer({ min: 5, max: 4_194_304 }),
   }),
+  FTP_UPLOAD_BUFFER_SHARE_PERCENT: withDefault({
+    value: '50',
+    description:
+      'Most of FTP_UPLOAD_BUFFER_MIB one user, or one client address, holds for parts being filled (1-100); one holding nothing may always take one part, and a second for parallel parts while nobody waits.',
+    parse: integer({ min: 1, max: 100 }),
+  }),
+  FTP_UPLOAD_STALL_SECONDS: withDefault({
+    value: '30',
+    description:
+      'An upload holding a part buffer that waits this long for its client with less than 1 KiB per second arriving fails (426) and gives the buffer back; nothing is stored.',
+    parse: seconds({ allowZero: false }),
+  }),
   FTP_DATA_TIMEOUT_SECONDS: withDefault({
     value: '30',
     description: 'How long a data connection may take to arrive before the transfer fails.',
@@ -383,7 +399,7 @@ const VARIABLES = {
   }),
   FTP_IDLE_TIMEOUT_SECONDS: withDefault({
     value: '900',
-    description: 'Idle control connection timeout (no command and no transfer running).',
+    description: 'Idle timeout of a control connection (no command and no transfer running), and of a data connection on which no byte moves.',
     parse: seconds({ allowZero: false }),
   }),
   FTP_LOGIN_FAILURE_DELAY_MS: withDefault({
@@ -614,6 +630,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     },
     percentCopy: values.S3_COPY_PERCENT_NAMES,
     uploadBuffer,
+    uploadBufferSharePercent: values.FTP_UPLOAD_BUFFER_SHARE_PERCENT,
+    uploadStallMs: values.FTP_UPLOAD_STALL_SECONDS,
     dataConnectionTimeoutMs: values.FTP_DATA_TIMEOUT_SECONDS,
     loginTimeoutMs: values.FTP_LOGIN_TIMEOUT_SECONDS,
     idleTimeoutMs: values.FTP_IDLE_TIMEOUT_SECONDS,

@@ -46,6 +46,11 @@ export interface BridgeDependencies {
   readonly logger: Logger;
   /** Replaces the client built from the configuration (tests pass one with test credentials). */
   readonly s3Client?: S3Client;
+  /**
+   * How long a download left unread keeps its S3 connection (see S3ObjectStoreOptions);
+   * for a replaced client whose socket timeout is shorter than the default one's.
+   */
+  readonly readReleaseMs?: number;
   readonly secretsClient?: SecretsManagerClient;
 }
 
@@ -61,7 +66,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    // A download holds its S3 connection for as long as its client takes to read, and an
+    // A download holds its S3 connection while its client reads (20 s at most unread), and an
     // upload may have a part and a copy in flight: a pool smaller than the sessions can
     // need makes the ones past it wait for a socket until the SDK gives up (451).
     const s3Client = dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) });
@@ -75,7 +80,12 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
-      buffers: new UploadBufferPool({ capacityBytes: config.uploadBuffer.bytes }),
+      buffers: new UploadBufferPool({
+        capacityBytes: config.uploadBuffer.bytes,
+        shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
+      }),
+      uploadStallMs: config.uploadStallMs,
+      ...(dependencies.readReleaseMs === undefined ? {} : { readReleaseMs: dependencies.readReleaseMs }),
       renameMaxObjects: config.renameMaxObjects,
       listClientTimes: config.listClientTimes,
       // A store that needs when_required refuses checksum headers it did not ask for.
@@ -102,6 +112,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           logger,
         }),
         logger,
+        // A check answered later than this is of little use to a client that must log in within the timeout.
+        maxVerificationWaitMs: config.loginTimeoutMs / 2,
       });
     } catch (error) {
       if (!(error instanceof UsersDocumentError)) throw error;

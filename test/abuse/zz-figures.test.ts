@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { collectCases, renderTable, RESULTS_DIR, RUN_ID } from './support/figures.ts';
 
-/** The issue's numbered cases: each must have been replayed by this run. */
-const CASES = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'];
+/**
+ * The numbered cases of both hardening rounds (1-10 from the first, r2-1 to r2-11 from
+ * the second): each must have been replayed by this run.
+ */
+const CASES = [
+  ...['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
+  ...['r2-1', 'r2-2', 'r2-3', 'r2-4', 'r2-5', 'r2-6', 'r2-7', 'r2-8', 'r2-9', 'r2-10', 'r2-11'],
+];
 
 const LEGEND = `accepted / refused / held: the attack's connections or attempts that the bridge served (for an attack
 that must not succeed, such as an injected login or a stolen transfer: that succeeded), that it turned away,
@@ -23,5 +29,5 @@ test('abuse figures (one row per case)', async () => {
   await writeFile(written, `${JSON.stringify({ generatedAt: new Date().toISOString(), cases }, null, 2)}\n`);
   console.log(`\n${renderTable(cases)}\n\n${LEGEND}\nwritten: ${written}\n`);
   const replayed = new Set(cases.map((c) => c.case.replace(/[a-z]+$/, '')));
-  assert.deepEqual(CASES.filter((number) => !replayed.has(number)), [], 'every numbered case of issue 7 recorded its figures');
+  assert.deepEqual(CASES.filter((number) => !replayed.has(number)), [], 'every numbered case of both hardening rounds recorded its figures');
 });

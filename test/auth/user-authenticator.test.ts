@@ -54,6 +54,8 @@ async function makeAuthenticator(options: {
   readonly failureDelayMs?: number;
   readonly captured?: CapturedLogger;
   readonly secretsClient?: SecretsManagerClient;
+  readonly maxQueuedVerifications?: number;
+  readonly maxVerificationWaitMs?: number;
 }) {
   const captured = options.captured ?? captureLogger();
   const document = new WatchedDocument({
@@ -73,7 +75,13 @@ async function makeAuthenticator(options: {
     logger: captured.logger,
     clock,
   });
-  const authenticator = await UserAuthenticator.create({ document, guard, logger: captured.logger });
+  const authenticator = await UserAuthenticator.create({
+    document,
+    guard,
+    logger: captured.logger,
+    ...(options.maxQueuedVerifications === undefined ? {} : { maxQueuedVerifications: options.maxQueuedVerifications }),
+    ...(options.maxVerificationWaitMs === undefined ? {} : { maxVerificationWaitMs: options.maxVerificationWaitMs }),
+  });
   return { authenticator, captured, sleeps };
 }
 
@@ -287,6 +295,138 @@ describe('UserAuthenticator', () => {
     assert.ok(results.filter((result) => !result.ok && result.reason === 'cancelled').length >= 5, JSON.stringify(results));
     const after = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.7' });
     assert.ok(after.ok, 'not locked out by checks that never ran');
+  });
+});
+
+describe('UserAuthenticator under a login spray', () => {
+  // Each attempt from an address of its own: the guard's one-at-a-time per address does not help.
+  const spray = (authenticator: UserAuthenticator, count: number, username: (i: number) => string) =>
+    Array.from({ length: count }, (_, i) =>
+      authenticator.login({ username: username(i), password: `guess-${i}`, clientAddress: `198.51.100.${1 + (i % 250)}` }),
+    );
+
+  test('made-up names run no scrypt: a partner logging in meanwhile waits for no one', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME(), { ...BETA(), allowFrom: undefined }]) }, failureDelayMs: 0 });
+    const single = await timedLogin(authenticator, { username: 'beta', password: PASSWORDS.beta, clientAddress: '192.0.2.9' });
+    const sprayed = spray(authenticator, 40, (i) => `made-up-${i}`);
+    const partner = await timedLogin(authenticator, { username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' });
+    assert.ok(partner.result.ok);
+    // Behind 40 scrypts, two at a time, the partner would wait 20 times as long as one.
+    assert.ok(partner.ms < single.ms * 5, `the partner waited ${partner.ms.toFixed(0)} ms, one scrypt takes ${single.ms.toFixed(0)} ms`);
+    assert.ok((await Promise.all(sprayed)).every((result) => !result.ok && result.reason === 'bad-credentials'));
+  });
+
+  test('guesses at one real name from many addresses do not hold up another user: turns go round the names', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME(), { ...BETA(), allowFrom: undefined }]) }, failureDelayMs: 0 });
+    // What one scrypt takes on this machine now: the median of three wrong passwords (never remembered).
+    const singles: number[] = [];
+    for (let i = 0; i < 3; i++) singles.push((await timedLogin(authenticator, { username: 'beta', password: `wrong-${i}`, clientAddress: '192.0.2.9' })).ms);
+    const single = { ms: singles.sort((a, b) => a - b)[1]! };
+    // Behind 24 scrypts, two at a time, the partner would wait 12 times as long as one.
+    const sprayed = spray(authenticator, 24, () => 'acme');
+    const partner = await timedLogin(authenticator, { username: 'beta', password: `${PASSWORDS.beta}`, clientAddress: '192.0.2.2' });
+    assert.ok(partner.result.ok);
+    // A free slot, at most one turn of acme's, then its own: about 2.5 scrypts, each slower
+    // than the lone one timed above while two run at once on a loaded machine.
+    assert.ok(partner.ms < single.ms * 8, `the partner waited ${partner.ms.toFixed(0)} ms, one scrypt takes ${single.ms.toFixed(0)} ms`);
+    await Promise.all(sprayed);
+  });
+
+  test('past the queue bound a login is refused at once as busy, known name or not, and not counted', async () => {
+    const { authenticator } = await makeAuthenticator({
+      source: { kind: 'file', path: await usersFile([ACME()]) },
+      maxQueuedVerifications: 4,
+      maxFailures: 1,
+    });
+    const sprayed = spray(authenticator, 10, () => 'acme');
+    const unknown = await timedLogin(authenticator, { username: 'nobody', password: 'x', clientAddress: '192.0.2.3' });
+    const known = await timedLogin(authenticator, { username: 'acme', password: 'x', clientAddress: '192.0.2.4' });
+    for (const attempt of [unknown, known]) {
+      assert.deepEqual(attempt.result, { ok: false, reason: 'busy' });
+      assert.ok(attempt.ms < DELAY_MS / 2, `answered after ${attempt.ms.toFixed(0)} ms`);
+    }
+    const results = await Promise.all(sprayed);
+    assert.equal(results.filter((result) => !result.ok && result.reason === 'busy').length, 10 - 2 - 4);
+    // Busy is no guess: with a limit of one failure, the address is not locked.
+    const after = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.4' });
+    assert.ok(after.ok);
+  });
+
+  test('past the expected wait bound a login is refused at once as busy, however short the queue', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME()]) }, maxVerificationWaitMs: 1 });
+    // Two find a free slot; any other would wait for one, half a scrypt at least.
+    const results = await Promise.all(spray(authenticator, 6, () => 'acme'));
+    assert.deepEqual(
+      results.map((result) => !result.ok && result.reason),
+      ['bad-credentials', 'bad-credentials', 'busy', 'busy', 'busy', 'busy'],
+    );
+  });
+
+  test('the same attempt from many addresses at once costs one scrypt and takes one place in the queue', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME()]) }, maxQueuedVerifications: 2, failureDelayMs: 0 });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: `198.51.100.${1 + i}` })),
+    );
+    assert.ok(results.every((result) => result.ok), JSON.stringify(results.find((result) => !result.ok)));
+  });
+
+  test('a wrong password and an unknown name take the same time under a queue', async () => {
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path: await usersFile([ACME(), { ...BETA(), allowFrom: undefined }]) }, failureDelayMs: 0 });
+    const sprayed = spray(authenticator, 6, () => 'acme');
+    // Neither name is the one flooded: each waits a turn of acme's, then its own verification (or as long).
+    const [wrong, unknown] = await Promise.all([
+      timedLogin(authenticator, { username: 'beta', password: 'nope', clientAddress: '192.0.2.5' }),
+      timedLogin(authenticator, { username: 'nobody', password: 'nope', clientAddress: '192.0.2.6' }),
+    ]);
+    await Promise.all(sprayed);
+    assert.deepEqual(wrong.result, unknown.result);
+    // Without the imitation an unknown name would answer at once while the wrong password waits its
+    // turn. The imitation is an estimate (scrypt slows down while two run at once): the same order.
+    assert.ok(unknown.ms > wrong.ms / 3 && unknown.ms < wrong.ms * 3, `unknown ${unknown.ms.toFixed(0)} ms vs wrong ${wrong.ms.toFixed(0)} ms`);
+  });
+});
+
+describe('UserAuthenticator review of open sessions after a reload', () => {
+  test('removed, new password, allowFrom, home: end; permissions: update; nothing changed: keep', async () => {
+    const path = await usersFile([ACME(), { ...BETA(), allowFrom: undefined }, { username: 'gamma', passwordHash: hashes.gamma, home: 'g' }]);
+    const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
+    let changes = 0;
+    authenticator.onUsersChanged(() => changes++);
+    const login = async (username: keyof typeof PASSWORDS, clientAddress = '192.0.2.1') => {
+      const result = await authenticator.login({ username, password: PASSWORDS[username], clientAddress });
+      assert.ok(result.ok);
+      return { user: result.user, clientAddress };
+    };
+    const acme = await login('acme');
+    const beta = await login('beta');
+    const gamma = await login('gamma');
+    const reload = async (users: unknown[]) => {
+      const before = captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length;
+      await writeFile(path, usersJson(users));
+      await waitFor(() => captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length > before, { what: 'the reload' });
+    };
+
+    // The same users in another order: no change for anyone, no review asked for.
+    await reload([{ username: 'gamma', passwordHash: hashes.gamma, home: 'g' }, { ...BETA(), allowFrom: undefined }, ACME()]);
+    assert.equal(changes, 0);
+    for (const session of [acme, beta, gamma]) assert.deepEqual(authenticator.review(session), { action: 'keep' });
+
+    await reload([
+      { ...ACME(), permissions: ['list'] },
+      { ...BETA(), allowFrom: ['203.0.113.0/24'] },
+      { username: 'gamma', passwordHash: hashes.gamma, home: 'elsewhere' },
+    ]);
+    assert.equal(changes, 1);
+    const update = authenticator.review(acme);
+    assert.equal(update.action, 'update');
+    assert.deepEqual(update.action === 'update' && [...update.user.permissions], ['list']);
+    assert.deepEqual(authenticator.review(beta), { action: 'end', reason: 'address-not-allowed', when: 'now' });
+    assert.deepEqual(authenticator.review({ ...beta, clientAddress: '203.0.113.5' }).action, 'update');
+    assert.deepEqual(authenticator.review(gamma), { action: 'end', reason: 'home-changed', when: 'after-command' });
+
+    await reload([{ ...ACME(), passwordHash: hashes.beta }]);
+    assert.deepEqual(authenticator.review(acme), { action: 'end', reason: 'password-changed', when: 'now' });
+    assert.deepEqual(authenticator.review(gamma), { action: 'end', reason: 'removed', when: 'now' });
   });
 });
 

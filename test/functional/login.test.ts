@@ -114,6 +114,57 @@ describe('lockout and login timeout', () => {
     }
   });
 
+  test('a success as another user does not erase the failures: 4 guesses at bob, then a login as alice, twice, is a lockout', async () => {
+    const env = await startTestBridge({
+      users: [DEFAULT_USER, { username: 'bob', password: 'builder' }],
+      env: { FTP_LOCKOUT_FAILURES: '5', FTP_LOCKOUT_SECONDS: '900' },
+    });
+    try {
+      const ftp = await RawFtp.connect(env.port);
+      await ftp.expect(220);
+      const codes: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        for (let guess = 0; guess < 4; guess++) {
+          await ftp.command('USER bob', 331);
+          codes.push((await ftp.command(`PASS guess-${round}-${guess}`)).code);
+        }
+        await ftp.command('USER alice', 331);
+        codes.push((await ftp.command('PASS wonderland')).code);
+      }
+      // Round one: four 530s and alice's 230; round two: the fifth guess locks, alice's login is refused.
+      assert.deepEqual(codes, [530, 530, 530, 530, 230, 530, 530, 530, 530, 530]);
+      assert.ok(env.logs.some((line) => line.event === 'lockout' && line.failures === 5));
+      assert.ok(env.logs.some((line) => line.event === 'login' && line.username === 'alice' && line.reason === 'locked-out'));
+      await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a wrong password for a known user and any password for an unknown one: same reply, same time', async () => {
+    const env = await startTestBridge({ env: { FTP_LOCKOUT_FAILURES: '0', FTP_LOGIN_FAILURE_DELAY_MS: '300' } });
+    try {
+      const ftp = await RawFtp.connect(env.port);
+      await ftp.expect(220);
+      const attempt = async (username: string) => {
+        await ftp.command(`USER ${username}`, 331);
+        const started = performance.now();
+        const reply = await ftp.command('PASS not-it');
+        return { lines: reply.lines, ms: performance.now() - started };
+      };
+      for (let round = 0; round < 3; round++) {
+        const known = await attempt('alice');
+        const unknown = await attempt(`nobody-${round}`);
+        assert.deepEqual(unknown.lines, known.lines);
+        assert.deepEqual(known.lines, ['530 Login incorrect.']);
+        for (const { ms } of [known, unknown]) assert.ok(ms >= 295 && ms < 1000, `answered after ${ms.toFixed(0)} ms`);
+      }
+      await ftp.close();
+    } finally {
+      await env.stop();
+    }
+  });
+
   test('a connection that does not log in in time gets 421 and is closed', async () => {
     const env = await startTestBridge({ env: { FTP_LOGIN_TIMEOUT_SECONDS: '0.3' } });
     try {

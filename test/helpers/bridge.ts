@@ -58,6 +58,8 @@ export async function startTestBridge(
     s3Client?: S3Client;
     /** For FTP_USERS_SECRET_ID / FTP_TLS_SECRET_ID (see secrets-manager-server.ts). */
     secretsClient?: SecretsManagerClient;
+    /** Below the socket timeout of an `s3Client` that has a short one (see BridgeDependencies). */
+    readReleaseMs?: number;
   } = {},
 ): Promise<TestBridge> {
   // Resources are counted per process: the check is exact only for a bridge that had
@@ -70,11 +72,22 @@ export async function startTestBridge(
   const certificate = await makeCertificate();
   await writeFile(join(dir, 'cert.pem'), certificate.cert);
   await writeFile(join(dir, 'key.pem'), certificate.key);
+  // The same password keeps its hash across rewrites: a new salt would be a changed password to a reload.
+  const hashes = new Map<string, Promise<string>>();
+  const hashOf = (user: TestUser): Promise<string> => {
+    const key = JSON.stringify([user.username, user.password]);
+    let hash = hashes.get(key);
+    if (hash === undefined) {
+      hash = hashPassword(user.password, { parameters: { logN: 10, r: 8, p: 1 } });
+      hashes.set(key, hash);
+    }
+    return hash;
+  };
   const writeUsers = async (users: readonly TestUser[]): Promise<void> => {
     const records = await Promise.all(
       users.map(async (user) => ({
         username: user.username,
-        passwordHash: await hashPassword(user.password, { parameters: { logN: 10, r: 8, p: 1 } }),
+        passwordHash: await hashOf(user),
         home: user.home ?? `partners/${user.username}/`,
         ...(user.permissions ? { permissions: user.permissions } : {}),
         ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
@@ -130,6 +143,7 @@ export async function startTestBridge(
         logger,
         s3Client: options.s3Client ?? s3.client,
         ...(options.secretsClient ? { secretsClient: options.secretsClient } : {}),
+        ...(options.readReleaseMs === undefined ? {} : { readReleaseMs: options.readReleaseMs }),
       });
       return {
         s3,

@@ -19,6 +19,8 @@ export interface ChildBridge {
   readonly port: number;
   /** The implicit-FTPS port, with `tls`. */
   readonly implicitPort: number | undefined;
+  /** The users file it watches (FTP_USERS_FILE): a test may rewrite it. */
+  readonly usersFile: string;
   /** Everything it wrote on stdout so far (JSON log lines). */
   stdout(): string;
   /** The log lines parsed. */
@@ -116,6 +118,7 @@ export async function startChildBridge(options: {
         pid: child.pid,
         port,
         implicitPort: options.tls ? implicitPort : undefined,
+        usersFile,
         stdout: () => stdout,
         logs: () => jsonLines(stdout),
         kill: () => {

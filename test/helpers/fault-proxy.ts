@@ -92,6 +92,8 @@ export interface FaultProxy {
   delayResponses(operation: S3Operation, ms: number): void;
   /** Request headers seen, by operation, in arrival order. */
   headersSeen(operation: S3Operation): readonly IncomingHttpHeaders[];
+  /** GetObject answers send their headers and `bytes` bytes of the body, then nothing more (a stalled S3). */
+  stallGetObjectBodiesAfter(bytes: number): void;
   /** Resets every open connection and every new one until heal(). */
   goDead(): void;
   /** Back to forwarding everything. */
@@ -155,6 +157,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let beforeConditionalCommit: (() => Promise<void>) | undefined;
   let copySourceRewrite: ((key: string) => string) | undefined;
   let droppingCopySourceIfMatch = false;
+  let getObjectStallAfter: number | undefined;
   let beforeOperation: { operation: S3Operation; action: () => Promise<void> } | undefined;
   const headers = new Map<S3Operation, IncomingHttpHeaders[]>();
   const inFlight = new Map<S3Operation, number>();
@@ -185,6 +188,17 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         const status = operation === 'HeadObject' && notFoundAs403 && incoming.statusCode === 404 ? 403 : incoming.statusCode;
         res.writeHead(status ?? 502, incoming.headers);
         incoming.on('data', (chunk: Buffer) => (bytesOf(operation).received += chunk.length));
+        const stallAfter = operation === 'GetObject' ? getObjectStallAfter : undefined;
+        if (stallAfter !== undefined) {
+          let sent = 0;
+          incoming.on('data', (chunk: Buffer) => {
+            if (sent < stallAfter) res.write(chunk.subarray(0, stallAfter - sent));
+            sent += chunk.length;
+            if (sent >= stallAfter) incoming.pause();
+          });
+          res.once('close', () => incoming.destroy());
+          return;
+        }
         pipeline(incoming, res, () => undefined);
       };
       if (holdingResponses === operation) held.push(answer);
@@ -350,6 +364,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     ignoreCopySourceIfMatch() {
       droppingCopySourceIfMatch = true;
+    },
+    stallGetObjectBodiesAfter(bytes) {
+      getObjectStallAfter = bytes;
     },
     beforeNext(operation, action) {
       beforeOperation = { operation, action };

@@ -40,10 +40,11 @@ export function makeStore(
   bucket: string,
   overrides: Partial<S3ObjectStoreOptions> = {},
   checksum: ChecksumMode = 'when_supported',
+  tuning: { readonly socketTimeoutMs?: number } = {},
 ): StoreUnderTest {
   const client = createS3Client(
     { bucket, prefix: PREFIX, endpoint, forcePathStyle: true, region: TEST_REGION, checksum, partSizeBytes: 5 * MIB },
-    { credentials: TEST_CREDENTIALS, connectionTimeoutMs: 2000, socketTimeoutMs: 10_000 },
+    { credentials: TEST_CREDENTIALS, connectionTimeoutMs: 2000, socketTimeoutMs: tuning.socketTimeoutMs ?? 10_000 },
   );
   const logs = captureLogs();
   const store = new S3ObjectStore({

@@ -84,9 +84,13 @@ describe('uploads sharing one buffer budget', () => {
     await proxy.close();
   });
 
-  function storeWithBudget(budgetBytes: number, overrides: { maxFileBytes?: number } = {}): void {
-    pool = new UploadBufferPool({ capacityBytes: budgetBytes });
-    sut = makeStore(proxy.endpoint, s3.bucket, { buffers: pool, ...overrides }, 'when_required');
+  function storeWithBudget(
+    budgetBytes: number,
+    overrides: { maxFileBytes?: number; shareBytes?: number; uploadStallMs?: number } = {},
+  ): void {
+    const { shareBytes, ...storeOverrides } = overrides;
+    pool = new UploadBufferPool({ capacityBytes: budgetBytes, shareBytes });
+    sut = makeStore(proxy.endpoint, s3.bucket, { buffers: pool, ...storeOverrides }, 'when_required');
   }
 
   /**
@@ -175,12 +179,15 @@ describe('uploads sharing one buffer budget', () => {
     waiter.push(bytes(64 * 1024));
     const waiting = sut.store.write('gone/waiter.bin', waiter, { onBufferUse: (use) => uses.push(use) });
     await until(() => pool.stats().waiting === 1, 'the second upload to queue');
+    await delay(400);
     const started = Date.now();
     waiter.destroy(new Error('data connection reset'));
     await assert.rejects(waiting, (error) => isStorageError(error, 'aborted'));
     assert.ok(Date.now() - started < 1000, 'without waiting for the buffer');
     assert.equal(pool.stats().waiting, 0);
     assert.equal(uses.length, 1, 'buffer use is reported on failure too');
+    // With the time it waited (issue 17, row 3: logged as 0).
+    assert.ok(uses[0]!.waitMs >= 350, `waitMs ${uses[0]!.waitMs}`);
     await holder.finish();
     assert.equal(await objectContent(s3, key('gone/waiter.bin')), undefined);
     await assertAllReturned();
@@ -258,6 +265,80 @@ describe('uploads sharing one buffer budget', () => {
       storeWithBudget(32 * MIB);
       // 5 MiB parts (the fixture's) for 500 parts, then 8 MiB (a quarter of 32 MiB).
       assert.equal(sut.store.maxFileBytes, 500 * 5 * MIB + 9500 * 8 * MIB);
+    });
+  });
+
+  describe('held hostage (issue 17, row 3)', () => {
+    const alice = ['user:alice', 'address:192.0.2.1'];
+
+    it("one user's stalled uploads hold no more than its share: another user's upload goes through at once", async () => {
+      storeWithBudget(20 * MIB, { shareBytes: 10 * MIB, uploadStallMs: 60_000 });
+      const stalled = Array.from({ length: 4 }, (_, index) => {
+        const { source } = stallingSource(bytes(6 * MIB), 1000 + index);
+        const writing = sut.store.write(`hostage/stalled-${index}.bin`, source, { bufferOwners: alice });
+        writing.catch(() => undefined);
+        return { source, writing };
+      });
+      await until(() => pool.heldBy('user:alice') === 10 * MIB && pool.stats().waiting === 2, "alice's uploads to take her share");
+      const started = Date.now();
+      const data = bytes(1024);
+      await sut.store.write('hostage/bob.bin', sourceOf(data), { bufferOwners: ['user:bob', 'address:192.0.2.2'] });
+      assert.ok(Date.now() - started < 5000, `bob waited ${Date.now() - started} ms`);
+      assert.equal(sha256((await objectContent(s3, key('hostage/bob.bin'))) ?? Buffer.alloc(0)), sha256(data));
+      for (const { source, writing } of stalled) {
+        source.destroy(new Error('client gone'));
+        await assert.rejects(writing, (error) => isStorageError(error, 'aborted'));
+      }
+      await assertAllReturned();
+    });
+
+    it('an upload holding a buffer that receives nothing fails once the stall window passes, stores nothing and gives the buffer back', async () => {
+      storeWithBudget(5 * MIB, { uploadStallMs: 600 });
+      const { source } = stallingSource(bytes(6 * MIB), 100 * 1024);
+      const started = Date.now();
+      const uses: UploadBufferUse[] = [];
+      const writing = sut.store.write('stall/nothing.bin', source, { onBufferUse: (use) => uses.push(use) });
+      const outcome = await Promise.race([writing.then(() => 'stored', () => 'failed'), delay(10_000, 'still running')]);
+      assert.equal(outcome, 'failed');
+      await assert.rejects(writing, (error) => isStorageError(error, 'aborted'));
+      assert.ok(Date.now() - started >= 500, 'not before the window');
+      assert.equal(source.destroyed, true);
+      assert.equal(uses.length, 1);
+      assert.ok(sut.logs.lines.some((line) => line.event === 'upload-stalled' && line.heldBytes === 5 * MIB), 'logged');
+      assert.equal(await objectContent(s3, key('stall/nothing.bin')), undefined);
+      await assertAllReturned();
+    });
+
+    it('a client trickling a few bytes a second stalls too; one sending steadily does not', async () => {
+      storeWithBudget(10 * MIB, { uploadStallMs: 1000 });
+      let trickled = 0;
+      const trickle = new Readable({
+        read() {
+          if (trickled >= 1000) return;
+          trickled += 1;
+          setTimeout(() => this.push(Buffer.from('x')), 100);
+        },
+      });
+      const trickling = sut.store.write('stall/trickle.bin', trickle);
+      const outcome = await Promise.race([trickling.then(() => 'stored', () => 'failed'), delay(10_000, 'still running')]);
+      assert.equal(outcome, 'failed');
+      await assert.rejects(trickling, (error) => isStorageError(error, 'aborted'));
+
+      // 8 KiB every 200 ms (40 KiB/s) for 3 s: well above 1 KiB/s, so stored whole.
+      const data = bytes(120 * 1024);
+      let sent = 0;
+      const steady = new Readable({
+        read() {
+          setTimeout(() => {
+            this.push(sent < data.length ? data.subarray(sent, sent + 8 * 1024) : null);
+            sent += 8 * 1024;
+          }, 200);
+        },
+      });
+      await sut.store.write('stall/steady.bin', steady);
+      assert.equal(sha256((await objectContent(s3, key('stall/steady.bin'))) ?? Buffer.alloc(0)), sha256(data));
+      assert.equal(await objectContent(s3, key('stall/trickle.bin')), undefined);
+      await assertAllReturned();
     });
   });
 });

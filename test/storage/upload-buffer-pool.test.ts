@@ -91,7 +91,7 @@ describe('UploadBufferPool', () => {
     const pool = new UploadBufferPool({ capacityBytes: 100 });
     const holder = await pool.acquire(60);
     const controller = new AbortController();
-    const blocked = pending(pool.acquire(100, controller.signal));
+    const blocked = pending(pool.acquire(100, { signal: controller.signal }));
     const behind = pending(pool.acquire(40));
     await settle();
     assert.ok(behind.lease() === undefined, 'queued behind the large request');
@@ -101,13 +101,13 @@ describe('UploadBufferPool', () => {
     assert.equal(behind.lease()?.buffer.length, 40, 'served once the request ahead left');
     assert.equal(pool.stats().waiting, 0);
     holder.release();
-    await assert.rejects(pool.acquire(10, AbortSignal.abort(new Error('already'))), /already/);
+    await assert.rejects(pool.acquire(10, { signal: AbortSignal.abort(new Error('already')) }), /already/);
   });
 
   it('an abort after the grant changes nothing', async () => {
     const pool = new UploadBufferPool({ capacityBytes: 10 });
     const controller = new AbortController();
-    const lease = await pool.acquire(10, controller.signal);
+    const lease = await pool.acquire(10, { signal: controller.signal });
     controller.abort();
     assert.equal(pool.stats().inUseBytes, 10);
     lease.release();
@@ -138,5 +138,66 @@ describe('UploadBufferPool', () => {
     assert.throws(() => pool.tryAcquire(101), RangeError);
     assert.throws(() => pool.tryAcquire(0), RangeError);
     assert.throws(() => new UploadBufferPool({ capacityBytes: 0 }), RangeError);
+  });
+
+  describe('shares', () => {
+    const alice = ['user:alice', 'address:192.0.2.1'];
+    const bob = ['user:bob', 'address:192.0.2.2'];
+
+    it('one owner holds no more than its share; another is served at once from what is left', async () => {
+      const pool = new UploadBufferPool({ capacityBytes: 40, shareBytes: 20 });
+      const held = [await pool.acquire(10, { owners: alice }), await pool.acquire(10, { owners: alice })];
+      const third = pending(pool.acquire(10, { owners: alice }));
+      await settle();
+      assert.equal(third.lease(), undefined, 'over the share: waits although the budget has room');
+      assert.equal(pool.heldBy('user:alice'), 20);
+      const other = pending(pool.acquire(10, { owners: bob }));
+      await settle();
+      assert.equal(other.lease()?.buffer.length, 10, 'not queued behind the owner over its share');
+      held[0]!.release();
+      await settle();
+      assert.equal(third.lease()?.buffer.length, 10, 'served once its owner is back under its share');
+      assert.equal(pool.heldBy('user:alice'), 20);
+      for (const lease of [held[1]!, third.lease()!, other.lease()!]) lease.release();
+      assert.equal(pool.heldBy('user:alice'), 0);
+      assert.deepEqual(pool.stats(), { capacityBytes: 40, inUseBytes: 0, waiting: 0 });
+    });
+
+    it('the share holds per address too: another user from the same address waits', async () => {
+      const pool = new UploadBufferPool({ capacityBytes: 40, shareBytes: 20 });
+      const leases = [await pool.acquire(10, { owners: alice }), await pool.acquire(10, { owners: alice })];
+      const sameAddress = pending(pool.acquire(10, { owners: ['user:carol', 'address:192.0.2.1'] }));
+      await settle();
+      assert.equal(sameAddress.lease(), undefined);
+      leases[0]!.release();
+      await settle();
+      assert.ok(sameAddress.lease() !== undefined);
+      sameAddress.lease()!.release();
+      leases[1]!.release();
+    });
+
+    it('an owner holding nothing may take one buffer larger than the share', async () => {
+      const pool = new UploadBufferPool({ capacityBytes: 40, shareBytes: 10 });
+      const large = await pool.acquire(30, { owners: alice });
+      assert.equal(pool.tryAcquire(10, bob)?.buffer.length, 10);
+      large.release();
+    });
+
+    it('a second buffer for parallel parts may pass the share while nobody waits, not while someone does', async () => {
+      const pool = new UploadBufferPool({ capacityBytes: 40, shareBytes: 10 });
+      const first = await pool.acquire(10, { owners: alice });
+      const parallel = pool.tryAcquire(10, alice);
+      assert.ok(parallel !== undefined, 'alone: full speed');
+      const filler = await pool.acquire(20, { owners: bob });
+      const waiting = pending(pool.acquire(10, { owners: ['user:dave'] }));
+      await settle();
+      assert.equal(waiting.lease(), undefined);
+      assert.equal(pool.tryAcquire(10, alice), undefined, 'someone waits');
+      parallel.release();
+      await settle();
+      assert.ok(waiting.lease() !== undefined);
+      for (const lease of [first, filler, waiting.lease()!]) lease.release();
+      assert.deepEqual(pool.stats(), { capacityBytes: 40, inUseBytes: 0, waiting: 0 });
+    });
   });
 });

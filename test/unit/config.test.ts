@@ -47,6 +47,8 @@ describe('loadConfig defaults', () => {
       },
       percentCopy: 'detect',
       uploadBuffer: { bytes: 256 * 1024 * 1024, source: 'fixed default' },
+      uploadBufferSharePercent: 50,
+      uploadStallMs: 30_000,
       dataConnectionTimeoutMs: 30_000,
       loginTimeoutMs: 60_000,
       idleTimeoutMs: 900_000,
@@ -136,6 +138,8 @@ describe('loadConfig happy paths, one per variable', () => {
       pick: (c) => c.uploadBuffer,
       expected: { bytes: 32 * 1024 * 1024, source: 'FTP_UPLOAD_BUFFER_MIB' },
     },
+    { env: { FTP_UPLOAD_BUFFER_SHARE_PERCENT: '100' }, pick: (c) => c.uploadBufferSharePercent, expected: 100 },
+    { env: { FTP_UPLOAD_STALL_SECONDS: '5' }, pick: (c) => c.uploadStallMs, expected: 5000 },
     { env: { FTP_DATA_TIMEOUT_SECONDS: '0.2' }, pick: (c) => c.dataConnectionTimeoutMs, expected: 200 },
     { env: { FTP_LOGIN_TIMEOUT_SECONDS: '1.5' }, pick: (c) => c.loginTimeoutMs, expected: 1500 },
     { env: { FTP_IDLE_TIMEOUT_SECONDS: '3600' }, pick: (c) => c.idleTimeoutMs, expected: 3_600_000 },
@@ -226,6 +230,9 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: '4' }, 'FTP_UPLOAD_BUFFER_MIB'],
     [{ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: 'lots' }, 'FTP_UPLOAD_BUFFER_MIB'],
     [{ ...MINIMAL, FTP_UPLOAD_BUFFER_MIB: '16', S3_PART_SIZE_MIB: '32' }, 'FTP_UPLOAD_BUFFER_MIB'],
+    [{ ...MINIMAL, FTP_UPLOAD_BUFFER_SHARE_PERCENT: '0' }, 'FTP_UPLOAD_BUFFER_SHARE_PERCENT'],
+    [{ ...MINIMAL, FTP_UPLOAD_BUFFER_SHARE_PERCENT: '101' }, 'FTP_UPLOAD_BUFFER_SHARE_PERCENT'],
+    [{ ...MINIMAL, FTP_UPLOAD_STALL_SECONDS: '0' }, 'FTP_UPLOAD_STALL_SECONDS'],
     [{ ...MINIMAL, FTP_DATA_TIMEOUT_SECONDS: '0' }, 'FTP_DATA_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, FTP_DATA_TIMEOUT_SECONDS: '1e3' }, 'FTP_DATA_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, FTP_LOGIN_TIMEOUT_SECONDS: '-5' }, 'FTP_LOGIN_TIMEOUT_SECONDS'],
@@ -337,7 +344,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 43);
+    assert.equal(variables.length, 45);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -350,7 +357,8 @@ describe('configHelp', () => {
       'FTP_LISTEN_ADDRESS', 'FTP_PORT', 'FTPS_IMPLICIT_PORT', 'FTP_PASSIVE_PORTS', 'FTP_PASSIVE_ADDRESS',
       'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_CLOSE_NOTIFY', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
       'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
-      'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_DATA_TIMEOUT_SECONDS',
+      'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_UPLOAD_BUFFER_SHARE_PERCENT',
+      'FTP_UPLOAD_STALL_SECONDS', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_LIST_CLIENT_TIMES', 'FTP_MAX_CONNECTIONS',
       'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR', 'FTP_READ_BACK_MIB_PER_HOUR',

@@ -35,9 +35,10 @@ function makeGuard(overrides: Partial<LoginGuardOptions> = {}) {
     ...overrides,
   });
   let checks = 0;
-  const attempt = (clientAddress: string, result: LoginResult, checkTakesMs = 0) =>
+  const attempt = (clientAddress: string, result: LoginResult, checkTakesMs = 0, username = 'u') =>
     guard.attempt({
       clientAddress,
+      username,
       check: async () => {
         checks++;
         clock.advance(checkTakesMs);
@@ -105,13 +106,27 @@ describe('LoginGuard', () => {
     assert.equal(guard.isLockedOut('192.0.2.1'), true);
   });
 
-  test('success resets the counter', async () => {
+  test('a success forgives the failures for its own name only', async () => {
     const { guard, attempt } = makeGuard();
-    await attempt('192.0.2.1', BAD);
-    await attempt('192.0.2.1', BAD);
-    await attempt('192.0.2.1', OK);
-    await attempt('192.0.2.1', BAD);
-    await attempt('192.0.2.1', BAD);
+    // A partner who mistyped its own password twice, then got it right, starts afresh.
+    await attempt('192.0.2.1', BAD, 0, 'acme');
+    await attempt('192.0.2.1', BAD, 0, 'acme');
+    await attempt('192.0.2.1', OK, 0, 'acme');
+    await attempt('192.0.2.1', BAD, 0, 'acme');
+    await attempt('192.0.2.1', BAD, 0, 'acme');
+    assert.equal(guard.isLockedOut('192.0.2.1'), false);
+    // Guesses at bob are not erased by logging in as the guesser's own account.
+    await attempt('192.0.2.2', BAD, 0, 'bob');
+    await attempt('192.0.2.2', BAD, 0, 'bob');
+    await attempt('192.0.2.2', OK, 0, 'mallory');
+    await attempt('192.0.2.2', BAD, 0, 'bob');
+    assert.equal(guard.isLockedOut('192.0.2.2'), true);
+  });
+
+  test('a busy refusal is answered at once and not counted', async () => {
+    const { guard, clock, attempt } = makeGuard({ maxFailures: 1 });
+    assert.deepEqual(await attempt('192.0.2.1', { ok: false, reason: 'busy' }), { ok: false, reason: 'busy' });
+    assert.deepEqual(clock.sleeps, []);
     assert.equal(guard.isLockedOut('192.0.2.1'), false);
   });
 

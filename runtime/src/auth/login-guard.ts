@@ -28,9 +28,15 @@ export interface LoginGuardOptions {
   readonly clock?: Clock;
 }
 
+interface Failure {
+  readonly at: number;
+  /** The user name the failed attempt was for (a success forgives only its own name's failures). */
+  readonly username: string;
+}
+
 interface AddressRecord {
-  /** Times of recent failures (at most maxFailures of them). */
-  failures: number[];
+  /** Recent failures (at most maxFailures of them). */
+  failures: Failure[];
   /** 0 = not locked. */
   lockedUntil: number;
 }
@@ -65,6 +71,8 @@ export class LoginGuard {
    */
   async attempt(options: {
     readonly clientAddress: string;
+    /** The name tried: a success forgives earlier failures for this name only. */
+    readonly username: string;
     readonly check: () => Promise<LoginResult>;
     /** Aborted (the client left) before its turn: the check is skipped, nothing is counted. */
     readonly signal?: AbortSignal | undefined;
@@ -76,11 +84,11 @@ export class LoginGuard {
       if (options.signal?.aborted) return { ok: false, reason: 'cancelled' } as const;
       if (this.#isLockedOut(key, clock.now())) return { ok: false, reason: 'locked-out' } as const;
       const checked = await options.check();
-      if (checked.ok) this.#records.delete(key);
-      else if (checked.reason !== 'cancelled') this.#recordFailure(key, clock.now());
+      if (checked.ok) this.#forgive(key, options.username);
+      else if (checked.reason !== 'cancelled' && checked.reason !== 'busy') this.#recordFailure(key, options.username, clock.now());
       return checked;
     });
-    if (result.ok || result.reason === 'cancelled') return result;
+    if (result.ok || result.reason === 'cancelled' || result.reason === 'busy') return result;
     // The delay runs outside the per-address queue: it slows the guesser, not the count.
     const remaining = startedAt + failureDelayMs - clock.now();
     if (remaining > 0) await clock.sleep(remaining);
@@ -124,7 +132,20 @@ export class LoginGuard {
     return false;
   }
 
-  #recordFailure(key: string, now: number): void {
+  /**
+   * A success forgives the failures for the name that just logged in (a partner who
+   * mistyped its own password), never those for other names: otherwise anyone with
+   * one account of their own could erase their guesses at others' before each lockout
+   * (fail2ban and SFTPGo's defender do not reset on success either).
+   */
+  #forgive(key: string, username: string): void {
+    const record = this.#records.get(key);
+    if (record === undefined || record.lockedUntil !== 0) return;
+    record.failures = record.failures.filter((failure) => failure.username !== username);
+    if (record.failures.length === 0) this.#records.delete(key);
+  }
+
+  #recordFailure(key: string, username: string, now: number): void {
     const { maxFailures, lockoutMs } = this.#options;
     if (maxFailures === 0) return;
     let record = this.#records.get(key);
@@ -136,8 +157,8 @@ export class LoginGuard {
     }
     this.#records.set(key, record);
     if (record.lockedUntil > now) return; // a slow attempt that started before the lockout
-    record.failures = record.failures.filter((time) => time > now - lockoutMs);
-    record.failures.push(now);
+    record.failures = record.failures.filter((failure) => failure.at > now - lockoutMs);
+    record.failures.push({ at: now, username });
     if (record.failures.length >= maxFailures) {
       record.failures = [];
       record.lockedUntil = now + lockoutMs;
@@ -153,7 +174,7 @@ export class LoginGuard {
     const { maxTrackedAddresses, lockoutMs } = this.#options;
     if (this.#records.size < maxTrackedAddresses) return;
     for (const [key, record] of this.#records) {
-      const lastFailure = record.failures.at(-1) ?? 0;
+      const lastFailure = record.failures.at(-1)?.at ?? 0;
       if (record.lockedUntil <= now && lastFailure <= now - lockoutMs) this.#records.delete(key);
     }
     // Then the oldest, down to 90%, so a flood of new addresses does not sweep on every insert.

@@ -26,11 +26,28 @@ export interface LoginRequest {
   readonly signal?: AbortSignal;
 }
 
-export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out' | 'cancelled';
+/**
+ * `busy`: too many password checks are waiting; refused at once (the caller answers
+ * 421), not delayed and not counted as a guess.
+ */
+export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out' | 'cancelled' | 'busy';
 
 export type LoginResult =
   | { readonly ok: true; readonly user: User }
   | { readonly ok: false; readonly reason: LoginFailure };
+
+/**
+ * What a changed users document means for a session logged in before the change:
+ * keep it as it is, go on with the user's new permissions, or end it, at once or once
+ * its command in progress is over.
+ */
+export type SessionReview =
+  | { readonly action: 'keep' }
+  | { readonly action: 'update'; readonly user: User }
+  | { readonly action: 'end'; readonly reason: SessionEndReason; readonly when: 'now' | 'after-command' };
+
+/** Why a reload ends a session: `now` for a revoked credential, `after-command` for a moved home. */
+export type SessionEndReason = 'removed' | 'password-changed' | 'address-not-allowed' | 'home-changed';
 
 export interface Authenticator {
   /**
@@ -38,4 +55,8 @@ export interface Authenticator {
    * the caller can answer at once; the result says why, for the log only.
    */
   login(request: LoginRequest): Promise<LoginResult>;
+  /** Calls `listener` whenever the users in force change (a reload that changed something). */
+  onUsersChanged(listener: () => void): void;
+  /** What the users now in force mean for a session logged in as `user` from `clientAddress`. */
+  review(session: { readonly user: User; readonly clientAddress: string }): SessionReview;
 }

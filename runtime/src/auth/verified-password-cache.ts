@@ -49,11 +49,24 @@ export class VerifiedPasswordCache {
   }
 
   #entry(username: string, passwordHash: string, password: string): string {
-    const hmac = createHmac('sha256', this.#key);
-    // Lengths first, so no two different triples can be written the same way.
-    for (const part of [username, passwordHash, password.normalize('NFC')]) {
-      hmac.update(`${Buffer.byteLength(part)}:`).update(part);
-    }
-    return hmac.digest('base64');
+    return credentialFingerprint({ key: this.#key, username, passwordHash, password });
   }
+}
+
+/**
+ * An HMAC of username, hash and password together under `key`: the same login
+ * attempt gives the same fingerprint, and the fingerprint gives away no password.
+ */
+export function credentialFingerprint(options: {
+  readonly key: Buffer;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly password: string;
+}): string {
+  const hmac = createHmac('sha256', options.key);
+  // Lengths first, so no two different triples can be written the same way.
+  for (const part of [options.username, options.passwordHash, options.password.normalize('NFC')]) {
+    hmac.update(`${Buffer.byteLength(part)}:`).update(part);
+  }
+  return hmac.digest('base64');
 }

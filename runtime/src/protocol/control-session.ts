@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Permission, User } from '../auth/user.ts';
+import type { Permission, SessionReview, User } from '../auth/user.ts';
 import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
@@ -17,7 +17,7 @@ import { replyForError } from './storage-replies.ts';
 import { StorageError } from '../storage/storage-error.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
-import { REPLIES } from './replies.ts';
+import { REPLIES, sessionEndReply } from './replies.ts';
 
 interface ActiveTransfer {
   readonly controller: AbortController;
@@ -71,7 +71,8 @@ export class ControlSession implements FtpSession {
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #closedController = new AbortController();
-  #draining = false;
+  /** Close with this reply once the command in progress is over (shutdown, a moved home). */
+  #closingWith: Reply | undefined;
   #upgrading = false;
   readonly #openedAt = Date.now();
   /** The log without a user; `log` adds the logged-in user to it. */
@@ -304,8 +305,30 @@ export class ControlSession implements FtpSession {
 
   /** Server shutdown: idle sessions close now; a running transfer may finish first. */
   drain(): void {
-    this.#draining = true;
-    if (!this.#transfer && !this.#pumping) this.close(REPLIES.shuttingDown);
+    this.#closeAfterCommand(REPLIES.shuttingDown);
+  }
+
+  #closeAfterCommand(final: Reply): void {
+    this.#closingWith ??= final;
+    if (!this.#transfer && !this.#pumping) this.close(this.#closingWith);
+  }
+
+  /**
+   * The users document changed: goes on with the user's new permissions, or ends the
+   * session (421), at once when what it logged in with was revoked (an upload in
+   * progress is aborted, not committed), or once the command in progress is over.
+   */
+  applyReview(review: SessionReview): void {
+    if (this.#closed || review.action === 'keep') return;
+    if (review.action === 'update') {
+      this.state.user = review.user;
+      this.log.info({ event: 'session-user-updated', permissions: [...review.user.permissions] });
+      return;
+    }
+    this.log.info({ event: 'session-revoked', reason: review.reason, when: review.when, transfer: this.#transfer?.command });
+    const final = sessionEndReply(review.reason);
+    if (review.when === 'now') this.close(final);
+    else this.#closeAfterCommand(final);
   }
 
   close(final?: Reply): void {
@@ -410,8 +433,8 @@ export class ControlSession implements FtpSession {
         this.#readLines(); // room for one more; the line taken is #current by now
         await this.#executing;
         this.#executing = undefined;
-        if (this.#draining && !this.#transfer) {
-          this.close(REPLIES.shuttingDown);
+        if (this.#closingWith && !this.#transfer) {
+          this.close(this.#closingWith);
         }
       }
     } finally {

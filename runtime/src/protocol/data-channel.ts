@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { withDeadline } from '../deadline.ts';
 import type { TlsSessionReuse } from '../tls-policy.ts';
 import type { DataEndpoints, PassiveAnnouncement } from './command-handler.ts';
+import { endWhenIdle } from './data-idle-timeout.ts';
 import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { askKernelAtEnd } from './peer-reset.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
@@ -142,7 +143,7 @@ export class DataChannel implements DataEndpoints {
       throw new ReplyError(425, `The data connection was set up before PROT ${protection}: open a new one (PASV/EPSV) after PROT.`);
     }
     // A stalled peer must not hold a transfer open forever.
-    socket.setTimeout(settings.idleTimeoutMs, () => socket.destroy(new Error('Data connection idle timeout')));
+    endWhenIdle(socket, settings.idleTimeoutMs);
     return socket;
   }
 

@@ -60,6 +60,16 @@ export class FtpServer {
   constructor(options: FtpServerOptions) {
     this.#options = options;
     this.#limits = options.services.connections;
+    options.services.authenticator.onUsersChanged(() => this.#reviewSessions());
+  }
+
+  /** After a users reload: each logged-in session goes on, takes its new permissions, or ends. */
+  #reviewSessions(): void {
+    const { authenticator } = this.#options.services;
+    for (const session of [...this.#sessions]) {
+      const user = session.state.user;
+      if (user !== undefined) session.applyReview(authenticator.review({ user, clientAddress: session.clientAddress }));
+    }
   }
 
   /** Starts listening; resolves with the bound ports (useful when configured as 0 in tests). */

@@ -1,3 +1,4 @@
+import type { SessionEndReason } from '../auth/user.ts';
 import { reply, type Reply } from './reply.ts';
 
 /**
@@ -16,9 +17,24 @@ export const REPLIES = {
   shuttingDown: reply(421, 'Service shutting down; please reconnect.'),
   cannotOpenDataConnection: reply(425, "Can't open data connection."),
   epsvAllInEffect: reply(503, 'EPSV ALL is in effect; use EPSV.'),
+  loginsBusy: reply(421, 'Too many logins are being checked; try again shortly.'),
 } as const satisfies Record<string, Reply>;
 
 /** 522 for EPSV/EPRT naming a network protocol the control connection does not use. */
 export function protocolNotSupported(protocol: '1' | '2'): Reply {
   return reply(522, `Network protocol not supported, use (${protocol}).`);
+}
+
+/** 421 for a session a users reload ended: the client is told why, so its operator can act. */
+export function sessionEndReply(reason: SessionEndReason): Reply {
+  switch (reason) {
+    case 'removed':
+      return reply(421, 'Your account was removed; closing control connection.');
+    case 'password-changed':
+      return reply(421, 'Your password was changed; log in again.');
+    case 'address-not-allowed':
+      return reply(421, 'Your account no longer allows your address; closing control connection.');
+    case 'home-changed':
+      return reply(421, 'Your home folder was changed; log in again.');
+  }
 }

@@ -27,13 +27,13 @@ export class ListingHeadSlots {
 
   constructor(options: ListingHeadSlotsOptions) {
     this.#perOwner = options.perOwner;
-    this.#total = new ConcurrencyLimit(options.total);
+    this.#total = new ConcurrencyLimit({ limit: options.total });
   }
 
   open(owner: string): ListingHeads {
     let slots = this.#owners.get(owner);
     if (slots === undefined) {
-      slots = { limit: new ConcurrencyLimit(this.#perOwner), listings: 0 };
+      slots = { limit: new ConcurrencyLimit({ limit: this.#perOwner }), listings: 0 };
       this.#owners.set(owner, slots);
     }
     slots.listings += 1;
@@ -41,7 +41,7 @@ export class ListingHeadSlots {
     const total = this.#total;
     let closed = false;
     return {
-      run: (task, signal) => limit.run(() => total.run(task, signal), signal),
+      run: (task, signal) => limit.run(() => total.run(task, { signal }), { signal }),
       close: () => {
         if (closed) return;
         closed = true;

@@ -49,6 +49,14 @@ export interface StreamUploadOptions {
   readonly source: Readable;
   /** Where every part buffer comes from (shared by every upload of the process). */
   readonly buffers: UploadBufferPool;
+  /** Who this upload's buffers count against in the pool's shares (user, client address). */
+  readonly bufferOwners?: readonly string[] | undefined;
+  /**
+   * The least progress an upload holding a part buffer must make: `minBytes` within
+   * `windowMs` of waiting for its client, or it fails (StorageError 'aborted') and
+   * gives the buffer back. Time spent waiting for S3 does not count.
+   */
+  readonly progressDeadline?: ProgressDeadline | undefined;
   /** Size of part 1; later parts follow partSizeFor(). */
   readonly firstPartBytes: number;
   /** Largest part (see largestPartBytes); at most the pool's capacity. */
@@ -86,6 +94,11 @@ export interface StreamUploadOptions {
   readonly checksums?: boolean | undefined;
   /** Whether the store has ListParts, to check copied parts' sizes (see PartListing). */
   readonly partListing?: PartListing | undefined;
+}
+
+export interface ProgressDeadline {
+  readonly windowMs: number;
+  readonly minBytes: number;
 }
 
 export interface StreamUploadResult {
@@ -187,6 +200,8 @@ class StreamUpload {
   #nextPartNumber = 1;
   #headPending: boolean;
   #bytesRead = 0;
+  /** Progress towards the deadline: bytes received and time spent waiting for them since the window began. */
+  #window = { bytes: 0, waitedMs: 0 };
   #waitMs = 0;
   #budgetInUseBytes = 0;
   /** CRC32 of every byte sent so far, in order; undefined once a part is copied (S3 then derives it). */
@@ -265,10 +280,13 @@ class StreamUpload {
       await this.#createMultipartUpload();
       this.#nextPartNumber = this.#startCopy(copy);
     }
+    const chunks = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
     try {
-      for await (const received of source as AsyncIterable<Buffer | string>) {
+      for (let next = await this.#nextChunk(chunks); next.done !== true; next = await this.#nextChunk(chunks)) {
+        const received = next.value;
         const chunk = typeof received === 'string' ? Buffer.from(received) : received;
         this.#bytesRead += chunk.length;
+        this.#progressed(chunk.length);
         this.#checkSize(keptBytes + this.#bytesRead);
         let offset = 0;
         while (offset < chunk.length) {
@@ -304,6 +322,42 @@ class StreamUpload {
     return keptBytes + this.#bytesRead;
   }
 
+  /**
+   * The source's next chunk. While this upload holds a buffer it is filling, the
+   * wait counts towards the progress deadline: a client that trickles (or sends
+   * nothing) must not keep memory others wait for.
+   */
+  async #nextChunk(chunks: AsyncIterator<Buffer | string>): Promise<IteratorResult<Buffer | string>> {
+    const deadline = this.#options.progressDeadline;
+    if (deadline === undefined || this.#part === undefined) return await chunks.next();
+    const started = performance.now();
+    const timer = setTimeout(() => this.#stalled(deadline), Math.max(0, deadline.windowMs - this.#window.waitedMs));
+    try {
+      return await chunks.next();
+    } finally {
+      clearTimeout(timer);
+      this.#window.waitedMs += performance.now() - started;
+    }
+  }
+
+  #progressed(bytes: number): void {
+    this.#window.bytes += bytes;
+    if (this.#window.bytes >= (this.#options.progressDeadline?.minBytes ?? 0)) this.#window = { bytes: 0, waitedMs: 0 };
+  }
+
+  #stalled(deadline: ProgressDeadline): void {
+    const { logger, key } = this.#options;
+    logger.info({
+      event: 'upload-stalled',
+      key,
+      bytes: this.#bytesRead,
+      heldBytes: this.#part?.capacity ?? 0,
+      windowMs: deadline.windowMs,
+      windowBytes: this.#window.bytes,
+    });
+    this.#fail(new StorageError('aborted', 'Transfer aborted: the upload made too little progress'), 'upload');
+  }
+
   #checkSize(bytes: number): void {
     if (bytes > this.#options.maxObjectBytes) this.#refuseTooLarge();
   }
@@ -321,7 +375,7 @@ class StreamUpload {
   async #openPart(): Promise<PartBuffer> {
     const partNumber = this.#nextPartNumber;
     if (partNumber > S3_MAX_PARTS) this.#refuseTooLarge();
-    const { buffers, firstPartBytes, maxPartBytes, head } = this.#options;
+    const { buffers, bufferOwners, firstPartBytes, maxPartBytes, head } = this.#options;
     const bytes = partSizeFor(partNumber, firstPartBytes, maxPartBytes);
     let lease: BufferLease | undefined;
     while (lease === undefined) {
@@ -331,17 +385,22 @@ class StreamUpload {
         continue;
       }
       const started = performance.now();
-      if (this.#partsInFlight === 0) {
-        lease = await buffers.acquire(bytes, this.#controller.signal);
-      } else {
-        // Another buffer while this upload already has one only if nobody is waiting for theirs.
-        lease = buffers.tryAcquire(bytes);
-        if (lease === undefined) await Promise.race(this.#inFlight);
+      try {
+        if (this.#partsInFlight === 0) {
+          lease = await buffers.acquire(bytes, { signal: this.#controller.signal, owners: bufferOwners });
+        } else {
+          // Another buffer while this upload already has one only if nobody is waiting for theirs.
+          lease = buffers.tryAcquire(bytes, bufferOwners);
+          if (lease === undefined) await Promise.race(this.#inFlight);
+        }
+      } finally {
+        // Counted however the wait ended: an upload given up while waiting waited too.
+        this.#waitMs += performance.now() - started;
       }
-      this.#waitMs += performance.now() - started;
     }
     const part = new PartBuffer(partNumber, lease);
     this.#part = part;
+    this.#window = { bytes: 0, waitedMs: 0 };
     this.#budgetInUseBytes = Math.max(this.#budgetInUseBytes, buffers.stats().inUseBytes);
     this.#throwIfFailed();
     if (this.#headPending && head !== undefined) {

@@ -171,6 +171,8 @@ export interface WriteOptions extends OperationOptions {
   readonly beforeReadBack?: (bytes: number) => void;
   /** Called once when the write has settled (either way), with how it fared with the memory budget. */
   readonly onBufferUse?: (use: UploadBufferUse) => void;
+  /** Who the write's memory counts against, each held to its share of the budget (e.g. the user and the client address). */
+  readonly bufferOwners?: readonly string[];
 }
 
 /** How one upload fared with the process-wide buffer budget. */

@@ -42,13 +42,15 @@ import { ListingHeadSlots, type ListingHeads } from './listing-head-slots.ts';
 import { contentTypeFor } from './content-type.ts';
 import { DigestCache } from './digest-cache.ts';
 import type { PercentCopyMode } from './copy-source.ts';
-import { uploadStream, type CopiedPrefix, type KeptHead } from './multipart-upload.ts';
+import { uploadStream, type CopiedPrefix, type KeptHead, type ProgressDeadline } from './multipart-upload.ts';
 import { PercentCopyCheck } from './percent-copy-check.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from './storage-error.ts';
 import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
 import { UploadBufferPool } from './upload-buffer-pool.ts';
+import { abortReadOn } from './abort-read.ts';
+import { resumableObjectBody } from './resumable-object-body.ts';
 import { PartListing, md5Etag } from './verify-copied-parts.ts';
 
 export interface S3ObjectStoreOptions {
@@ -91,11 +93,27 @@ export interface S3ObjectStoreOptions {
    * or probed once (S3_COPY_PERCENT_NAMES). @default 'detect'
    */
   readonly percentCopy?: PercentCopyMode;
+  /**
+   * An upload holding a part buffer fails once it has waited this long for its client
+   * with less than MIN_UPLOAD_BYTES_PER_SECOND arriving (see ProgressDeadline). @default 30000
+   */
+  readonly uploadStallMs?: number;
+  /**
+   * A download body its reader leaves unread this long lets its S3 connection go and
+   * fetches the rest when the reader is back (resumable-object-body.ts); below the S3
+   * client's socket timeout. @default 20000
+   */
+  readonly readReleaseMs?: number;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
 const DEFAULT_BUFFER_BYTES = 256 * MIB;
 const LIST_PAGE_SIZE = 1000;
+/** The least an upload holding a part buffer must receive, on average over FTP_UPLOAD_STALL_SECONDS. */
+const MIN_UPLOAD_BYTES_PER_SECOND = 1024;
+const DEFAULT_UPLOAD_STALL_MS = 30_000;
+/** A third of the S3 client's default socket timeout (s3-client.ts). */
+const DEFAULT_READ_RELEASE_MS = 20_000;
 /** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
 /**
@@ -150,6 +168,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #listClientTimes: boolean;
   readonly #percentCopy: PercentCopyCheck;
   readonly #partListing: PartListing;
+  readonly #uploadProgress: ProgressDeadline;
+  readonly #readReleaseMs: number;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -159,6 +179,9 @@ export class S3ObjectStore implements ObjectStore {
     this.#firstPartBytes = options.partSizeBytes ?? DEFAULT_FIRST_PART_BYTES;
     checkFirstPartBytes(this.#firstPartBytes);
     this.#buffers = options.buffers ?? new UploadBufferPool({ capacityBytes: DEFAULT_BUFFER_BYTES });
+    this.#readReleaseMs = options.readReleaseMs ?? DEFAULT_READ_RELEASE_MS;
+    const stallMs = options.uploadStallMs ?? DEFAULT_UPLOAD_STALL_MS;
+    this.#uploadProgress = { windowMs: stallMs, minBytes: Math.ceil((stallMs / 1000) * MIN_UPLOAD_BYTES_PER_SECOND) };
     this.#maxPartBytes = largestPartBytes(this.#buffers.capacityBytes, this.#firstPartBytes);
     const largest = largestStreamBytes(this.#firstPartBytes, this.#maxPartBytes);
     this.maxFileBytes = Math.min(largest, options.maxFileBytes ?? largest);
@@ -303,8 +326,25 @@ export class S3ObjectStore implements ObjectStore {
       return { body: Readable.from([]), size };
     }
     const size = totalSize(output.ContentRange) ?? offset + (output.ContentLength ?? 0);
-    const body = output.Body instanceof Readable ? output.Body : Readable.from([]);
-    return { body: this.#guardBody(body, key, signal), size };
+    const first = output.Body instanceof Readable ? output.Body : Readable.from([]);
+    const etag = output.ETag;
+    const reopen = async (from: number, bodySignal: AbortSignal): Promise<Readable> => {
+      const again = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${from}-`, IfMatch: etag }),
+        { abortSignal: bodySignal },
+      );
+      return again.Body instanceof Readable ? again.Body : Readable.from([]);
+    };
+    const body = resumableObjectBody({
+      first,
+      offset,
+      size,
+      reopen,
+      releaseAfterMs: this.#readReleaseMs,
+      toError: (error) => toStorageError(error, { operation: 'get-object', key, signal }, this.#logger),
+      signal,
+    });
+    return { body, size };
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<WriteResult> {
@@ -355,6 +395,8 @@ export class S3ObjectStore implements ObjectStore {
         key,
         source: body,
         buffers: this.#buffers,
+        bufferOwners: options.bufferOwners,
+        progressDeadline: this.#uploadProgress,
         firstPartBytes: this.#firstPartBytes,
         maxPartBytes: this.#maxPartBytes,
         maxObjectBytes: this.maxFileBytes,
@@ -793,16 +835,7 @@ export class S3ObjectStore implements ObjectStore {
         guarded.destroy(toStorageError(error, { operation: 'get-object', key, signal }, logger));
       }
     });
-    if (signal !== undefined) {
-      const onAbort = (): void => {
-        guarded.destroy(new StorageError('aborted', 'Transfer aborted'));
-      };
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        guarded.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
-    }
+    abortReadOn(guarded, signal);
     return guarded;
   }
 }

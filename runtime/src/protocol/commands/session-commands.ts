@@ -72,6 +72,9 @@ async function pass(session: FtpSession, argument: string): Promise<void> {
   });
   // The client left while its password was being checked: nothing to answer or log.
   if (session.closedSignal.aborted) return;
+  // Too many checks waiting: told at once, instead of waiting towards the login timeout
+  // (logged by the authenticator, rate-limited: no guess was checked).
+  if (!result.ok && result.reason === 'busy') return session.close(REPLIES.loginsBusy);
   if (!result.ok) {
     session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
     throw new ReplyError(530, 'Login incorrect.');

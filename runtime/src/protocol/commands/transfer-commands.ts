@@ -124,6 +124,7 @@ async function storeFile(
       offset,
       beforeReadBack,
       metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
+      bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
       onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
     });
     // A refusal at the gate is the reason the store saw its source fail; otherwise a
