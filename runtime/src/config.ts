@@ -69,6 +69,8 @@ export interface Config {
   readonly checksumReadBytesPerHour: number;
   /** Metadata rewrites (time changes) per user per hour. */
   readonly timeChangesPerHour: number;
+  readonly renameObjectsPerHour: number;
+  readonly readBackBytesPerHour: number;
   /** LIST and MLSD read each file's client-set time (a HeadObject per file version not seen yet). */
   readonly listClientTimes: boolean;
   readonly maxConnections: number;
@@ -432,6 +434,18 @@ const VARIABLES = {
       'MFMT/MFF/SITE UTIME a user may make per hour that change a time (each is a copy of the object inside S3, a new version and an "Object Created" event); setting the time a file has costs none. Past it 450.',
     parse: integer({ min: 0, max: 1_000_000_000 }),
   }),
+  FTP_READ_BACK_MIB_PER_HOUR: withDefault({
+    value: '4096',
+    description:
+      "MiB a user (all their sessions on a task) may have read back per hour for resumes and appends whose kept start S3 cannot copy (under 5 MiB; '%' names on stores that copy them wrong): each is read from S3 and uploaded again. Past it 450.",
+    parse: integer({ min: 0, max: 1_000_000_000 }),
+  }),
+  FTP_RENAME_OBJECTS_PER_HOUR: withDefault({
+    value: '10000',
+    description:
+      'Objects a user may have copied by renames (RNFR/RNTO) per hour: a rename copies every object it moves inside S3 (a new object and an "Object Created" event each). A folder rename past what is left is refused whole, with 450.',
+    parse: integer({ min: 0, max: 1_000_000_000 }),
+  }),
   FTP_LIST_CLIENT_TIMES: withDefault({
     value: 'on',
     description:
@@ -627,6 +641,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     renameMaxObjects: values.FTP_RENAME_MAX_OBJECTS,
     checksumReadBytesPerHour: values.FTP_CHECKSUM_READ_MIB_PER_HOUR * MIB,
     timeChangesPerHour: values.FTP_TIME_CHANGES_PER_HOUR,
+    renameObjectsPerHour: values.FTP_RENAME_OBJECTS_PER_HOUR,
+    readBackBytesPerHour: values.FTP_READ_BACK_MIB_PER_HOUR * MIB,
     listClientTimes: values.FTP_LIST_CLIENT_TIMES,
     maxConnections: values.FTP_MAX_CONNECTIONS,
     maxConnectionsPerAddress: values.FTP_MAX_CONNECTIONS_PER_ADDRESS,

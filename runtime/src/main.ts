@@ -162,6 +162,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         allowances: {
           checksumReadBytes: new UserAllowance({ limit: config.checksumReadBytesPerHour, windowMs: HOUR_MS }),
           metadataRewrites: new UserAllowance({ limit: config.timeChangesPerHour, windowMs: HOUR_MS }),
+          renamedObjects: new UserAllowance({ limit: config.renameObjectsPerHour, windowMs: HOUR_MS }),
+          readBackBytes: new UserAllowance({ limit: config.readBackBytesPerHour, windowMs: HOUR_MS }),
         },
         logger,
         settings: {

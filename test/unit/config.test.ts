@@ -58,6 +58,8 @@ describe('loadConfig defaults', () => {
       renameMaxObjects: 1000,
       checksumReadBytesPerHour: 4096 * 1024 * 1024,
       timeChangesPerHour: 3600,
+      renameObjectsPerHour: 10000,
+      readBackBytesPerHour: 4096 * 1024 * 1024,
       listClientTimes: true,
       maxConnections: 500,
       maxConnectionsPerAddress: 20,
@@ -150,6 +152,8 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { S3_COPY_PERCENT_NAMES: 'Read-Back' }, pick: (c) => c.percentCopy, expected: 'read-back' },
     { env: { FTP_CHECKSUM_READ_MIB_PER_HOUR: '0' }, pick: (c) => c.checksumReadBytesPerHour, expected: 0 },
     { env: { FTP_TIME_CHANGES_PER_HOUR: '10' }, pick: (c) => c.timeChangesPerHour, expected: 10 },
+    { env: { FTP_RENAME_OBJECTS_PER_HOUR: '0' }, pick: (c) => c.renameObjectsPerHour, expected: 0 },
+    { env: { FTP_READ_BACK_MIB_PER_HOUR: '2' }, pick: (c) => c.readBackBytesPerHour, expected: 2 * 1024 * 1024 },
     { env: { FTP_MAX_CONNECTIONS: '2' }, pick: (c) => c.maxConnections, expected: 2 },
     { env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '3' }, pick: (c) => c.maxConnectionsPerAddress, expected: 3 },
     { env: { FTP_TLS_SESSION_REUSE: 'optional' }, pick: (c) => c.tlsSessionReuse, expected: 'optional' },
@@ -242,6 +246,7 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, S3_COPY_PERCENT_NAMES: 'guess' }, 'S3_COPY_PERCENT_NAMES'],
     [{ ...MINIMAL, FTP_CHECKSUM_READ_MIB_PER_HOUR: '-1' }, 'FTP_CHECKSUM_READ_MIB_PER_HOUR'],
     [{ ...MINIMAL, FTP_TIME_CHANGES_PER_HOUR: 'many' }, 'FTP_TIME_CHANGES_PER_HOUR'],
+    [{ ...MINIMAL, FTP_RENAME_OBJECTS_PER_HOUR: '-1' }, 'FTP_RENAME_OBJECTS_PER_HOUR'],
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS: '0' }, 'FTP_MAX_CONNECTIONS'],
     [{ ...MINIMAL, FTP_MAX_CONNECTIONS_PER_ADDRESS: '0' }, 'FTP_MAX_CONNECTIONS_PER_ADDRESS'],
     [{ ...MINIMAL, FTP_TLS_SESSION_REUSE: 'sometimes' }, 'FTP_TLS_SESSION_REUSE'],
@@ -339,7 +344,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 43);
+    assert.equal(variables.length, 45);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -356,7 +361,7 @@ describe('configHelp', () => {
       'FTP_UPLOAD_STALL_SECONDS', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_LIST_CLIENT_TIMES', 'FTP_MAX_CONNECTIONS',
-      'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR',
+      'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR', 'FTP_READ_BACK_MIB_PER_HOUR',
       'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
     ]) {
       assert.match(help, new RegExp(`^  ${name}  `, 'm'), name);

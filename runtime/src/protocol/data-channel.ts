@@ -9,7 +9,7 @@ import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { askKernelAtEnd } from './peer-reset.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
-import { secureDataConnection, TlsResumptionRequired } from './tls-data-connection.ts';
+import { secureDataConnection, TlsResumptionRequired, transportOf } from './tls-data-connection.ts';
 
 /** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
 type DataEndpoint =
@@ -47,7 +47,8 @@ export type DataConnectionFailure =
   | 'active-timeout' // PORT/EPRT: the client's port did not answer
   | 'active-refused' // PORT/EPRT: the client's port refused or was unreachable
   | 'tls-handshake-failed' // PROT P: the data connection's TLS handshake failed
-  | 'tls-session-not-resumed'; // PROT P: it did not resume the control connection's session
+  | 'tls-session-not-resumed' // PROT P: it did not resume the control connection's session
+  | 'protection-changed'; // a passive connection set up (clear or TLS) before PROT said otherwise
 
 class DataConnectionTimeout extends Error {}
 
@@ -131,6 +132,15 @@ export class DataChannel implements DataEndpoints {
       if (endpoint.kind === 'passive') releasePassive(endpoint);
       if (signal.aborted) throw error;
       throw new ReplyError(this.#explain(endpoint, error, Date.now() - started));
+    }
+    // A passive connection is set up when it arrives, under the PROT of that moment: one
+    // made in clear before PROT P must not carry a transfer the session calls protected
+    // (nor a TLS one a PROT C transfer).
+    const { protection, log } = this.#current();
+    if ((transportOf(socket) !== socket) !== (protection === 'P')) {
+      socket.destroy();
+      log.info({ event: 'data-connection-failed', reason: 'protection-changed' satisfies DataConnectionFailure, protection });
+      throw new ReplyError(425, `The data connection was set up before PROT ${protection}: open a new one (PASV/EPSV) after PROT.`);
     }
     // A stalled peer must not hold a transfer open forever.
     endWhenIdle(socket, settings.idleTimeoutMs);

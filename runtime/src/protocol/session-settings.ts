@@ -31,6 +31,10 @@ export interface UserAllowances {
   readonly checksumReadBytes: UserAllowance;
   /** Metadata-only rewrites of an object (MFMT and friends): a copy inside S3 each. */
   readonly metadataRewrites: UserAllowance;
+  /** Objects copied by renames (RNTO): a copy inside S3 each. */
+  readonly renamedObjects: UserAllowance;
+  /** Kept bytes of resumes and appends read from S3 and uploaded again (what S3 cannot copy). */
+  readonly readBackBytes: UserAllowance;
 }
 
 export interface SessionSettings {

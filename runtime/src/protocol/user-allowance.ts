@@ -20,7 +20,8 @@ export class UserAllowance {
     if (!Number.isSafeInteger(options.limit) || options.limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${options.limit}`);
     this.limit = options.limit;
     this.windowMs = options.windowMs;
-    this.#spent = new LRUCache({ max: options.maxUsers ?? 100_000, ttl: options.windowMs, ttlAutopurge: false, updateAgeOnGet: false });
+    // lru-cache allocates its tables for `max` up front: 100,000 cost 3.3 MiB of idle RSS per allowance.
+    this.#spent = new LRUCache({ max: options.maxUsers ?? 10_000, ttl: options.windowMs, ttlAutopurge: false, updateAgeOnGet: false });
   }
 
   /** Spends `amount` for `user` when the window has that much left: true; otherwise spends nothing: false. */

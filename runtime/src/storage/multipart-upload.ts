@@ -560,7 +560,8 @@ class StreamUpload {
           IfMatch: condition,
           ChecksumSHA256: sha256,
         }),
-        { abortSignal: this.#controller.signal },
+        // No abort signal, as for CompleteMultipartUpload: once the request is sent, S3
+        // may have stored the object; an ABOR cut short here answered 426 for a file S3 held.
       );
     try {
       try {

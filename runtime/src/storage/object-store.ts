@@ -54,7 +54,7 @@ export interface ObjectStore {
    * object below it). Target exists: 'already-exists'. A folder holding more than
    * the store's configured limit of objects: 'too-many-objects', nothing changed.
    */
-  rename(from: string, to: string, options?: OperationOptions): Promise<void>;
+  rename(from: string, to: string, options?: RenameOptions): Promise<void>;
 
   /**
    * Sets the modification time a file reports (stat, list) without rewriting its
@@ -79,6 +79,11 @@ export interface SetModifiedOptions extends OperationOptions {
   readonly precisionMs?: number;
   /** Runs right before the copy is made (not for a no-op); a throw stops it. */
   readonly beforeCopy?: () => void;
+}
+
+export interface RenameOptions extends OperationOptions {
+  /** Runs before anything is copied, with the number of objects the rename will copy; a throw stops it. */
+  readonly beforeCopy?: (objects: number) => void;
 }
 
 export interface SetModifiedResult {
@@ -123,6 +128,8 @@ export interface ListOptions extends OperationOptions {
    * times are bounded per owner, across all of its listings. @default '' (one owner)
    */
   readonly owner?: string;
+  /** Only entries whose name this accepts (a LIST pattern): the others cost no HeadObject. @default all */
+  readonly names?: (name: string) => boolean;
 }
 
 export interface EntryInfo {
@@ -157,6 +164,11 @@ export interface WriteOptions extends OperationOptions {
   readonly offset?: number;
   /** Stored as user metadata (x-amz-meta-*). Keys are lower-case ASCII. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Runs before the kept start of the object (`offset` bytes) is read from S3 to be
+   * uploaded again, where S3 cannot copy it; a throw stops the write with that error.
+   */
+  readonly beforeReadBack?: (bytes: number) => void;
   /** Called once when the write has settled (either way), with how it fared with the memory budget. */
   readonly onBufferUse?: (use: UploadBufferUse) => void;
   /** Who the write's memory counts against, each held to its share of the budget (e.g. the user and the client address). */

@@ -8,6 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { withDeadline } from '../deadline.ts';
 import { copySource, copySourceIsSafe, type PercentCopyMode } from './copy-source.ts';
 import { unquoted } from './verify-copied-parts.ts';
 
@@ -24,9 +25,16 @@ import { unquoted } from './verify-copied-parts.ts';
  * object's. The scratch object is deleted again: one "Object Created" event per task
  * start at most, under `<prefix>/.ftp-s3-bridge-probe/`.
  */
+/** How long an append waits for the probe before reading back instead (the probe goes on). */
+const PROBE_WAIT_MS = 30_000;
+/** After a probe that could not tell, appends read back this long before the next probe. */
+const PROBE_RETRY_MS = 5 * 60_000;
+
 export class PercentCopyCheck {
   readonly #options: PercentCopyCheckOptions;
   #verdict: Promise<boolean> | undefined;
+  /** When an inconclusive probe may be tried again. */
+  #nextProbeAt = 0;
 
   constructor(options: PercentCopyCheckOptions) {
     this.#options = options;
@@ -37,16 +45,22 @@ export class PercentCopyCheck {
     if (copySourceIsSafe(key)) return true;
     const { mode } = this.#options;
     if (mode !== 'detect') return mode === 'copy';
-    // One probe at a time per process; an inconclusive one is tried again next time.
-    this.#verdict ??= this.#probe(signal).then((verdict) => {
-      if (verdict === undefined) this.#verdict = undefined;
+    if (this.#verdict === undefined && Date.now() < this.#nextProbeAt) return false;
+    // One probe at a time per process, never under an append's signal: an ABOR must not
+    // make it inconclusive, or APPE + ABOR in a loop would write a scratch object each
+    // round. One that could not tell (S3 failing) is tried again after a pause.
+    this.#verdict ??= this.#probe().then((verdict) => {
+      if (verdict === undefined) {
+        this.#verdict = undefined;
+        this.#nextProbeAt = Date.now() + PROBE_RETRY_MS;
+      }
       return verdict === true;
     });
-    return this.#verdict;
+    return await withDeadline(this.#verdict, PROBE_WAIT_MS, () => false, signal);
   }
 
   /** true: copied right; false: copied something else or refused; undefined: could not tell. */
-  async #probe(signal: AbortSignal | undefined): Promise<boolean | undefined> {
+  async #probe(): Promise<boolean | undefined> {
     const { client, bucket, logger } = this.#options;
     const id = randomUUID();
     const scratch = `${this.#options.prefix === '' ? '' : `${this.#options.prefix}/`}.ftp-s3-bridge-probe/${id}-%41`;
@@ -59,15 +73,15 @@ export class PercentCopyCheck {
       return verdict;
     };
     try {
-      const source = await client.send(new PutObjectCommand({ Bucket: bucket, Key: scratch, Body: `ftp-s3-bridge copy probe ${id}\n` }), { abortSignal: signal });
+      // Deleted afterwards even if the answer is lost: S3 may have stored it all the same.
       put = true;
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: target }), { abortSignal: signal });
+      const source = await client.send(new PutObjectCommand({ Bucket: bucket, Key: scratch, Body: `ftp-s3-bridge copy probe ${id}\n` }));
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: target }));
       uploadId = created.UploadId;
       let copied;
       try {
         copied = await client.send(
           new UploadPartCopyCommand({ Bucket: bucket, Key: target, UploadId: uploadId, PartNumber: 1, CopySource: copySource(bucket, scratch), CopySourceIfMatch: source.ETag }),
-          { abortSignal: signal },
         );
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

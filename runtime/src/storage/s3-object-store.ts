@@ -23,6 +23,7 @@ import type {
   OperationOptions,
   ReadOptions,
   ReadResult,
+  RenameOptions,
   SetModifiedOptions,
   SetModifiedResult,
   WriteOptions,
@@ -241,7 +242,7 @@ export class S3ObjectStore implements ObjectStore {
     const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
     const pending: Array<Promise<unknown>> = [];
     const start = (token: string | undefined): Promise<ListedPage> => {
-      const page = this.#readPage(prefix, token, heads, signal, controller);
+      const page = this.#readPage({ prefix, token, heads, names: options.names }, signal, controller);
       // Awaited in turn; until then a failure must not count as unhandled.
       pending.push(page.then((read) => read.entries).catch(() => undefined));
       return page;
@@ -264,25 +265,30 @@ export class S3ObjectStore implements ObjectStore {
 
   /** One listing page; its entries resolve once the times clients set are read (through `heads`). */
   async #readPage(
-    prefix: string,
-    token: string | undefined,
-    heads: ListingHeads | undefined,
+    what: {
+      readonly prefix: string;
+      readonly token: string | undefined;
+      readonly heads: ListingHeads | undefined;
+      readonly names: ((name: string) => boolean) | undefined;
+    },
     signal: AbortSignal,
     controller: AbortController,
   ): Promise<ListedPage> {
+    const { prefix, token, heads } = what;
+    const wanted = (name: string): boolean => isValidEntryName(name) && (what.names?.(name) ?? true);
     const page = await this.#listPage({ Prefix: prefix, Delimiter: '/', MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token }, signal);
     const entries: EntryInfo[] = [];
     for (const common of page.CommonPrefixes ?? []) {
       const name = (common.Prefix ?? '').slice(prefix.length, -1);
       // Folder dates would cost a request each; stat() gives the marker's date.
-      if (isValidEntryName(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
+      if (wanted(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
     }
     const files: ListedFile[] = [];
     for (const object of page.Contents ?? []) {
       const name = (object.Key ?? '').slice(prefix.length);
       // Skips the folder's own marker, and names no path can address (they could
-      // also forge listing lines).
-      if (isValidEntryName(name)) {
+      // also forge listing lines), and those a pattern leaves out before their HEADs.
+      if (wanted(name)) {
         const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
         files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
       }
@@ -343,6 +349,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     const { signal } = options;
+    // The caller's refusal to have bytes read back is its own error, passed on as it is.
+    let refusal: { readonly error: unknown } | undefined;
+    const beforeReadBack = (bytes: number): void => {
+      try {
+        options.beforeReadBack?.(bytes);
+      } catch (error) {
+        refusal = { error };
+        throw error;
+      }
+    };
     try {
       const key = this.#fileKey(path);
       const offset = options.offset ?? 0;
@@ -362,12 +378,14 @@ export class S3ObjectStore implements ObjectStore {
           // A store that decodes an UploadPartCopy source twice (Ceph RGW) would copy
           // another object, fail, or crash with '%' in the name: the kept bytes come
           // through here (see percent-copy-check.ts).
+          beforeReadBack(offset);
           body = concatenated(await this.#readKept(key, offset, existing.ETag, signal), source);
         } else if (offset >= S3_MIN_PART_BYTES) {
           const md5 = md5Etag(existing.ETag, existing.ServerSideEncryption);
           copy = { sourceKey: key, bytes: offset, sourceSize: size, etag: existing.ETag, md5Etag: md5 };
         } else {
           // Too small to be a part of its own: read into part 1's buffer and sent again.
+          beforeReadBack(offset);
           head = { bytes: offset, read: (into, headSignal) => this.#readStart(key, into, existing.ETag, headSignal) };
         }
       }
@@ -402,6 +420,7 @@ export class S3ObjectStore implements ObjectStore {
       return { bytesWritten: result.bytesRead - (body === source ? 0 : offset), size: result.size };
     } catch (error) {
       source.destroy();
+      if (refusal !== undefined && error === refusal.error) throw error;
       throw toStorageError(error, { operation: 'write', key: path, signal }, this.#logger);
     }
   }
@@ -440,7 +459,7 @@ export class S3ObjectStore implements ObjectStore {
     await this.#deleteObject(prefix, options.signal);
   }
 
-  async rename(from: string, to: string, options: OperationOptions = {}): Promise<void> {
+  async rename(from: string, to: string, options: RenameOptions = {}): Promise<void> {
     if (from === '' || to === '') throw new StorageError('invalid-name', 'The root folder cannot be renamed');
     const fromKey = this.#keys.key(from);
     const toKey = this.#keys.key(to);
@@ -454,9 +473,10 @@ export class S3ObjectStore implements ObjectStore {
     }
     if ((await this.stat(to, options)) !== undefined) throw new StorageError('already-exists', 'Already exists');
     if (file !== undefined) {
+      options.beforeCopy?.(1);
       await this.#renameFile({ key: fromKey, size: file.ContentLength ?? 0, etag: file.ETag }, toKey, signal);
     } else {
-      await this.#renameFolder(this.#keys.folderPrefix(from), this.#keys.folderPrefix(to), signal);
+      await this.#renameFolder(this.#keys.folderPrefix(from), this.#keys.folderPrefix(to), { signal, beforeCopy: options.beforeCopy });
     }
   }
 
@@ -593,7 +613,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async #renameFolder(fromPrefix: string, toPrefix: string, signal: AbortSignal | undefined): Promise<void> {
+  async #renameFolder(fromPrefix: string, toPrefix: string, options: Pick<RenameOptions, 'signal' | 'beforeCopy'>): Promise<void> {
+    const { signal } = options;
     // Enumerate everything first: refuse before changing anything.
     const objects: { key: string; size: number; etag: string | undefined }[] = [];
     let token: string | undefined;
@@ -613,6 +634,7 @@ export class S3ObjectStore implements ObjectStore {
     } while (token !== undefined);
     const moves = objects.map((object) => ({ source: object, targetKey: toPrefix + object.key.slice(fromPrefix.length) }));
     for (const move of moves) checkKeyLength(move.targetKey);
+    options.beforeCopy?.(moves.length);
 
     const copied: string[] = [];
     const copyOne = async (move: (typeof moves)[number]): Promise<void> => {

@@ -101,7 +101,19 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
   if (target.path === '/' || target.path === source.path) throw new ReplyError(553, 'Invalid rename target.');
   if (target.path.startsWith(`${source.path}/`)) throw new ReplyError(553, 'A folder cannot be moved into itself.');
   await session.requireParentFolder(target);
-  await session.services.store.rename(source.storePath, target.storePath);
+  const user = session.requireUser().username;
+  const renamed = session.services.allowances.renamedObjects;
+  await session.services.store.rename(source.storePath, target.storePath, {
+    // Each object moved is a copy inside S3, a new object and an event: bounded per user, as time changes are.
+    beforeCopy: (objects) => {
+      if (renamed.trySpend(user, objects)) return;
+      session.log.warn({ event: 'allowance-exceeded', allowance: 'renamed-objects', path: source.path, objects, limit: renamed.limit, windowSeconds: renamed.windowMs / 1000 });
+      throw new ReplyError(
+        450,
+        `Not renamed: it copies ${objects} objects, beyond this account's ${renamed.limit} per ${renamed.windowMs / 1000} s; try again in ${renamed.secondsLeft(user)} s.`,
+      );
+    },
+  });
   session.log.info({ event: 'rename', from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');
 }

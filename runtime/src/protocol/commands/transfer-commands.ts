@@ -102,6 +102,17 @@ async function storeFile(
   if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const user = session.requireUser();
   const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
+  const readBack = session.services.allowances.readBackBytes;
+  // Kept bytes S3 cannot copy are read and uploaded again: a 1-byte append costs up to
+  // 5 MiB each way, so they are bounded per user, as checksum reads are.
+  const beforeReadBack = (bytes: number): void => {
+    if (readBack.trySpend(user.username, bytes)) return;
+    session.log.warn({ event: 'allowance-exceeded', allowance: 'read-back-bytes', path: target.path, bytes, limit: readBack.limit, windowSeconds: readBack.windowMs / 1000 });
+    throw new ReplyError(
+      450,
+      `Not stored: keeping the start of the file needs ${bytes} bytes read back, beyond this account's ${readBack.limit} per ${readBack.windowMs / 1000} s; try again in ${readBack.secondsLeft(user.username)} s.`,
+    );
+  };
   await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
@@ -111,6 +122,7 @@ async function storeFile(
     const writing = session.services.store.write(target.storePath, source, {
       signal,
       offset,
+      beforeReadBack,
       metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
       bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
       onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
@@ -194,11 +206,12 @@ async function sendListing(
     }
     // NLST gives names only: the times clients set would cost a request per file for nothing.
     const clientTimes = command !== 'NLST';
-    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes, owner: session.state.user?.username ?? '' })) {
+    const owner = session.state.user?.username ?? '';
+    // Names the pattern leaves out are dropped by the store, before it asks S3 for their times.
+    const names = pattern === undefined ? undefined : (name: string): boolean => pattern.matches(name);
+    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes, owner, ...(names ? { names } : {}) })) {
       let chunk = '';
-      for (const child of page) {
-        if (!pattern || pattern.matches(child.name)) chunk += `${format(child, prefix)}\r\n`;
-      }
+      for (const child of page) chunk += `${format(child, prefix)}\r\n`;
       if (chunk !== '') yield chunk;
     }
   }
