@@ -11,6 +11,8 @@ import { collectCases, renderTable, RESULTS_DIR, RUN_ID } from './support/figure
 const CASES = [
   ...['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
   ...['r2-1', 'r2-2', 'r2-3', 'r2-4', 'r2-5', 'r2-6', 'r2-7', 'r2-8', 'r2-9', 'r2-10', 'r2-11'],
+  // Found by the round's own red-team pass: folder renames and read-backs per user.
+  ...['r2-x1', 'r2-x2'],
 ];
 
 const LEGEND = `accepted / refused / held: the attack's connections or attempts that the bridge served (for an attack
