@@ -160,10 +160,10 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         }),
         newTlsContext: () => tls?.newContext(),
         allowances: {
-          checksumReadBytes: new UserAllowance({ limit: config.checksumReadBytesPerHour, windowMs: HOUR_MS }),
-          metadataRewrites: new UserAllowance({ limit: config.timeChangesPerHour, windowMs: HOUR_MS }),
-          renamedObjects: new UserAllowance({ limit: config.renameObjectsPerHour, windowMs: HOUR_MS }),
-          readBackBytes: new UserAllowance({ limit: config.readBackBytesPerHour, windowMs: HOUR_MS }),
+          checksumReadBytes: new UserAllowance({ name: 'checksum-read-bytes', limit: config.checksumReadBytesPerHour, windowMs: HOUR_MS }),
+          metadataRewrites: new UserAllowance({ name: 'metadata-rewrites', limit: config.timeChangesPerHour, windowMs: HOUR_MS }),
+          renamedObjects: new UserAllowance({ name: 'renamed-objects', limit: config.renameObjectsPerHour, windowMs: HOUR_MS }),
+          readBackBytes: new UserAllowance({ name: 'read-back-bytes', limit: config.readBackBytesPerHour, windowMs: HOUR_MS }),
         },
         logger,
         settings: {

@@ -65,7 +65,7 @@ describe('time changes: none for the same time, a bounded number per user', () =
     for (let second = 0; second < 4 - used; second++) await ftp.command(`MFMT 2021010100000${second} limit.txt`, 213);
     const copies = requests().copies;
     const refused = await other.command('MFMT 20220101000000 limit.txt', 450);
-    assert.match(refused.text, /^Too many time changes \(4 per 3600 s\); try again in \d+ s\.$/);
+    assert.match(refused.text, /^Time not changed: it rewrites the file, beyond this account's 4 per 3600 s; try again in \d+ s\.$/);
     await ftp.command('SITE UTIME 20220101000000 limit.txt', 450);
     assert.equal(requests().copies, copies, 'a refused change copies nothing');
     await ftp.command('MFMT 20200102030405 same.txt', 213); // the time it has: no copy, no allowance needed

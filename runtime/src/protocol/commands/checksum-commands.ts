@@ -114,14 +114,14 @@ async function checksumOf(
   let result: ChecksumResult;
   // Reading a file to hash it costs S3 bytes and CPU: within the user's allowance,
   // so repeating it (other algorithms, other ranges, many sessions) is bounded.
-  const beforeRead = (bytes: number): void => {
-    if (allowance.trySpend(user, bytes)) return;
-    session.log.warn({ event: 'allowance-exceeded', allowance: 'checksum-read-bytes', path: target.path, bytes, limit: allowance.limit, windowSeconds: allowance.windowMs / 1000 });
-    throw new ReplyError(
-      450,
-      `Checksum not computed: it needs ${bytes} bytes read, beyond this account's ${allowance.limit} per ${allowance.windowMs / 1000} s; try again in ${allowance.secondsLeft(user)} s.`,
-    );
-  };
+  const beforeRead = (bytes: number): void =>
+    allowance.spendOrRefuse({
+      user,
+      amount: bytes,
+      refused: `Checksum not computed: it needs ${bytes} bytes read`,
+      logFields: { path: target.path, bytes },
+      log: session.log,
+    });
   try {
     result = await session.services.store.checksum(target.storePath, { algorithm, range, signal: session.closedSignal, beforeRead });
   } catch (error) {

@@ -105,14 +105,14 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
   const renamed = session.services.allowances.renamedObjects;
   await session.services.store.rename(source.storePath, target.storePath, {
     // Each object moved is a copy inside S3, a new object and an event: bounded per user, as time changes are.
-    beforeCopy: (objects) => {
-      if (renamed.trySpend(user, objects)) return;
-      session.log.warn({ event: 'allowance-exceeded', allowance: 'renamed-objects', path: source.path, objects, limit: renamed.limit, windowSeconds: renamed.windowMs / 1000 });
-      throw new ReplyError(
-        450,
-        `Not renamed: it copies ${objects} objects, beyond this account's ${renamed.limit} per ${renamed.windowMs / 1000} s; try again in ${renamed.secondsLeft(user)} s.`,
-      );
-    },
+    beforeCopy: (objects) =>
+      renamed.spendOrRefuse({
+        user,
+        amount: objects,
+        refused: `Not renamed: it copies ${objects} objects`,
+        logFields: { path: source.path, objects },
+        log: session.log,
+      }),
   });
   session.log.info({ event: 'rename', from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');

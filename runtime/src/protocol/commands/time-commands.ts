@@ -122,11 +122,14 @@ async function setModified(session: FtpSession, path: string, given: GivenTime):
     result = await session.services.store.setModified(target.storePath, given.time, {
       signal: session.closedSignal,
       precisionMs: given.precisionMs,
-      beforeCopy: () => {
-        if (rewrites.trySpend(user, 1)) return;
-        session.log.warn({ event: 'allowance-exceeded', allowance: 'metadata-rewrites', path: target.path, limit: rewrites.limit, windowSeconds: rewrites.windowMs / 1000 });
-        throw new ReplyError(450, `Too many time changes (${rewrites.limit} per ${rewrites.windowMs / 1000} s); try again in ${rewrites.secondsLeft(user)} s.`);
-      },
+      beforeCopy: () =>
+        rewrites.spendOrRefuse({
+          user,
+          amount: 1,
+          refused: 'Time not changed: it rewrites the file',
+          logFields: { path: target.path },
+          log: session.log,
+        }),
     });
   } catch (error) {
     if (!isStorageError(error, 'not-found') && !isStorageError(error, 'invalid-name')) throw error;

@@ -105,14 +105,14 @@ async function storeFile(
   const readBack = session.services.allowances.readBackBytes;
   // Kept bytes S3 cannot copy are read and uploaded again: a 1-byte append costs up to
   // 5 MiB each way, so they are bounded per user, as checksum reads are.
-  const beforeReadBack = (bytes: number): void => {
-    if (readBack.trySpend(user.username, bytes)) return;
-    session.log.warn({ event: 'allowance-exceeded', allowance: 'read-back-bytes', path: target.path, bytes, limit: readBack.limit, windowSeconds: readBack.windowMs / 1000 });
-    throw new ReplyError(
-      450,
-      `Not stored: keeping the start of the file needs ${bytes} bytes read back, beyond this account's ${readBack.limit} per ${readBack.windowMs / 1000} s; try again in ${readBack.secondsLeft(user.username)} s.`,
-    );
-  };
+  const beforeReadBack = (bytes: number): void =>
+    readBack.spendOrRefuse({
+      user: user.username,
+      amount: bytes,
+      refused: `Not stored: keeping the start of the file needs ${bytes} bytes read back`,
+      logFields: { path: target.path, bytes },
+      log: session.log,
+    });
   await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
