@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
 import { configVariables } from '../../runtime/src/config.ts';
-import { freePort } from '../helpers/bridge.ts';
+import { freePort, randomPassiveStart } from '../helpers/bridge.ts';
 import { startChildBridge } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
@@ -146,7 +146,7 @@ describe('the container entry point with production dependencies only', () => {
       JSON.stringify({ users: [{ username: 'img', passwordHash: await hashPassword('img-pass', { parameters: { logN: 10, r: 8, p: 1 } }), home: 'img/' }] }),
     );
     const port = await freePort();
-    const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+    const first = randomPassiveStart();
     const child = spawn(process.execPath, ['runtime/dist/main.js'], {
       cwd: app,
       env: {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/bridge.ts';
+import { freePort, randomPassiveStart } from '../helpers/bridge.ts';
 import { jsonLines } from '../helpers/child-bridge.ts';
 import { RawFtp } from '../helpers/raw-ftp.ts';
 import { waitUntil } from '../support/wait-until.ts';
@@ -43,8 +43,7 @@ async function startLocalStack(
   const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-local-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   for (let attempt = 1; ; attempt++) {
-    // Below Linux's ephemeral range (32768-60999), where no outgoing connection holds a port.
-    const first = 20000 + Math.floor(Math.random() * 1200) * 10;
+    const first = randomPassiveStart();
     const ftpPort = await freePort();
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',

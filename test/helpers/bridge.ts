@@ -112,7 +112,7 @@ export async function startTestBridge(
   );
   for (let attempt = 0; ; attempt++) {
     const implicitPort = await freePort();
-    const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+    const first = randomPassiveStart();
     if (implicitPort >= first && implicitPort <= first + 9) continue;
     const config: Config = {
       ...loadConfig({
@@ -228,6 +228,15 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * The first port of a random passive range (room for 10 ports), below Linux's
+ * ephemeral range (32768-60999) where outgoing connections hold ports, so tests running
+ * side by side rarely pick the same one; a start that finds it taken retries.
+ */
+export function randomPassiveStart(): number {
+  return 20000 + Math.floor(Math.random() * 1200) * 10;
 }
 
 /** Sockets, listeners and timers of this process, by kind (what a test bridge must give back). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
-import { freePort } from './bridge.ts';
+import { freePort, randomPassiveStart } from './bridge.ts';
 import { TEST_CREDENTIALS, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
 
@@ -80,7 +80,7 @@ export async function startChildBridge(options: {
   }
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+    const first = randomPassiveStart();
     const implicitPort = options.tls ? await freePort() : 0;
     if ([port, implicitPort].some((taken) => taken >= first && taken <= first + 9)) continue;
     const child = spawn(options.node ?? process.execPath, [MAIN], {
