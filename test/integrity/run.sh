@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The upload-integrity tests: the end of PROT P uploads (tls-close-notify.test.ts, with
-# Debian's commons-net on OpenJDK), then the vanish matrix (vanish-matrix.test.ts) once per
+# The upload-integrity tests, the end of PROT P uploads (tls-close-notify.test.ts, with
+# Debian's commons-net on OpenJDK) and the vanish matrix (vanish-matrix.test.ts), once per
 # supported Node major, with the bridge under test running on it: 24 (node_modules/.bin/node, the `node` dev dependency) and 22
 # (npm's `node` package at the version pinned in node22/package-lock.json, installed once
-# here with npm ci). The test runner itself stays on Node 24. VANISH_TRIALS repeats each case.
+# here with npm ci). The test runner itself stays on Node 24. VANISH_TRIALS repeats each vanish case.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -13,9 +13,8 @@ if [ "$("$node22_dir/node_modules/.bin/node" --version 2>/dev/null || true)" != 
   npm ci --prefix "$node22_dir" --no-audit --no-fund
 fi
 
-node --test --test-concurrency=1 --test-timeout=300000 test/integrity/tls-close-notify.test.ts
-
 for binary in node_modules/.bin/node "$node22_dir/node_modules/.bin/node"; do
-  echo "Vanish matrix with the bridge on Node $("$binary" --version)"
-  VANISH_NODE="$(realpath "$binary")" node --test --test-concurrency=1 --test-timeout=300000 test/integrity/vanish-matrix.test.ts
+  echo "Upload integrity with the bridge on Node $("$binary" --version)"
+  INTEGRITY_NODE="$(realpath "$binary")" node --test --test-concurrency=1 --test-timeout=300000 \
+    test/integrity/tls-close-notify.test.ts test/integrity/vanish-matrix.test.ts
 done

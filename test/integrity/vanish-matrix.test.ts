@@ -18,11 +18,11 @@ import { waitUntil } from '../support/wait-until.ts';
 /**
  * The vanish matrix (issue 17, 0a): a client that vanishes mid-upload, in every way a
  * client can, never leaves an object (nor an orphan multipart upload) behind. The bridge
- * runs as a child process on VANISH_NODE (each supported Node major in CI: see
+ * runs as a child process on INTEGRITY_NODE (each supported Node major in CI: see
  * test/integrity/run.sh), since how a reset reaches the bridge depends on Node's libuv.
  * VANISH_TRIALS repeats each case (the old failure was a race).
  */
-const NODE = process.env['VANISH_NODE'] ?? process.execPath;
+const NODE = process.env['INTEGRITY_NODE'] ?? process.execPath;
 const TRIALS = Number(process.env['VANISH_TRIALS'] ?? '1');
 const MIB = 2 ** 20;
 
