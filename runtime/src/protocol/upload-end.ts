@@ -1,10 +1,13 @@
 import type { Socket } from 'node:net';
-import { setImmediate as nextIteration } from 'node:timers/promises';
+import { setImmediate as nextIteration, setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { TlsCloseNotify } from '../tls-policy.ts';
 import { endedWithoutReset } from './peer-reset.ts';
 import { ReplyError } from './reply.ts';
 import { endedWithoutCloseNotify, transportOf } from './tls-data-connection.ts';
+
+/** How long an upload whose end TCP decides waits for a vanished client's control connection to close. */
+const CONTROL_CLOSE_GRACE_MS = 40;
 
 /**
  * The one decision on whether an upload's data connection ended as a whole file, taken
@@ -13,7 +16,8 @@ import { endedWithoutCloseNotify, transportOf } from './tls-data-connection.ts';
  * authenticated end), or, plain or with `closeNotify` optional, with a TCP FIN that the
  * kernel says was not a reset (peer-reset.ts: Node 20 and 22 report some resets as a
  * clean end); and whose control connection is still there (`signal` not aborted: a
- * client that dies closes both). No fixed wait.
+ * client that dies closes both): where only TCP decides, after a short grace
+ * (CONTROL_CLOSE_GRACE_MS), since nothing else tells a killed client from a finished one.
  */
 export async function confirmWholeUpload(
   data: Socket,
@@ -34,6 +38,12 @@ export async function confirmWholeUpload(
   // together with the data connection has been read by now, and aborted `signal`.
   await nextIteration();
   await nextIteration();
+  // Where TCP decides, a finished client and a killed one look the same on the data
+  // connection (a FIN after the last byte): only the killed one's control connection
+  // closes too, and on a loaded host its FIN has been seen to arrive up to ~20 ms after
+  // the data connection's. Stream mode has no other end-of-file signal, so a plain (or
+  // close_notify-optional) upload waits a little for it; PROT P with close_notify does not.
+  if (tcpDecides && !signal.aborted) await delay(CONTROL_CLOSE_GRACE_MS, undefined, { signal }).catch(() => undefined);
   if (signal.aborted) throw signal.reason;
   if (withoutCloseNotify) {
     log.info(
