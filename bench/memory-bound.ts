@@ -1,4 +1,4 @@
-import { largestPartBytes, MIB } from '../runtime/src/storage/part-size-plan.ts';
+import { largestPartBytes, MIB } from '../runtime/src/storage/s3/part-size-plan.ts';
 
 /**
  * The memory a bridge may use while uploading: its process-wide upload buffer budget

@@ -10,7 +10,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createS3Client } from '../../runtime/src/storage/s3-client.ts';
+import { createS3Client } from '../../runtime/src/storage/s3/s3-client.ts';
 import type { DiscardStats } from '../../test/helpers/discard-s3.ts';
 import { startJsonService, type Service } from '../processes.ts';
 import { ROOT } from './bridge.ts';

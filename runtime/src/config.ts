@@ -1,8 +1,8 @@
 import { isIP, isIPv4 } from 'node:net';
 import { CONTAINER_VARIABLES, LOG_LEVELS, portClashes, uploadBufferMiBForMemory, type ContainerVariable, type ListenerPort, type LogLevel } from './container-environment.ts';
 import type { TlsCredentialsSource } from './sources/tls-credentials.ts';
-import type { PercentCopyMode } from './storage/copy-source.ts';
-import type { ChecksumMode, S3Settings } from './storage/s3-client.ts';
+import type { PercentCopyMode } from './storage/s3/copy-source.ts';
+import type { ChecksumMode, S3Settings } from './storage/s3/s3-client.ts';
 import * as shared from './settings/validators.ts';
 import {
   TLS_CLOSE_NOTIFY_MODES,

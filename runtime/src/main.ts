@@ -19,9 +19,9 @@ import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
 import { TlsCredentials } from './sources/tls-credentials.ts';
 import { UserAllowance } from './protocol/user-allowance.ts';
-import { createS3Client } from './storage/s3-client.ts';
-import { GIB, MIB } from './storage/part-size-plan.ts';
-import { S3ObjectStore } from './storage/s3-object-store.ts';
+import { createS3Client } from './storage/s3/s3-client.ts';
+import { GIB, MIB } from './storage/s3/part-size-plan.ts';
+import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { startProxiedTestBridge, type ProxiedTestBridge } from '../helpers/bridge.ts';
-import { S3ObjectStore } from '../../runtime/src/storage/s3-object-store.ts';
+import { S3ObjectStore } from '../../runtime/src/storage/s3/s3-object-store.ts';
 import { openSession } from '../helpers/raw-ftp.ts';
 import { randomBytes } from 'node:crypto';
 

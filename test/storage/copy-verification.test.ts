@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { uploadStream } from '../../runtime/src/storage/multipart-upload.ts';
-import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
+import { uploadStream } from '../../runtime/src/storage/s3/multipart-upload.ts';
+import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';

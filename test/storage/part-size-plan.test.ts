@@ -13,7 +13,7 @@ import {
   largestPartBytes,
   largestStreamBytes,
   partSizeFor,
-} from '../../runtime/src/storage/part-size-plan.ts';
+} from '../../runtime/src/storage/s3/part-size-plan.ts';
 
 function capacity(firstPartBytes: number, fromPart = 1): number {
   let total = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { classifyS3Error, toStorageError } from '../../runtime/src/storage/s3-errors.ts';
+import { classifyS3Error, toStorageError } from '../../runtime/src/storage/s3/s3-errors.ts';
 import { StorageError } from '../../runtime/src/storage/storage-error.ts';
 
 function sdkError(name: string, status: number | undefined, extra: Record<string, unknown> = {}): Error {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EntryInfo } from '../../runtime/src/storage/object-store.ts';
-import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
-import { copyObjectServerSide } from '../../runtime/src/storage/server-side-copy.ts';
+import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
+import { copyObjectServerSide } from '../../runtime/src/storage/s3/server-side-copy.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { TEST_S3_KEEPS_CHECKSUMS } from '../helpers/s3-server.ts';
 import {

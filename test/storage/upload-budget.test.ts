@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { UploadBufferUse } from '../../runtime/src/storage/object-store.ts';
-import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
+import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
-import { MIB } from '../../runtime/src/storage/part-size-plan.ts';
+import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import {

@@ -34,21 +34,8 @@ interface PackageRule {
  */
 const STORAGE_CONTRACT: readonly Place[] = ['storage/object-store.ts', 'storage/storage-error.ts', 'storage/store-path.ts'];
 
-/**
- * The S3 implementation, file by file until it moves to `storage/s3/` (issue 18 item 1;
- * the move replaces this list with that folder).
- */
-const S3_IMPLEMENTATION: readonly Place[] = [
-  'storage/s3-client.ts',
-  'storage/s3-object-store.ts',
-  'storage/s3-errors.ts',
-  'storage/multipart-upload.ts',
-  'storage/abort-multipart-upload.ts',
-  'storage/server-side-copy.ts',
-  'storage/verify-copied-parts.ts',
-  'storage/percent-copy-check.ts',
-  'storage/object-checksum.ts',
-];
+/** The S3 implementation: the only storage code that knows the AWS SDK. */
+const S3_IMPLEMENTATION: readonly Place[] = ['storage/s3/'];
 
 /** Root modules with no imports of their own that any room may use. */
 const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concurrency-limit.ts'];

@@ -12,7 +12,7 @@ import {
   MIB,
   largestPartBytes,
   largestStreamBytes,
-} from '../../runtime/src/storage/part-size-plan.ts';
+} from '../../runtime/src/storage/s3/part-size-plan.ts';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

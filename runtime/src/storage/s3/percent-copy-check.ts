@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { withDeadline } from '../deadline.ts';
+import { withDeadline } from '../../deadline.ts';
 import { copySource, copySourceIsSafe, type PercentCopyMode } from './copy-source.ts';
 import { unquoted } from './verify-copied-parts.ts';
 

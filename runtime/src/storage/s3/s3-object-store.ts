@@ -28,7 +28,7 @@ import type {
   SetModifiedResult,
   WriteOptions,
   WriteResult,
-} from './object-store.ts';
+} from '../object-store.ts';
 import {
   DEFAULT_FIRST_PART_BYTES,
   MIB,
@@ -37,19 +37,19 @@ import {
   largestPartBytes,
   largestStreamBytes,
 } from './part-size-plan.ts';
-import { forEachBounded } from './bounded-concurrency.ts';
+import { forEachBounded } from '../bounded-concurrency.ts';
 import { ListingHeadSlots, type ListingHeads } from './listing-head-slots.ts';
-import { contentTypeFor } from './content-type.ts';
-import { DigestCache } from './digest-cache.ts';
+import { contentTypeFor } from '../content-type.ts';
+import { DigestCache } from '../digest-cache.ts';
 import type { PercentCopyMode } from './copy-source.ts';
 import { uploadStream, type CopiedPrefix, type KeptHead, type ProgressDeadline } from './multipart-upload.ts';
 import { PercentCopyCheck } from './percent-copy-check.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
-import { StorageError } from './storage-error.ts';
-import { KeyMapper, checkKeyLength, isValidEntryName } from './store-path.ts';
-import { UploadBufferPool } from './upload-buffer-pool.ts';
-import { abortReadOn } from './abort-read.ts';
+import { StorageError } from '../storage-error.ts';
+import { KeyMapper, checkKeyLength, isValidEntryName } from '../store-path.ts';
+import { UploadBufferPool } from '../upload-buffer-pool.ts';
+import { abortReadOn } from '../abort-read.ts';
 import { resumableObjectBody } from './resumable-object-body.ts';
 import { PartListing, md5Etag } from './verify-copied-parts.ts';
 

@@ -11,15 +11,15 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { abortMultipartUpload } from './abort-multipart-upload.ts';
-import { forEachBounded } from './bounded-concurrency.ts';
+import { forEachBounded } from '../bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
-import type { UploadBufferUse } from './object-store.ts';
-import { crc32Combine, crc32ToBase64 } from './crc32-combine.ts';
+import type { UploadBufferUse } from '../object-store.ts';
+import { crc32Combine, crc32ToBase64 } from '../crc32-combine.ts';
 import { IncrementalChecksum } from './object-checksum.ts';
 import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
-import { StorageError } from './storage-error.ts';
-import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
+import { StorageError } from '../storage-error.ts';
+import type { BufferLease, UploadBufferPool } from '../upload-buffer-pool.ts';
 import { verifyCopiedParts, type ExpectedPart, type PartListing } from './verify-copied-parts.ts';
 
 /** The start of an existing object that a resumed upload keeps, copied server side. */

@@ -1,6 +1,6 @@
 import { finished, Readable } from 'node:stream';
-import { abortReadOn } from './abort-read.ts';
-import { StorageError } from './storage-error.ts';
+import { abortReadOn } from '../abort-read.ts';
+import { StorageError } from '../storage-error.ts';
 
 export interface ResumableObjectBodyOptions {
   /** The body of the GetObject already made, starting at `offset`. */

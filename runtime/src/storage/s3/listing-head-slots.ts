@@ -1,4 +1,4 @@
-import { ConcurrencyLimit } from '../concurrency-limit.ts';
+import { ConcurrencyLimit } from '../../concurrency-limit.ts';
 
 /**
  * How many HeadObjects listings may have in flight (they read the times clients set,

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import type { ChecksumAlgorithm } from './object-store.ts';
+import type { ChecksumAlgorithm } from '../object-store.ts';
 
 /**
  * Checksums of object bytes: computed incrementally (an upload's parts, a streamed

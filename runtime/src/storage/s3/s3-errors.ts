@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { StorageError, type StorageErrorKind } from './storage-error.ts';
+import { StorageError, type StorageErrorKind } from '../storage-error.ts';
 
 /** What was being done when S3 failed, for the mapping and the log line. */
 export interface FailureContext {

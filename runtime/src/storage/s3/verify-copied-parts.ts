@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import { StorageError } from './storage-error.ts';
+import { StorageError } from '../storage-error.ts';
 
 /** What one part of a multipart upload built by UploadPartCopy must hold. */
 export interface ExpectedPart {

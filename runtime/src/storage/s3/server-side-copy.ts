@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { abortMultipartUpload } from './abort-multipart-upload.ts';
-import { forEachBounded } from './bounded-concurrency.ts';
+import { forEachBounded } from '../bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import { S3_MAX_PART_BYTES, copyPartRanges, type ByteRange } from './part-size-plan.ts';
 import { toStorageError } from './s3-errors.ts';
