@@ -4,6 +4,22 @@ import type { TlsCloseNotify, TlsSessionReuse } from '../tls-policy.ts';
 export const PERMISSIONS = ['list', 'read', 'write', 'delete', 'mkdir', 'rename'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/**
+ * A partner's own limits, each optional: absent means only the server-wide limits apply.
+ * Where the bridge has a shared state table they hold across every shard.
+ */
+export interface PartnerLimits {
+  /** Concurrent sessions of this partner, across all shards. */
+  readonly maxSessions?: number;
+  /** Upload bandwidth, KiB per second. */
+  readonly uploadKiBps?: number;
+  /** Download bandwidth, KiB per second. */
+  readonly downloadKiBps?: number;
+  /** Bytes the partner's home may hold (pending resumable uploads included). */
+  readonly quotaBytes?: number;
+  /** Files the partner's home may hold. */
+  readonly quotaFiles?: number;
+}
 
 /** A logged-in user as the protocol side sees it. */
 export interface User {
@@ -15,6 +31,8 @@ export interface User {
   readonly tlsSessionReuse?: TlsSessionReuse;
   /** Overrides FTP_TLS_CLOSE_NOTIFY for this user (for clients that never send a close_notify). */
   readonly tlsCloseNotify?: TlsCloseNotify;
+  /** This partner's limits; undefined = none of its own. */
+  readonly limits?: PartnerLimits;
 }
 
 export interface LoginRequest {
