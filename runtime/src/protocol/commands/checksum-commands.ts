@@ -1,4 +1,4 @@
-import type { ChecksumAlgorithm, ChecksumResult } from '../../storage/object-store.ts';
+import type { ChecksumAlgorithm, ChecksumResult, StoreCapabilities } from '../../storage/object-store.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { ReplyError } from '../reply.ts';
@@ -7,9 +7,10 @@ import { REPLIES } from '../replies.ts';
 /**
  * Checksums of stored files: HASH (draft-bryan-ftpext-hash, as WinSCP and FileZilla
  * use it, with OPTS HASH to choose) and the older XSHA256/XSHA1/XMD5/XCRC/MD5, whose
- * replies follow ProFTPD's mod_digest. The store answers from the checksum S3 keeps
- * with the object where it has that one (docs/design.md, "Checksums"), and otherwise
- * reads the file once; every algorithm offered works for every file.
+ * replies follow ProFTPD's mod_digest. The store answers from the checksum it keeps
+ * with the file where it has that one (docs/design.md, "Checksums"), and otherwise
+ * reads the file once. Only the algorithms the store's capabilities name are offered
+ * (FEAT, OPTS HASH, the X-commands); every one offered works for every file.
  */
 
 /** IANA "Hash Function Textual Names" as HASH and FEAT spell them. */
@@ -22,6 +23,12 @@ export const HASH_NAMES: ReadonlyArray<readonly [name: string, algorithm: Checks
 
 /** The draft wants nothing weaker than SHA-1 by default. */
 export const DEFAULT_HASH: ChecksumAlgorithm = 'sha256';
+
+/** A session's HASH algorithm until OPTS HASH: SHA-256 where the store answers it, else the first it does. */
+export function defaultHash(capabilities: StoreCapabilities): ChecksumAlgorithm {
+  if (capabilities.checksums.includes(DEFAULT_HASH)) return DEFAULT_HASH;
+  return HASH_NAMES.find(([, algorithm]) => capabilities.checksums.includes(algorithm))?.[1] ?? DEFAULT_HASH;
+}
 
 const X_COMMANDS: ReadonlyArray<readonly [verb: string, algorithm: ChecksumAlgorithm]> = [
   ['XSHA256', 'sha256'],
@@ -38,7 +45,8 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'read',
     syntax: 'HASH <path> (algorithm: OPTS HASH)',
-    feature: (s) => hashFeatureLine(s.state.hashAlgorithm),
+    needs: (store) => store.checksums.length > 0,
+    feature: (s) => hashFeatureLine(s.state.hashAlgorithm, s.services.store.capabilities),
   },
   ...X_COMMANDS.map(
     ([verb, algorithm]): CommandSpec => ({
@@ -48,6 +56,7 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
       argument: 'required',
       permission: 'read',
       syntax: `${verb} <path> [<start> <end>]`,
+      needs: (store) => store.checksums.includes(algorithm),
       feature: () => verb,
     }),
   ),
@@ -58,19 +67,22 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'read',
     syntax: 'MD5 <path>',
+    needs: (store) => store.checksums.includes('md5'),
     feature: () => 'MD5',
   },
 ];
 
-/** "HASH SHA-256*;SHA-1;MD5;CRC32;": every algorithm, '*' on the session's. */
-export function hashFeatureLine(selected: ChecksumAlgorithm): string {
-  return `HASH ${HASH_NAMES.map(([name, algorithm]) => `${name}${algorithm === selected ? '*' : ''};`).join('')}`;
+/** "HASH SHA-256*;SHA-1;MD5;CRC32;": every algorithm the store answers, '*' on the session's. */
+export function hashFeatureLine(selected: ChecksumAlgorithm, capabilities: StoreCapabilities): string {
+  const offered = HASH_NAMES.filter(([, algorithm]) => capabilities.checksums.includes(algorithm));
+  return `HASH ${offered.map(([name, algorithm]) => `${name}${algorithm === selected ? '*' : ''};`).join('')}`;
 }
 
 /** OPTS HASH [<name>]: the session's algorithm, or a new one. */
 export function optsHash(session: FtpSession, value: string): void {
   if (value === '') return session.reply(200, hashName(session.state.hashAlgorithm));
-  const chosen = HASH_NAMES.find(([name]) => name === value.toUpperCase());
+  const { checksums } = session.services.store.capabilities;
+  const chosen = HASH_NAMES.find(([name, algorithm]) => name === value.toUpperCase() && checksums.includes(algorithm));
   if (!chosen) throw new ReplyError(501, 'Unknown algorithm, current selection not changed.');
   session.state.hashAlgorithm = chosen[1];
   session.reply(200, chosen[0]);
@@ -112,7 +124,7 @@ async function checksumOf(
   const allowance = session.services.allowances.checksumReadBytes;
   const startedAt = Date.now();
   let result: ChecksumResult;
-  // Reading a file to hash it costs S3 bytes and CPU: within the user's allowance,
+  // Reading a file to hash it costs storage requests, bytes and CPU: within the user's allowance,
   // so repeating it (other algorithms, other ranges, many sessions) is bounded.
   const beforeRead = (bytes: number): void =>
     allowance.spendOrRefuse({

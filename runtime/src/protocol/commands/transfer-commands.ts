@@ -17,7 +17,16 @@ export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
   { verb: 'RETR', handler: retr, login: true, argument: 'required', permission: 'read', syntax: 'RETR <path>', dataTransfer: true },
   { verb: 'STOR', handler: stor, login: true, argument: 'required', permission: 'write', syntax: 'STOR <path>', dataTransfer: true },
   { verb: 'STOU', handler: stou, login: true, argument: 'optional', permission: 'write', syntax: 'STOU [<name>]', dataTransfer: true },
-  { verb: 'APPE', handler: appe, login: true, argument: 'required', permission: 'write', syntax: 'APPE <path>', dataTransfer: true },
+  {
+    verb: 'APPE',
+    handler: appe,
+    login: true,
+    argument: 'required',
+    permission: 'write',
+    syntax: 'APPE <path>',
+    dataTransfer: true,
+    needs: (store) => store.append !== false,
+  },
   { verb: 'LIST', handler: list, login: true, argument: 'optional', permission: 'list', syntax: 'LIST [<path>]', dataTransfer: true },
   { verb: 'NLST', handler: nlst, login: true, argument: 'optional', permission: 'list', syntax: 'NLST [<path>]', dataTransfer: true },
   { verb: 'MLSD', handler: mlsd, login: true, argument: 'optional', permission: 'list', syntax: 'MLSD [<path>]', dataTransfer: true },
@@ -100,10 +109,13 @@ async function storeFile(
   const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
+  if (offset > 0 && session.services.store.capabilities.append === false) {
+    throw new ReplyError(504, 'Uploads cannot resume here: send the whole file from the start.');
+  }
   const user = session.requireUser();
   const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
   const readBack = session.services.allowances.readBackBytes;
-  // Kept bytes S3 cannot copy are read and uploaded again: a 1-byte append costs up to
+  // Kept bytes the store cannot copy are read and uploaded again: a 1-byte append costs up to
   // 5 MiB each way, so they are bounded per user, as checksum reads are.
   const beforeReadBack = (bytes: number): void =>
     readBack.spendOrRefuse({

@@ -25,6 +25,7 @@ import type {
   ReadResult,
   RenameOptions,
   SetModifiedOptions,
+  StoreCapabilities,
   SetModifiedResult,
   WriteOptions,
   WriteResult,
@@ -161,6 +162,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #maxPartBytes: number;
   /** The largest file an upload may store. */
   readonly maxFileBytes: number;
+  readonly capabilities: StoreCapabilities;
   readonly #renameMaxObjects: number;
   readonly #logger: Logger;
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
@@ -195,6 +197,18 @@ export class S3ObjectStore implements ObjectStore {
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
     this.#storeChecksums = options.storeChecksums ?? true;
+    this.capabilities = {
+      name: 'S3',
+      checksums: ['sha256', 'sha1', 'md5', 'crc32'],
+      // What this store's uploads ask S3 to keep (multipart-upload.ts); a store that keeps none (RGW 16) is still read.
+      storedChecksums: this.#storeChecksums ? ['sha256', 'crc32'] : [],
+      clientTimes: true,
+      // A folder's marker object has one; a folder that is only a prefix has none.
+      folderTimes: true,
+      append: 'copy',
+      serverSideRename: true,
+      maxFileBytes: this.maxFileBytes,
+    };
     this.#listClientTimes = options.listClientTimes ?? true;
     this.#partListing = new PartListing({ bucket: this.#bucket, prefix: this.#keys.prefix });
     this.#percentCopy = new PercentCopyCheck({
