@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
 import { ClientTimeCache, MTIME_METADATA_KEY, formatClientMtime, parseClientMtime, type ObjectVersion } from './client-mtime.ts';
-import { IncrementalChecksum, storedChecksum } from './object-checksum.ts';
+import { IncrementalChecksum } from '../incremental-checksum.ts';
+import { storedChecksum } from './object-checksum.ts';
 import type {
   ChecksumAlgorithm,
   ChecksumOptions,
@@ -48,7 +49,7 @@ import { PercentCopyCheck } from './percent-copy-check.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from '../storage-error.ts';
-import { KeyMapper, checkKeyLength, isValidEntryName } from '../store-path.ts';
+import { KeyMapper, checkKeyLength, checkMetadataNames, checkOffset, isValidEntryName, lastSegment } from '../store-path.ts';
 import { UploadBufferPool } from '../upload-buffer-pool.ts';
 import { abortReadOn } from '../abort-read.ts';
 import { resumableObjectBody } from './resumable-object-body.ts';
@@ -142,7 +143,6 @@ interface ListedPage {
   readonly token: string | undefined;
   readonly entries: Promise<EntryInfo[]>;
 }
-const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 
 /**
@@ -869,15 +869,6 @@ function fileEntry(name: string, head: HeadObjectCommandOutput): EntryInfo {
   return { name, kind: 'file', size: head.ContentLength ?? 0, modified };
 }
 
-function lastSegment(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-function checkOffset(offset: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new StorageError('invalid-offset', 'Invalid offset');
-  }
-}
 
 /** "bytes 0-9/1234" → 1234. */
 function totalSize(contentRange: string | undefined): number | undefined {
@@ -890,9 +881,9 @@ function totalSize(contentRange: string | undefined): number | undefined {
  * ASCII are RFC 2047 encoded, as S3 itself returns them.
  */
 export function encodeMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  checkMetadataNames(metadata);
   const encoded: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (!METADATA_KEY.test(key)) throw new StorageError('invalid-name', 'Invalid metadata name');
     encoded[key] = PRINTABLE_ASCII.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
   }
   return encoded;
