@@ -167,7 +167,6 @@ export class MemoryObjectStore implements ObjectStore {
       checkSignal(signal);
       const offset = options.offset ?? 0;
       checkOffset(offset);
-      if (this.#folderExists(path)) throw new StorageError('already-exists', 'A folder has that name');
       const existing = this.#files.get(path);
       if (existing === undefined && this.#files.size + this.#folders.size >= this.#maxEntries) {
         throw new StorageError('too-large', 'The store holds as many files as it may');
@@ -208,7 +207,6 @@ export class MemoryObjectStore implements ObjectStore {
       if (offset > 0 && this.#files.get(path)?.version !== existing?.version) {
         throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
       }
-      if (this.#folderExists(path)) throw new StorageError('already-exists', 'A folder has that name');
       const previous = this.#files.get(path);
       const size = offset + bytesWritten;
       this.#heldBytes += offset - (previous?.size ?? 0);
