@@ -215,7 +215,7 @@ import ftplib, io, json, ssl, sys
 port, implicit_port = int(sys.argv[1]), int(sys.argv[2])
 
 class ReusingFTP_TLS(ftplib.FTP_TLS):
-    """ftplib with TLS session reuse on data connections (the README shows this)."""
+    """ftplib with TLS session reuse on data connections (docs/clients.md shows this)."""
     def ntransfercmd(self, cmd, rest=None):
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:
