@@ -70,6 +70,15 @@ describe('command line', () => {
     assert.equal(await verifyPassword('correct horse\n', hash), false, 'one trailing newline is not part of the password');
     assert.equal(run(['hash-password'], { input: '' }).status, 2, 'an empty password is refused');
   });
+
+  test('hash-password --help prints its usage and exits 0; other arguments are a usage error', () => {
+    const help = run(['hash-password', '--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: node runtime\/dist\/main\.js hash-password\n/);
+    const extra = run(['hash-password', 'secret']);
+    assert.equal(extra.status, 2);
+    assert.match(extra.stderr, /hash-password takes no arguments/);
+  });
 });
 
 describe('signals', () => {

@@ -10,7 +10,7 @@ import { importSpecifiers, sourceFiles } from '../support/import-graph.ts';
  * Which way imports go in the runtime, as data: each row names some files of
  * runtime/src and everything they may import, with the reason. docs/design.md draws
  * the same picture; change both together. A place is a folder (`protocol/`, everything
- * below it), one file (`main.ts`), or `*` (the files directly in runtime/src). A file
+ * below it), one file (`composition-root.ts`), or `*` (the files directly in runtime/src). A file
  * takes the first row that names it.
  */
 type Place = string;
@@ -41,7 +41,7 @@ const S3_IMPLEMENTATION: readonly Place[] = ['storage/s3/'];
 const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concurrency-limit.ts'];
 
 /** Everything a composition module may wire together: all but the local stack. */
-const PRODUCTION: readonly Place[] = ['*', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/'];
+const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/'];
 
 const LAYERS: readonly Layer[] = [
   {
@@ -75,6 +75,11 @@ const LAYERS: readonly Layer[] = [
     why: 'value validators the CDK app imports too: they must not pull the runtime in',
   },
   {
+    files: ['cli/'],
+    mayImport: ['cli/', '*', 'auth/', 'probe/'],
+    why: 'the command line starts the server through the composition root and runs the subcommands; it wires nothing itself',
+  },
+  {
     files: ['local/'],
     mayImport: [...PRODUCTION, 'local/'],
     why: 'the local stack runs the production pieces against an emulator; it is never in the image',
@@ -82,14 +87,14 @@ const LAYERS: readonly Layer[] = [
   {
     files: ['*'],
     mayImport: PRODUCTION,
-    why: 'main.ts composes everything; config and the shared root modules stay out of the local stack',
+    why: 'composition-root.ts composes everything; config and the shared root modules stay out of the local stack',
   },
 ];
 
 const PACKAGE_RULES: readonly PackageRule[] = [
   {
     packages: '@aws-sdk/',
-    onlyFrom: [...S3_IMPLEMENTATION, 'sources/', 'main.ts'],
+    onlyFrom: [...S3_IMPLEMENTATION, 'sources/', 'composition-root.ts'],
     why: 'AWS is reached only by the S3 store, the secret and table sources, and the composition root that builds their clients',
   },
 ];

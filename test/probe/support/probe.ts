@@ -13,6 +13,7 @@ export async function probe(args: readonly string[], options: { env?: Record<str
   let stdout = '';
   let stderr = '';
   const status = await runProbeCommand([...args, '--json'], {
+    program: 'node runtime/dist/main.js',
     env: options.env ?? {},
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
