@@ -8,10 +8,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
 import { configVariables } from '../../runtime/src/config.ts';
-import { freePort, randomPassiveStart } from '../helpers/bridge.ts';
-import { startChildBridge } from '../helpers/child-bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
+import { freePort, randomPassiveStart } from '../support/bridge.ts';
+import { startChildBridge } from '../support/child-bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../support/s3-server.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ProbeReport } from '../../runtime/src/probe/probe-report.ts';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { outcomes, PLAIN_STEPS, probe, stepOf } from './support/probe.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { outcomes, PLAIN_STEPS, probe, stepOf } from '../support/in-process-probe.ts';
 
 const MAIN = fileURLToPath(new URL('../../runtime/dist/main.js', import.meta.url));
 const PASSWORD = { FTP_PROBE_PASSWORD: 'wonderland' };

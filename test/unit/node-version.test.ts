@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { MAIN } from '../helpers/child-bridge.ts';
+import { MAIN } from '../support/child-bridge.ts';
 import { main } from '../../runtime/src/cli/command-line.ts';
 import { unsupportedNodeVersion } from '../../runtime/src/node-version.ts';
 
