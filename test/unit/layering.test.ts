@@ -18,6 +18,8 @@ type Place = string;
 interface Layer {
   readonly files: readonly Place[];
   readonly mayImport: readonly Place[];
+  /** Places inside mayImport that these files still may not import. */
+  readonly except?: readonly Place[];
   readonly why: string;
 }
 
@@ -44,6 +46,12 @@ const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concur
 const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/'];
 
 const LAYERS: readonly Layer[] = [
+  {
+    files: ['protocol/commands/'],
+    mayImport: ['protocol/', 'auth/', ...STORAGE_CONTRACT, ...SHARED_LEAVES],
+    except: ['protocol/commands/'],
+    why: 'handler modules share code only through a protocol module they both import; the command table alone knows them all',
+  },
   {
     files: ['protocol/'],
     mayImport: ['protocol/', 'auth/', ...STORAGE_CONTRACT, ...SHARED_LEAVES],
@@ -137,8 +145,9 @@ function layeringProblems(files: readonly string[] = sourceFiles(RUNTIME)): stri
     for (const specifier of importSpecifiers(file)) {
       if (specifier.startsWith('.')) {
         const target = relative(RUNTIME, resolve(dirname(file), specifier));
-        if (!layer.mayImport.some((place) => isIn(target, place))) {
-          problems.push(`${path} → ${target}: ${layer.files.join(', ')} may import only ${layer.mayImport.join(', ')} (${layer.why})`);
+        if (!layer.mayImport.some((place) => isIn(target, place)) || layer.except?.some((place) => isIn(target, place))) {
+          const except = layer.except ? ` but ${layer.except.join(', ')}` : '';
+          problems.push(`${path} → ${target}: ${layer.files.join(', ')} may import only ${layer.mayImport.join(', ')}${except} (${layer.why})`);
         }
         continue;
       }
@@ -182,7 +191,7 @@ test('the CDK app imports from the runtime only the modules the two sides share,
 test('every place the table names exists, so a move cannot leave a row behind unnoticed', () => {
   const paths = sourceFiles(RUNTIME).map((file) => relative(RUNTIME, file));
   const places = [
-    ...LAYERS.flatMap((row) => [...row.files, ...row.mayImport]),
+    ...LAYERS.flatMap((row) => [...row.files, ...row.mayImport, ...(row.except ?? [])]),
     ...PACKAGE_RULES.flatMap((rule) => rule.onlyFrom),
     ...SHARED_WITH_CDK,
   ];

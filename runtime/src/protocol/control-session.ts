@@ -7,7 +7,7 @@ import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
-import { DEFAULT_HASH } from './commands/checksum-commands.ts';
+import { DEFAULT_HASH } from './hash-algorithms.ts';
 import { COMMANDS } from './command-table.ts';
 import { DataChannel } from './data-channel.ts';
 import { MLST_FACTS } from './listing-format.ts';
