@@ -5,8 +5,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../../helpers/bridge.ts';
-import { findTool, TOOLS_REQUIRED } from '../../support/required-tool.ts';
+import { freePort } from './bridge.ts';
+import { findTool, TOOLS_REQUIRED } from './required-tool.ts';
 
 /**
  * vsftpd from Debian's packages, started by the test on 127.0.0.1 with a temporary
