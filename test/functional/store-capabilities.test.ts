@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
 
 /**
  * FEAT, HELP and the replies follow the store's capabilities: a store without a power
