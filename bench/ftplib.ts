@@ -2,7 +2,7 @@ import { run } from './processes.ts';
 
 /**
  * Python's ftplib as the PROT P client that starts TLS on the data connection after the
- * 150 (as Java's Commons Net, FileZilla and lftp do), where curl starts it before
+ * 150 (as Java's Commons Net and lftp do), where curl starts it before
  * RETR/STOR: the bridge runs a download's TLS natively only when it knows the transfer's
  * direction at the handshake (tls-data-connection.ts), so the two clients see different
  * data paths. One transfer per invocation, 1 MiB blocks, the data connection resuming

@@ -25,7 +25,7 @@ import { upgradeToTls } from './tls-upgrade.ts';
  * from the end of the stream (on a download the client checks the server's close_notify,
  * and the server's own close_notify goes out after its last byte however TLS runs). So a
  * connection known to carry a download when its handshake starts (clients that start TLS
- * after the 150: Java, Python, FileZilla, lftp) runs TLS natively on the TCP socket; an
+ * after the 150: Java's Commons Net, Python's ftplib, lftp) runs TLS natively on the TCP socket; an
  * upload, and a connection whose direction is not known yet (curl and Go's clients start
  * TLS before they send RETR/STOR), go through the relay. OpenSSL run natively does not
  * read Java's TLS 1.3 ending (user_canceled, then close_notify; tls13-close-notify.ts),
