@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { summariseProfileDir, type CpuProfileSummary } from '../cpu-profile.ts';
 import { curlDownload, curlUpload } from '../curl.ts';
 import { cpuFigure, millisecondsFigure, ratioFigure, type Figure } from '../figures.ts';
-import { ftplibDownload, ftplibUpload, type FtplibOptions } from '../ftplib.ts';
+import { lftpDownload, lftpUpload, type LftpOptions } from '../lftp.ts';
 import { compare, interleave, median, timed, variant, type Comparison, type Trial } from '../measure.ts';
 import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge, type BridgeProcess } from '../servers/bridge.ts';
@@ -16,7 +16,7 @@ import { MIB } from '../settings.ts';
  * The ceiling: the bridge in front of the discard S3 endpoint (S3 costs nothing),
  * beside vsftpd serving local disk (the FTP protocol itself on this machine, with
  * sendfile and no S3 at all). The same runs give TLS (PROT P) beside plain, with two
- * clients: curl starts TLS on the data connection before RETR/STOR, Python's ftplib after
+ * clients: curl starts TLS on the data connection before RETR/STOR, lftp after
  * the 150 (TLS 1.2 and 1.3), and the bridge runs a download's TLS natively only when it
  * knows the direction at the handshake (tls-data-connection.ts). Then the
  * bridge is profiled (node --cpu-prof) through one upload and one download, to name
@@ -48,8 +48,8 @@ export const ceilingScenario: Scenario = {
       const vsftpd = await startVsftpd({ root: localRoot, work, name: 'local' });
       stops.unshift(() => vsftpd.stop());
       const cpuOf = { bridge: bridge.pid, 'discard S3': discard.pid };
-      const ftplib = (tls?: FtplibOptions['tls']): FtplibOptions => ({ port: bridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD, ...(tls ? { tls } : {}) });
-      const ftplibClients = [ftplib(), ftplib('TLSv1.2'), ftplib('TLSv1.3')];
+      const lftp = (tls?: LftpOptions['tls']): LftpOptions => ({ port: bridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD, ...(tls ? { tls } : {}) });
+      const lftpClients = [lftp(), lftp('TLSv1.2'), lftp('TLSv1.3')];
 
       log(`  upload ${mib} MiB x ${settings.repetitions}: bridge plain, bridge TLS, vsftpd local disk`);
       const uploads = await interleave(
@@ -58,9 +58,9 @@ export const ceilingScenario: Scenario = {
           (round) => timed(() => curlUpload(`${bridge.url}/ceiling/up-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
           (round) => timed(() => curlUpload(`${bridge.url}/ceiling/tls-${round}.bin`, file, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
           (round) => timed(() => curlUpload(`${vsftpd.url}/up/up-${round}.bin`, file)),
-          ...ftplibClients.map(
+          ...lftpClients.map(
             (client) => (round: number) =>
-              timed(() => ftplibUpload(client, `ceiling/ftplib-${client.tls ?? 'plain'}-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
+              timed(() => lftpUpload(client, `ceiling/lftp-${client.tls ?? 'plain'}-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
           ),
         ],
         async () => {
@@ -74,7 +74,7 @@ export const ceilingScenario: Scenario = {
         () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`), { memoryOf: bridge.pid, cpuOf }),
         () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
         () => timed(() => curlDownload(`${vsftpd.url}/source.bin`)),
-        ...ftplibClients.map((client) => () => timed(() => ftplibDownload(client, 'ceiling/source.bin'), { memoryOf: bridge.pid, cpuOf })),
+        ...lftpClients.map((client) => () => timed(() => lftpDownload(client, 'ceiling/source.bin'), { memoryOf: bridge.pid, cpuOf })),
       ]);
       const afterThe150 = afterThe150Figures(mib, uploads.slice(3), downloads.slice(3));
       log(`  ${settings.ceilingSmallFiles} small files x ${settings.repetitions}: bridge, vsftpd local disk`);
@@ -202,7 +202,7 @@ export const ceilingScenario: Scenario = {
 };
 
 /**
- * PROT P beside plain for the client that starts TLS after the 150 (ftplib), TLS 1.2 and
+ * PROT P beside plain for the client that starts TLS after the 150 (lftp), TLS 1.2 and
  * 1.3, each direction: the trials of plain, TLS 1.2 and TLS 1.3, in that order.
  */
 function afterThe150Figures(
@@ -216,12 +216,12 @@ function afterThe150Figures(
     ['upload', uploads],
     ['download', downloads],
   ] as const) {
-    const plain = variant('ftplib plain', trials[0]!, mib);
+    const plain = variant('lftp plain', trials[0]!, mib);
     for (const [index, version] of [
       [1, '1.2'],
       [2, '1.3'],
     ] as const) {
-      const tls = variant(`ftplib PROT P, TLS ${version}`, trials[index]!, mib);
+      const tls = variant(`lftp PROT P, TLS ${version}`, trials[index]!, mib);
       const id = `tls-${direction}-after-150-tls${version.replace('.', '')}`;
       const comparison = compare({
         id,
@@ -232,8 +232,8 @@ function afterThe150Figures(
         reference: plain,
       });
       comparisons.push(comparison);
-      figures.push(ratioFigure(id, `PROT P vs plain, ${direction} (ftplib: TLS after the 150, ${version})`, comparison, { min: 0.9, text: '>= 0.9x' }));
-      const cpu = cpuFigure(`cpu-${direction}-tls${version.replace('.', '')}-after-150`, `bridge CPU per GiB ${direction}ed, PROT P (ftplib, TLS ${version})`, tls);
+      figures.push(ratioFigure(id, `PROT P vs plain, ${direction} (lftp: TLS after the 150, ${version})`, comparison, { min: 0.9, text: '>= 0.9x' }));
+      const cpu = cpuFigure(`cpu-${direction}-tls${version.replace('.', '')}-after-150`, `bridge CPU per GiB ${direction}ed, PROT P (lftp, TLS ${version})`, tls);
       if (cpu !== undefined) figures.push(cpu);
     }
   }
