@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { storedBody } from '../helpers/s3-server.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { storedBody } from '../support/s3-server.ts';
 
 const run = promisify(execFile);
 
