@@ -100,6 +100,18 @@ export interface PassiveAnnouncement {
 }
 
 /** What a transfer does once its data connection is open; `note` adds figures to its log line. */
+/** Which way a transfer's bytes go: a download (RETR, listings) or an upload (STOR, APPE, STOU). */
+export type TransferDirection = 'download' | 'upload';
+
+/** What a transfer is, for its 150, its log line and its data connection. */
+export interface TransferDetails {
+  readonly command: string;
+  readonly path: string;
+  readonly opening: string;
+  /** Lets a download's TLS run natively (tls-data-connection.ts). */
+  readonly direction: TransferDirection;
+}
+
 export type TransferWork = (
   data: Socket,
   signal: AbortSignal,
@@ -144,7 +156,7 @@ export interface FtpSession {
    * done. ABOR and a closing control connection abort `work`'s signal; STAT reports
    * its progress; one `transfer` line is logged.
    */
-  transfer(details: { readonly command: string; readonly path: string; readonly opening: string }, work: TransferWork): Promise<void>;
+  transfer(details: TransferDetails, work: TransferWork): Promise<void>;
   /** ABOR: aborts the running transfer; true if there was one (its 426 is out when this resolves). */
   abortTransfer(): Promise<boolean>;
 }

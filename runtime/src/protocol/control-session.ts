@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Permission, SessionReview, User } from '../auth/user.ts';
 import type { EntryInfo, StoreCapabilities } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
-import { isOffered, type CommandSpec, type FtpSession, type ResolvedPath, type SessionState, type TransferWork } from './command-handler.ts';
+import { isOffered, type CommandSpec, type FtpSession, type ResolvedPath, type SessionState, type TransferDetails, type TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
 import { defaultHash } from './hash-algorithms.ts';
 import { COMMANDS } from './command-table.ts';
@@ -252,7 +252,7 @@ export class ControlSession implements FtpSession {
 
   // ---- transfers --------------------------------------------------------------
 
-  async transfer(details: { readonly command: string; readonly path: string; readonly opening: string }, work: TransferWork): Promise<void> {
+  async transfer(details: TransferDetails, work: TransferWork): Promise<void> {
     const controller = new AbortController();
     const { signal } = controller;
     const transfer: ActiveTransfer = {
@@ -268,7 +268,7 @@ export class ControlSession implements FtpSession {
     let outcome: 'ok' | 'failed' | 'aborted' = 'failed';
     try {
       this.reply(150, details.opening);
-      const data = await this.data.open(signal);
+      const data = await this.data.open(signal, details.direction);
       try {
         await work(data, signal, (bytes) => (transfer.bytes += bytes), (fields) => Object.assign(transfer.notes, fields));
       } catch (error) {

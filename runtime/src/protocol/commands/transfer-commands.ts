@@ -53,7 +53,7 @@ async function retr(session: FtpSession, argument: string): Promise<void> {
   if (offset > entry.size) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const ascii = session.state.transferType === 'A';
   const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
-  await session.transfer({ command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command: 'RETR', path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     const { body } = await session.services.store.read(target.storePath, { offset, signal });
     const stages = ascii ? [counter(progress), toNetworkAscii()] : [counter(progress)];
     await pipeline([body, ...stages, data], { signal });
@@ -125,7 +125,7 @@ async function storeFile(
       logFields: { path: target.path, bytes },
       log: session.log,
     });
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
+  await session.transfer({ command, path: target.path, opening, direction: 'upload' }, async (data, signal, progress, note) => {
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
@@ -229,7 +229,7 @@ async function sendListing(
   }
 
   const opening = `Here comes the listing of ${target.path}.`;
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command, path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     await pipeline([Readable.from(lines(signal)), counter(progress), data], { signal });
   });
 }
