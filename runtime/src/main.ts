@@ -1,9 +1,10 @@
 #!/usr/bin/env node
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { LoginGuard } from './auth/login-guard.ts';
 import { hashPassword } from './auth/password-hash.ts';
 import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
@@ -24,6 +25,9 @@ import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
+import { UploadEventPublisher } from './events/upload-event-publisher.ts';
+import { LogEventTap, tappedLogger } from './metrics/log-event-tap.ts';
+import { RuntimeMetrics } from './metrics/runtime-metrics.ts';
 
 /**
  * The composition root: the only place that turns configuration into a logger, an
@@ -52,6 +56,10 @@ export interface BridgeDependencies {
    */
   readonly readReleaseMs?: number;
   readonly secretsClient?: SecretsManagerClient;
+  /** Replaces the EventBridge client for upload events (tests pass one for a loopback endpoint). */
+  readonly eventBridgeClient?: EventBridgeClient;
+  /** Where the logger hands its events for metrics (tappedLogger); without it, no metrics. */
+  readonly tap?: LogEventTap;
 }
 
 /** S3 connections the pool allows: two per FTP connection the bridge accepts, and some for housekeeping. */
@@ -75,15 +83,16 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     const secretsClient = dependencies.secretsClient ?? (needsSecrets ? new SecretsManagerClient({}) : undefined);
     if (secretsClient && !dependencies.secretsClient) cleanups.push(() => secretsClient.destroy());
 
+    const buffers = new UploadBufferPool({
+      capacityBytes: config.uploadBuffer.bytes,
+      shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
+    });
     const store = new S3ObjectStore({
       client: s3Client,
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
-      buffers: new UploadBufferPool({
-        capacityBytes: config.uploadBuffer.bytes,
-        shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
-      }),
+      buffers,
       uploadStallMs: config.uploadStallMs,
       ...(dependencies.readReleaseMs === undefined ? {} : { readReleaseMs: dependencies.readReleaseMs }),
       renameMaxObjects: config.renameMaxObjects,
@@ -145,6 +154,18 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     });
     cleanups.push(() => passivePorts.close());
 
+    // -- operations: upload events (FTP_UPLOAD_EVENTS_BUS) --
+    let uploadEvents: UploadEventPublisher | undefined;
+    if (config.uploadEventsBus !== undefined) {
+      const client = dependencies.eventBridgeClient ?? new EventBridgeClient({});
+      if (!dependencies.eventBridgeClient) cleanups.push(() => client.destroy());
+      const publisher = new UploadEventPublisher({ client, eventBusName: config.uploadEventsBus, serverId: config.metrics?.shard ?? 'local', logger });
+      // Runs after the server's shutdown: what the last uploads queued is still sent (bounded).
+      cleanups.push(() => withDeadline(publisher.settled(), UPLOAD_EVENTS_FLUSH_MS, () => undefined));
+      uploadEvents = publisher;
+    }
+    // -- end operations --
+
     const server = new FtpServer({
       listenAddress: config.listenAddress,
       controlPort: config.controlPort,
@@ -166,6 +187,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           readBackBytes: new UserAllowance({ name: 'read-back-bytes', limit: config.readBackBytesPerHour, windowMs: HOUR_MS }),
         },
         logger,
+        ...(uploadEvents === undefined ? {} : { uploadOutcomes: uploadEvents }),
         settings: {
           tlsMode: config.tlsMode,
           activeMode: config.activeMode,
@@ -181,6 +203,31 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     });
     cleanups.push(() => server.shutdown(0));
     const ports = await server.listen();
+
+    // -- operations: runtime metrics (FTP_METRICS_NAMESPACE, docs/metrics.md) --
+    if (config.metrics !== undefined && dependencies.tap !== undefined) {
+      const metrics = new RuntimeMetrics({
+        ...config.metrics,
+        write: (record) => logger.info({ event: 'metrics', ...record }),
+        gauges: () => {
+          const pool = buffers.stats();
+          return {
+            ConcurrentSessions: server.sessionCount,
+            UploadBufferInUse: pool.inUseBytes,
+            UploadBufferWaiting: pool.waiting,
+            CertificateDaysLeft: tls?.daysLeft(),
+          };
+        },
+      });
+      const unsubscribe = dependencies.tap.subscribe((fields) => metrics.observe(fields));
+      metrics.start();
+      // Runs before the server's own cleanup, after a graceful stop: the last interval's figures are written.
+      cleanups.push(() => {
+        unsubscribe();
+        metrics.close();
+      });
+    }
+    // -- end operations --
 
     let healthPort: number | undefined;
     if (config.healthPort > 0) {
@@ -221,6 +268,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     throw error;
   }
 }
+
+/** At stop, how long the upload events still queued may take to reach EventBridge. */
+const UPLOAD_EVENTS_FLUSH_MS = 3000;
 
 /** The window of the per-user allowances (FTP_CHECKSUM_READ_MIB_PER_HOUR, FTP_TIME_CHANGES_PER_HOUR). */
 const HOUR_MS = 3_600_000;
@@ -278,10 +328,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, node
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'ftp-s3-bridge' }, timestamp: pino.stdTimeFunctions.isoTime });
+  const tap = new LogEventTap(); // operations: metrics see every event of info and above
+  const logger = tappedLogger({ level: config.logLevel, tap });
   let bridge: RunningBridge;
   try {
-    bridge = await startBridge(config, { logger });
+    bridge = await startBridge(config, { logger, tap });
   } catch (error) {
     const failure = describeStartFailure(error, config);
     // People read stderr; the log line is for machines, with a stack only when it helps.

@@ -3,6 +3,7 @@ import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatTimeVal, parseTimeVal } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import type { AuditActivity } from '../audit-activity.ts';
 
 /**
  * Setting a file's modification time, in the three ways clients ask: MFMT and MFF
@@ -137,5 +138,5 @@ async function setModified(session: FtpSession, path: string, given: GivenTime):
     if ((await session.stat(target))?.kind === 'directory') throw new ReplyError(550, 'Folder times cannot be set: S3 keeps none.');
     throw new ReplyError(REPLIES.noSuchFile);
   }
-  session.log.info({ event: 'set-modified', path: target.path, modified: given.time.toISOString(), changed: result.changed });
+  session.log.info({ event: 'set-modified', activity: 'SETSTAT' satisfies AuditActivity, path: target.path, modified: given.time.toISOString(), changed: result.changed });
 }
