@@ -8,7 +8,7 @@ import { connect, createServer, type Server } from 'node:tls';
 import { pino } from 'pino';
 import { generate } from 'selfsigned';
 import { TlsCredentials } from '../../runtime/src/sources/tls-credentials.ts';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../helpers/secrets-manager-server.ts';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-server.ts';
 
 /** A self-signed pair valid for `days` more days. */
 async function certificate(days: number, commonName = 'ftp.example.com'): Promise<{ cert: string; key: string }> {

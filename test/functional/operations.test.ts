@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startFakeEventBridge, type FakeEventBridge } from '../helpers/eventbridge-server.ts';
-import { RawFtp, listOver, readAll, uploadOver, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { startFakeEventBridge, type FakeEventBridge } from '../support/eventbridge-server.ts';
+import { RawFtp, listOver, readAll, uploadOver, writeAll } from '../support/raw-ftp.ts';
 
 /**
  * What operations get from a running bridge: the embedded metric lines (docs/metrics.md),

@@ -22,7 +22,7 @@ export interface MetricsOptions {
   /** The Shard dimension's value (FTP_METRICS_SHARD). */
   readonly shard: string;
   readonly intervalMs: number;
-  /** Writes one EMF record (main.ts: the logger, at info, adding event "metrics"). */
+  /** Writes one EMF record (composition-root.ts: the logger, at info, adding event "metrics"). */
   readonly write: (record: Record<string, unknown>) => void;
   /** Gauges sampled at the end of each interval; undefined leaves one out of that line. */
   readonly gauges?: () => Partial<Record<MetricName, number | undefined>>;
