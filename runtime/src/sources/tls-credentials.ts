@@ -136,7 +136,7 @@ function checkedPair(source: TlsCredentialsSource, texts: readonly string[]): Pe
   try {
     leaf = new X509Certificate(cert);
   } catch (error) {
-    throw new Error(`TLS certificate is not a PEM certificate: ${(error as Error).message}`, { cause: error });
+    throw new Error(`TLS certificate and key are not a usable PEM pair: the certificate is not a PEM certificate (${(error as Error).message})`, { cause: error });
   }
   if (/ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(key)) {
     if (passphrase === undefined) throw new Error('TLS private key is encrypted: the secret needs its "passphrase"');
