@@ -80,7 +80,8 @@ describe('settings from context', () => {
         ftpLoginTimeoutSeconds: undefined,
         ftpDataTimeoutSeconds: undefined,
         idleTimeoutSeconds: 3600,
-        deregistrationDelaySeconds: 120,
+        // Was 120 before deploys were made quiet (docs/deploys.md): a stopping task gets SIGTERM, and says 421, 10 s after it leaves the load balancer.
+        deregistrationDelaySeconds: 10,
         hostedZoneId: undefined,
         hostedZoneName: undefined,
         dnsName: undefined,
@@ -92,6 +93,7 @@ describe('settings from context', () => {
         alarmDeadLetterMessages: 1,
         alarmMemoryPercent: 85,
         alarmTaskStops: 3,
+        alarmCertificateDays: 30,
         logRetentionDays: 90,
         logLevel: 'info',
       },
