@@ -4,10 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
+import { captureLogger } from './capture-logger.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
@@ -99,17 +99,7 @@ export async function startTestBridge(
   };
   await writeUsers(options.users ?? [DEFAULT_USER]);
 
-  const logs: Array<Record<string, unknown>> = [];
-  const rawLogLines: string[] = [];
-  const logger: Logger = pino(
-    { level: 'debug' },
-    {
-      write: (line: string) => {
-        rawLogLines.push(line);
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      },
-    },
-  );
+  const { logger, lines: logs, raw: rawLogLines } = captureLogger('debug');
   for (let attempt = 0; ; attempt++) {
     const implicitPort = await freePort();
     const first = randomPassiveStart();
