@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { realpathSync } from 'node:fs';
@@ -24,6 +25,13 @@ import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
+import { measureHome } from './protocol/partner-quota.ts';
+import { DynamoState } from './state/dynamo-state.ts';
+import { SharedLoginFailures } from './state/login-failures.ts';
+import { ProcessState } from './state/process-state.ts';
+import { QuotaLedger } from './state/quota-ledger.ts';
+import { SessionLeases } from './state/session-leases.ts';
+import type { SharedState } from './state/shared-state.ts';
 
 /**
  * The composition root: the only place that turns configuration into a logger, an
@@ -52,6 +60,8 @@ export interface BridgeDependencies {
    */
   readonly readReleaseMs?: number;
   readonly secretsClient?: SecretsManagerClient;
+  /** Replaces the client built for FTP_STATE_TABLE (tests point it at dynalite). */
+  readonly dynamoClient?: DynamoDBClient;
 }
 
 /** S3 connections the pool allows: two per FTP connection the bridge accepts, and some for housekeeping. */
@@ -94,6 +104,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       logger,
     });
 
+    const state = await openSharedState(config, dependencies, cleanups);
+    const sharedFailures = state.scope === 'shared' ? new SharedLoginFailures({ state }) : undefined;
+
     const usersDocument = new WatchedDocument({
       source: config.users,
       intervalMs: config.reloadIntervalMs,
@@ -110,6 +123,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           maxFailures: config.lockoutFailures,
           lockoutMs: config.lockoutMs,
           logger,
+          ...(sharedFailures ? { shared: sharedFailures } : {}),
         }),
         logger,
         // A check answered later than this is of little use to a client that must log in within the timeout.
@@ -157,6 +171,19 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         connections: new ConnectionLimits({
           maxConnections: config.maxConnections,
           maxPerAddress: config.maxConnectionsPerAddress,
+          leases: new SessionLeases({
+            state,
+            ttlMs: config.sessionLeaseMs,
+            onRenewFailure: (error, username) =>
+              logger.warn({ event: 'shared-state-error', use: 'session-lease', user: username, err: error }, 'session lease not renewed'),
+          }),
+        }),
+        quota: new QuotaLedger({
+          state,
+          reconcileMs: config.quotaReconcileMs,
+          measure: (home) => measureHome(store, home),
+          onReconcileFailure: (error, username) =>
+            logger.warn({ event: 'shared-state-error', use: 'quota-reconcile', user: username, err: error }, 'quota reconcile failed; the old count stays'),
         }),
         newTlsContext: () => tls?.newContext(),
         allowances: {
@@ -203,6 +230,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       uploadBufferMiB: config.uploadBuffer.bytes / MIB,
       uploadBufferFrom: config.uploadBuffer.source,
       largestFileGiB: Math.round((store.maxFileBytes / GIB) * 10) / 10,
+      // 'task': no FTP_STATE_TABLE, so partner limits and lockouts hold per task.
+      limitsScope: state.scope,
+      stateTable: config.state.table,
     });
     let stopping: Promise<void> | undefined;
     return {
@@ -220,6 +250,38 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     await cleanUp();
     throw error;
   }
+}
+
+/**
+ * The state every task shares: the FTP_STATE_TABLE table (created when missing, only with
+ * a DYNAMODB_ENDPOINT override: on AWS the CDK app owns it), else this process's memory.
+ */
+async function openSharedState(
+  config: Config,
+  dependencies: BridgeDependencies,
+  cleanups: Array<() => Promise<void> | void>,
+): Promise<SharedState> {
+  const { table, endpoint } = config.state;
+  if (table === undefined) {
+    const state = new ProcessState();
+    cleanups.push(() => state.close());
+    return state;
+  }
+  let client = dependencies.dynamoClient;
+  if (client === undefined) {
+    const region = config.s3.region ?? (endpoint !== undefined ? 'us-east-1' : undefined);
+    const built = new DynamoDBClient({ ...(endpoint === undefined ? {} : { endpoint }), ...(region === undefined ? {} : { region }) });
+    cleanups.push(() => built.destroy());
+    client = built;
+  }
+  if (endpoint !== undefined) {
+    try {
+      await DynamoState.ensureTable(client, table);
+    } catch (error) {
+      throw new ConfigError({ variable: 'DYNAMODB_ENDPOINT', problem: `cannot create or reach table ${table}: ${(error as Error).message}` });
+    }
+  }
+  return new DynamoState({ client, table });
 }
 
 /** The window of the per-user allowances (FTP_CHECKSUM_READ_MIB_PER_HOUR, FTP_TIME_CHANGES_PER_HOUR). */

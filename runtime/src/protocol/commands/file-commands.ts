@@ -1,6 +1,7 @@
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
+import { quotaOf, recordRemoval } from '../partner-quota.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
 
@@ -73,6 +74,8 @@ async function rmd(session: FtpSession, argument: string): Promise<void> {
 
 async function dele(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
+  // Under a quota the file's size is needed to give its room back (one HEAD more).
+  const removed = quotaOf(session.requireUser()) === undefined ? undefined : await session.stat(target);
   try {
     await session.services.store.delete(target.storePath);
   } catch (error) {
@@ -82,6 +85,7 @@ async function dele(session: FtpSession, argument: string): Promise<void> {
     }
     throw error;
   }
+  await recordRemoval(session, removed);
   session.reply(250, 'File deleted.');
 }
 
@@ -102,6 +106,8 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
   if (target.path.startsWith(`${source.path}/`)) throw new ReplyError(553, 'A folder cannot be moved into itself.');
   await session.requireParentFolder(target);
   const user = session.requireUser().username;
+  // A rename inside the home changes its usage only when it replaces a file.
+  const replaced = quotaOf(session.requireUser()) === undefined ? undefined : await session.stat(target);
   const renamed = session.services.allowances.renamedObjects;
   await session.services.store.rename(source.storePath, target.storePath, {
     // Each object moved is a copy inside S3, a new object and an event: bounded per user, as time changes are.
@@ -114,6 +120,7 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
         log: session.log,
       }),
   });
+  await recordRemoval(session, replaced);
   session.log.info({ event: 'rename', from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');
 }
