@@ -5,7 +5,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
+import type { PartnerLimits } from '../../runtime/src/auth/user.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/main.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
@@ -25,6 +27,8 @@ export interface TestUser {
   readonly allowFrom?: readonly string[];
   readonly tlsSessionReuse?: 'required' | 'optional';
   readonly tlsCloseNotify?: 'required' | 'optional';
+  /** maxSessions, uploadKiBps, downloadKiBps, quotaBytes, quotaFiles: plain fields of the entry. */
+  readonly limits?: PartnerLimits;
 }
 
 export interface TestBridge {
@@ -60,6 +64,8 @@ export async function startTestBridge(
     secretsClient?: SecretsManagerClient;
     /** Below the socket timeout of an `s3Client` that has a short one (see BridgeDependencies). */
     readReleaseMs?: number;
+    /** For FTP_STATE_TABLE: a client of the test's dynalite (see dynalite.ts). */
+    dynamoClient?: DynamoDBClient;
   } = {},
 ): Promise<TestBridge> {
   // Resources are counted per process: the check is exact only for a bridge that had
@@ -93,6 +99,7 @@ export async function startTestBridge(
         ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
         ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
         ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
+        ...user.limits,
       })),
     );
     await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));
@@ -144,6 +151,7 @@ export async function startTestBridge(
         s3Client: options.s3Client ?? s3.client,
         ...(options.secretsClient ? { secretsClient: options.secretsClient } : {}),
         ...(options.readReleaseMs === undefined ? {} : { readReleaseMs: options.readReleaseMs }),
+        ...(options.dynamoClient ? { dynamoClient: options.dynamoClient } : {}),
       });
       return {
         s3,

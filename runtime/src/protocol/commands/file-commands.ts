@@ -106,8 +106,6 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
   if (target.path.startsWith(`${source.path}/`)) throw new ReplyError(553, 'A folder cannot be moved into itself.');
   await session.requireParentFolder(target);
   const user = session.requireUser().username;
-  // A rename inside the home changes its usage only when it replaces a file.
-  const replaced = quotaOf(session.requireUser()) === undefined ? undefined : await session.stat(target);
   const renamed = session.services.allowances.renamedObjects;
   await session.services.store.rename(source.storePath, target.storePath, {
     // Each object moved is a copy inside S3, a new object and an event: bounded per user, as time changes are.
@@ -120,7 +118,7 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
         log: session.log,
       }),
   });
-  await recordRemoval(session, replaced);
+  // A rename stays inside the home and never replaces a file (550): the quota counts do not change.
   session.log.info({ event: 'rename', from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');
 }
