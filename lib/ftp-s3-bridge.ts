@@ -19,6 +19,7 @@ import { BridgeMonitoring } from './bridge-monitoring.ts';
 import { BridgeNetwork } from './bridge-network.ts';
 import { BridgeSecrets } from './bridge-secrets.ts';
 import { BridgeSecurityGroups } from './bridge-security-groups.ts';
+import { BridgeStateTable } from './bridge-state-table.ts';
 import { BridgeTaskRole } from './bridge-task-role.ts';
 import { firewallRules } from './firewall-rules.ts';
 import { FtpLoadBalancer } from './ftp-load-balancer.ts';
@@ -93,6 +94,8 @@ export class FtpS3Bridge extends Construct {
   readonly storage: BridgeBucket;
   readonly objectCreated: ObjectCreatedQueue;
   readonly secrets: BridgeSecrets;
+  /** The state every shard shares: partner limits across shards, lockouts across deploys. */
+  readonly state: BridgeStateTable;
   readonly taskRole: BridgeTaskRole;
   readonly cluster: ecs.ICluster;
   readonly logGroup: logs.LogGroup;
@@ -173,7 +176,9 @@ export class FtpS3Bridge extends Construct {
       tlsSecretKmsKeyArn: settings.tlsSecretKmsKeyArn,
       tlsEnabled,
     });
+    this.state = new BridgeStateTable(this, 'State');
     this.taskRole = new BridgeTaskRole(this, 'TaskRole', {
+      stateTable: this.state.table,
       bucket: this.storage.bucket,
       keyPrefix: settings.bucketPrefix,
       kmsKey: this.storage.kmsKey,
@@ -216,6 +221,7 @@ export class FtpS3Bridge extends Construct {
         loginTimeoutSeconds: settings.ftpLoginTimeoutSeconds,
         dataTimeoutSeconds: settings.ftpDataTimeoutSeconds,
       },
+      stateTable: this.state.table.tableName,
     };
     const lb = this.ftpLoadBalancer;
     const shards: FtpShardService[] = [];

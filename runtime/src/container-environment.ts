@@ -24,6 +24,17 @@ export function uploadBufferMiBForMemory(memoryLimitBytes: number): number {
   return Math.floor(memoryLimitBytes / 2 / MIB);
 }
 
+/**
+ * The shared-state table's layout (FTP_STATE_TABLE): the CDK app creates it so, and the
+ * runtime (and a DYNAMODB_ENDPOINT bridge that creates its own) reads and writes it so.
+ */
+export const STATE_TABLE_LAYOUT = {
+  /** The one key: a string partition key. */
+  partitionKey: 'pk',
+  /** Epoch seconds: DynamoDB's TTL cleanup. */
+  ttlAttribute: 'ttl',
+} as const;
+
 /** The listening ports of one process; 0 turns a listener off. */
 export interface PortLayout {
   readonly control: number;
@@ -83,6 +94,8 @@ export interface DeploymentEnvironment {
   readonly tlsSecretId: string | undefined;
   readonly logLevel: LogLevel;
   readonly limits?: RuntimeLimits;
+  /** The shared-state table (FTP_STATE_TABLE). @default - none: partner limits and lockouts per task */
+  readonly stateTable?: string;
 }
 
 /** What is particular to one shard's container. */
@@ -115,6 +128,7 @@ export const CONTAINER_VARIABLES = [
   'FTP_IDLE_TIMEOUT_SECONDS',
   'FTP_LOGIN_TIMEOUT_SECONDS',
   'FTP_DATA_TIMEOUT_SECONDS',
+  'FTP_STATE_TABLE',
 ] as const;
 export type ContainerVariable = (typeof CONTAINER_VARIABLES)[number];
 
@@ -145,5 +159,6 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     ...limit('FTP_IDLE_TIMEOUT_SECONDS', limits.idleTimeoutSeconds),
     ...limit('FTP_LOGIN_TIMEOUT_SECONDS', limits.loginTimeoutSeconds),
     ...limit('FTP_DATA_TIMEOUT_SECONDS', limits.dataTimeoutSeconds),
+    ...(deployment.stateTable === undefined ? {} : { FTP_STATE_TABLE: deployment.stateTable }),
   };
 }

@@ -67,8 +67,8 @@ const LAYERS: readonly Layer[] = [
   },
   {
     files: ['state/'],
-    mayImport: ['state/', ...SHARED_LEAVES],
-    why: 'what every task shares (leases, counts) knows neither FTP, nor users, nor S3: only records in a table or in memory',
+    mayImport: ['state/', 'container-environment.ts', ...SHARED_LEAVES],
+    why: 'what every task shares (leases, counts) knows neither FTP, nor users, nor S3: only records in a table (laid out as the CDK app creates it) or in memory',
   },
   {
     files: ['sources/'],

@@ -11,14 +11,12 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { STATE_TABLE_LAYOUT } from '../container-environment.ts';
 import { StateConflictError, type SharedState, type StateChange, type StateDocument } from './shared-state.ts';
 
-/**
- * The shared-state table's layout, which the CDK app creates the same way: one string
- * partition key, and a TTL attribute (epoch seconds) that only cleans up.
- */
-export const STATE_TABLE_KEY = 'pk';
-export const STATE_TABLE_TTL_ATTRIBUTE = 'ttl';
+/** The shared-state table's layout, which the CDK app creates the same way (container-environment.ts). */
+const STATE_TABLE_KEY = STATE_TABLE_LAYOUT.partitionKey;
+const STATE_TABLE_TTL_ATTRIBUTE = STATE_TABLE_LAYOUT.ttlAttribute;
 
 /** Writes of one change before it gives up (each is one GetItem and one conditional write). */
 const MAX_ATTEMPTS = 5;
