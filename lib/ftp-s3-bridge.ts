@@ -89,6 +89,8 @@ export class FtpS3Bridge extends Construct {
   readonly settings: BridgeSettings;
   readonly network: BridgeNetwork;
   readonly s3PrefixList: S3PrefixList;
+  /** DynamoDB's prefix list: the tasks reach the shared-state table through its gateway endpoint. */
+  readonly dynamodbPrefixList: S3PrefixList;
   readonly securityGroups: BridgeSecurityGroups;
   readonly ftpLoadBalancer: FtpLoadBalancer;
   readonly storage: BridgeBucket;
@@ -137,12 +139,14 @@ export class FtpS3Bridge extends Construct {
     });
     const vpc = this.network.vpc;
     this.s3PrefixList = new S3PrefixList(this, 'S3PrefixList');
+    this.dynamodbPrefixList = new S3PrefixList(this, 'DynamoDbPrefixList', { service: 'dynamodb' });
     this.securityGroups = new BridgeSecurityGroups(this, 'SecurityGroups', {
       vpc,
       // A VPC passed in is one the stack adds no endpoints to: its tasks reach AWS as with an existing VPC.
       rules: firewallRules(this.network.usesInterfaceEndpoints ? settings : { ...settings, egress: 'nat' }),
       allowedCidrs: settings.allowedCidrs,
       s3PrefixListId: this.s3PrefixList.prefixListId,
+      dynamodbPrefixListId: this.dynamodbPrefixList.prefixListId,
       interfaceEndpoints: this.network.interfaceEndpointsSecurityGroup,
     });
 
