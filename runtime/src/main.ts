@@ -270,7 +270,14 @@ async function openSharedState(
   let client = dependencies.dynamoClient;
   if (client === undefined) {
     const region = config.s3.region ?? (endpoint !== undefined ? 'us-east-1' : undefined);
-    const built = new DynamoDBClient({ ...(endpoint === undefined ? {} : { endpoint }), ...(region === undefined ? {} : { region }) });
+    const built = new DynamoDBClient({
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(region === undefined ? {} : { region }),
+      // A login waits on the table: an unreachable one must fail in seconds (then the limits
+      // fall back as docs/partner-limits.md says), not hang towards the login timeout.
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 3000 },
+    });
     cleanups.push(() => built.destroy());
     client = built;
   }
