@@ -9,7 +9,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import type { PartnerLimits } from '../../runtime/src/auth/user.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
-import { startBridge, type RunningBridge } from '../../runtime/src/main.ts';
+import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
