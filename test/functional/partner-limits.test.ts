@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, test, type TestContext } from 'node:test';
 import { DynamoState } from '../../runtime/src/state/dynamo-state.ts';
-import { startTestBridge, type TestBridge, type TestUser } from '../helpers/bridge.ts';
-import { startDynalite } from '../helpers/dynalite.ts';
-import { openSession, RawFtp, readAll, uploadOver, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3, storedBody } from '../helpers/s3-server.ts';
+import { startTestBridge, type TestBridge, type TestUser } from '../support/bridge.ts';
+import { startDynalite } from '../support/dynalite.ts';
+import { openSession, RawFtp, readAll, uploadOver, writeAll } from '../support/raw-ftp.ts';
+import { startTestS3, storedBody } from '../support/s3-server.ts';
 
 /**
  * Each per-partner limit through real FTP sessions; the ones that hold across shards

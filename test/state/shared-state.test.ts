@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoState } from '../../runtime/src/state/dynamo-state.ts';
 import { ProcessState } from '../../runtime/src/state/process-state.ts';
 import { numberField, StateConflictError, type SharedState } from '../../runtime/src/state/shared-state.ts';
-import { startDynalite, type TestDynamo } from '../helpers/dynalite.ts';
+import { startDynalite, type TestDynamo } from '../support/dynalite.ts';
 
 /**
  * The two SharedState implementations behave alike: changes are atomic per record (no
