@@ -130,7 +130,11 @@ export class BridgeNetwork extends Construct {
             cidrMask: 22,
           },
         ],
-        gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+        // Free, and the tasks' only way to S3 and to the shared-state table without NAT.
+        gatewayEndpoints: {
+          S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+          DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        },
         flowLogs: {
           rejected: {
             destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),

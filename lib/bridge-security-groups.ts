@@ -13,6 +13,8 @@ export interface BridgeSecurityGroupsProps {
    * @default - no such rule allowed
    */
   readonly s3PrefixListId?: string;
+  /** Id of the DynamoDB prefix list, needed when a rule has the `dynamodb-prefix-list` peer. */
+  readonly dynamodbPrefixListId?: string;
   /**
    * Security group of the interface endpoints, needed when a rule is in or towards the
    * `interface-endpoints` group; its rules are added here.
@@ -71,6 +73,11 @@ export class BridgeSecurityGroups extends Construct {
         case 's3-prefix-list':
           if (props.s3PrefixListId === undefined) throw new Error('BridgeSecurityGroups: a rule needs the S3 prefix list, but s3PrefixListId is not set');
           return [ec2.Peer.prefixList(props.s3PrefixListId)];
+        case 'dynamodb-prefix-list':
+          if (props.dynamodbPrefixListId === undefined) {
+            throw new Error('BridgeSecurityGroups: a rule needs the DynamoDB prefix list, but dynamodbPrefixListId is not set');
+          }
+          return [ec2.Peer.prefixList(props.dynamodbPrefixListId)];
         case 'interface-endpoints':
           return [endpoints()];
         case 'anywhere':

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,12 +32,19 @@ export interface BridgeTaskRoleProps {
    * @default - no upload events
    */
   readonly eventBus?: events.IEventBus;
+  /**
+   * The shared-state table: GetItem, PutItem and DeleteItem on it, nothing else (no
+   * scans, no table changes).
+   * @default - none
+   */
+  readonly stateTable?: dynamodb.ITable;
 }
 
 /**
  * The task role: only the S3 actions the bridge uses (get, put, delete, abort multipart
  * upload on objects under its prefix; list the bucket under its prefix), reading its own
- * secrets, and the bucket's customer key if there is one. Every resource is named.
+ * secrets, reading and writing items of its state table, and the bucket's customer key if
+ * there is one. Every resource is named.
  */
 export class BridgeTaskRole extends Construct {
   readonly role: iam.Role;
@@ -97,6 +105,15 @@ export class BridgeTaskRole extends Construct {
           sid: 'UploadEvents',
           actions: ['events:PutEvents'],
           resources: [props.eventBus.eventBusArn],
+        }),
+      );
+    }
+    if (props.stateTable !== undefined) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'State',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: [props.stateTable.tableArn],
         }),
       );
     }

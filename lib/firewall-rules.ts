@@ -28,6 +28,8 @@ export type FirewallPeer =
   | 'task'
   /** The AWS-managed prefix list of S3 in the region (reached through the gateway endpoint). */
   | 's3-prefix-list'
+  /** The AWS-managed prefix list of DynamoDB in the region (the shared-state table, through its gateway endpoint). */
+  | 'dynamodb-prefix-list'
   /** The interface endpoints' security group (new VPC with egress=endpoints). */
   | 'interface-endpoints'
   /** Any IPv4 address (AWS public endpoints, through NAT). */
@@ -166,6 +168,13 @@ export function firewallTable(settings: BridgeSettings): FirewallTableRow[] {
       ports: single(443),
       peer: 's3-prefix-list',
       purpose: 'HTTPS to S3 through the gateway endpoint: objects, and ECR image layers.',
+    }),
+    row('always', true, {
+      group: 'task',
+      direction: 'outbound',
+      ports: single(443),
+      peer: 'dynamodb-prefix-list',
+      purpose: 'HTTPS to DynamoDB through the gateway endpoint: the shared-state table (partner limits, lockouts).',
     }),
     row('new VPC, egress=endpoints', endpoints, {
       group: 'task',

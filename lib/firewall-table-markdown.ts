@@ -15,6 +15,7 @@ const PEER_TEXT: Record<FirewallPeer, string> = {
   'load-balancer': 'load balancer security group',
   task: 'task security group',
   's3-prefix-list': 'S3 prefix list (`com.amazonaws.<region>.s3`)',
+  'dynamodb-prefix-list': 'DynamoDB prefix list (`com.amazonaws.<region>.dynamodb`)',
   'interface-endpoints': 'interface endpoints security group',
   anywhere: '0.0.0.0/0',
 };

@@ -20,6 +20,7 @@ import { BridgeMonitoring, metricsNamespace } from './bridge-monitoring.ts';
 import { BridgeNetwork } from './bridge-network.ts';
 import { BridgeSecrets } from './bridge-secrets.ts';
 import { BridgeSecurityGroups } from './bridge-security-groups.ts';
+import { BridgeStateTable } from './bridge-state-table.ts';
 import { BridgeTaskRole } from './bridge-task-role.ts';
 import { firewallRules } from './firewall-rules.ts';
 import { FtpLoadBalancer } from './ftp-load-balancer.ts';
@@ -89,11 +90,15 @@ export class FtpS3Bridge extends Construct {
   readonly settings: BridgeSettings;
   readonly network: BridgeNetwork;
   readonly s3PrefixList: S3PrefixList;
+  /** DynamoDB's prefix list: the tasks reach the shared-state table through its gateway endpoint. */
+  readonly dynamodbPrefixList: S3PrefixList;
   readonly securityGroups: BridgeSecurityGroups;
   readonly ftpLoadBalancer: FtpLoadBalancer;
   readonly storage: BridgeBucket;
   readonly objectCreated: ObjectCreatedQueue;
   readonly secrets: BridgeSecrets;
+  /** The state every shard shares: partner limits across shards, lockouts across deploys. */
+  readonly state: BridgeStateTable;
   readonly taskRole: BridgeTaskRole;
   readonly cluster: ecs.ICluster;
   readonly logGroup: logs.LogGroup;
@@ -135,12 +140,14 @@ export class FtpS3Bridge extends Construct {
     });
     const vpc = this.network.vpc;
     this.s3PrefixList = new S3PrefixList(this, 'S3PrefixList');
+    this.dynamodbPrefixList = new S3PrefixList(this, 'DynamoDbPrefixList', { service: 'dynamodb' });
     this.securityGroups = new BridgeSecurityGroups(this, 'SecurityGroups', {
       vpc,
       // A VPC passed in is one the stack adds no endpoints to: its tasks reach AWS as with an existing VPC.
       rules: firewallRules(this.network.usesInterfaceEndpoints ? settings : { ...settings, egress: 'nat' }),
       allowedCidrs: settings.allowedCidrs,
       s3PrefixListId: this.s3PrefixList.prefixListId,
+      dynamodbPrefixListId: this.dynamodbPrefixList.prefixListId,
       interfaceEndpoints: this.network.interfaceEndpointsSecurityGroup,
     });
 
@@ -176,8 +183,10 @@ export class FtpS3Bridge extends Construct {
     });
     // Upload events go to the account's default bus, where the object-created queue's rule listens.
     const eventBus = events.EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
+    this.state = new BridgeStateTable(this, 'State');
     this.taskRole = new BridgeTaskRole(this, 'TaskRole', {
       eventBus,
+      stateTable: this.state.table,
       bucket: this.storage.bucket,
       keyPrefix: settings.bucketPrefix,
       kmsKey: this.storage.kmsKey,
@@ -222,6 +231,7 @@ export class FtpS3Bridge extends Construct {
         loginTimeoutSeconds: settings.ftpLoginTimeoutSeconds,
         dataTimeoutSeconds: settings.ftpDataTimeoutSeconds,
       },
+      stateTable: this.state.table.tableName,
     };
     const lb = this.ftpLoadBalancer;
     const shards: FtpShardService[] = [];

@@ -25,6 +25,7 @@ export interface SuppressedBridge extends IConstruct {
   readonly shards: readonly FtpShardService[];
   readonly executionRole: iam.Role;
   readonly s3PrefixList: S3PrefixList;
+  readonly dynamodbPrefixList: S3PrefixList;
   readonly taskRole: BridgeTaskRole;
 }
 
@@ -80,11 +81,13 @@ export function addNagSuppressions(bridge: SuppressedBridge): void {
     'AwsSolutions-IAM5[Resource::*]',
     'ecr:GetAuthorizationToken has no resource-level permissions; image pulls and log writes are scoped to the repository and log group by CDK.',
   );
-  acknowledge(
-    bridge.s3PrefixList.resource,
-    'AwsSolutions-IAM5[Resource::*]',
-    'ec2:DescribeManagedPrefixLists has no resource-level permissions; the call is read-only.',
-  );
+  for (const prefixList of [bridge.s3PrefixList, bridge.dynamodbPrefixList]) {
+    acknowledge(
+      prefixList.resource,
+      'AwsSolutions-IAM5[Resource::*]',
+      'ec2:DescribeManagedPrefixLists has no resource-level permissions; the call is read-only.',
+    );
+  }
   for (const address of bridge.ftpLoadBalancer.addresses) {
     if (address.lookup === undefined) continue;
     acknowledge(address.lookup, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeAddresses has no resource-level permissions; the call is read-only.');

@@ -75,6 +75,12 @@ export interface Config {
   readonly listClientTimes: boolean;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
+  /** Where the state shared by every task lives; table undefined = in this process. */
+  readonly state: { readonly table: string | undefined; readonly endpoint: string | undefined };
+  /** A partner session's lease on its maxSessions place lapses this long after its last renewal. */
+  readonly sessionLeaseMs: number;
+  /** A partner's quota count older than this is corrected by listing its home. */
+  readonly quotaReconcileMs: number;
   /** 0 = off. */
   readonly healthPort: number;
   readonly shutdownGraceMs: number;
@@ -277,6 +283,12 @@ function regionName(raw: string): string {
 }
 
 const storePrefix: Parser<string> = checked(shared.keyPrefix);
+
+/** DynamoDB's rule for table names. */
+function tableName(raw: string): string {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) throw new ValueProblem(`${quoted(raw)} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)`);
+  return raw;
+}
 
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 const PERCENT_COPY_MODES: readonly PercentCopyMode[] = ['detect', 'copy', 'read-back'];
@@ -486,6 +498,29 @@ const VARIABLES = {
     description: 'The same limit per client address (IPv6: per /64), so one address cannot take every slot.',
     parse: integer({ min: 1, max: 1_000_000 }),
   }),
+  FTP_STATE_TABLE: optional({
+    defaultText: 'unset = per-task limits',
+    description:
+      'DynamoDB table of the state every task shares: partner session leases, quota counts, lockout counts. Unset: kept in each task, so partner limits and lockouts hold per task and a restart forgets them.',
+    parse: tableName,
+  }),
+  DYNAMODB_ENDPOINT: optional({
+    defaultText: 'unset = AWS DynamoDB',
+    description: 'Endpoint URL of a DynamoDB-compatible server (dynalite locally); with it the bridge creates FTP_STATE_TABLE if missing.',
+    parse: endpointUrl,
+  }),
+  FTP_SESSION_LEASE_SECONDS: withDefault({
+    value: '60',
+    description:
+      "How long a partner's session holds its place under maxSessions without renewal (renewed every third of it): a killed task's sessions free their places within this time.",
+    parse: seconds({ allowZero: false }),
+  }),
+  FTP_QUOTA_RECONCILE_SECONDS: withDefault({
+    value: '300',
+    description:
+      "How often a partner's home is listed again to correct its quota count for what other tools wrote or removed (at most once per partner per interval across tasks, while the partner uploads).",
+    parse: seconds({ allowZero: false }),
+  }),
   HEALTH_PORT: withDefault({
     value: '8080',
     description: 'HTTP health check port; 0 = off.',
@@ -691,6 +726,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     listClientTimes: values.FTP_LIST_CLIENT_TIMES,
     maxConnections: values.FTP_MAX_CONNECTIONS,
     maxConnectionsPerAddress: values.FTP_MAX_CONNECTIONS_PER_ADDRESS,
+    state: { table: values.FTP_STATE_TABLE, endpoint: values.DYNAMODB_ENDPOINT },
+    sessionLeaseMs: values.FTP_SESSION_LEASE_SECONDS,
+    quotaReconcileMs: values.FTP_QUOTA_RECONCILE_SECONDS,
     healthPort,
     shutdownGraceMs: values.FTP_SHUTDOWN_GRACE_SECONDS,
     reloadIntervalMs: values.FTP_RELOAD_SECONDS,

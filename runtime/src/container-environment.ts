@@ -24,6 +24,17 @@ export function uploadBufferMiBForMemory(memoryLimitBytes: number): number {
   return Math.floor(memoryLimitBytes / 2 / MIB);
 }
 
+/**
+ * The shared-state table's layout (FTP_STATE_TABLE): the CDK app creates it so, and the
+ * runtime (and a DYNAMODB_ENDPOINT bridge that creates its own) reads and writes it so.
+ */
+export const STATE_TABLE_LAYOUT = {
+  /** The one key: a string partition key. */
+  partitionKey: 'pk',
+  /** Epoch seconds: DynamoDB's TTL cleanup. */
+  ttlAttribute: 'ttl',
+} as const;
+
 /** The listening ports of one process; 0 turns a listener off. */
 export interface PortLayout {
   readonly control: number;
@@ -87,6 +98,8 @@ export interface DeploymentEnvironment {
   readonly metricsNamespace?: string;
   /** FTP_UPLOAD_EVENTS_BUS: the EventBridge bus of the upload events. @default - no upload events */
   readonly uploadEventsBus?: string;
+  /** The shared-state table (FTP_STATE_TABLE). @default - none: partner limits and lockouts per task */
+  readonly stateTable?: string;
 }
 
 /** What is particular to one shard's container. */
@@ -124,6 +137,7 @@ export const CONTAINER_VARIABLES = [
   'FTP_METRICS_NAMESPACE',
   'FTP_METRICS_SHARD',
   'FTP_UPLOAD_EVENTS_BUS',
+  'FTP_STATE_TABLE',
 ] as const;
 export type ContainerVariable = (typeof CONTAINER_VARIABLES)[number];
 
@@ -157,5 +171,6 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     ...(deployment.metricsNamespace === undefined ? {} : { FTP_METRICS_NAMESPACE: deployment.metricsNamespace }),
     ...(shard.metricsShard === undefined ? {} : { FTP_METRICS_SHARD: shard.metricsShard }),
     ...(deployment.uploadEventsBus === undefined ? {} : { FTP_UPLOAD_EVENTS_BUS: deployment.uploadEventsBus }),
+    ...(deployment.stateTable === undefined ? {} : { FTP_STATE_TABLE: deployment.stateTable }),
   };
 }

@@ -185,14 +185,17 @@ describe('the local stack (npm start)', () => {
     const pids = [stack.pid, ...(await descendantsOf(stack.pid))];
     assert.equal(pids.length, 2, 'the local stack and the bridge');
     const addresses = await listeningAddresses(pids);
-    // S3, FTP, implicit FTPS, health and five passive ports.
-    assert.equal(addresses.length, 9, addresses.join(' '));
+    // S3, DynamoDB (dynalite), FTP, implicit FTPS, health and five passive ports.
+    assert.equal(addresses.length, 10, addresses.join(' '));
     for (const address of addresses) assert.match(address, /^127\.0\.0\.1:\d+$/);
 
     const banner = stack.stderr();
     assert.ok(banner.includes(`ftp://demo:demo@127.0.0.1:${stack.ftpPort}/`), banner);
     assert.ok(banner.includes(`http://127.0.0.1:${stack.env['HEALTH_PORT']}/health`), banner);
     assert.match(banner, /local stack: the local stack sets S3_BUCKET itself/);
+    // The shared state runs through the DynamoDB code, against the embedded dynalite.
+    assert.match(banner, /embedded DynamoDB +http:\/\/127\.0\.0\.1:\d+ +table "local-state"/);
+    assert.match(stack.stdout(), /"event":"listening".*"limitsScope":"shared"/);
     const health = await fetch(`http://127.0.0.1:${stack.env['HEALTH_PORT']}/health`);
     assert.equal(health.status, 200);
   });

@@ -24,6 +24,7 @@ describe('firewall table', () => {
       'task inbound 30000-30005 load-balancer',
       `task inbound ${CONTAINER_PORTS.health}-${CONTAINER_PORTS.health} load-balancer`,
       'task outbound 443-443 s3-prefix-list',
+      'task outbound 443-443 dynamodb-prefix-list',
       'task outbound 443-443 interface-endpoints',
       'interface-endpoints inbound 443-443 task',
     ]);

@@ -55,6 +55,8 @@ function tableRules({ stack, settings }: Synthesized): RuleLine[] {
         return ['cidr 0.0.0.0/0'];
       case 's3-prefix-list':
         return [`prefix-list ${JSON.stringify(stack.resolve(stack.bridge.s3PrefixList.prefixListId))}`];
+      case 'dynamodb-prefix-list':
+        return [`prefix-list ${JSON.stringify(stack.resolve(stack.bridge.dynamodbPrefixList.prefixListId))}`];
       case 'load-balancer':
       case 'task':
       case 'interface-endpoints':

@@ -152,7 +152,7 @@ describe('shards', () => {
 
       assert.deepEqual(Object.keys(environment).sort(), [
         'FTPS_IMPLICIT_PORT', 'FTP_ACTIVE_MODE', 'FTP_METRICS_NAMESPACE', 'FTP_METRICS_SHARD', 'FTP_PASSIVE_ADDRESS', 'FTP_PASSIVE_PORTS',
-        'FTP_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_UPLOAD_EVENTS_BUS',
+        'FTP_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_STATE_TABLE', 'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_UPLOAD_EVENTS_BUS',
         'FTP_USERS_SECRET_ID', 'HEALTH_PORT', 'LOG_LEVEL', 'S3_BUCKET', 'S3_PREFIX',
       ]);
       assert.equal(environment['FTP_PORT'], '2121');
@@ -169,6 +169,7 @@ describe('shards', () => {
       assert.match(String(refOf(environment['S3_BUCKET'])), /^StorageBucket/);
       assert.match(String(refOf(environment['FTP_USERS_SECRET_ID'])), /^SecretsUsers/);
       assert.match(String(refOf(environment['FTP_TLS_SECRET_ID'])), /^SecretsTls/);
+      assert.match(String(refOf(environment['FTP_STATE_TABLE'])), /^StateTable/);
       assert.match(String(environment['FTP_PASSIVE_PORTS']), /^\d+-\d+$/);
     }
   });
@@ -231,6 +232,7 @@ describe('shards', () => {
       FTP_USERS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp-users-AbCdEf',
       FTP_TLS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp-tls-AbCdEf',
       FTP_PASSIVE_ADDRESS: '203.0.113.10',
+      FTP_STATE_TABLE: 'Bridge-StateTable0A1B2C3D-1A2B3C4D5E6F',
     };
     const cases: Partial<BridgeSettings>[] = [
       { bucketPrefix: 'ftp', taskCpu: 1024, taskMemoryMiB: 2048, logLevel: 'debug' },
@@ -263,6 +265,8 @@ describe('shards', () => {
         assert.deepEqual(config.users, { kind: 'secret', secretId: STAND_INS['FTP_USERS_SECRET_ID'] });
         assert.deepEqual(config.tlsCredentials, settings.tlsMode === 'off' ? undefined : { kind: 'secret', secretId: STAND_INS['FTP_TLS_SECRET_ID'] });
         assert.equal(config.shutdownGraceMs, SHUTDOWN_GRACE_SECONDS * 1000);
+        // Partner limits hold across the shards: they share the stack's state table.
+        assert.equal(config.state.table, STAND_INS['FTP_STATE_TABLE']);
         assert.deepEqual(config.uploadBuffer, { bytes: (settings.taskMemoryMiB / 2) * 1024 * 1024, source: 'FTP_UPLOAD_BUFFER_MIB' });
       }
     }

@@ -48,6 +48,7 @@ describe('task role', () => {
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
         List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
         UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
+        State: [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['<StateTable.Arn>'], undefined],
         Secrets: [['secretsmanager:GetSecretValue'], ['<SecretsTls>', '<SecretsUsers>'], undefined],
       }),
     ],
@@ -64,6 +65,7 @@ describe('task role', () => {
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['arn:<AWS::Partition>:s3:::partner-files/ftp/inbound/*'], undefined],
         List: [['s3:ListBucket'], ['arn:<AWS::Partition>:s3:::partner-files'], { StringLike: { 's3:prefix': ['ftp/inbound/', 'ftp/inbound/*'] } }],
         UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
+        State: [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['<StateTable.Arn>'], undefined],
         Secrets: [
           ['secretsmanager:GetSecretValue'],
           ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'],
@@ -84,6 +86,7 @@ describe('task role', () => {
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
         List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
         UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
+        State: [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['<StateTable.Arn>'], undefined],
         Secrets: [
           ['secretsmanager:GetSecretValue'],
           ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'],
@@ -110,6 +113,7 @@ describe('task role', () => {
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
         List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
         UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
+        State: [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['<StateTable.Arn>'], undefined],
         Secrets: [['secretsmanager:GetSecretValue'], ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'], undefined],
         SecretKeys: [
           ['kms:Decrypt'],
@@ -127,7 +131,7 @@ describe('task role', () => {
           statement.Sid,
           [
             list(statement.Action).sort(),
-            list(statement.Resource).map(flat).map((r) => r.replace(/(StorageBucket|SecretsTls|SecretsUsers)[0-9A-F]{8}/g, '$1')).sort(),
+            list(statement.Resource).map(flat).map((r) => r.replace(/(StorageBucket|SecretsTls|SecretsUsers|StateTable)[0-9A-F]{8}/g, '$1')).sort(),
             statement.Condition,
           ],
         ]),

@@ -6,7 +6,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
+import type { PartnerLimits } from '../../runtime/src/auth/user.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
 import { MemoryObjectStore, type MemoryObjectStoreOptions } from '../../runtime/src/storage/memory/memory-object-store.ts';
@@ -29,6 +31,8 @@ export interface TestUser {
   readonly allowFrom?: readonly string[];
   readonly tlsSessionReuse?: 'required' | 'optional';
   readonly tlsCloseNotify?: 'required' | 'optional';
+  /** maxSessions, uploadKiBps, downloadKiBps, quotaBytes, quotaFiles: plain fields of the entry. */
+  readonly limits?: PartnerLimits;
 }
 
 export interface TestBridge {
@@ -73,6 +77,8 @@ export async function startTestBridge(
     memoryStore?: MemoryObjectStoreOptions;
     /** For FTP_UPLOAD_EVENTS_BUS (see eventbridge-server.ts). */
     eventBridgeClient?: EventBridgeClient;
+    /** For FTP_STATE_TABLE: a client of the test's dynalite (see dynalite.ts). */
+    dynamoClient?: DynamoDBClient;
   } = {},
 ): Promise<TestBridge> {
   // Resources are counted per process: the check is exact only for a bridge that had
@@ -107,6 +113,7 @@ export async function startTestBridge(
         ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
         ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
         ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
+        ...user.limits,
       })),
     );
     await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));
@@ -164,6 +171,7 @@ export async function startTestBridge(
         ...(options.readReleaseMs === undefined ? {} : { readReleaseMs: options.readReleaseMs }),
         ...(options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {}),
         tap,
+        ...(options.dynamoClient ? { dynamoClient: options.dynamoClient } : {}),
       });
       return {
         get s3(): TestS3 {

@@ -63,6 +63,9 @@ describe('loadConfig defaults', () => {
       listClientTimes: true,
       maxConnections: 500,
       maxConnectionsPerAddress: 20,
+      state: { table: undefined, endpoint: undefined },
+      sessionLeaseMs: 60_000,
+      quotaReconcileMs: 300_000,
       healthPort: 8080,
       shutdownGraceMs: 100_000,
       reloadIntervalMs: 10_000,
@@ -161,6 +164,10 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { FTP_TLS_SESSION_REUSE: 'optional' }, pick: (c) => c.tlsSessionReuse, expected: 'optional' },
     { env: { FTP_TLS_CLOSE_NOTIFY: 'optional' }, pick: (c) => c.tlsCloseNotify, expected: 'optional' },
     { env: { FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '2.5' }, pick: (c) => c.tlsHandshakeTimeoutMs, expected: 2500 },
+    { env: { FTP_STATE_TABLE: 'ftp-state' }, pick: (c) => c.state.table, expected: 'ftp-state' },
+    { env: { DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567' }, pick: (c) => c.state.endpoint, expected: 'http://127.0.0.1:4567' },
+    { env: { FTP_SESSION_LEASE_SECONDS: '30' }, pick: (c) => c.sessionLeaseMs, expected: 30_000 },
+    { env: { FTP_QUOTA_RECONCILE_SECONDS: '600' }, pick: (c) => c.quotaReconcileMs, expected: 600_000 },
     { env: { HEALTH_PORT: '0' }, pick: (c) => c.healthPort, expected: 0 },
     { env: { HEALTH_PORT: '9090' }, pick: (c) => c.healthPort, expected: 9090 },
     { env: { FTP_SHUTDOWN_GRACE_SECONDS: '0' }, pick: (c) => c.shutdownGraceMs, expected: 0 },
@@ -263,6 +270,9 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, FTP_TLS_SESSION_REUSE: 'sometimes' }, 'FTP_TLS_SESSION_REUSE'],
     [{ ...MINIMAL, FTP_TLS_CLOSE_NOTIFY: 'never' }, 'FTP_TLS_CLOSE_NOTIFY'],
     [{ ...MINIMAL, FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '0' }, 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS'],
+    [{ ...MINIMAL, FTP_STATE_TABLE: 'no spaces' }, 'FTP_STATE_TABLE'],
+    [{ ...MINIMAL, DYNAMODB_ENDPOINT: 'localhost:8000' }, 'DYNAMODB_ENDPOINT'],
+    [{ ...MINIMAL, FTP_SESSION_LEASE_SECONDS: '0' }, 'FTP_SESSION_LEASE_SECONDS'],
     [{ ...MINIMAL, HEALTH_PORT: '70000' }, 'HEALTH_PORT'],
     [{ ...MINIMAL, HEALTH_PORT: '21' }, 'HEALTH_PORT'],
     [{ ...MINIMAL, ...TLS_FILES, HEALTH_PORT: '990' }, 'HEALTH_PORT'],
@@ -360,7 +370,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 49);
+    assert.equal(variables.length, 53);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -380,6 +390,7 @@ describe('configHelp', () => {
       'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR', 'FTP_READ_BACK_MIB_PER_HOUR',
       'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
       'FTP_METRICS_NAMESPACE', 'FTP_METRICS_SHARD', 'FTP_METRICS_INTERVAL_SECONDS', 'FTP_UPLOAD_EVENTS_BUS',
+      'FTP_STATE_TABLE', 'DYNAMODB_ENDPOINT', 'FTP_SESSION_LEASE_SECONDS', 'FTP_QUOTA_RECONCILE_SECONDS',
     ]) {
       assert.match(help, new RegExp(`^  ${name}  `, 'm'), name);
     }

@@ -39,11 +39,17 @@ const STORAGE_CONTRACT: readonly Place[] = ['storage/object-store.ts', 'storage/
 /** The S3 implementation: the only storage code that knows the AWS SDK. */
 const S3_IMPLEMENTATION: readonly Place[] = ['storage/s3/'];
 
+/**
+ * What protocol code may know of the shared state: the partner limits it applies
+ * (session leases, quota counts), never the DynamoDB implementation.
+ */
+const PARTNER_STATE: readonly Place[] = ['state/shared-state.ts', 'state/session-leases.ts', 'state/quota-ledger.ts'];
+
 /** Root modules with no imports of their own that any room may use. */
 const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concurrency-limit.ts'];
 
 /** Everything a composition module may wire together: all but the local stack. */
-const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'metrics/', 'events/'];
+const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'metrics/', 'events/', 'state/'];
 
 const LAYERS: readonly Layer[] = [
   {
@@ -54,7 +60,7 @@ const LAYERS: readonly Layer[] = [
   },
   {
     files: ['protocol/'],
-    mayImport: ['protocol/', 'auth/', ...STORAGE_CONTRACT, ...SHARED_LEAVES],
+    mayImport: ['protocol/', 'auth/', ...STORAGE_CONTRACT, ...PARTNER_STATE, ...SHARED_LEAVES],
     why: 'FTP knows the store only through its contract, so another backend needs no protocol change',
   },
   {
@@ -66,6 +72,11 @@ const LAYERS: readonly Layer[] = [
     files: ['storage/'],
     mayImport: ['storage/', ...SHARED_LEAVES],
     why: 'storage knows neither FTP nor users',
+  },
+  {
+    files: ['state/'],
+    mayImport: ['state/', 'container-environment.ts', ...SHARED_LEAVES],
+    why: 'what every task shares (leases, counts) knows neither FTP, nor users, nor S3: only records in a table (laid out as the CDK app creates it) or in memory',
   },
   {
     files: ['sources/'],
@@ -112,8 +123,8 @@ const LAYERS: readonly Layer[] = [
 const PACKAGE_RULES: readonly PackageRule[] = [
   {
     packages: '@aws-sdk/',
-    onlyFrom: [...S3_IMPLEMENTATION, 'sources/', 'events/', 'composition-root.ts'],
-    why: 'AWS is reached only by the S3 store, the secret and table sources, the upload events, and the composition root that builds their clients',
+    onlyFrom: [...S3_IMPLEMENTATION, 'sources/', 'events/', 'state/dynamo-state.ts', 'composition-root.ts'],
+    why: 'AWS is reached only by the S3 store, the secret and table sources, the upload events, the shared-state table, and the composition root that builds their clients',
   },
 ];
 

@@ -8,7 +8,7 @@ import {
   localStackPlace,
 } from '../../runtime/src/local/bridge-environment.ts';
 
-const PLACE = { dir: '/tmp/local-stack', s3Port: 4566 };
+const PLACE = { dir: '/tmp/local-stack', s3Port: 4566, dynamoPort: 8000 };
 
 test('every documented variable the caller sets reaches the bridge, but those the local stack fixes', () => {
   const caller = Object.fromEntries(configVariables().map(({ name }) => [name, `from-caller-${name}`]));
@@ -21,6 +21,9 @@ test('every documented variable the caller sets reaches the bridge, but those th
   }
   assert.equal(env['FTP_LISTEN_ADDRESS'], '127.0.0.1');
   assert.equal(env['S3_ENDPOINT'], 'http://127.0.0.1:4566');
+  // The shared state in the embedded dynalite, whatever the caller says.
+  assert.equal(env['DYNAMODB_ENDPOINT'], 'http://127.0.0.1:8000');
+  assert.equal(env['FTP_STATE_TABLE'], 'local-state');
   assert.ok(!('FTP_USERS_SECRET_ID' in env) && !('FTP_TLS_SECRET_ID' in env), 'no Secrets Manager');
   assert.equal(env['AWS_ACCESS_KEY_ID'], 'local', "the caller's AWS credentials stay out");
   assert.ok(!('HOME' in env), 'nothing undocumented passes');

@@ -26,6 +26,20 @@ export interface LoginGuardOptions {
   readonly maxTrackedAddresses?: number;
   /** @default SYSTEM_CLOCK */
   readonly clock?: Clock;
+  /**
+   * Failure counts every task shares (the state table), so N shards allow no more
+   * guesses than one and a restart forgives none. Without it, counts are per task.
+   */
+  readonly shared?: SharedFailureCounts;
+}
+
+/** Failed logins per client key, kept where every task sees them (state/login-failures.ts). */
+export interface SharedFailureCounts {
+  /** When the client's lockout ends (ms since the epoch), 0 = not locked out. */
+  lockedUntil(client: string): Promise<number>;
+  /** Counts a failure; returns the lockout end when the client is (now) locked out, else 0. */
+  recordFailure(client: string, options: { readonly username: string; readonly windowMs: number; readonly maxFailures: number }): Promise<number>;
+  forgive(client: string, username: string): Promise<void>;
 }
 
 interface Failure {
@@ -46,8 +60,9 @@ interface AddressRecord {
  * counted per /64, since one host can usually pick any address in its /64.
  */
 export class LoginGuard {
-  readonly #options: Required<Omit<LoginGuardOptions, 'logger'>>;
+  readonly #options: Required<Omit<LoginGuardOptions, 'logger' | 'shared'>>;
   readonly #logger: Logger;
+  readonly #shared: SharedFailureCounts | undefined;
   /** Insertion order doubles as age order: updated records are moved to the end. */
   readonly #records = new Map<string, AddressRecord>();
   /** Per address, the end of the last check: checks from one address run one at a time. */
@@ -62,6 +77,7 @@ export class LoginGuard {
       clock: options.clock ?? SYSTEM_CLOCK,
     };
     this.#logger = options.logger;
+    this.#shared = options.maxFailures === 0 ? undefined : options.shared;
   }
 
   /**
@@ -83,9 +99,14 @@ export class LoginGuard {
     const result = await this.#oneAtATime(key, async () => {
       if (options.signal?.aborted) return { ok: false, reason: 'cancelled' } as const;
       if (this.#isLockedOut(key, clock.now())) return { ok: false, reason: 'locked-out' } as const;
+      if (await this.#sharedLockout(key)) return { ok: false, reason: 'locked-out' } as const;
       const checked = await options.check();
-      if (checked.ok) this.#forgive(key, options.username);
-      else if (checked.reason !== 'cancelled' && checked.reason !== 'busy') this.#recordFailure(key, options.username, clock.now());
+      if (checked.ok) {
+        this.#forgive(key, options.username);
+        await this.#sharedForgive(key, options.username);
+      } else if (checked.reason !== 'cancelled' && checked.reason !== 'busy') {
+        if (!(await this.#sharedFailure(key, options.username))) this.#recordFailure(key, options.username, clock.now());
+      }
       return checked;
     });
     if (result.ok || result.reason === 'cancelled' || result.reason === 'busy') return result;
@@ -112,6 +133,63 @@ export class LoginGuard {
       if (this.#checking.get(key) === settled) this.#checking.delete(key);
     });
     return await current;
+  }
+
+  /** Whether another task (or this one before a restart) locked the client out. */
+  async #sharedLockout(key: string): Promise<boolean> {
+    if (!this.#shared) return false;
+    try {
+      const until = await this.#shared.lockedUntil(key);
+      if (until > this.#options.clock.now()) this.#lockLocally(key, until);
+      return until > this.#options.clock.now();
+    } catch (error) {
+      this.#sharedFailed(error);
+      return false;
+    }
+  }
+
+  /** Counts a failure in the shared state too; true when that locked the client out (counted and logged here). */
+  async #sharedFailure(key: string, username: string): Promise<boolean> {
+    if (!this.#shared) return false;
+    const { maxFailures, lockoutMs } = this.#options;
+    try {
+      const until = await this.#shared.recordFailure(key, { username, windowMs: lockoutMs, maxFailures });
+      if (until === 0) return false;
+      this.#lockLocally(key, until);
+      this.#logger.warn(
+        { event: 'lockout', clientAddress: key, failures: maxFailures, lockoutSeconds: lockoutMs / 1000, scope: 'shared' },
+        'login lockout: too many failed logins from this address',
+      );
+      return true;
+    } catch (error) {
+      this.#sharedFailed(error);
+      return false;
+    }
+  }
+
+  async #sharedForgive(key: string, username: string): Promise<void> {
+    try {
+      await this.#shared?.forgive(key, username);
+    } catch (error) {
+      this.#sharedFailed(error);
+    }
+  }
+
+  /** The shared counts are out of reach: this task's own counts still hold. */
+  #sharedFailed(error: unknown): void {
+    this.#logger.warn({ event: 'shared-state-error', use: 'lockout', err: error }, 'lockout counts: shared state unavailable, counting on this task only');
+  }
+
+  #lockLocally(key: string, until: number): void {
+    let record = this.#records.get(key);
+    if (record === undefined) {
+      this.#makeRoom(this.#options.clock.now());
+      record = { failures: [], lockedUntil: 0 };
+    }
+    this.#records.delete(key);
+    record.failures = [];
+    record.lockedUntil = until;
+    this.#records.set(key, record);
   }
 
   /** Whether logins from this address are refused right now. */

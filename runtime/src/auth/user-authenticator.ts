@@ -326,6 +326,7 @@ export class UserAuthenticator implements Authenticator {
             permissions: record.permissions,
             ...(record.tlsSessionReuse ? { tlsSessionReuse: record.tlsSessionReuse } : {}),
             ...(record.tlsCloseNotify ? { tlsCloseNotify: record.tlsCloseNotify } : {}),
+            ...(record.limits ? { limits: record.limits } : {}),
           }),
         };
         this.#accountOf.set(account.user, account);
@@ -343,6 +344,7 @@ function sameRecord(a: UserRecord, b: UserRecord): boolean {
     a.home === b.home &&
     a.tlsSessionReuse === b.tlsSessionReuse &&
     a.tlsCloseNotify === b.tlsCloseNotify &&
+    JSON.stringify(a.limits ?? {}) === JSON.stringify(b.limits ?? {}) &&
     cidrs(a) === cidrs(b) &&
     a.permissions.size === b.permissions.size &&
     [...a.permissions].every((permission) => b.permissions.has(permission))

@@ -2,7 +2,7 @@ import { normaliseRootPath } from '../storage/store-path.ts';
 import { TLS_CLOSE_NOTIFY_MODES, TLS_SESSION_REUSE_MODES, type TlsCloseNotify, type TlsSessionReuse } from '../tls-policy.ts';
 import { AddressAllowList, AllowListEntryError } from './address-allow-list.ts';
 import { isPasswordHash } from './password-hash.ts';
-import { PERMISSIONS, type Permission, type User } from './user.ts';
+import { PERMISSIONS, type PartnerLimits, type Permission, type User } from './user.ts';
 
 /** One validated entry of the users document. */
 export interface UserRecord extends User {
@@ -19,7 +19,10 @@ export class UsersFileError extends Error {
   }
 }
 
-const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom', 'tlsSessionReuse', 'tlsCloseNotify']);
+/** The per-partner limits, each a plain optional field of an entry: a positive whole number. */
+const LIMIT_FIELDS = ['maxSessions', 'uploadKiBps', 'downloadKiBps', 'quotaBytes', 'quotaFiles'] as const satisfies ReadonlyArray<keyof PartnerLimits>;
+
+const USER_FIELDS = new Set(['username', 'passwordHash', 'home', 'permissions', 'allowFrom', 'tlsSessionReuse', 'tlsCloseNotify', ...LIMIT_FIELDS]);
 
 /**
  * Parses and checks a users document:
@@ -127,6 +130,14 @@ function parseEntry(entry: unknown, index: number): UserRecord {
   }
   const tlsCloseNotify = rawCloseNotify as TlsCloseNotify | undefined;
 
+  const limits: { -readonly [K in keyof PartnerLimits]: number } = {};
+  for (const field of LIMIT_FIELDS) {
+    const value = entry[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(field, 'expected a whole number of at least 1 (leave it out for no limit)');
+    limits[field] = value as number;
+  }
+
   return {
     username,
     passwordHash,
@@ -135,6 +146,7 @@ function parseEntry(entry: unknown, index: number): UserRecord {
     allowFrom,
     ...(tlsSessionReuse ? { tlsSessionReuse } : {}),
     ...(tlsCloseNotify ? { tlsCloseNotify } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
   };
 }
 

@@ -5,9 +5,13 @@ import { configVariables } from '../config.ts';
 export interface LocalStackPlace {
   readonly dir: string;
   readonly s3Port: number;
+  /** The embedded dynalite's port, once it listens (any free port). */
+  readonly dynamoPort?: number;
 }
 
 export const LOCAL_BUCKET = 'local-bucket';
+/** The shared-state table the bridge creates in the embedded dynalite. */
+export const LOCAL_STATE_TABLE = 'local-state';
 
 /** The bridge's environment under `npm start`, and what of the caller's it set aside. */
 export interface BridgeEnvironment {
@@ -29,6 +33,10 @@ export function fixedVariables(place: LocalStackPlace): Readonly<Record<string, 
     S3_CHECKSUM: 'when_required',
     FTP_USERS_SECRET_ID: undefined,
     FTP_TLS_SECRET_ID: undefined,
+    // The shared state in the embedded dynalite: the same DynamoDB code as on AWS.
+    ...(place.dynamoPort === undefined
+      ? {}
+      : { FTP_STATE_TABLE: LOCAL_STATE_TABLE, DYNAMODB_ENDPOINT: `http://127.0.0.1:${place.dynamoPort}` }),
   };
 }
 
@@ -66,7 +74,7 @@ export function bridgeEnvironment(callerEnv: NodeJS.ProcessEnv, place: LocalStac
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
-  // fauxqs checks no signatures; these only keep the SDK from looking for real ones.
+  // fauxqs and dynalite check no signatures; these only keep the SDK from looking for real ones.
   env['AWS_ACCESS_KEY_ID'] = 'local';
   env['AWS_SECRET_ACCESS_KEY'] = 'local';
   return { env, overridden };

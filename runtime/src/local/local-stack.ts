@@ -1,6 +1,7 @@
 /**
  * `npm start`: builds runtime/dist, then runs the bridge and an embedded
- * S3-compatible server (fauxqs, a dev dependency), all on 127.0.0.1, with a demo user
+ * S3-compatible server (fauxqs, a dev dependency) and an embedded DynamoDB for the
+ * shared state (dynalite, a dev dependency), all on 127.0.0.1, with a demo user
  * and a self-signed certificate made on first start, under `.local/` at the
  * repository root. The bridge is a child process running the same
  * `runtime/dist/main.js` the container runs; this file runs from source (Node strips
@@ -8,8 +9,8 @@
  *
  * Lifetimes: the bridge runs in a process group of its own, so a Ctrl-C reaches it
  * once, through this process; it watches an IPC channel to this process and stops when
- * that closes; this process stops when its parent (npm) goes away. fauxqs runs in this
- * process and ends with it.
+ * that closes; this process stops when its parent (npm) goes away. fauxqs and dynalite
+ * run in this process and end with it.
  *
  * A development tool: the production build (runtime/tsconfig.json) leaves local/ out.
  */
@@ -28,11 +29,13 @@ import {
   bridgeEnvironment,
   fixedVariables,
   LOCAL_BUCKET,
+  LOCAL_STATE_TABLE,
   LocalStackSettingError,
   localDefaults,
   localStackPlace,
   type LocalStackPlace,
 } from './bridge-environment.ts';
+import { startLoopbackDynalite } from './loopback-dynalite.ts';
 import { startLoopbackFauxqs } from './loopback-fauxqs.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -45,13 +48,13 @@ const SAME_CTRL_C_MS = 1000;
 
 /** Built from the tables in bridge-environment.ts, so it cannot drift from them. */
 function usage(): string {
-  const place = { dir: '.local', s3Port: 4566 };
+  const place = { dir: '.local', s3Port: 4566, dynamoPort: 0 };
   const fixed = Object.keys(fixedVariables(place));
   const defaults = Object.entries(localDefaults(place)).map(([name, value]) => `  ${name.padEnd(28)}${value}`);
   return `Usage: npm start [-- --no-build]
 
-Builds runtime/dist (unless --no-build), then runs the bridge and an embedded S3 server,
-everything on 127.0.0.1. Every configuration variable of the bridge
+Builds runtime/dist (unless --no-build), then runs the bridge, an embedded S3 server and an
+embedded DynamoDB (the shared state of partner limits), everything on 127.0.0.1. Every configuration variable of the bridge
 (npx node runtime/dist/main.js --help) passes through, except these, which the local
 stack sets itself:
   ${fixed.join(' ')}
@@ -91,7 +94,9 @@ async function main(args: readonly string[]): Promise<number> {
 
   const s3 = await startS3(place);
   s3.createBucket(LOCAL_BUCKET);
-  const { env, overridden } = bridgeEnvironment(process.env, { ...place, s3Port: s3.port });
+  // The shared state (partner limits, lockouts) in an embedded DynamoDB, as S3 is in fauxqs.
+  const dynamo = await startLoopbackDynalite();
+  const { env, overridden } = bridgeEnvironment(process.env, { ...place, s3Port: s3.port, dynamoPort: dynamo.port });
   if (overridden.length > 0) {
     say(`the local stack sets ${overridden.join(', ')} itself; the values in your environment are not used`);
   }
@@ -102,9 +107,10 @@ async function main(args: readonly string[]): Promise<number> {
     env,
   });
   bridge.on('message', (message: ListeningMessage) => {
-    if (message.event === 'listening') process.stderr.write(banner({ env, place, s3Port: s3.port, ports: message }));
+    if (message.event === 'listening') process.stderr.write(banner({ env, place, s3Port: s3.port, dynamoPort: dynamo.port, ports: message }));
   });
   const exitCode = await superviseBridge(bridge, Number(env['FTP_SHUTDOWN_GRACE_SECONDS']));
+  await dynamo.stop();
   await s3.stop();
   return exitCode;
 }
@@ -245,9 +251,10 @@ function banner(options: {
   readonly env: Readonly<Record<string, string>>;
   readonly place: LocalStackPlace;
   readonly s3Port: number;
+  readonly dynamoPort: number;
   readonly ports: ListeningMessage;
 }): string {
-  const { env, place, s3Port, ports } = options;
+  const { env, place, s3Port, dynamoPort, ports } = options;
   const show = (path: string): string => {
     const fromHere = relative(process.cwd(), path);
     return fromHere.startsWith('..') ? path : fromHere;
@@ -269,6 +276,7 @@ function banner(options: {
         : show(usersFile),
     ],
     ['embedded S3', `http://127.0.0.1:${s3Port}  bucket "${LOCAL_BUCKET}"`],
+    ['embedded DynamoDB', `http://127.0.0.1:${dynamoPort}  table "${LOCAL_STATE_TABLE}" (partner limits, lockouts; in memory)`],
     ['files land in', `${show(objects)}/  (NAME.data and NAME.meta.json; unfinished uploads in ${show(join(store, '_multipart'))}/)`],
     ...(ports.healthPort ? [['health check', `http://127.0.0.1:${ports.healthPort}/health`] as [string, string]] : []),
   ];

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Permission, User } from '../auth/user.ts';
+import type { SessionLease } from '../state/session-leases.ts';
 import type { ChecksumAlgorithm, EntryInfo, StoreCapabilities } from '../storage/object-store.ts';
 import type { MlstFact } from './listing-format.ts';
 import type { PassiveReservation } from './passive-ports.ts';
@@ -144,7 +145,8 @@ export interface FtpSession {
   /** The logged-in user, or 530. */
   requireUser(): User;
   can(permission: Permission): boolean;
-  loggedIn(user: User): void;
+  /** `lease`: the session's place under its partner's maxSessions, released when it logs out or closes. */
+  loggedIn(user: User, lease?: SessionLease): void;
   /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
   reinitialize(): void;
   /** AUTH TLS: 234 in clear, then the handshake on the same connection. */

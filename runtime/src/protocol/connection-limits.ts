@@ -1,7 +1,13 @@
 import type { Socket } from 'node:net';
 import { clientKey } from '../auth/ip-address.ts';
+import type { SessionLease, SessionLeases } from '../state/session-leases.ts';
 
 export type ConnectionRefusal = 'process-limit' | 'address-limit';
+
+/** A logged-in partner's session admitted under its maxSessions, or why not. */
+export type SessionAdmission =
+  | { readonly ok: true; readonly lease: SessionLease | undefined }
+  | { readonly ok: false; readonly holders: number; readonly limit: number };
 
 /**
  * Counts every socket the bridge holds for clients — control connections from the
@@ -19,9 +25,27 @@ export class ConnectionLimits {
   #total = 0;
   readonly #perClient = new Map<string, number>();
 
-  constructor(options: { readonly maxConnections: number; readonly maxPerAddress: number }) {
+  readonly #leases: SessionLeases | undefined;
+
+  constructor(options: {
+    readonly maxConnections: number;
+    readonly maxPerAddress: number;
+    /** Partners' sessions across every task (maxSessions); without it that limit is not enforced. */
+    readonly leases?: SessionLeases;
+  }) {
     this.#maxConnections = options.maxConnections;
     this.#maxPerAddress = options.maxPerAddress;
+    this.#leases = options.leases;
+  }
+
+  /**
+   * The per-partner count, taken at login (the first moment the partner is known):
+   * a lease on one of `maxSessions` places, across every task when the state is shared.
+   */
+  async admitSession(username: string, maxSessions: number | undefined): Promise<SessionAdmission> {
+    if (maxSessions === undefined || this.#leases === undefined) return { ok: true, lease: undefined };
+    const outcome = await this.#leases.acquire(username, maxSessions);
+    return outcome.ok ? { ok: true, lease: outcome.lease } : { ok: false, holders: outcome.holders, limit: maxSessions };
   }
 
   get total(): number {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Permission, SessionReview, User } from '../auth/user.ts';
+import type { SessionLease } from '../state/session-leases.ts';
 import type { EntryInfo, StoreCapabilities } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import { isOffered, type CommandSpec, type FtpSession, type ResolvedPath, type SessionState, type TransferDetails, type TransferWork } from './command-handler.ts';
@@ -78,6 +79,8 @@ export class ControlSession implements FtpSession {
   /** The queued command being executed, if any (ABOR waits for it). */
   #executing: Promise<void> | undefined;
   #transfer: ActiveTransfer | undefined;
+  /** This session's place under its partner's maxSessions. */
+  #lease: SessionLease | undefined;
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -204,7 +207,14 @@ export class ControlSession implements FtpSession {
 
   // ---- login ------------------------------------------------------------------
 
-  loggedIn(user: User): void {
+  loggedIn(user: User, lease?: SessionLease): void {
+    this.#releaseLease();
+    if (this.#closed) {
+      // Closed while the login was being admitted: the place goes back at once.
+      void lease?.release().catch((error: unknown) => this.#leaseReleaseFailed(error));
+      return;
+    }
+    this.#lease = lease;
     this.state.user = user;
     this.state.pendingUsername = undefined;
     this.state.cwd = '/';
@@ -216,9 +226,21 @@ export class ControlSession implements FtpSession {
   /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
   reinitialize(): void {
     Object.assign(this.state, loggedOutState(this.services.store.capabilities));
+    this.#releaseLease();
     this.#log = this.#sessionLog;
     this.data.clear();
     this.#startLoginTimer();
+  }
+
+  #releaseLease(): void {
+    const lease = this.#lease;
+    this.#lease = undefined;
+    void lease?.release().catch((error: unknown) => this.#leaseReleaseFailed(error));
+  }
+
+  /** Not fatal: the lease lapses by itself within FTP_SESSION_LEASE_SECONDS. */
+  #leaseReleaseFailed(error: unknown): void {
+    this.log.warn({ event: 'shared-state-error', use: 'session-lease', err: error }, 'session lease not released; it lapses by itself');
   }
 
   // ---- TLS --------------------------------------------------------------------
@@ -356,6 +378,7 @@ export class ControlSession implements FtpSession {
     clearTimeout(this.#idleTimer);
     this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));
     this.data.close();
+    this.#releaseLease();
     this.#ordered.queue.length = 0;
     this.#urgent.queue.length = 0;
     this.#socket.end();

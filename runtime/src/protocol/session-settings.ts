@@ -2,6 +2,7 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/user.ts';
 import type { TlsCloseNotify, TlsMode, TlsSessionReuse } from '../tls-policy.ts';
+import type { QuotaLedger } from '../state/quota-ledger.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';
@@ -24,6 +25,8 @@ export interface SessionServices {
   readonly settings: SessionSettings;
   /** What each user may spend per window, across all their sessions. */
   readonly allowances: UserAllowances;
+  /** Partners' quotaBytes/quotaFiles counts; without it quotas are not enforced. */
+  readonly quota?: QuotaLedger;
   readonly logger: Logger;
   /**
    * Told of every upload's end (upload events for EventBridge).

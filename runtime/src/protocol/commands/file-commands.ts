@@ -2,6 +2,7 @@ import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
 import type { AuditActivity } from '../audit-activity.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
+import { quotaOf, recordRemoval } from '../partner-quota.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
 
@@ -76,6 +77,8 @@ async function rmd(session: FtpSession, argument: string): Promise<void> {
 
 async function dele(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
+  // Under a quota the file's size is needed to give its room back (one HEAD more).
+  const removed = quotaOf(session.requireUser()) === undefined ? undefined : await session.stat(target);
   try {
     await session.services.store.delete(target.storePath);
   } catch (error) {
@@ -85,6 +88,7 @@ async function dele(session: FtpSession, argument: string): Promise<void> {
     }
     throw error;
   }
+  await recordRemoval(session, removed);
   session.log.info({ event: 'delete', activity: 'DELETE' satisfies AuditActivity, path: target.path });
   session.reply(250, 'File deleted.');
 }
@@ -118,6 +122,7 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
         log: session.log,
       }),
   });
+  // A rename stays inside the home and never replaces a file (550): the quota counts do not change.
   session.log.info({ event: 'rename', activity: 'RENAME' satisfies AuditActivity, path: source.path, from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');
 }

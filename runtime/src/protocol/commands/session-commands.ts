@@ -1,7 +1,9 @@
 import { isOffered, type CommandSpec, type FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { optsHash } from '../hash-algorithms.ts';
-import { ReplyError } from '../reply.ts';
+import type { User } from '../../auth/user.ts';
+import type { SessionAdmission } from '../connection-limits.ts';
+import { reply, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
 import type { AuditActivity } from '../audit-activity.ts';
 
@@ -37,8 +39,8 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     withArgument: { login: true, permission: 'list' },
   },
   { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
-  // No quota is known: an object store has no free space to report, so AVBL stays out of FEAT.
-  { verb: 'AVBL', login: true, argument: 'optional', syntax: 'AVBL [<path>] (not implemented: no quota)' },
+  // S3 has no free space to report: AVBL answers with what the partner's quotaBytes leaves.
+  { verb: 'AVBL', handler: avbl, login: true, argument: 'optional', syntax: 'AVBL [<path>]', feature: () => 'AVBL' },
   { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
   { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
   { verb: 'STRU', handler: stru, login: true, argument: 'required', syntax: 'STRU F' },
@@ -80,9 +82,45 @@ async function pass(session: FtpSession, argument: string): Promise<void> {
     session.log.info({ event: 'login', activity: 'AUTH_FAILURE' satisfies AuditActivity, outcome: 'failed', username, reason: result.reason });
     throw new ReplyError(530, 'Login incorrect.');
   }
-  session.loggedIn(result.user);
+  const admission = await admitSession(session, result.user);
+  if (session.closedSignal.aborted) {
+    if (admission?.ok) await admission.lease?.release().catch(() => undefined);
+    return;
+  }
+  if (admission?.ok === false) {
+    session.log.info({ event: 'login', activity: 'AUTH_FAILURE' satisfies AuditActivity, outcome: 'refused', username, reason: 'partner-session-limit', sessions: admission.holders, maxSessions: admission.limit });
+    return session.close(reply(421, `Too many sessions for ${username}: ${admission.limit} at most at once; try again later.`));
+  }
+  session.loggedIn(result.user, admission?.ok ? admission.lease : undefined);
   session.log.info({ event: 'login', activity: 'CONNECTED' satisfies AuditActivity, outcome: 'ok', username, secure: session.state.secure });
   session.reply(230, 'Login successful.');
+}
+
+/**
+ * The partner's maxSessions place. The shared state out of reach admits the session
+ * (logged): a partner is not locked out by a DynamoDB outage; the limit resumes with it.
+ */
+async function admitSession(session: FtpSession, user: User): Promise<SessionAdmission | undefined> {
+  try {
+    return await session.services.connections.admitSession(user.username, user.limits?.maxSessions);
+  } catch (error) {
+    session.log.warn({ event: 'shared-state-error', use: 'session-lease', err: error }, 'maxSessions not checked: shared state unavailable');
+    return undefined;
+  }
+}
+
+/** AVBL (draft-peterson-streamlined-ftp-command-extensions): the bytes the partner's quota leaves. */
+async function avbl(session: FtpSession, argument: string): Promise<void> {
+  const user = session.requireUser();
+  if (argument.trim() !== '') {
+    const entry = await session.stat(session.resolve(argument.trim()));
+    if (entry?.kind !== 'directory') throw new ReplyError(550, 'No such folder.');
+  }
+  const quotaBytes = user.limits?.quotaBytes;
+  const ledger = session.services.quota;
+  if (quotaBytes === undefined || ledger === undefined) throw new ReplyError(550, 'No byte quota: the space is not limited.');
+  const usage = await ledger.usage(user.username, user.home);
+  session.reply(213, String(Math.max(0, quotaBytes - usage.bytes - usage.pendingBytes)));
 }
 
 async function quit(session: FtpSession): Promise<void> {

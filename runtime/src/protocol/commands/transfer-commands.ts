@@ -8,6 +8,8 @@ import type { CommandSpec, FtpSession, ResolvedPath } from '../command-handler.t
 import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
 import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
+import { bandwidthLimit } from '../bandwidth-limit.ts';
+import { startQuotaUpload } from '../partner-quota.ts';
 import { confirmWholeUpload } from '../upload-end.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
@@ -58,7 +60,9 @@ async function retr(session: FtpSession, argument: string): Promise<void> {
   const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
   await session.transfer({ command: 'RETR', path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     const { body } = await session.services.store.read(target.storePath, { offset, signal });
-    const stages = ascii ? [counter(progress), toNetworkAscii()] : [counter(progress)];
+    const downloadKiBps = session.requireUser().limits?.downloadKiBps;
+    const paced = downloadKiBps === undefined ? [] : [bandwidthLimit(downloadKiBps, signal)];
+    const stages = ascii ? [...paced, counter(progress), toNetworkAscii()] : [...paced, counter(progress)];
     await pipeline([body, ...stages, data], { signal });
   });
 }
@@ -103,9 +107,12 @@ async function storeFile(
 ): Promise<void> {
   if (target.path === '/') throw new ReplyError(553, 'Not a file name.');
   // A new upload from byte 0 needs only to know the name is not a folder (one LIST, no
-  // HEAD); a resume or append needs the file's size.
+  // HEAD); a resume or append needs the file's size, and so does a quota (an overwrite
+  // gives the old file's bytes back).
+  const user = session.requireUser();
+  const underQuota = user.limits?.quotaBytes !== undefined || user.limits?.quotaFiles !== undefined;
   const [entry] = await Promise.all([
-    start === 0 ? session.services.store.isFolder(target.storePath).then(folderEntry) : session.stat(target),
+    start === 0 && !underQuota ? session.services.store.isFolder(target.storePath).then(folderEntry) : session.stat(target),
     session.requireParentFolder(target),
   ]);
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
@@ -115,7 +122,7 @@ async function storeFile(
   if (offset > 0 && session.services.store.capabilities.append === false) {
     throw new ReplyError(504, 'Uploads cannot resume here: send the whole file from the start.');
   }
-  const user = session.requireUser();
+  const quota = await startQuotaUpload(session, entry);
   const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
   const readBack = session.services.allowances.readBackBytes;
   // Kept bytes the store cannot copy are read and uploaded again: a 1-byte append costs up to
@@ -151,12 +158,22 @@ async function storeFile(
       // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
       const source = new PassThrough({ highWaterMark: 64 * 1024 });
       const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
-      const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
+      const uploadKiBps = user.limits?.uploadKiBps;
+      const paced = uploadKiBps === undefined ? [] : [bandwidthLimit(uploadKiBps, signal)];
+      // Bytes of the new file (kept start included), as the store will hold them.
+      let fileBytes = offset;
+      const sized = quota === undefined ? [] : [roomCheck(quota.maxFileBytes, offset, (bytes) => (fileBytes = bytes))];
+      let reserved: { bytes: number; files: number } | undefined;
+      const gate = commitGate(async () => {
+        await confirmWholeUpload(data, { signal, closeNotify, log: session.log });
+        // The last word before the commit: another session may have taken the room meanwhile.
+        if (quota !== undefined) reserved = await quota.reserve(fileBytes);
+      });
       const counted = counter((bytes) => {
         received += bytes;
         progress(bytes);
       });
-      const feeding = pipeline([data, counted, ...decoded, ...(checksum ? [checksum.stream] : []), gate, source], { signal });
+      const feeding = pipeline([data, ...paced, counted, ...decoded, ...(checksum ? [checksum.stream] : []), ...sized, gate, source], { signal });
       const writing = session.services.store.write(target.storePath, source, {
         signal,
         offset,
@@ -168,6 +185,9 @@ async function storeFile(
       // A refusal at the gate is the reason the store saw its source fail; otherwise a
       // failed write decides (and must also stop reading the socket).
       const [fed, written] = await Promise.allSettled([feeding, writing]);
+      if (reserved !== undefined && (written.status === 'rejected' || fed.status === 'rejected')) {
+        await quota?.giveBack(reserved).catch((error: unknown) => session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }));
+      }
       if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
       if (written.status === 'rejected') throw written.reason;
       if (fed.status === 'rejected') throw fed.reason;
@@ -204,6 +224,22 @@ function crc32Tap(): { readonly stream: Transform; digest(): string } {
       return bytes.toString('base64');
     },
   };
+}
+
+/**
+ * Stops an upload (552) as soon as the file it writes passes the room its partner's
+ * quota leaves, instead of receiving the rest to refuse it at the end.
+ */
+function roomCheck(maxFileBytes: number, keptBytes: number, sized: (fileBytes: number) => void): Transform {
+  let fileBytes = keptBytes;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      fileBytes += chunk.length;
+      sized(fileBytes);
+      if (fileBytes > maxFileBytes) callback(new ReplyError(552, `Quota exceeded: the file passed the ${maxFileBytes} bytes left.`));
+      else callback(null, chunk);
+    },
+  });
 }
 
 /** What storeFile needs of a name that may be a folder. */

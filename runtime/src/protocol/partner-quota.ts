@@ -1,0 +1,102 @@
+import type { User } from '../auth/user.ts';
+import type { HomeUsage, QuotaLimits, UsageChange } from '../state/quota-ledger.ts';
+import type { EntryInfo, ObjectStore } from '../storage/object-store.ts';
+import type { FtpSession } from './command-handler.ts';
+import { ReplyError } from './reply.ts';
+
+/**
+ * quotaBytes and quotaFiles, as the commands apply them: 552 before an upload starts
+ * when the home is full, 552 during it once it passes the room left, and 552 at its
+ * end when the reservation (made before the object is committed) does not fit; deletes
+ * and overwrites give room back. The counts live in the QuotaLedger (state/).
+ */
+
+/** The partner's quota limits, or undefined when it has none (nothing is counted then). */
+export function quotaOf(user: User): QuotaLimits | undefined {
+  const { quotaBytes, quotaFiles } = user.limits ?? {};
+  return quotaBytes === undefined && quotaFiles === undefined ? undefined : { quotaBytes, quotaFiles };
+}
+
+/** An upload under a quota: the room it may use, and the commit-time reservation. */
+export interface QuotaUpload {
+  /** Most bytes the new file may hold (Infinity without quotaBytes). */
+  readonly maxFileBytes: number;
+  /** Reserves the upload's change before the commit; 552 when it does not fit. */
+  reserve(fileBytes: number): Promise<UsageChange>;
+  /** Gives a reservation back (the commit failed). */
+  giveBack(change: UsageChange): Promise<void>;
+}
+
+/**
+ * Before an upload starts: 552 when no room is left. `existing` is the file the upload
+ * replaces (its bytes and its place are given back by the overwrite).
+ */
+export async function startQuotaUpload(session: FtpSession, existing: EntryInfo | undefined): Promise<QuotaUpload | undefined> {
+  const user = session.requireUser();
+  const limits = quotaOf(user);
+  const ledger = session.services.quota;
+  if (limits === undefined || ledger === undefined) return undefined;
+  const usage = await ledger.usage(user.username, user.home);
+  const oldBytes = existing?.kind === 'file' ? existing.size : 0;
+  const newFile = existing?.kind !== 'file';
+  if (newFile && limits.quotaFiles !== undefined && usage.files >= limits.quotaFiles) {
+    throw quotaExceeded(session, 'files', usage, limits);
+  }
+  const room = limits.quotaBytes === undefined ? Infinity : limits.quotaBytes - usage.bytes - usage.pendingBytes + oldBytes;
+  if (room <= 0) throw quotaExceeded(session, 'bytes', usage, limits);
+  return {
+    maxFileBytes: room,
+    reserve: async (fileBytes) => {
+      const change = { bytes: fileBytes - oldBytes, files: newFile ? 1 : 0 };
+      const reserved = await ledger.reserve(user.username, user.home, change, limits);
+      if (!reserved.ok) throw quotaExceeded(session, change.files > 0 && limits.quotaFiles !== undefined && reserved.usage.files + 1 > limits.quotaFiles ? 'files' : 'bytes', reserved.usage, limits);
+      return change;
+    },
+    giveBack: async (change) => await ledger.add(user.username, { bytes: -change.bytes, files: -change.files }),
+  };
+}
+
+/** After a delete, or a rename that replaced a file: the room it held is free again. */
+export async function recordRemoval(session: FtpSession, removed: EntryInfo | undefined): Promise<void> {
+  const user = session.requireUser();
+  const ledger = session.services.quota;
+  if (removed?.kind !== 'file' || ledger === undefined || quotaOf(user) === undefined) return;
+  try {
+    await ledger.add(user.username, { bytes: -removed.size, files: -1 });
+  } catch (error) {
+    // The next reconcile corrects the count.
+    session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }, 'quota count not updated; the next reconcile corrects it');
+  }
+}
+
+/** The 552 of a full home, logged with the figures. */
+export function quotaExceeded(session: FtpSession, what: 'bytes' | 'files', usage: HomeUsage, limits: QuotaLimits): ReplyError {
+  session.log.info({ event: 'quota-exceeded', what, bytes: usage.bytes, pendingBytes: usage.pendingBytes, files: usage.files, ...limits });
+  return what === 'files'
+    ? new ReplyError(552, `Quota exceeded: the home holds ${usage.files} of ${limits.quotaFiles} files.`)
+    : new ReplyError(552, `Quota exceeded: the home holds ${usage.bytes + usage.pendingBytes} of ${limits.quotaBytes} bytes.`);
+}
+
+/**
+ * Adds up the files below a home by listing it folder by folder (a request per folder
+ * and per 1000 entries); the quota ledger runs it at most once per partner per
+ * reconcile interval. Folders are walked from an explicit stack: deep trees use heap,
+ * not call stack.
+ */
+export async function measureHome(store: ObjectStore, home: string): Promise<UsageChange> {
+  let bytes = 0;
+  let files = 0;
+  const folders = [home];
+  for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+    for await (const page of store.list(folder, { clientTimes: false })) {
+      for (const entry of page) {
+        if (entry.kind === 'directory') folders.push(folder === '' ? entry.name : `${folder}/${entry.name}`);
+        else {
+          bytes += entry.size;
+          files += 1;
+        }
+      }
+    }
+  }
+  return { bytes, files };
+}
