@@ -83,6 +83,8 @@ export interface DeploymentEnvironment {
   readonly tlsSecretId: string | undefined;
   readonly logLevel: LogLevel;
   readonly limits?: RuntimeLimits;
+  /** FTP_PENDING_UPLOAD_HOURS: the bucket's lifecycle rule follows the same figure. */
+  readonly pendingUploadHours?: number;
 }
 
 /** What is particular to one shard's container. */
@@ -115,6 +117,7 @@ export const CONTAINER_VARIABLES = [
   'FTP_IDLE_TIMEOUT_SECONDS',
   'FTP_LOGIN_TIMEOUT_SECONDS',
   'FTP_DATA_TIMEOUT_SECONDS',
+  'FTP_PENDING_UPLOAD_HOURS',
 ] as const;
 export type ContainerVariable = (typeof CONTAINER_VARIABLES)[number];
 
@@ -145,5 +148,6 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     ...limit('FTP_IDLE_TIMEOUT_SECONDS', limits.idleTimeoutSeconds),
     ...limit('FTP_LOGIN_TIMEOUT_SECONDS', limits.loginTimeoutSeconds),
     ...limit('FTP_DATA_TIMEOUT_SECONDS', limits.dataTimeoutSeconds),
+    ...limit('FTP_PENDING_UPLOAD_HOURS', deployment.pendingUploadHours),
   };
 }

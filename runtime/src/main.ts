@@ -85,6 +85,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
         shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
       }),
       uploadStallMs: config.uploadStallMs,
+      keepInterrupted:
+        config.pendingUploadMs === 0 ? undefined : { expiryMs: config.pendingUploadMs, journalFile: config.pendingUploadsFile },
       ...(dependencies.readReleaseMs === undefined ? {} : { readReleaseMs: dependencies.readReleaseMs }),
       renameMaxObjects: config.renameMaxObjects,
       listClientTimes: config.listClientTimes,
@@ -93,6 +95,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       percentCopy: config.percentCopy,
       logger,
     });
+    // Reports (and tidies) the uploads kept pending by earlier runs; in the background, it never throws.
+    const sweeping = store.sweepPendingUploads();
+    cleanups.push(() => sweeping);
 
     const usersDocument = new WatchedDocument({
       source: config.users,

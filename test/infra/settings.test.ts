@@ -79,6 +79,7 @@ describe('settings from context', () => {
         ftpIdleTimeoutSeconds: undefined,
         ftpLoginTimeoutSeconds: undefined,
         ftpDataTimeoutSeconds: undefined,
+        pendingUploadHours: 24,
         idleTimeoutSeconds: 3600,
         deregistrationDelaySeconds: 120,
         hostedZoneId: undefined,

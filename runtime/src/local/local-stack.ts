@@ -34,6 +34,7 @@ import {
   type LocalStackPlace,
 } from './bridge-environment.ts';
 import { startLoopbackFauxqs } from './loopback-fauxqs.ts';
+import { removeUnrecordedUploads } from './unrecorded-uploads.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DEMO = { username: 'demo', password: 'demo', home: 'partners/demo/' };
@@ -92,6 +93,12 @@ async function main(args: readonly string[]): Promise<number> {
   const s3 = await startS3(place);
   s3.createBucket(LOCAL_BUCKET);
   const { env, overridden } = bridgeEnvironment(process.env, { ...place, s3Port: s3.port });
+  const unrecorded = await removeUnrecordedUploads({
+    multipartDir: join(place.dir, 's3', '_multipart'),
+    journalFile: env['FTP_PENDING_UPLOADS_FILE'] ?? '',
+    endpoint: `http://127.0.0.1:${s3.port}`,
+  });
+  if (unrecorded > 0) say(`removed ${unrecorded} multipart upload(s) in ${join(place.dir, 's3', '_multipart')} that no pending upload records`);
   if (overridden.length > 0) {
     say(`the local stack sets ${overridden.join(', ')} itself; the values in your environment are not used`);
   }

@@ -3,6 +3,8 @@ import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-form
 import { isStorageError } from '../../storage/storage-error.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import { hasPendingUploads } from '../../storage/pending-uploads.ts';
+import { statWithPending } from '../pending-upload-view.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
@@ -71,11 +73,16 @@ async function rmd(session: FtpSession, argument: string): Promise<void> {
   session.reply(250, 'Folder removed.');
 }
 
+/** DELE removes the name whole: the file, and a pending upload of it (see docs/resumable-uploads.md). */
 async function dele(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
-  try {
-    await session.services.store.delete(target.storePath);
-  } catch (error) {
+  const store = session.services.store;
+  const discarding = hasPendingUploads(store) && target.path !== '/' ? store.discardPendingUpload(target.storePath, { reason: 'deleted' }) : Promise.resolve(false);
+  const [deleted, discarded] = await Promise.allSettled([store.delete(target.storePath), discarding]);
+  if (discarded.status === 'rejected') throw discarded.reason;
+  if (deleted.status === 'rejected') {
+    const error: unknown = deleted.reason;
+    if (discarded.value && isStorageError(error, 'not-found')) return session.reply(250, 'Pending upload discarded.');
     // The store's own lookup found no file; only then is it worth asking about a folder.
     if (isStorageError(error, 'not-found') && (await session.stat(target))?.kind === 'directory') {
       throw new ReplyError(550, 'Not a file; use RMD for folders.');
@@ -119,7 +126,7 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
 }
 
 async function size(session: FtpSession, argument: string): Promise<void> {
-  const entry = await session.stat(session.resolve(argument));
+  const entry = await statWithPending(session, session.resolve(argument));
   if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, String(entry.size));
 }
@@ -132,7 +139,7 @@ async function mdtm(session: FtpSession, argument: string): Promise<void> {
 
 async function mlst(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument.trim() === '' ? '.' : argument);
-  const entry = await session.stat(target);
+  const entry = await statWithPending(session, target);
   if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   const line = formatMlsxEntry({
     entry,
