@@ -95,9 +95,6 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       percentCopy: config.percentCopy,
       logger,
     });
-    // Reports (and tidies) the uploads kept pending by earlier runs; in the background, it never throws.
-    const sweeping = store.sweepPendingUploads();
-    cleanups.push(() => sweeping);
 
     const usersDocument = new WatchedDocument({
       source: config.users,
@@ -210,6 +207,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       largestFileGiB: Math.round((store.maxFileBytes / GIB) * 10) / 10,
     });
     let stopping: Promise<void> | undefined;
+    // Once started: reports (and tidies) the uploads kept pending by earlier runs, in the background; it never throws.
+    const sweeping = store.sweepPendingUploads();
+    cleanups.push(() => sweeping);
     return {
       ...ports,
       healthPort,
