@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { CHILD_USER, startChildBridge, type ChildBridge } from '../helpers/child-bridge.ts';
-import { pendingMultipartUploads, startTestS3, storedBody, type TestS3 } from '../helpers/s3-server.ts';
-import { listOver, RawFtp } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { CHILD_USER, startChildBridge, type ChildBridge } from '../support/child-bridge.ts';
+import { pendingMultipartUploads, startTestS3, storedBody, type TestS3 } from '../support/s3-server.ts';
+import { listOver, RawFtp } from '../support/raw-ftp.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 /** Four 5 MiB parts and a bit: the test bridges' parts are 5 MiB. */

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { UploadKeptError } from '../../runtime/src/storage/s3/multipart-upload.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { TEST_S3_KEEPS_CHECKSUMS } from '../helpers/s3-server.ts';
+import { TEST_S3_KEEPS_CHECKSUMS } from '../support/s3-server.ts';
 import {
   bytes,
   failingSource,
