@@ -141,7 +141,8 @@ export class KeptUploads {
   async #abort(upload: MultipartUploadRef, reason: 'expired' | 'replaced' | 'deleted' | 'unfinished'): Promise<void> {
     // One a session of this process is continuing is its own to finish or keep.
     if (reason === 'expired' && this.#continuing.has(upload.key)) return;
-    await abortMultipartUpload({ client: this.#client, bucket: this.#bucket, key: upload.key, uploadId: upload.uploadId, logger: this.#logger, retryDelaysMs: [] });
+    const gone = await abortMultipartUpload({ client: this.#client, bucket: this.#bucket, key: upload.key, uploadId: upload.uploadId, logger: this.#logger, retryDelaysMs: [] });
+    if (!gone) return;
     await this.index.ended(upload).catch(() => undefined);
     this.#logger.info({
       event: reason === 'expired' ? 'upload-expired' : reason === 'replaced' ? 'upload-replaced' : 'upload-discarded',

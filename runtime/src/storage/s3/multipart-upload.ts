@@ -720,8 +720,9 @@ class StreamUpload {
 
   async #abortUpload(upload: MultipartUploadRef): Promise<void> {
     const { client, bucket, key, logger, abortRetryDelaysMs } = this.#options;
-    await abortMultipartUpload({ client, bucket, key, uploadId: upload.uploadId, logger, retryDelaysMs: abortRetryDelaysMs });
-    await this.#options.keepInterrupted?.ended(upload).catch(() => undefined);
+    const gone = await abortMultipartUpload({ client, bucket, key, uploadId: upload.uploadId, logger, retryDelaysMs: abortRetryDelaysMs });
+    // One S3 still holds stays recorded: the next look at it (or the start sweep) tries again.
+    if (gone) await this.#options.keepInterrupted?.ended(upload).catch(() => undefined);
   }
 }
 
