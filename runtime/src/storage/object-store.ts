@@ -32,7 +32,8 @@ export interface ObjectStore {
   /**
    * Streams `source` into the object at `path`. Resolves only once S3 holds the
    * complete object. On any failure (source error, abort, S3 error) the object is
-   * left as it was before the call and no multipart upload is left behind.
+   * left as it was before the call and no multipart upload is left behind, except a
+   * pending upload a PendingUploadStore keeps (pending-uploads.ts): never an object.
    *
    * With `offset` (resume / append), the first `offset` bytes of the existing object
    * are kept (copied server side) and the new bytes follow them; `offset` larger
