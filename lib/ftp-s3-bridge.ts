@@ -36,7 +36,7 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface FtpS3BridgeProps {
   /**
-   * The deployment's settings, as README "Settings" lists them (lib/settings-schema.ts),
+   * The deployment's settings, as docs/deploy.md "Settings" lists them (lib/settings-schema.ts),
    * checked in the constructor against each other and the AWS limits; every problem is
    * reported at once (SettingsError).
    * @default - every setting at its default

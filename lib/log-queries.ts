@@ -1,13 +1,13 @@
 /**
  * The CloudWatch Logs Insights queries operators start from: the stack saves each one
- * as a query definition (lib/bridge-log-queries.ts) and README "### Read logs" shows
- * them, rendered from this table (bin/render-log-queries.ts). One source for the text.
+ * as a query definition (lib/bridge-log-queries.ts) and docs/operations.md shows
+ * them, rendered from this table (`npm run docs`). One source for the text.
  */
 
 export interface LogQuery {
   /** Names the saved query (`<stack>/<name>`) and its construct. */
   readonly name: string;
-  /** What it answers; the comment above it in README. */
+  /** What it answers; the comment above it in docs/operations.md. */
   readonly title: string;
   readonly lines: readonly string[];
 }

@@ -1,7 +1,7 @@
 /**
  * Every setting of the CDK app, each with its kind of value, its default and its meaning:
  * the one place defaults live. The parser (settings.ts), the type `BridgeSettings` and the
- * README table (bin/render-settings-table.ts) are all made from this table.
+ * reference table in docs/deploy.md (`npm run docs`) are all made from this table.
  */
 import { z } from 'zod';
 import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
@@ -52,10 +52,10 @@ export const RUNTIME_DEFAULTS = {
   ftpDataTimeoutSeconds: 30,
 } as const;
 
-/** One row of the table: the schema that reads the value (defaults included) and what the README says. */
+/** One row of the table: the schema that reads the value (defaults included) and what docs/deploy.md says. */
 interface SettingRow<S extends z.ZodType> {
   readonly schema: S;
-  /** The default as the README shows it. */
+  /** The default as docs/deploy.md shows it. */
   readonly defaultText: string;
   readonly meaning: string;
 }

@@ -104,7 +104,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** One row of the variable table, as --help and the README show it. */
+/** One row of the variable table, as --help and docs/configuration.md show it. */
 export interface ConfigVariable {
   readonly name: string;
   /** The default as shown to people: a value, 'unset', 'empty', 'required' or a rule. */

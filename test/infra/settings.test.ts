@@ -160,7 +160,7 @@ describe('settings from context', () => {
   // Each case: the settings (without prefix) and the one problem they are refused with.
   const invalid: [string, Record<string, unknown>, string][] = [
     ['unknown setting (typo)', { shardcount: 3 }, 'bridge:shardcount is not a setting; did you mean bridge:shardCount?'],
-    ['unknown setting (nothing near)', { colour: 'blue' }, 'bridge:colour is not a setting; the settings are listed in README.md, "Settings"'],
+    ['unknown setting (nothing near)', { colour: 'blue' }, 'bridge:colour is not a setting; the settings are listed in docs/deploy.md, "Settings"'],
     ['shard count not a number', { shardCount: 'two' }, 'bridge:shardCount: expected a whole number from 1 to 50, got "two"'],
     ['zero shards', { shardCount: 0 }, 'bridge:shardCount: expected a whole number from 1 to 50, got 0'],
     ['more than 50 listeners', { shardCount: 17, passivePortsPerShard: 3 },
