@@ -55,7 +55,7 @@ export const LOG_EVENTS: readonly LogEventRow[] = [
   { events: ["data-connection-timeout", "data-connection-failed"], level: "info", meaning: "`reason` passive-timeout, passive-never-connected, passive-wrong-address, active-timeout, active-refused, tls-handshake-failed, tls-session-not-resumed, protection-changed (a passive connection made before PROT changed); with the announced address, port and passive range" },
   { events: ["data-connection-error"], level: "info", meaning: "an open data connection failed mid-transfer (reset, or nothing moved for `FTP_IDLE_TIMEOUT_SECONDS`: a client that stopped reading or sending)" },
   { events: ["data-connection-refused"], level: "warn", meaning: "a connection to a passive port from an address that reserved none (`reason`, `port`); at most one line per reason per second, with `suppressedSinceLast`" },
-  { events: ["data-tls"], level: "debug", meaning: "a `PROT P` data connection's TLS (`protocol`, `resumed`)" },
+  { events: ["data-tls"], level: "debug", meaning: "a `PROT P` data connection's TLS (`protocol`, `resumed`, `relayed`: false where it runs natively)" },
   { events: ["tls-established"], level: "info", meaning: "a control connection's TLS handshake finished (`protocol`, `cipher`)" },
   { events: ["tls-failed"], level: "info", meaning: "`reason`: a handshake that failed or timed out, or a plain client on the implicit port (answered `421` at once); `clientAddress`, `port`, no stack" },
   { events: ["tls-resume-failure"], level: "warn", meaning: "a `PROT P` data connection did not resume its control connection's TLS session" },

@@ -13,6 +13,7 @@ import { UserAllowance } from './protocol/user-allowance.ts';
 import { createS3Client } from './storage/s3/s3-client.ts';
 import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
+import type { ObjectStore } from './storage/object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
 
@@ -43,6 +44,11 @@ export interface BridgeDependencies {
    */
   readonly readReleaseMs?: number;
   readonly secretsClient?: SecretsManagerClient;
+  /**
+   * Replaces the S3 store built from the configuration (tests run the protocol on the
+   * memory store); no S3 client is made then.
+   */
+  readonly store?: ObjectStore;
 }
 
 /** S3 connections the pool allows: two per FTP connection the bridge accepts, and some for housekeeping. */
@@ -60,14 +66,14 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     // A download holds its S3 connection while its client reads (20 s at most unread), and an
     // upload may have a part and a copy in flight: a pool smaller than the sessions can
     // need makes the ones past it wait for a socket until the SDK gives up (451).
-    const s3Client = dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) });
-    if (!dependencies.s3Client) cleanups.push(() => s3Client.destroy());
+    const s3Client = dependencies.store ? undefined : (dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) }));
+    if (s3Client && !dependencies.s3Client) cleanups.push(() => s3Client.destroy());
     const needsSecrets = config.users.kind === 'secret' || config.tlsCredentials?.kind === 'secret';
     const secretsClient = dependencies.secretsClient ?? (needsSecrets ? new SecretsManagerClient({}) : undefined);
     if (secretsClient && !dependencies.secretsClient) cleanups.push(() => secretsClient.destroy());
 
-    const store = new S3ObjectStore({
-      client: s3Client,
+    const store: ObjectStore = dependencies.store ?? new S3ObjectStore({
+      client: s3Client!,
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
@@ -195,11 +201,11 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       healthPort,
       uploadBufferMiB: config.uploadBuffer.bytes / MIB,
       uploadBufferFrom: config.uploadBuffer.source,
-      largestFileGiB: Math.round((store.maxFileBytes / GIB) * 10) / 10,
+      largestFileGiB: Math.round((store.capabilities.maxFileBytes / GIB) * 10) / 10,
     });
     let stopping: Promise<void> | undefined;
     // Once started: reports (and tidies) the uploads kept pending by earlier runs, in the background; it never throws.
-    const sweeping = store.sweepPendingUploads();
+    const sweeping = store instanceof S3ObjectStore ? store.sweepPendingUploads() : Promise.resolve();
     cleanups.push(() => sweeping);
     return {
       ...ports,

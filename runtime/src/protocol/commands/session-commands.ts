@@ -1,4 +1,4 @@
-import type { CommandSpec, FtpSession } from '../command-handler.ts';
+import { isOffered, type CommandSpec, type FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { optsHash } from '../hash-algorithms.ts';
 import { ReplyError } from '../reply.ts';
@@ -36,7 +36,7 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     withArgument: { login: true, permission: 'list' },
   },
   { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
-  // No quota is known: S3 has no free space to report, so AVBL stays out of FEAT.
+  // No quota is known: an object store has no free space to report, so AVBL stays out of FEAT.
   { verb: 'AVBL', login: true, argument: 'optional', syntax: 'AVBL [<path>] (not implemented: no quota)' },
   { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
   { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
@@ -96,6 +96,7 @@ function rein(session: FtpSession): void {
 function feat(session: FtpSession): void {
   const features = new Set<string>();
   for (const spec of session.commands.values()) {
+    if (!isOffered(spec, session.services.store.capabilities)) continue;
     const line = spec.feature?.(session);
     if (line) features.add(line);
   }
@@ -132,7 +133,8 @@ function help(session: FtpSession, argument: string): void {
     if (!spec) throw new ReplyError(502, `Unknown command ${JSON.stringify(verb.slice(0, 16))}.`);
     return session.reply(214, `Syntax: ${spec.syntax}`);
   }
-  const verbs = [...session.commands.values()].filter((spec) => spec.handler).map((spec) => spec.verb);
+  const { capabilities } = session.services.store;
+  const verbs = [...session.commands.values()].filter((spec) => isOffered(spec, capabilities)).map((spec) => spec.verb);
   const rows: string[] = [];
   for (let index = 0; index < verbs.length; index += 8) rows.push(verbs.slice(index, index + 8).join(' '));
   session.reply(214, 'The following commands are recognized:', ...rows, 'Help OK.');

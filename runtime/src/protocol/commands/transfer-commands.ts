@@ -19,7 +19,16 @@ export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
   { verb: 'RETR', handler: retr, login: true, argument: 'required', permission: 'read', syntax: 'RETR <path>', dataTransfer: true },
   { verb: 'STOR', handler: stor, login: true, argument: 'required', permission: 'write', syntax: 'STOR <path>', dataTransfer: true },
   { verb: 'STOU', handler: stou, login: true, argument: 'optional', permission: 'write', syntax: 'STOU [<name>]', dataTransfer: true },
-  { verb: 'APPE', handler: appe, login: true, argument: 'required', permission: 'write', syntax: 'APPE <path>', dataTransfer: true },
+  {
+    verb: 'APPE',
+    handler: appe,
+    login: true,
+    argument: 'required',
+    permission: 'write',
+    syntax: 'APPE <path>',
+    dataTransfer: true,
+    needs: (store) => store.append !== false,
+  },
   { verb: 'LIST', handler: list, login: true, argument: 'optional', permission: 'list', syntax: 'LIST [<path>]', dataTransfer: true },
   { verb: 'NLST', handler: nlst, login: true, argument: 'optional', permission: 'list', syntax: 'NLST [<path>]', dataTransfer: true },
   { verb: 'MLSD', handler: mlsd, login: true, argument: 'optional', permission: 'list', syntax: 'MLSD [<path>]', dataTransfer: true },
@@ -52,7 +61,7 @@ async function retr(session: FtpSession, argument: string): Promise<void> {
   if (offset > entry.size) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const ascii = session.state.transferType === 'A';
   const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
-  await session.transfer({ command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command: 'RETR', path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     const { body } = await session.services.store.read(target.storePath, { offset, signal });
     const stages = ascii ? [counter(progress), toNetworkAscii()] : [counter(progress)];
     await pipeline([body, ...stages, data], { signal });
@@ -122,10 +131,13 @@ async function storeFile(
   const offset = continuing ? pending.durableBytes : start === 'append' ? (entry?.size ?? 0) : start;
   if (!continuing && offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (!continuing && offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
+  if (!continuing && offset > 0 && session.services.store.capabilities.append === false) {
+    throw new ReplyError(504, 'Uploads cannot resume here: send the whole file from the start.');
+  }
   const user = session.requireUser();
   const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
   const readBack = session.services.allowances.readBackBytes;
-  // Kept bytes S3 cannot copy are read and uploaded again: a 1-byte append costs up to
+  // Kept bytes the store cannot copy are read and uploaded again: a 1-byte append costs up to
   // 5 MiB each way, so they are bounded per user, as checksum reads are.
   const beforeReadBack = (bytes: number): void =>
     readBack.spendOrRefuse({
@@ -135,7 +147,7 @@ async function storeFile(
       logFields: { path: target.path, bytes },
       log: session.log,
     });
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
+  await session.transfer({ command, path: target.path, opening, direction: 'upload' }, async (data, signal, progress, note) => {
     // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
@@ -247,7 +259,7 @@ async function sendListing(
   }
 
   const opening = `Here comes the listing of ${target.path}.`;
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command, path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     await pipeline([Readable.from(lines(signal)), counter(progress), data], { signal });
   });
 }
