@@ -25,8 +25,17 @@ export const LOG_QUERIES: readonly LogQuery[] = [
   },
   {
     name: 'bytes-per-hour',
-    title: 'Bytes uploaded and downloaded per hour',
-    lines: ['filter event = "transfer" and outcome = "ok"', '| stats sum(bytes) as bytes by command, bin(1h)'],
+    title: 'Bytes uploaded and downloaded per partner and hour (listings excluded)',
+    lines: ['filter event = "transfer" and activity = "CLOSE"', '| stats sum(bytesIn) as bytesIn, sum(bytesOut) as bytesOut by user, bin(1h)'],
+  },
+  {
+    name: 'audit-trail',
+    title: "A partner's audit trail, as Transfer Family's activity types (CONNECTED, OPEN, CLOSE, DELETE, ...)",
+    lines: [
+      'fields @timestamp, activity, user, clientAddress, path, mode, bytesIn, bytesOut, outcome',
+      '| filter ispresent(activity)',
+      '| sort @timestamp desc',
+    ],
   },
   {
     name: 'storage-errors',

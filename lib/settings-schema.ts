@@ -224,8 +224,8 @@ export const SETTINGS = {
   ),
   deregistrationDelaySeconds: withDefault(
     checked(wholeNumber({ min: 0, max: 3600 })),
-    120,
-    'how long a stopping task keeps its connections before SIGTERM (then up to 120 s more to finish transfers)',
+    10,
+    'how long ECS waits after taking a stopping task out of the load balancer before SIGTERM; the task then says 421 to idle sessions at once and lets transfers finish for up to 105 s (docs/deploys.md)',
   ),
   hostedZoneId: unsetByDefault(
     optional(matching(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')),
@@ -269,6 +269,11 @@ export const SETTINGS = {
     checked(wholeNumber({ min: 1, max: 1000 })),
     DEFAULT_ALARM_THRESHOLDS.taskStops,
     'tasks stopping on their own (exited, failed to start or failed health checks) in 15 minutes that raise an alarm: a crash loop',
+  ),
+  alarmCertificateDays: withDefault(
+    checked(wholeNumber({ min: 1, max: 365 })),
+    DEFAULT_ALARM_THRESHOLDS.certificateDays,
+    'days left on the served TLS certificate below which an alarm is raised (TLS on only; renew and update the secret, docs/certificates.md)',
   ),
   logRetentionDays: withDefault(
     checked(numberIn(LOG_RETENTION_DAYS, `a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)),

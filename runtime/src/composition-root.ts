@@ -1,10 +1,15 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { LoginGuard } from './auth/login-guard.ts';
 import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
+import { withDeadline } from './deadline.ts';
+import { UploadEventPublisher } from './events/upload-event-publisher.ts';
 import { HealthServer } from './health-server.ts';
+import type { LogEventTap } from './metrics/log-event-tap.ts';
+import { RuntimeMetrics } from './metrics/runtime-metrics.ts';
 import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
@@ -49,6 +54,10 @@ export interface BridgeDependencies {
    * memory store); no S3 client is made then.
    */
   readonly store?: ObjectStore;
+  /** Replaces the EventBridge client for upload events (tests pass one for a loopback endpoint). */
+  readonly eventBridgeClient?: EventBridgeClient;
+  /** Where the logger hands its events for metrics (tappedLogger); without it, no metrics. */
+  readonly tap?: LogEventTap;
 }
 
 /** S3 connections the pool allows: two per FTP connection the bridge accepts, and some for housekeeping. */
@@ -72,15 +81,16 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     const secretsClient = dependencies.secretsClient ?? (needsSecrets ? new SecretsManagerClient({}) : undefined);
     if (secretsClient && !dependencies.secretsClient) cleanups.push(() => secretsClient.destroy());
 
+    const buffers = new UploadBufferPool({
+      capacityBytes: config.uploadBuffer.bytes,
+      shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
+    });
     const store: ObjectStore = dependencies.store ?? new S3ObjectStore({
       client: s3Client!,
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
-      buffers: new UploadBufferPool({
-        capacityBytes: config.uploadBuffer.bytes,
-        shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
-      }),
+      buffers,
       uploadStallMs: config.uploadStallMs,
       keepInterrupted:
         config.pendingUploadMs === 0 ? undefined : { expiryMs: config.pendingUploadMs, journalFile: config.pendingUploadsFile },
@@ -144,6 +154,17 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     });
     cleanups.push(() => passivePorts.close());
 
+    // Upload events (FTP_UPLOAD_EVENTS_BUS, docs/audit-and-events.md).
+    let uploadEvents: UploadEventPublisher | undefined;
+    if (config.uploadEventsBus !== undefined) {
+      const client = dependencies.eventBridgeClient ?? new EventBridgeClient({});
+      if (!dependencies.eventBridgeClient) cleanups.push(() => client.destroy());
+      const publisher = new UploadEventPublisher({ client, eventBusName: config.uploadEventsBus, serverId: config.metrics?.shard ?? 'local', logger });
+      // Runs after the server's shutdown: what the last uploads queued is still sent (bounded).
+      cleanups.push(() => withDeadline(publisher.settled(), UPLOAD_EVENTS_FLUSH_MS, () => undefined));
+      uploadEvents = publisher;
+    }
+
     const server = new FtpServer({
       listenAddress: config.listenAddress,
       controlPort: config.controlPort,
@@ -165,6 +186,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           readBackBytes: new UserAllowance({ name: 'read-back-bytes', limit: config.readBackBytesPerHour, windowMs: HOUR_MS }),
         },
         logger,
+        ...(uploadEvents === undefined ? {} : { uploadOutcomes: uploadEvents }),
         settings: {
           tlsMode: config.tlsMode,
           activeMode: config.activeMode,
@@ -180,6 +202,30 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     });
     cleanups.push(() => server.shutdown(0));
     const ports = await server.listen();
+
+    // Runtime metrics (FTP_METRICS_NAMESPACE, docs/metrics.md).
+    if (config.metrics !== undefined && dependencies.tap !== undefined) {
+      const metrics = new RuntimeMetrics({
+        ...config.metrics,
+        write: (record) => logger.info({ event: 'metrics', ...record }),
+        gauges: () => {
+          const pool = buffers.stats();
+          return {
+            ConcurrentSessions: server.sessionCount,
+            UploadBufferInUse: pool.inUseBytes,
+            UploadBufferWaiting: pool.waiting,
+            CertificateDaysLeft: tls?.daysLeft(),
+          };
+        },
+      });
+      const unsubscribe = dependencies.tap.subscribe((fields) => metrics.observe(fields));
+      metrics.start();
+      // Runs before the server's own cleanup, after a graceful stop: the last interval's figures are written.
+      cleanups.push(() => {
+        unsubscribe();
+        metrics.close();
+      });
+    }
 
     let healthPort: number | undefined;
     if (config.healthPort > 0) {
@@ -223,6 +269,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     throw error;
   }
 }
+
+/** At stop, how long the upload events still queued may take to reach EventBridge. */
+const UPLOAD_EVENTS_FLUSH_MS = 3000;
 
 /** The window of the per-user allowances (FTP_CHECKSUM_READ_MIB_PER_HOUR, FTP_TIME_CHANGES_PER_HOUR). */
 const HOUR_MS = 3_600_000;

@@ -1,14 +1,16 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
 import { MemoryObjectStore, type MemoryObjectStoreOptions } from '../../runtime/src/storage/memory/memory-object-store.ts';
+import { LogEventTap, tappedLogger } from '../../runtime/src/metrics/log-event-tap.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
@@ -69,6 +71,8 @@ export async function startTestBridge(
     storage?: 's3' | 'memory';
     /** Limits and powers of the memory store (storage: 'memory'). */
     memoryStore?: MemoryObjectStoreOptions;
+    /** For FTP_UPLOAD_EVENTS_BUS (see eventbridge-server.ts). */
+    eventBridgeClient?: EventBridgeClient;
   } = {},
 ): Promise<TestBridge> {
   // Resources are counted per process: the check is exact only for a bridge that had
@@ -111,15 +115,18 @@ export async function startTestBridge(
 
   const logs: Array<Record<string, unknown>> = [];
   const rawLogLines: string[] = [];
-  const logger: Logger = pino(
-    { level: 'debug' },
-    {
+  // Tapped as main.ts's is, so FTP_METRICS_NAMESPACE in `env` turns the metric lines on.
+  const tap = new LogEventTap();
+  const logger: Logger = tappedLogger({
+    level: 'debug',
+    tap,
+    destination: {
       write: (line: string) => {
         rawLogLines.push(line);
         logs.push(JSON.parse(line) as Record<string, unknown>);
       },
     },
-  );
+  });
   for (let attempt = 0; ; attempt++) {
     const implicitPort = await freePort();
     const first = randomPassiveStart();
@@ -157,6 +164,8 @@ export async function startTestBridge(
         ...(memoryStore ? { store: memoryStore } : { s3Client: options.s3Client ?? s3?.client }),
         ...(options.secretsClient ? { secretsClient: options.secretsClient } : {}),
         ...(options.readReleaseMs === undefined ? {} : { readReleaseMs: options.readReleaseMs }),
+        ...(options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {}),
+        tap,
       });
       return {
         get s3(): TestS3 {

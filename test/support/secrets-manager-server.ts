@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsError, startAwsJsonServer, TEST_CLIENT_SETTINGS } from './aws-json-server.ts';
 
 /**
  * A tiny Secrets Manager on 127.0.0.1 that speaks the AWS JSON 1.1 protocol for
@@ -30,55 +29,31 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   let requests = 0;
   const state = { failing: false };
 
-  const reply = (response: ServerResponse, status: number, body: unknown, errorType?: string): void => {
-    const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() };
-    if (errorType !== undefined) headers['x-amzn-errortype'] = errorType;
-    response.writeHead(status, headers).end(JSON.stringify(body));
-  };
-
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    if (request.method !== 'POST' || request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
-      reply(response, 400, { __type: 'UnknownOperationException', message: 'only GetSecretValue' }, 'UnknownOperationException');
-      return;
-    }
-    requests++;
-    if (state.failing) {
-      reply(response, 500, { __type: 'InternalServiceError', message: 'injected failure' }, 'InternalServiceError');
-      return;
-    }
-    const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId?: string };
-    const secret = input.SecretId === undefined ? undefined : secrets.get(input.SecretId);
-    if (secret === undefined) {
-      const message = "Secrets Manager can't find the specified secret.";
-      reply(response, 400, { __type: 'ResourceNotFoundException', message }, 'ResourceNotFoundException');
-      return;
-    }
-    reply(response, 200, {
-      ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${input.SecretId}-AbCdEf`,
-      Name: input.SecretId,
-      VersionId: secret.versionId,
-      VersionStages: ['AWSCURRENT'],
-      CreatedDate: Date.now() / 1000,
-      ...(secret.string !== undefined ? { SecretString: secret.string } : {}),
-      ...(secret.binary !== undefined ? { SecretBinary: Buffer.from(secret.binary).toString('base64') } : {}),
-    });
-  };
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      reply(response, 500, { __type: 'InternalServiceError', message: String(error) }, 'InternalServiceError');
-    });
+  const server = await startAwsJsonServer({
+    target: 'secretsmanager.GetSecretValue',
+    internalErrorType: 'InternalServiceError',
+    answer: (body) => {
+      requests++;
+      if (state.failing) return awsError(500, 'InternalServiceError', 'injected failure');
+      const input = body as { SecretId?: string };
+      const secret = input.SecretId === undefined ? undefined : secrets.get(input.SecretId);
+      if (secret === undefined) return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      return {
+        status: 200,
+        body: {
+          ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${input.SecretId}-AbCdEf`,
+          Name: input.SecretId,
+          VersionId: secret.versionId,
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: Date.now() / 1000,
+          ...(secret.string !== undefined ? { SecretString: secret.string } : {}),
+          ...(secret.binary !== undefined ? { SecretBinary: Buffer.from(secret.binary).toString('base64') } : {}),
+        },
+      };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new SecretsManagerClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const { endpoint } = server;
+  const client = new SecretsManagerClient({ endpoint, ...TEST_CLIENT_SETTINGS });
 
   return {
     endpoint,
@@ -99,8 +74,7 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
     },
     async stop() {
       client.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await server.stop();
     },
   };
 }

@@ -18,6 +18,7 @@ import { StorageError } from '../storage/storage-error.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
 import { REPLIES, sessionEndReply } from './replies.ts';
+import { transferAudit, type AuditActivity } from './audit-activity.ts';
 
 /**
  * A queue of read commands and the pump that runs them one at a time. The session has
@@ -266,6 +267,9 @@ export class ControlSession implements FtpSession {
     this.#transfer = transfer;
     clearTimeout(this.#idleTimer);
     let outcome: 'ok' | 'failed' | 'aborted' = 'failed';
+    // operations: the audit trail's OPEN (file transfers only; a listing opens no file)
+    const audit = transferAudit(details.command, 0);
+    if (audit !== undefined) this.log.info({ event: 'transfer-open', activity: 'OPEN' satisfies AuditActivity, command: details.command, path: details.path, mode: audit.mode });
     try {
       this.reply(150, details.opening);
       const data = await this.data.open(signal, details.direction);
@@ -288,9 +292,11 @@ export class ControlSession implements FtpSession {
       this.#transfer = undefined;
       this.log.info({
         event: 'transfer',
+        activity: (audit === undefined ? 'LIST' : 'CLOSE') satisfies AuditActivity,
         command: details.command,
         path: details.path,
         bytes: transfer.bytes,
+        ...transferAudit(details.command, transfer.bytes),
         ms: Date.now() - transfer.startedAt,
         outcome,
         ...transfer.notes,
@@ -355,7 +361,7 @@ export class ControlSession implements FtpSession {
     this.#socket.end();
     this.#socket.destroySoon();
     setTimeout(() => this.#socket.destroy(), 2000).unref();
-    this.log.info({ event: 'session-close', ms: Date.now() - this.#openedAt, reason: final?.lines[0] });
+    this.log.info({ event: 'session-close', activity: 'DISCONNECTED' satisfies AuditActivity, ms: Date.now() - this.#openedAt, reason: final?.lines[0] });
     this.#onClosed(this);
   }
 

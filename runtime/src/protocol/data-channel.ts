@@ -10,6 +10,7 @@ import { askKernelAtEnd } from './peer-reset.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
 import { isRelayed, secureDataConnection, TlsResumptionRequired, transportOf } from './tls-data-connection.ts';
+import type { AuditActivity } from './audit-activity.ts';
 
 /** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
 type DataEndpoint =
@@ -200,7 +201,7 @@ export class DataChannel implements DataEndpoints {
     const log = this.#current().log;
     if (reason === 'tls-session-not-resumed') {
       log.warn(
-        { event: 'tls-resume-failure', reason, ...where },
+        { event: 'tls-resume-failure', activity: 'TLS_RESUME_FAILURE' satisfies AuditActivity, reason, ...where },
         "a PROT P data connection did not resume the control connection's TLS session: refused (FTP_TLS_SESSION_REUSE=required)",
       );
       return reply(522, "TLS session reuse required: the data connection must resume the control connection's TLS session.");

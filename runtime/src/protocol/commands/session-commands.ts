@@ -3,6 +3,7 @@ import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts'
 import { optsHash } from '../hash-algorithms.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import type { AuditActivity } from '../audit-activity.ts';
 
 /** STAT <path> lists over the control connection, in one reply: at most this many entries. */
 const STAT_MAX_ENTRIES = 1000;
@@ -76,11 +77,11 @@ async function pass(session: FtpSession, argument: string): Promise<void> {
   // (logged by the authenticator, rate-limited: no guess was checked).
   if (!result.ok && result.reason === 'busy') return session.close(REPLIES.loginsBusy);
   if (!result.ok) {
-    session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
+    session.log.info({ event: 'login', activity: 'AUTH_FAILURE' satisfies AuditActivity, outcome: 'failed', username, reason: result.reason });
     throw new ReplyError(530, 'Login incorrect.');
   }
   session.loggedIn(result.user);
-  session.log.info({ event: 'login', outcome: 'ok', username, secure: session.state.secure });
+  session.log.info({ event: 'login', activity: 'CONNECTED' satisfies AuditActivity, outcome: 'ok', username, secure: session.state.secure });
   session.reply(230, 'Login successful.');
 }
 

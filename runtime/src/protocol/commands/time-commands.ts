@@ -4,6 +4,7 @@ import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatTimeVal, parseTimeVal } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import type { AuditActivity } from '../audit-activity.ts';
 
 /**
  * Setting a file's modification time, in the three ways clients ask: MFMT and MFF
@@ -147,5 +148,5 @@ async function setModified(session: FtpSession, path: string, given: GivenTime):
     }
     throw new ReplyError(REPLIES.noSuchFile);
   }
-  session.log.info({ event: 'set-modified', path: target.path, modified: given.time.toISOString(), changed: result.changed });
+  session.log.info({ event: 'set-modified', activity: 'SETSTAT' satisfies AuditActivity, path: target.path, modified: given.time.toISOString(), changed: result.changed });
 }

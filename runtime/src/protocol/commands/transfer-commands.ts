@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { EntryInfo } from '../../storage/object-store.ts';
+import type { EntryInfo, WriteOptions } from '../../storage/object-store.ts';
 import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
 import type { CommandSpec, FtpSession, ResolvedPath } from '../command-handler.ts';
 import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
@@ -12,6 +13,8 @@ import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
 import { hasPendingUploads } from '../../storage/pending-uploads.ts';
 import { pendingEntry, pendingUploadOf, withPendingUploads } from '../pending-upload-view.ts';
+import { NO_UPLOAD_OUTCOMES } from '../upload-outcomes.ts';
+import { isStorageError } from '../../storage/storage-error.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
 export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
@@ -147,32 +150,86 @@ async function storeFile(
       logFields: { path: target.path, bytes },
       log: session.log,
     });
-  await session.transfer({ command, path: target.path, opening, direction: 'upload' }, async (data, signal, progress, note) => {
-    // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
-    const source = new PassThrough({ highWaterMark: 64 * 1024 });
-    const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
-    const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
-    const feeding = pipeline([data, counter(progress), ...decoded, gate, source], { signal });
-    const options = {
-      signal,
-      offset,
-      beforeReadBack,
-      metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
-      bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
-      onBufferUse: (use: { waitMs: number; budgetInUseBytes: number }) =>
-        note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
-    };
-    const writing =
-      continuing && hasPendingUploads(store)
-        ? store.continueUpload(target.storePath, source, options)
-        : store.write(target.storePath, source, options);
-    // A refusal at the gate is the reason the store saw its source fail; otherwise a
-    // failed write decides (and must also stop reading the socket).
-    const [fed, written] = await Promise.allSettled([feeding, writing]);
-    if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
-    if (written.status === 'rejected') throw written.reason;
-    if (fed.status === 'rejected') throw fed.reason;
+  const startedAt = new Date();
+  let received = 0;
+  let storedSize: number | undefined;
+  // The CRC32 of what is stored, for the upload event: known only when the upload wrote the whole object.
+  const checksum = offset === 0 ? crc32Tap() : undefined;
+  const report = (status: 'completed' | 'failed', failure?: string): void =>
+    (session.services.uploadOutcomes ?? NO_UPLOAD_OUTCOMES).report({
+      status,
+      username: user.username,
+      path: target.path,
+      command,
+      bytes: storedSize ?? received,
+      ...(status === 'completed' && checksum !== undefined ? { crc32: checksum.digest() } : {}),
+      clientAddress: session.clientAddress,
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+      ...(failure === undefined ? {} : { failure }),
+    });
+  try {
+    await session.transfer({ command, path: target.path, opening, direction: 'upload' }, async (data, signal, progress, note) => {
+      // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
+      const source = new PassThrough({ highWaterMark: 64 * 1024 });
+      const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
+      const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
+      const counted = counter((bytes) => {
+        received += bytes;
+        progress(bytes);
+      });
+      const feeding = pipeline([data, counted, ...decoded, ...(checksum ? [checksum.stream] : []), gate, source], { signal });
+      const options: WriteOptions & { readonly offset: number } = {
+        signal,
+        offset,
+        beforeReadBack,
+        metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
+        bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
+        onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
+      };
+      const writing =
+        continuing && hasPendingUploads(store)
+          ? store.continueUpload(target.storePath, source, options)
+          : store.write(target.storePath, source, options);
+      // A refusal at the gate is the reason the store saw its source fail; otherwise a
+      // failed write decides (and must also stop reading the socket).
+      const [fed, written] = await Promise.allSettled([feeding, writing]);
+      if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
+      if (written.status === 'rejected') throw written.reason;
+      if (fed.status === 'rejected') throw fed.reason;
+      storedSize = written.value.size;
+    });
+  } catch (error) {
+    report('failed', failureText(error));
+    throw error;
+  }
+  report('completed');
+}
+
+/** What a failed upload's event says went wrong: the reply the client got, or the storage error's kind. */
+function failureText(error: unknown): string {
+  if (error instanceof ReplyError) return `${error.reply.code} ${error.message}`;
+  if (isStorageError(error)) return `storage: ${error.kind}`;
+  return 'internal error';
+}
+
+/** Passes bytes through and keeps their CRC32 (what S3 stores as ChecksumCRC32, base64). */
+function crc32Tap(): { readonly stream: Transform; digest(): string } {
+  let value = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      value = crc32(chunk, value);
+      callback(null, chunk);
+    },
   });
+  return {
+    stream,
+    digest() {
+      const bytes = Buffer.alloc(4);
+      bytes.writeUInt32BE(value >>> 0);
+      return bytes.toString('base64');
+    },
+  };
 }
 
 /** What storeFile needs of a name that may be a folder. */
