@@ -1,5 +1,5 @@
 import { MemoryObjectStore } from '../../runtime/src/storage/memory/memory-object-store.ts';
-import { makeStore, startTestS3, type TestS3 } from './store-fixture.ts';
+import { makeStore, startTestS3, type TestS3 } from '../support/store-fixture.ts';
 import { storeConformance } from './store-conformance.ts';
 import { TEST_S3_IMPLEMENTATION } from '../support/s3-server.ts';
 

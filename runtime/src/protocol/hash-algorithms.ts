@@ -9,7 +9,7 @@ import { ReplyError } from './reply.ts';
  */
 
 /** IANA "Hash Function Textual Names" as HASH and FEAT spell them. */
-export const HASH_NAMES: ReadonlyArray<readonly [name: string, algorithm: ChecksumAlgorithm]> = [
+const HASH_NAMES: ReadonlyArray<readonly [name: string, algorithm: ChecksumAlgorithm]> = [
   ['SHA-256', 'sha256'],
   ['SHA-1', 'sha1'],
   ['MD5', 'md5'],

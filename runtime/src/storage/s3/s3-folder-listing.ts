@@ -9,7 +9,7 @@ export const LIST_PAGE_SIZE = 1000;
 /**
  * HeadObjects in flight for listings (the times clients set): per partner, all its
  * listings together, and for the whole process, which keeps them within the S3
- * connection pool's spare sockets (main.ts, s3SocketsFor) so transfers never wait
+ * connection pool's spare sockets (composition-root.ts, s3SocketsFor) so transfers never wait
  * behind them for long.
  */
 const LIST_HEADS_PER_OWNER = 16;
