@@ -21,7 +21,7 @@ import {
   startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 /** The store keeps an upload its source ended, and continues it; fauxqs through the journal, RGW through S3's listings. */
 describe('pending uploads (S3ObjectStore)', () => {
