@@ -36,11 +36,23 @@ export interface BridgeBucketProps {
    * @default - kept until removed by hand
    */
   readonly noncurrentVersionExpiration?: Duration;
+  /**
+   * Whole days after which a new bucket aborts an incomplete multipart upload: at least
+   * the runtime's FTP_PENDING_UPLOAD_HOURS (see incompleteUploadDays), so an upload kept
+   * for its partner to continue is discarded by the bridge first.
+   * @default 1
+   */
+  readonly incompleteUploadDays?: number;
+}
+
+/** The lifecycle rule's whole days for pending uploads kept `hours`: never less than one day. */
+export function incompleteUploadDays(hours: number): number {
+  return Math.max(1, Math.ceil(hours / 24));
 }
 
 /**
  * The bucket every file lands in. A new bucket blocks public access, enforces TLS,
- * encrypts at rest, aborts incomplete multipart uploads after a day, sends EventBridge
+ * encrypts at rest, aborts incomplete multipart uploads after `incompleteUploadDays`, sends EventBridge
  * notifications and is retained when the stack is deleted.
  */
 export class BridgeBucket extends Construct {
@@ -84,9 +96,9 @@ export class BridgeBucket extends Construct {
       minimumTLSVersion: 1.2,
       encryption: s3.BucketEncryption.S3_MANAGED,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // A failed or aborted STOR leaves parts behind only if the abort itself failed; they cost until removed.
+      // Pending uploads (an interrupted STOR kept to be continued) and failed aborts' parts cost until removed.
       lifecycleRules: [
-        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(props.incompleteUploadDays ?? 1) },
         ...(props.noncurrentVersionExpiration === undefined
           ? []
           : [{ id: 'expire-noncurrent-versions', noncurrentVersionExpiration: props.noncurrentVersionExpiration, expiredObjectDeleteMarker: true }]),

@@ -14,7 +14,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DeploymentEnvironment } from '../runtime/src/container-environment.ts';
-import { BridgeBucket } from './bridge-bucket.ts';
+import { BridgeBucket, incompleteUploadDays } from './bridge-bucket.ts';
 import { BridgeLogQueries } from './bridge-log-queries.ts';
 import { BridgeMonitoring, metricsNamespace } from './bridge-monitoring.ts';
 import { BridgeNetwork } from './bridge-network.ts';
@@ -170,6 +170,7 @@ export class FtpS3Bridge extends Construct {
       existingBucketName: settings.bucketName,
       existingKmsKeyArn: settings.bucketKmsKeyArn,
       versioned: settings.bucketVersioning,
+      incompleteUploadDays: incompleteUploadDays(settings.pendingUploadHours),
       noncurrentVersionExpiration:
         settings.bucketVersioning && settings.bucketNoncurrentVersionDays > 0 ? Duration.days(settings.bucketNoncurrentVersionDays) : undefined,
     });
@@ -232,6 +233,7 @@ export class FtpS3Bridge extends Construct {
         dataTimeoutSeconds: settings.ftpDataTimeoutSeconds,
       },
       stateTable: this.state.table.tableName,
+      pendingUploadHours: settings.pendingUploadHours,
     };
     const lb = this.ftpLoadBalancer;
     const shards: FtpShardService[] = [];

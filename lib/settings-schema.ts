@@ -212,6 +212,11 @@ export const SETTINGS = {
   ),
   ftpLoginTimeoutSeconds: runtimeLimit(MAX_TIMER_SECONDS, 'ftpLoginTimeoutSeconds', 'time from connecting to a successful login (`FTP_LOGIN_TIMEOUT_SECONDS`)'),
   ftpDataTimeoutSeconds: runtimeLimit(MAX_TIMER_SECONDS, 'ftpDataTimeoutSeconds', 'time a data connection may take to arrive (`FTP_DATA_TIMEOUT_SECONDS`)'),
+  pendingUploadHours: withDefault(
+    checked(wholeNumber({ min: 0, max: 720 })),
+    24,
+    'how long an interrupted upload stays pending for its partner to continue (`FTP_PENDING_UPLOAD_HOURS`); a new bucket aborts incomplete multipart uploads a day or more after it (whole days)',
+  ),
   idleTimeoutSeconds: withDefault(
     checked(wholeNumber({ min: 60, max: 6000, note: 'NLB TCP listener limits' })),
     3600,

@@ -102,6 +102,8 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       partSizeBytes: config.s3.partSizeBytes,
       buffers,
       uploadStallMs: config.uploadStallMs,
+      keepInterrupted:
+        config.pendingUploadMs === 0 ? undefined : { expiryMs: config.pendingUploadMs, journalFile: config.pendingUploadsFile },
       ...(dependencies.readReleaseMs === undefined ? {} : { readReleaseMs: dependencies.readReleaseMs }),
       renameMaxObjects: config.renameMaxObjects,
       listClientTimes: config.listClientTimes,
@@ -278,6 +280,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       stateTable: config.state.table,
     });
     let stopping: Promise<void> | undefined;
+    // Once started: reports (and tidies) the uploads kept pending by earlier runs, in the background; it never throws.
+    const sweeping = store instanceof S3ObjectStore ? store.sweepPendingUploads() : Promise.resolve();
+    cleanups.push(() => sweeping);
     return {
       ...ports,
       healthPort,

@@ -58,6 +58,10 @@ export interface Config {
   readonly uploadBufferSharePercent: number;
   /** An upload holding a part buffer fails after this long waiting for its client with too little progress. */
   readonly uploadStallMs: number;
+  /** How long an interrupted upload stays pending (FTP_PENDING_UPLOAD_HOURS); 0: none is kept. */
+  readonly pendingUploadMs: number;
+  /** FTP_PENDING_UPLOADS_FILE: where pending uploads are recorded when S3 cannot list them. */
+  readonly pendingUploadsFile: string | undefined;
   readonly dataConnectionTimeoutMs: number;
   readonly loginTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -422,6 +426,18 @@ const VARIABLES = {
       'An upload holding a part buffer that waits this long for its client with less than 1 KiB per second arriving fails (426) and gives the buffer back; nothing is stored.',
     parse: seconds({ allowZero: false }),
   }),
+  FTP_PENDING_UPLOAD_HOURS: withDefault({
+    value: '24',
+    description:
+      'How long an interrupted upload stays pending, in hours (0-720, decimals allowed): its whole parts are kept, invisible, for the partner to continue with REST; then discarded. 0 keeps nothing. The CDK app sets the bucket lifecycle rule from the same figure.',
+    parse: checked(shared.durationHours({ maxHours: 720 })),
+  }),
+  FTP_PENDING_UPLOADS_FILE: optional({
+    defaultText: 'unset: S3 says (ListMultipartUploads, ListParts)',
+    description:
+      'A file recording pending uploads, for an S3 server that answers neither ListMultipartUploads nor ListParts (the local stack sets it); one bridge process only.',
+    parse: pathText('the path'),
+  }),
   FTP_DATA_TIMEOUT_SECONDS: withDefault({
     value: '30',
     description: 'How long a data connection may take to arrive before the transfer fails.',
@@ -712,6 +728,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     uploadBuffer,
     uploadBufferSharePercent: values.FTP_UPLOAD_BUFFER_SHARE_PERCENT,
     uploadStallMs: values.FTP_UPLOAD_STALL_SECONDS,
+    pendingUploadMs: values.FTP_PENDING_UPLOAD_HOURS,
+    pendingUploadsFile: values.FTP_PENDING_UPLOADS_FILE,
     dataConnectionTimeoutMs: values.FTP_DATA_TIMEOUT_SECONDS,
     loginTimeoutMs: values.FTP_LOGIN_TIMEOUT_SECONDS,
     idleTimeoutMs: values.FTP_IDLE_TIMEOUT_SECONDS,

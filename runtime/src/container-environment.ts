@@ -94,6 +94,8 @@ export interface DeploymentEnvironment {
   readonly tlsSecretId: string | undefined;
   readonly logLevel: LogLevel;
   readonly limits?: RuntimeLimits;
+  /** FTP_PENDING_UPLOAD_HOURS: the bucket's lifecycle rule follows the same figure. */
+  readonly pendingUploadHours?: number;
   /** FTP_METRICS_NAMESPACE: where the runtime's embedded metrics go. @default - no metrics */
   readonly metricsNamespace?: string;
   /** FTP_UPLOAD_EVENTS_BUS: the EventBridge bus of the upload events. @default - no upload events */
@@ -134,6 +136,7 @@ export const CONTAINER_VARIABLES = [
   'FTP_IDLE_TIMEOUT_SECONDS',
   'FTP_LOGIN_TIMEOUT_SECONDS',
   'FTP_DATA_TIMEOUT_SECONDS',
+  'FTP_PENDING_UPLOAD_HOURS',
   'FTP_METRICS_NAMESPACE',
   'FTP_METRICS_SHARD',
   'FTP_UPLOAD_EVENTS_BUS',
@@ -168,6 +171,7 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     ...limit('FTP_IDLE_TIMEOUT_SECONDS', limits.idleTimeoutSeconds),
     ...limit('FTP_LOGIN_TIMEOUT_SECONDS', limits.loginTimeoutSeconds),
     ...limit('FTP_DATA_TIMEOUT_SECONDS', limits.dataTimeoutSeconds),
+    ...limit('FTP_PENDING_UPLOAD_HOURS', deployment.pendingUploadHours),
     ...(deployment.metricsNamespace === undefined ? {} : { FTP_METRICS_NAMESPACE: deployment.metricsNamespace }),
     ...(shard.metricsShard === undefined ? {} : { FTP_METRICS_SHARD: shard.metricsShard }),
     ...(deployment.uploadEventsBus === undefined ? {} : { FTP_UPLOAD_EVENTS_BUS: deployment.uploadEventsBus }),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,10 +38,10 @@ interface LocalStack {
 
 async function startLocalStack(
   t: TestContext,
-  options: { env?: Record<string, string>; viaNpm?: boolean; expectBanner?: boolean } = {},
+  options: { env?: Record<string, string>; viaNpm?: boolean; expectBanner?: boolean; dir?: string } = {},
 ): Promise<LocalStack> {
-  const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-local-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-local-')));
+  if (options.dir === undefined) t.after(() => rm(dir, { recursive: true, force: true }));
   for (let attempt = 1; ; attempt++) {
     const first = randomPassiveStart();
     const ftpPort = await freePort();
@@ -200,7 +200,7 @@ describe('the local stack (npm start)', () => {
     assert.equal(health.status, 200);
   });
 
-  test('one SIGINT to the process group of npm start (a Ctrl-C) is one graceful stop: the running upload finishes, the stuck one is aborted', async (t) => {
+  test('one SIGINT to the process group of npm start (a Ctrl-C) is one graceful stop: the running upload finishes, the stuck one is kept or aborted', async (t) => {
     // Through npm: it passes the signal on to the local stack, which the terminal signals too.
     // A grace that a loaded machine cannot run out of while the first upload finishes.
     const stack = await startLocalStack(t, { viaNpm: true, env: { FTP_SHUTDOWN_GRACE_SECONDS: '10' } });
@@ -227,7 +227,9 @@ describe('the local stack (npm start)', () => {
     assert.equal(logs.filter((line) => line.event === 'signal').length, 1, 'the bridge heard one signal');
     assert.ok(!logs.some((line) => line.event === 'forced-exit'));
     assert.ok(logs.some((line) => line.event === 'transfer' && line.path === '/stuck.bin' && line.outcome === 'aborted'));
-    assert.deepEqual(await multipartUploads(stack), [], 'no multipart upload is left behind');
+    // Kept (S3 held a whole part of it: docs/resumable-uploads.md) or aborted.
+    const kept = new Set(logs.filter((line) => line.event === 'upload-kept').map((line) => String(line.uploadId)));
+    assert.deepEqual((await multipartUploads(stack)).filter((id) => !kept.has(id)), [], 'no multipart upload is left behind that is not resumable');
     const stored = await stat(join(stack.dir, 's3', 'buckets', 'local-bucket', 'objects', 'partners', 'demo', 'finished.bin.data'));
     assert.equal(stored.size, 7 * 1024 * 1024);
     finishingData.destroy();
@@ -246,6 +248,46 @@ describe('the local stack (npm start)', () => {
     await waitUntil('the local stack to end', async () => !(await isRunning(localStack)));
     await waitUntil('the bridge to end', async () => !(await isRunning(bridge)));
     assert.ok(await refusesConnections(stack.ftpPort), 'the FTP port is free again');
+  });
+
+  test('after a SIGKILL mid-upload the next start keeps the pending upload, reports it, and removes uploads nothing records', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-local-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const first = await startLocalStack(t, { dir });
+    const ftp = await RawFtp.login(first.ftpPort, 'demo', 'demo');
+    const data = await ftp.passive();
+    data.on('error', () => undefined);
+    await ftp.command('STOR cut.bin', 150);
+    data.write(Buffer.alloc(11 * 1024 * 1024, 3));
+    const journal = join(dir, 'pending-uploads.json');
+    const recorded = async (): Promise<Array<{ uploadId: string; parts: unknown[] }>> =>
+      ((JSON.parse(await readFile(journal, 'utf8').catch(() => '{}')) as { uploads?: Array<{ uploadId: string; parts: unknown[] }> }).uploads ?? []);
+    await waitUntil('a whole part recorded', async () => (await recorded()).some((upload) => upload.parts.length > 0));
+    // Both at once, as kill -9 of everything would: the bridge runs in a process group of its own.
+    const [bridge] = await childrenOf(first.pid);
+    process.kill(bridge!, 'SIGKILL');
+    process.kill(-first.pid, 'SIGKILL');
+    await first.exited;
+    data.destroy();
+    await ftp.close().catch(() => undefined);
+    const [kept] = await recorded();
+    // An upload fauxqs holds that the journal does not record (a bridge killed between the two).
+    const stray = join(dir, 's3', '_multipart', 'stray-upload');
+    await mkdir(join(stray, 'parts'), { recursive: true });
+    await writeFile(join(stray, '.upload.json'), JSON.stringify({ uploadId: 'stray-upload', bucket: 'local-bucket', key: 'partners/demo/stray.bin', metadata: {}, initiated: new Date().toISOString() }));
+    assert.deepEqual((await readdir(join(dir, 's3', '_multipart'))).sort(), [kept!.uploadId, 'stray-upload'].sort());
+
+    const second = await startLocalStack(t, { dir });
+    await waitUntil('the start report', () => second.logs().some((line) => line.event === 'pending-uploads-found'));
+    const found = second.logs().find((line) => line.event === 'pending-uploads-found')!;
+    assert.equal(found.uploads, 1, JSON.stringify(found));
+    assert.match(second.stderr(), /removed 1 multipart upload\(s\) in .* that no pending upload records/);
+    assert.deepEqual(await readdir(join(dir, 's3', '_multipart')), [kept!.uploadId], 'the stray upload is gone, the kept one stays');
+    const check = await RawFtp.login(second.ftpPort, 'demo', 'demo');
+    assert.equal((await check.command('SIZE cut.bin', 213)).text, String(found.durableBytes));
+    await check.close();
+    process.kill(-second.pid, 'SIGINT');
+    await second.exited;
   });
 
   test('killing the local stack with SIGKILL ends the bridge', async (t) => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../support/bridge.ts';
 import type { FaultProxy, S3Operation } from '../support/fault-proxy.ts';
 import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { TEST_S3_IMPLEMENTATION } from '../support/s3-server.ts';
 
 /**
  * Small files are dominated by round trips to S3, not bytes: a new file must cost only
@@ -10,7 +11,12 @@ import { RawFtp, writeAll } from '../support/raw-ftp.ts';
  * the PutObject. A HEAD on a name that does not exist is a wasted round trip (and the
  * SDK closes the connection after its 404).
  */
-const OPERATIONS: readonly S3Operation[] = ['HeadObject', 'ListObjects', 'PutObject', 'GetObject'];
+const OPERATIONS: readonly S3Operation[] = ['HeadObject', 'ListObjects', 'PutObject', 'GetObject', 'ListMultipartUploads'];
+/**
+ * A STOR asks, at the same time as the folder checks, whether a pending upload of the name
+ * must be replaced (docs/resumable-uploads.md): S3 says where it can; fauxqs's bridge reads its journal.
+ */
+const PENDING_LOOKUP = TEST_S3_IMPLEMENTATION === 'fauxqs' ? 0 : 1;
 
 describe('requests per upload', () => {
   let proxied: ProxiedTestBridge;
@@ -39,12 +45,12 @@ describe('requests per upload', () => {
     await ftp.command('MKD inbox', 257);
     const start = counts();
     assert.equal(await store(ftp, 'inbox/new.txt'), 226);
-    assert.deepEqual(delta(start), { HeadObject: 0, ListObjects: 2, PutObject: 1, GetObject: 0 });
+    assert.deepEqual(delta(start), { HeadObject: 0, ListObjects: 2, PutObject: 1, GetObject: 0, ListMultipartUploads: PENDING_LOOKUP });
 
     // Overwriting costs the same; the folder checks still refuse what they must.
     const again = counts();
     assert.equal(await store(ftp, 'inbox/new.txt'), 226);
-    assert.deepEqual(delta(again), { HeadObject: 0, ListObjects: 2, PutObject: 1, GetObject: 0 });
+    assert.deepEqual(delta(again), { HeadObject: 0, ListObjects: 2, PutObject: 1, GetObject: 0, ListMultipartUploads: PENDING_LOOKUP });
     assert.equal(await ftp.command('STOR inbox').then((reply) => reply.code), 550, 'a folder is not overwritten');
     assert.equal(await ftp.command('STOR missing/new.txt').then((reply) => reply.code), 550, 'no file in a folder that does not exist');
     await ftp.close();
@@ -55,7 +61,7 @@ describe('requests per upload', () => {
     await ftp.command('TYPE I', 200);
     const start = counts();
     assert.equal(await store(ftp, 'top.txt'), 226);
-    assert.deepEqual(delta(start), { HeadObject: 0, ListObjects: 1, PutObject: 1, GetObject: 0 });
+    assert.deepEqual(delta(start), { HeadObject: 0, ListObjects: 1, PutObject: 1, GetObject: 0, ListMultipartUploads: PENDING_LOOKUP });
     await ftp.close();
   });
 

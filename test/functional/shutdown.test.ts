@@ -68,7 +68,8 @@ describe('shutdown and limits', () => {
   });
 
   test('uploads cut off at the end of the grace period are aborted in S3 and logged before the stop completes', async () => {
-    const proxied = await startProxiedTestBridge({ bridge: { env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3' } } });
+    // Pending uploads off: every cut-off upload is aborted (the next test keeps them).
+    const proxied = await startProxiedTestBridge({ bridge: { env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3', FTP_PENDING_UPLOAD_HOURS: '0' } } });
     const { s3, proxy, env } = proxied;
     try {
       const sessions = await Promise.all(Array.from({ length: 3 }, () => RawFtp.login(env.port, 'alice', 'wonderland')));
@@ -101,6 +102,32 @@ describe('shutdown and limits', () => {
     } finally {
       await proxied.stop();
     }
+  });
+
+  test('uploads cut off by the stop leave no multipart upload that is not resumable', async () => {
+    const env = await startTestBridge({ env: { FTP_SHUTDOWN_GRACE_SECONDS: '0.3' } });
+    const sessions = await Promise.all(Array.from({ length: 3 }, () => RawFtp.login(env.port, 'alice', 'wonderland')));
+    const uploads = await Promise.all(
+      sessions.map(async (ftp, index) => {
+        const data = await ftp.passive();
+        data.on('error', () => undefined);
+        await ftp.command(`STOR kept-${index}.bin`, 150);
+        // Two parts for one of them, less than one whole part for another.
+        data.write(randomBytes(index === 0 ? 3 * 1024 * 1024 : 11 * 1024 * 1024));
+        return data;
+      }),
+    );
+    await waitUntil('a part stored', () => env.logs.some((line) => line.event === 'multipart-upload-started'), FAST);
+    await delay(1000);
+    await env.bridge.stop();
+    const kept = new Map(env.logs.filter((line) => line.event === 'upload-kept').map((line) => [line.uploadId as string, line]));
+    assert.ok(kept.size >= 1, 'an upload with whole parts was kept');
+    const left = await pendingMultipartUploads(env.s3);
+    assert.deepEqual(left.filter((id) => !kept.has(id)), [], 'every multipart upload left is a kept, resumable one');
+    for (const line of kept.values()) assert.ok((line.durableBytes as number) >= 5 * 1024 * 1024, 'and holds whole parts');
+    for (const data of uploads) data.destroy();
+    await Promise.all(sessions.map((ftp) => ftp.close()));
+    await env.stop();
   });
 
   test('a data connection the client keeps half-open after a download does not outlive the stop', async () => {

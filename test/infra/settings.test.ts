@@ -79,6 +79,7 @@ describe('settings from context', () => {
         ftpIdleTimeoutSeconds: undefined,
         ftpLoginTimeoutSeconds: undefined,
         ftpDataTimeoutSeconds: undefined,
+        pendingUploadHours: 24,
         idleTimeoutSeconds: 3600,
         // Was 120 before deploys were made quiet (docs/deploys.md): a stopping task gets SIGTERM, and says 421, 10 s after it leaves the load balancer.
         deregistrationDelaySeconds: 10,

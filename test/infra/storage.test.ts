@@ -59,6 +59,18 @@ describe('bucket, secrets and events', () => {
     });
   }
 
+  for (const [hours, days] of [[0, 1], [24, 1], [25, 2], [72, 3]] as const) {
+    test(`pendingUploadHours ${hours}: the tasks keep pending uploads that long, the bucket aborts them after ${days} day(s)`, () => {
+      const { template } = synthesize({ pendingUploadHours: hours });
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: days } })]) },
+      });
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'FTP_PENDING_UPLOAD_HOURS', Value: String(hours) }]) })],
+      });
+    });
+  }
+
   test('"Object Created" events of the bucket go to a queue with a dead-letter queue', () => {
     const { template } = synthesize();
     const bucket = Object.keys(resourcesOfType(template, 'AWS::S3::Bucket'))[0]!;

@@ -158,6 +158,8 @@ export async function startTestBridge(
         FTP_RELOAD_SECONDS: '0.2',
         FTP_SHUTDOWN_GRACE_SECONDS: '2',
         S3_PART_SIZE_MIB: '5',
+        // fauxqs answers neither ListMultipartUploads nor ListParts: pending uploads go in a file, as in the local stack.
+        ...(s3 === undefined || s3.external ? {} : { FTP_PENDING_UPLOADS_FILE: join(dir, 'pending-uploads.json') }),
         ...options.env,
       }),
       controlPort: 0,

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { freePort, randomPassiveStart } from './bridge.ts';
-import { TEST_CREDENTIALS, type TestS3 } from './s3-server.ts';
+import { TEST_CREDENTIALS, TEST_S3_IMPLEMENTATION, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
 
 /**
@@ -98,6 +98,8 @@ export async function startChildBridge(options: {
         S3_CHECKSUM: 'when_required',
         // fauxqs takes at most about 11 MiB per request body.
         S3_PART_SIZE_MIB: '5',
+        // fauxqs answers neither ListMultipartUploads nor ListParts: pending uploads go in a file, as in the local stack.
+        ...(TEST_S3_IMPLEMENTATION === 'fauxqs' ? { FTP_PENDING_UPLOADS_FILE: join(dir, 'pending-uploads.json') } : {}),
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,

@@ -19,6 +19,7 @@ export type S3Operation =
   | 'CopyObject'
   | 'GetObject'
   | 'ListObjects'
+  | 'ListMultipartUploads'
   | 'HeadObject'
   | 'DeleteObject'
   | 'DeleteObjects'
@@ -119,6 +120,7 @@ function operationOf(req: IncomingMessage): S3Operation {
     case 'HEAD':
       return 'HeadObject';
     case 'GET':
+      if (query.has('uploads')) return 'ListMultipartUploads';
       return query.get('list-type') === '2' || url.pathname.split('/').filter(Boolean).length <= 1
         ? 'ListObjects'
         : 'GetObject';

@@ -49,6 +49,8 @@ describe('loadConfig defaults', () => {
       uploadBuffer: { bytes: 256 * 1024 * 1024, source: 'fixed default' },
       uploadBufferSharePercent: 50,
       uploadStallMs: 30_000,
+      pendingUploadMs: 24 * 3_600_000,
+      pendingUploadsFile: undefined,
       dataConnectionTimeoutMs: 30_000,
       loginTimeoutMs: 60_000,
       idleTimeoutMs: 900_000,
@@ -145,6 +147,8 @@ describe('loadConfig happy paths, one per variable', () => {
     },
     { env: { FTP_UPLOAD_BUFFER_SHARE_PERCENT: '100' }, pick: (c) => c.uploadBufferSharePercent, expected: 100 },
     { env: { FTP_UPLOAD_STALL_SECONDS: '5' }, pick: (c) => c.uploadStallMs, expected: 5000 },
+    { env: { FTP_PENDING_UPLOAD_HOURS: '0.5' }, pick: (c) => c.pendingUploadMs, expected: 1_800_000 },
+    { env: { FTP_PENDING_UPLOADS_FILE: '/tmp/pending.json' }, pick: (c) => c.pendingUploadsFile, expected: '/tmp/pending.json' },
     { env: { FTP_DATA_TIMEOUT_SECONDS: '0.2' }, pick: (c) => c.dataConnectionTimeoutMs, expected: 200 },
     { env: { FTP_LOGIN_TIMEOUT_SECONDS: '1.5' }, pick: (c) => c.loginTimeoutMs, expected: 1500 },
     { env: { FTP_IDLE_TIMEOUT_SECONDS: '3600' }, pick: (c) => c.idleTimeoutMs, expected: 3_600_000 },
@@ -251,6 +255,8 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, FTP_UPLOAD_BUFFER_SHARE_PERCENT: '0' }, 'FTP_UPLOAD_BUFFER_SHARE_PERCENT'],
     [{ ...MINIMAL, FTP_UPLOAD_BUFFER_SHARE_PERCENT: '101' }, 'FTP_UPLOAD_BUFFER_SHARE_PERCENT'],
     [{ ...MINIMAL, FTP_UPLOAD_STALL_SECONDS: '0' }, 'FTP_UPLOAD_STALL_SECONDS'],
+    [{ ...MINIMAL, FTP_PENDING_UPLOAD_HOURS: '721' }, 'FTP_PENDING_UPLOAD_HOURS'],
+    [{ ...MINIMAL, FTP_PENDING_UPLOAD_HOURS: '-1' }, 'FTP_PENDING_UPLOAD_HOURS'],
     [{ ...MINIMAL, FTP_DATA_TIMEOUT_SECONDS: '0' }, 'FTP_DATA_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, FTP_DATA_TIMEOUT_SECONDS: '1e3' }, 'FTP_DATA_TIMEOUT_SECONDS'],
     [{ ...MINIMAL, FTP_LOGIN_TIMEOUT_SECONDS: '-5' }, 'FTP_LOGIN_TIMEOUT_SECONDS'],
@@ -370,7 +376,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 53);
+    assert.equal(variables.length, 55);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -384,7 +390,7 @@ describe('configHelp', () => {
       'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_CLOSE_NOTIFY', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
       'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
       'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_UPLOAD_BUFFER_SHARE_PERCENT',
-      'FTP_UPLOAD_STALL_SECONDS', 'FTP_DATA_TIMEOUT_SECONDS',
+      'FTP_UPLOAD_STALL_SECONDS', 'FTP_PENDING_UPLOAD_HOURS', 'FTP_PENDING_UPLOADS_FILE', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_LIST_CLIENT_TIMES', 'FTP_MAX_CONNECTIONS',
       'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR', 'FTP_READ_BACK_MIB_PER_HOUR',

@@ -34,7 +34,7 @@ interface PackageRule {
  * What protocol code may know of storage: the store's interface and its one error type,
  * and the key rules every backend applies. Nothing here may import an SDK.
  */
-const STORAGE_CONTRACT: readonly Place[] = ['storage/object-store.ts', 'storage/storage-error.ts', 'storage/store-path.ts'];
+const STORAGE_CONTRACT: readonly Place[] = ['storage/object-store.ts', 'storage/pending-uploads.ts', 'storage/storage-error.ts', 'storage/store-path.ts'];
 
 /** The S3 implementation: the only storage code that knows the AWS SDK. */
 const S3_IMPLEMENTATION: readonly Place[] = ['storage/s3/'];

@@ -31,6 +31,8 @@ export function fixedVariables(place: LocalStackPlace): Readonly<Record<string, 
     S3_ENDPOINT: `http://127.0.0.1:${place.s3Port}`,
     S3_FORCE_PATH_STYLE: 'true',
     S3_CHECKSUM: 'when_required',
+    // fauxqs answers neither ListMultipartUploads nor ListParts: the bridge records pending uploads here.
+    FTP_PENDING_UPLOADS_FILE: join(place.dir, 'pending-uploads.json'),
     FTP_USERS_SECRET_ID: undefined,
     FTP_TLS_SECRET_ID: undefined,
     // The shared state in the embedded dynalite: the same DynamoDB code as on AWS.

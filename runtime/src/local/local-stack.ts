@@ -37,6 +37,7 @@ import {
 } from './bridge-environment.ts';
 import { startLoopbackDynalite } from './loopback-dynalite.ts';
 import { startLoopbackFauxqs } from './loopback-fauxqs.ts';
+import { removeUnrecordedUploads } from './unrecorded-uploads.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DEMO = { username: 'demo', password: 'demo', home: 'partners/demo/' };
@@ -97,6 +98,12 @@ async function main(args: readonly string[]): Promise<number> {
   // The shared state (partner limits, lockouts) in an embedded DynamoDB, as S3 is in fauxqs.
   const dynamo = await startLoopbackDynalite();
   const { env, overridden } = bridgeEnvironment(process.env, { ...place, s3Port: s3.port, dynamoPort: dynamo.port });
+  const unrecorded = await removeUnrecordedUploads({
+    multipartDir: join(place.dir, 's3', '_multipart'),
+    journalFile: env['FTP_PENDING_UPLOADS_FILE'] ?? '',
+    endpoint: `http://127.0.0.1:${s3.port}`,
+  });
+  if (unrecorded > 0) say(`removed ${unrecorded} multipart upload(s) in ${join(place.dir, 's3', '_multipart')} that no pending upload records`);
   if (overridden.length > 0) {
     say(`the local stack sets ${overridden.join(', ')} itself; the values in your environment are not used`);
   }

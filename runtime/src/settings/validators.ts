@@ -56,6 +56,17 @@ export function durationSeconds(options: { readonly allowZero: boolean }): Valid
   };
 }
 
+/** A duration in hours from 0 to `maxHours` (decimals allowed), as whole milliseconds. */
+export function durationHours(options: { readonly maxHours: number }): Validator<number> {
+  const what = `a number of hours from 0 to ${options.maxHours} (decimals allowed)`;
+  return (raw) => {
+    const text = typeof raw === 'number' ? String(raw) : raw;
+    const value = typeof text === 'string' && /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isFinite(value) || value > options.maxHours) return expected(what, raw);
+    return ok(Math.round(value * 3_600_000));
+  };
+}
+
 const TRUE_WORDS = ['on', 'true', '1', 'yes'];
 const FALSE_WORDS = ['off', 'false', '0', 'no'];
 

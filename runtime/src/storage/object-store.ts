@@ -40,7 +40,8 @@ export interface ObjectStore {
   /**
    * Streams `source` into the file at `path`. Resolves only once the store holds the
    * complete file. On any failure (source error, abort, store error) the file is
-   * left as it was before the call and nothing half-written is left behind. A file
+   * left as it was before the call and nothing half-written is left behind (but a
+   * pending upload a PendingUploadStore keeps, pending-uploads.ts: never a file). A file
    * larger than `capabilities.maxFileBytes`: 'too-large'.
    *
    * With `offset` (resume / append; only where `capabilities.append`), the first

@@ -5,6 +5,8 @@ import { isStorageError } from '../../storage/storage-error.ts';
 import { quotaOf, recordRemoval } from '../partner-quota.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import { hasPendingUploads } from '../../storage/pending-uploads.ts';
+import { statWithPending } from '../pending-upload-view.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
@@ -75,13 +77,18 @@ async function rmd(session: FtpSession, argument: string): Promise<void> {
   session.reply(250, 'Folder removed.');
 }
 
+/** DELE removes the name whole: the file, and a pending upload of it (see docs/resumable-uploads.md). */
 async function dele(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   // Under a quota the file's size is needed to give its room back (one HEAD more).
   const removed = quotaOf(session.requireUser()) === undefined ? undefined : await session.stat(target);
-  try {
-    await session.services.store.delete(target.storePath);
-  } catch (error) {
+  const store = session.services.store;
+  const discarding = hasPendingUploads(store) && target.path !== '/' ? store.discardPendingUpload(target.storePath, { reason: 'deleted' }) : Promise.resolve(false);
+  const [deleted, discarded] = await Promise.allSettled([store.delete(target.storePath), discarding]);
+  if (discarded.status === 'rejected') throw discarded.reason;
+  if (deleted.status === 'rejected') {
+    const error: unknown = deleted.reason;
+    if (discarded.value && isStorageError(error, 'not-found')) return session.reply(250, 'Pending upload discarded.');
     // The store's own lookup found no file; only then is it worth asking about a folder.
     if (isStorageError(error, 'not-found') && (await session.stat(target))?.kind === 'directory') {
       throw new ReplyError(550, 'Not a file; use RMD for folders.');
@@ -128,7 +135,7 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
 }
 
 async function size(session: FtpSession, argument: string): Promise<void> {
-  const entry = await session.stat(session.resolve(argument));
+  const entry = await statWithPending(session, session.resolve(argument));
   if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   session.reply(213, String(entry.size));
 }
@@ -141,7 +148,7 @@ async function mdtm(session: FtpSession, argument: string): Promise<void> {
 
 async function mlst(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument.trim() === '' ? '.' : argument);
-  const entry = await session.stat(target);
+  const entry = await statWithPending(session, target);
   if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   const line = formatMlsxEntry({
     entry,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { EntryInfo } from '../../storage/object-store.ts';
+import type { EntryInfo, WriteOptions } from '../../storage/object-store.ts';
 import { fromNetworkAscii, toNetworkAscii } from '../ascii-transcoder.ts';
 import type { CommandSpec, FtpSession, ResolvedPath } from '../command-handler.ts';
 import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
@@ -13,6 +13,8 @@ import { startQuotaUpload } from '../partner-quota.ts';
 import { confirmWholeUpload } from '../upload-end.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
+import { hasPendingUploads } from '../../storage/pending-uploads.ts';
+import { pendingEntry, pendingUploadOf, withPendingUploads } from '../pending-upload-view.ts';
 import { NO_UPLOAD_OUTCOMES } from '../upload-outcomes.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
 
@@ -54,6 +56,12 @@ async function retr(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   const offset = takeRestOffset(session);
   const entry = await session.stat(target);
+  if (entry === undefined) {
+    const pending = await pendingUploadOf(session, target);
+    if (pending !== undefined) {
+      throw new ReplyError(550, `An upload of this file is in progress (${pending.durableBytes} bytes so far); it can be read once it is complete.`);
+    }
+  }
   if (entry?.kind !== 'file') throw new ReplyError(REPLIES.noSuchFile);
   if (offset > entry.size) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const ascii = session.state.transferType === 'A';
@@ -94,9 +102,11 @@ async function stou(session: FtpSession, argument: string): Promise<void> {
 
 /**
  * STOR/APPE/STOU. The object is committed by the store before 226 goes out; any
- * failure (client gone, ABOR, S3 error) leaves the previous state untouched.
+ * failure (client gone, ABOR, S3 error) leaves the previous state untouched (an
+ * interrupted upload may be kept pending, never as an object).
  * `start` is where the new bytes go: a REST offset, or 'append' (the stored size,
- * 0 for a new file).
+ * 0 for a new file). A name with a pending upload continues it at its durable length
+ * (REST of that length, or APPE), and only there; from byte 0 replaces it.
  */
 async function storeFile(
   session: FtpSession,
@@ -111,15 +121,27 @@ async function storeFile(
   // gives the old file's bytes back).
   const user = session.requireUser();
   const underQuota = user.limits?.quotaBytes !== undefined || user.limits?.quotaFiles !== undefined;
-  const [entry] = await Promise.all([
-    start === 0 && !underQuota ? session.services.store.isFolder(target.storePath).then(folderEntry) : session.stat(target),
+  const store = session.services.store;
+  const [entry, , pending] = await Promise.all([
+    start === 0 && !underQuota ? store.isFolder(target.storePath).then(folderEntry) : session.stat(target),
     session.requireParentFolder(target),
+    pendingUploadOf(session, target),
   ]);
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
-  const offset = start === 'append' ? (entry?.size ?? 0) : start;
-  if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
-  if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
-  if (offset > 0 && session.services.store.capabilities.append === false) {
+  const continuing = pending !== undefined && start !== 0 && hasPendingUploads(store);
+  if (continuing) {
+    const durable = pending.durableBytes;
+    if ((start === 'append' ? durable : start) !== durable) {
+      throw new ReplyError(554, `An upload of this file is pending with ${durable} bytes: send REST ${durable} to continue it, or STOR without REST to start anew.`);
+    }
+    opening = `Ok to send data for ${baseName(target.path)}, continuing at byte ${durable}.`;
+  } else if (pending !== undefined && hasPendingUploads(store)) {
+    await store.discardPendingUpload(target.storePath, { reason: 'replaced' });
+  }
+  const offset = continuing ? pending.durableBytes : start === 'append' ? (entry?.size ?? 0) : start;
+  if (!continuing && offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
+  if (!continuing && offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
+  if (!continuing && offset > 0 && session.services.store.capabilities.append === false) {
     throw new ReplyError(504, 'Uploads cannot resume here: send the whole file from the start.');
   }
   const quota = await startQuotaUpload(session, entry);
@@ -174,14 +196,18 @@ async function storeFile(
         progress(bytes);
       });
       const feeding = pipeline([data, ...paced, counted, ...decoded, ...(checksum ? [checksum.stream] : []), ...sized, gate, source], { signal });
-      const writing = session.services.store.write(target.storePath, source, {
+      const options: WriteOptions & { readonly offset: number } = {
         signal,
         offset,
         beforeReadBack,
         metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
         bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
         onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
-      });
+      };
+      const writing =
+        continuing && hasPendingUploads(store)
+          ? store.continueUpload(target.storePath, source, options)
+          : store.write(target.storePath, source, options);
       // A refusal at the gate is the reason the store saw its source fail; otherwise a
       // failed write decides (and must also stop reading the socket).
       const [fed, written] = await Promise.allSettled([feeding, writing]);
@@ -300,7 +326,9 @@ async function sendListing(
     folderArgument = written.includes('/') ? written.slice(0, written.lastIndexOf('/')) || '/' : '';
   }
   const target = session.resolve(folderArgument === '' ? '.' : folderArgument);
-  const entry = await session.stat(target);
+  const stored = await session.stat(target);
+  const pending = stored === undefined ? await pendingUploadOf(session, target) : undefined;
+  const entry = pending === undefined ? stored : pendingEntry(pending);
   if (!entry) throw new ReplyError(REPLIES.noSuchFileOrFolder);
   if (command === 'MLSD' && entry.kind !== 'directory') throw new ReplyError(501, 'MLSD needs a folder; use MLST for a file.');
   const prefix = folderArgument === '' || folderArgument === '.' ? '' : `${folderArgument.replace(/\/+$/, '')}/`;
@@ -315,7 +343,8 @@ async function sendListing(
     const owner = session.state.user?.username ?? '';
     // Names the pattern leaves out are dropped by the store, before it asks S3 for their times.
     const names = pattern === undefined ? undefined : (name: string): boolean => pattern.matches(name);
-    for await (const page of session.services.store.list(target.storePath, { signal, clientTimes, owner, ...(names ? { names } : {}) })) {
+    const pages = session.services.store.list(target.storePath, { signal, clientTimes, owner, ...(names ? { names } : {}) });
+    for await (const page of withPendingUploads(session, target, pages, names)) {
       let chunk = '';
       for (const child of page) chunk += `${format(child, prefix)}\r\n`;
       if (chunk !== '') yield chunk;

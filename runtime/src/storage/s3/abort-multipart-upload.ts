@@ -19,26 +19,26 @@ export interface AbortMultipartUploadOptions {
  * Aborts a failed multipart upload, retrying a few times: S3 being briefly down must
  * not leave the upload (and its stored parts) behind. If it stays down, the failure
  * is logged as a storage-error and the bucket's lifecycle rule removes the upload.
- * Never throws.
+ * Never throws; resolves to whether the upload is gone.
  */
-export async function abortMultipartUpload(options: AbortMultipartUploadOptions): Promise<void> {
+export async function abortMultipartUpload(options: AbortMultipartUploadOptions): Promise<boolean> {
   const { client, bucket, key, uploadId, logger } = options;
   const delays = options.retryDelaysMs ?? DEFAULT_ABORT_RETRY_DELAYS_MS;
   for (let attempt = 0; ; attempt += 1) {
     try {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
       logger.debug({ event: 'multipart-upload-aborted', key, uploadId });
-      return;
+      return true;
     } catch (error) {
       const { kind } = classifyS3Error(error);
-      if (kind === 'not-found' || hasName(error, 'NoSuchUpload')) return; // already gone
+      if (kind === 'not-found' || hasName(error, 'NoSuchUpload')) return true; // already gone
       const wait = delays[attempt];
       if (wait === undefined) {
         logger.error(
           { event: 'storage-error', operation: 'abort-multipart-upload', kind, key, uploadId, err: errorSummary(error) },
           'could not abort a failed multipart upload; the bucket lifecycle rule will remove it',
         );
-        return;
+        return false;
       }
       await delay(wait);
     }

@@ -16,11 +16,20 @@ import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import type { UploadBufferUse } from '../object-store.ts';
 import { crc32Combine, crc32ToBase64 } from '../crc32-combine.ts';
 import { IncrementalChecksum } from './object-checksum.ts';
-import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
+import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, S3_MIN_PART_BYTES, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from '../storage-error.ts';
 import type { BufferLease, UploadBufferPool } from '../upload-buffer-pool.ts';
 import { verifyCopiedParts, type ExpectedPart, type PartListing } from './verify-copied-parts.ts';
+import { durablePrefix, type MultipartUploadRef, type PendingUploadIndex, type StoredPart } from './pending-upload-index.ts';
+
+/** A multipart upload kept from an interrupted upload, continued by this one. */
+export interface ContinuedUpload {
+  readonly upload: MultipartUploadRef;
+  /** Its parts 1..n, every one a full part (see durablePrefix): the new bytes follow them. */
+  readonly parts: readonly StoredPart[];
+  readonly bytes: number;
+}
 
 /** The start of an existing object that a resumed upload keeps, copied server side. */
 export interface CopiedPrefix {
@@ -94,6 +103,14 @@ export interface StreamUploadOptions {
   readonly checksums?: boolean | undefined;
   /** Whether the store has ListParts, to check copied parts' sizes (see PartListing). */
   readonly partListing?: PartListing | undefined;
+  /**
+   * Keep, rather than abort, the multipart upload of an upload its client or the
+   * session ended (StorageError 'aborted') once S3 holds whole parts of it: they are
+   * what a later continueUpload resumes from. Told of every multipart upload's life.
+   */
+  readonly keepInterrupted?: PendingUploadIndex | undefined;
+  /** Continue this kept upload instead of starting one. */
+  readonly continued?: ContinuedUpload | undefined;
 }
 
 export interface ProgressDeadline {
@@ -106,6 +123,16 @@ export interface StreamUploadResult {
   readonly bytesRead: number;
   /** Size of the stored object. */
   readonly size: number;
+}
+
+/** What an upload ended by its client leaves to continue (the bytes S3 holds in whole parts). */
+export class UploadKeptError extends StorageError {
+  readonly durableBytes: number;
+
+  constructor(cause: StorageError, durableBytes: number) {
+    super(cause.kind, cause.message, { cause });
+    this.durableBytes = durableBytes;
+  }
 }
 
 /**
@@ -127,7 +154,9 @@ export interface StreamUploadResult {
  * Resolves once S3 holds the complete object. On any failure the multipart upload
  * is aborted (retried; if S3 stays unreachable it is logged and the bucket's
  * lifecycle rule removes it), the source is destroyed, every buffer is given back and
- * a StorageError thrown; the object at `key` is then as it was before.
+ * a StorageError thrown; the object at `key` is then as it was before. With
+ * `keepInterrupted`, an upload its client ended keeps the whole parts S3 holds
+ * (UploadKeptError says how many bytes): still no object, but a pending upload.
  */
 export function uploadStream(options: StreamUploadOptions): Promise<StreamUploadResult> {
   return new StreamUpload(options).run();
@@ -185,8 +214,10 @@ class StreamUpload {
   readonly #options: StreamUploadOptions;
   readonly #controller = new AbortController();
   #failure: Failure | undefined;
-  #uploadId: string | undefined;
+  #upload: MultipartUploadRef | undefined;
   readonly #completed: CompletedPart[] = [];
+  /** The parts S3 holds (kept ones included), with their sizes: what a kept upload resumes from. */
+  readonly #stored: StoredPart[] = [];
   /** What the parts copied server side must hold, checked before the commit. */
   #copiedParts: ExpectedPart[] = [];
   /** The ETags S3 gave the copied parts. */
@@ -211,6 +242,25 @@ class StreamUpload {
     this.#options = options;
     this.#headPending = (options.head?.bytes ?? 0) > 0;
     this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? 0 : undefined;
+    const continued = options.continued;
+    if (continued !== undefined) {
+      this.#upload = continued.upload;
+      this.#nextPartNumber = continued.parts.length + 1;
+      for (const part of continued.parts) {
+        this.#completed.push({ PartNumber: part.partNumber, ETag: part.etag, ChecksumCRC32: part.checksumCrc32 });
+        this.#stored.push(part);
+        // The whole-object CRC32 grows from the kept parts' own; without them S3 derives it.
+        if (this.#wholeCrc32 !== undefined && part.checksumCrc32 !== undefined) {
+          this.#wholeCrc32 = crc32Combine(this.#wholeCrc32, Buffer.from(part.checksumCrc32, 'base64').readUInt32BE(0), part.size);
+        } else {
+          this.#wholeCrc32 = undefined;
+        }
+      }
+    }
+  }
+
+  get #uploadId(): string | undefined {
+    return this.#upload?.uploadId;
   }
 
   async run(): Promise<StreamUploadResult> {
@@ -241,13 +291,40 @@ class StreamUpload {
       this.#fail(error, 'upload');
       this.#releasePart();
       await this.#settle();
-      if (this.#uploadId !== undefined) await this.#abortUpload(this.#uploadId);
-      throw this.#storageError();
+      const failure = this.#storageError();
+      const kept = this.#keepable(failure);
+      if (kept !== undefined) throw kept;
+      if (this.#upload !== undefined) await this.#abortUpload(this.#upload);
+      throw failure;
     } finally {
       this.#releasePart();
       stopWatching();
       signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  /**
+   * An upload its client (or the session) ended keeps the whole parts S3 holds, when
+   * the store keeps interrupted uploads and it is one (not an append built on an
+   * existing object, whose start is that object's). Undefined: abort it.
+   */
+  #keepable(failure: StorageError): UploadKeptError | undefined {
+    const { keepInterrupted: index, copy, head, logger, key } = this.#options;
+    const upload = this.#upload;
+    if (index === undefined || upload === undefined || failure.kind !== 'aborted' || copy !== undefined || head !== undefined) return undefined;
+    const durable = durablePrefix(this.#stored, S3_MIN_PART_BYTES);
+    if (durable.bytes === 0) return undefined;
+    const received = (this.#options.continued?.bytes ?? 0) + this.#bytesRead;
+    logger.info({
+      event: 'upload-kept',
+      key,
+      uploadId: upload.uploadId,
+      durableBytes: durable.bytes,
+      // The tail in memory when the upload was cut is lost: the partner resumes from durableBytes.
+      lostBytes: Math.max(0, received - durable.bytes),
+      reason: failure.message,
+    });
+    return new UploadKeptError(failure, durable.bytes);
   }
 
   /** Records the first failure and stops everything in progress (requests, buffer waits and the source). */
@@ -272,9 +349,9 @@ class StreamUpload {
   }
 
   async #transfer(): Promise<number> {
-    const { source, head, copy } = this.#options;
+    const { source, head, copy, continued } = this.#options;
     addAbortSignal(this.#controller.signal, source);
-    const keptBytes = (copy?.bytes ?? 0) + (head?.bytes ?? 0);
+    const keptBytes = (copy?.bytes ?? 0) + (head?.bytes ?? 0) + (continued?.bytes ?? 0);
     this.#checkSize(keptBytes);
     if (copy !== undefined) {
       await this.#createMultipartUpload();
@@ -456,8 +533,15 @@ class StreamUpload {
         { abortSignal: this.#controller.signal },
       )
       .then(
-        (output) => {
+        async (output) => {
           this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag, ChecksumCRC32: partCrc32 });
+          const stored = { partNumber: part.partNumber, etag: output.ETag, size: body.length, checksumCrc32: partCrc32 };
+          this.#stored.push(stored);
+          try {
+            await this.#options.keepInterrupted?.partStored(this.#upload!, stored);
+          } catch (error) {
+            this.#fail(error, 'record-part');
+          }
         },
         (error: unknown) => this.#fail(error, 'upload-part'),
       )
@@ -596,7 +680,8 @@ class StreamUpload {
         }),
       );
       if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
-      this.#uploadId = output.UploadId;
+      this.#upload = { key, uploadId: output.UploadId, initiated: new Date() };
+      await this.#options.keepInterrupted?.started(this.#upload);
       logger.debug({ event: 'multipart-upload-started', key, uploadId: output.UploadId });
       this.#throwIfFailed();
     } catch (error) {
@@ -629,11 +714,15 @@ class StreamUpload {
       this.#fail(error, 'complete-multipart-upload');
       throw error;
     }
+    // The object is committed whatever the index says; a stale entry is found gone later.
+    await this.#options.keepInterrupted?.ended(this.#upload!).catch(() => undefined);
   }
 
-  async #abortUpload(uploadId: string): Promise<void> {
+  async #abortUpload(upload: MultipartUploadRef): Promise<void> {
     const { client, bucket, key, logger, abortRetryDelaysMs } = this.#options;
-    await abortMultipartUpload({ client, bucket, key, uploadId, logger, retryDelaysMs: abortRetryDelaysMs });
+    const gone = await abortMultipartUpload({ client, bucket, key, uploadId: upload.uploadId, logger, retryDelaysMs: abortRetryDelaysMs });
+    // One S3 still holds stays recorded: the next look at it (or the start sweep) tries again.
+    if (gone) await this.#options.keepInterrupted?.ended(upload).catch(() => undefined);
   }
 }
 

@@ -39,10 +39,14 @@ import { PercentCopyCheck } from './percent-copy-check.ts';
 import { S3Gateway } from './s3-gateway.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from '../storage-error.ts';
-import { KeyMapper, checkKeyLength, checkMetadataNames, checkOffset, lastSegment } from '../store-path.ts';
+import { KeyMapper, checkKeyLength, checkMetadataNames, checkOffset, isValidEntryName, lastSegment } from '../store-path.ts';
+import { toStorageError } from './s3-errors.ts';
 import { UploadBufferPool } from '../upload-buffer-pool.ts';
 import { resumableObjectBody } from './resumable-object-body.ts';
 import { PartListing, md5Etag } from './verify-copied-parts.ts';
+import { KeptUploads } from './kept-uploads.ts';
+import { JournalPendingUploadIndex, S3PendingUploadIndex } from './pending-upload-index.ts';
+import type { PendingUpload, PendingUploadStore } from '../pending-uploads.ts';
 
 export interface S3ObjectStoreOptions {
   /** Shared S3 client (see createS3Client); the store does not destroy it. */
@@ -95,6 +99,13 @@ export interface S3ObjectStoreOptions {
    * client's socket timeout. @default 20000
    */
   readonly readReleaseMs?: number;
+  /**
+   * Keep the whole parts of an upload its client ended, as a pending upload to
+   * continue (PendingUploadStore), for `expiryMs` from its start. S3 says which it
+   * holds (ListMultipartUploads, ListParts) unless `journalFile` names a file to keep
+   * that in (an S3 server answering neither). Undefined: interrupted uploads are aborted.
+   */
+  readonly keepInterrupted?: { readonly expiryMs: number; readonly journalFile?: string | undefined } | undefined;
 }
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
@@ -116,7 +127,7 @@ const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
  * below `prefix`; a folder is a zero-byte `name/` marker or any key below `name/`.
  * Every method throws only StorageError.
  */
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, PendingUploadStore {
   readonly #digests = new DigestCache({ maxEntries: DIGEST_CACHE_ENTRIES });
   readonly #client: S3Client;
   readonly #bucket: string;
@@ -137,6 +148,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #partListing: PartListing;
   readonly #uploadProgress: ProgressDeadline;
   readonly #readReleaseMs: number;
+  readonly #kept: KeptUploads | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket === '') throw new TypeError('bucket must not be empty');
@@ -177,6 +189,14 @@ export class S3ObjectStore implements ObjectStore {
     };
     this.#listing = new S3FolderListing({ gateway: this.#s3, clientTimes: options.listClientTimes ?? true });
     this.#partListing = new PartListing({ bucket: this.#bucket, prefix: this.#keys.prefix });
+    const keep = options.keepInterrupted;
+    if (keep !== undefined) {
+      const index =
+        keep.journalFile === undefined
+          ? new S3PendingUploadIndex({ client: this.#client, bucket: this.#bucket, logger: this.#logger })
+          : new JournalPendingUploadIndex(keep.journalFile);
+      this.#kept = new KeptUploads({ client: this.#client, bucket: this.#bucket, logger: this.#logger, index, expiryMs: keep.expiryMs });
+    }
     this.#percentCopy = new PercentCopyCheck({
       client: this.#client,
       bucket: this.#bucket,
@@ -288,16 +308,8 @@ export class S3ObjectStore implements ObjectStore {
         }
       }
       const result = await uploadStream({
-        client: this.#client,
-        bucket: this.#bucket,
-        key,
+        ...this.#uploadSettings(key, options),
         source: body,
-        buffers: this.#buffers,
-        bufferOwners: options.bufferOwners,
-        progressDeadline: this.#uploadProgress,
-        firstPartBytes: this.#firstPartBytes,
-        maxPartBytes: this.#maxPartBytes,
-        maxObjectBytes: this.maxFileBytes,
         metadata,
         contentType: contentTypeFor(path),
         signal,
@@ -314,12 +326,98 @@ export class S3ObjectStore implements ObjectStore {
         partListing: this.#partListing,
         beforeCommit: planned === undefined ? undefined : () => this.#expectVersion(key, planned, signal),
         onBufferUse: options.onBufferUse,
+        // Only a file written from its first byte is kept: an append's start is another object's.
+        keepInterrupted: offset === 0 ? this.#kept?.index : undefined,
       });
       return { bytesWritten: result.bytesRead - (body === source ? 0 : offset), size: result.size };
     } catch (error) {
       source.destroy();
       if (refusal !== undefined && error === refusal.error) throw error;
       throw this.#s3.failure(error, { operation: 'write', key: path, signal });
+    }
+  }
+
+  async pendingUpload(path: string, options: OperationOptions = {}): Promise<PendingUpload | undefined> {
+    const kept = await this.#kept?.of(this.#fileKey(path), options.signal);
+    return kept === undefined ? undefined : pendingUploadOf(kept.upload.key, kept);
+  }
+
+  async pendingUploads(dir: string, options: OperationOptions = {}): Promise<readonly PendingUpload[]> {
+    if (this.#kept === undefined) return [];
+    const prefix = this.#keys.folderPrefix(dir);
+    const uploads = await this.#kept.inFolder(prefix, options.signal);
+    return uploads
+      .filter((kept) => isValidEntryName(kept.upload.key.slice(prefix.length)))
+      .map((kept) => pendingUploadOf(kept.upload.key, kept));
+  }
+
+  async pendingBytes(dir: string, options: OperationOptions = {}): Promise<number> {
+    return (await this.#kept?.bytesBelow(this.#keys.folderPrefix(dir), options.signal)) ?? 0;
+  }
+
+  async discardPendingUpload(path: string, options: OperationOptions & { readonly reason?: 'replaced' | 'deleted' } = {}): Promise<boolean> {
+    return (await this.#kept?.discard(this.#fileKey(path), options.reason ?? 'deleted', options.signal)) ?? false;
+  }
+
+  /** What every upload of this store shares. */
+  #uploadSettings(key: string, options: WriteOptions) {
+    return {
+      client: this.#client,
+      bucket: this.#bucket,
+      key,
+      buffers: this.#buffers,
+      bufferOwners: options.bufferOwners,
+      progressDeadline: this.#uploadProgress,
+      firstPartBytes: this.#firstPartBytes,
+      maxPartBytes: this.#maxPartBytes,
+      maxObjectBytes: this.maxFileBytes,
+    };
+  }
+
+  /**
+   * Run once at start: discards expired pending uploads, and logs how many stay. With a
+   * journal (one process), uploads that hold no whole part are discarded too: they were
+   * cut before any could be kept (a killed process). Never throws.
+   */
+  async sweepPendingUploads(): Promise<void> {
+    try {
+      await this.#kept?.sweep(this.#keys.prefix === '' ? '' : `${this.#keys.prefix}/`, this.#kept.index instanceof JournalPendingUploadIndex);
+    } catch (error) {
+      toStorageError(error, { operation: 'sweep-pending-uploads', key: this.#keys.prefix }, this.#logger);
+    }
+  }
+
+  async continueUpload(path: string, source: Readable, options: WriteOptions & { readonly offset: number }): Promise<WriteResult> {
+    const { signal } = options;
+    try {
+      const key = this.#fileKey(path);
+      if (this.#kept === undefined) throw new StorageError('not-found', 'No upload of this file to continue');
+      const release = this.#kept.claim(key);
+      try {
+        const kept = await this.#kept.of(key, signal);
+        if (kept === undefined) throw new StorageError('not-found', 'No upload of this file to continue');
+        if (options.offset !== kept.bytes) {
+          throw new StorageError('invalid-offset', `The upload of this file continues at byte ${kept.bytes}`);
+        }
+        this.#logger.info({ event: 'upload-resumed', key, uploadId: kept.upload.uploadId, durableBytes: kept.bytes });
+        const result = await uploadStream({
+          ...this.#uploadSettings(key, options),
+          source,
+          signal,
+          logger: this.#logger,
+          abortRetryDelaysMs: this.#abortRetryDelaysMs,
+          checksums: this.#storeChecksums,
+          onBufferUse: options.onBufferUse,
+          keepInterrupted: this.#kept.index,
+          continued: kept,
+        });
+        return { bytesWritten: result.bytesRead, size: result.size };
+      } finally {
+        release();
+      }
+    } catch (error) {
+      source.destroy();
+      throw toStorageError(error, { operation: 'write', key: path, signal }, this.#logger);
     }
   }
 
@@ -563,6 +661,9 @@ function fileEntry(name: string, head: HeadObjectCommandOutput): EntryInfo {
   return { name, kind: 'file', size: head.ContentLength ?? 0, modified };
 }
 
+function pendingUploadOf(key: string, kept: { readonly bytes: number; readonly upload: { readonly initiated: Date }; readonly expires: Date }): PendingUpload {
+  return { name: key.slice(key.lastIndexOf('/') + 1), durableBytes: kept.bytes, started: kept.upload.initiated, expires: kept.expires };
+}
 
 /** "bytes 0-9/1234" → 1234. */
 function totalSize(contentRange: string | undefined): number | undefined {
