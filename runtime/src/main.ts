@@ -120,6 +120,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       const variable = config.users.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
       throw new ConfigError({ variable, problem: error.message });
     }
+    cleanups.push(() => authenticator.close());
 
     let tls: TlsCredentials | undefined;
     if (config.tlsCredentials && config.tlsMode !== 'off') {

@@ -386,6 +386,53 @@ describe('UserAuthenticator under a login spray', () => {
   });
 });
 
+describe('UserAuthenticator: disabled and expiring accounts, limits', () => {
+  test('disabled or expired: refused as such only with the right password; limits reach the User', async () => {
+    const path = await usersFile([
+      { ...ACME(), disabled: true },
+      { ...BETA(), allowFrom: undefined, expiresAt: '2001-01-01T00:00:00Z' },
+      { username: 'gamma', passwordHash: hashes.gamma, home: 'g', expiresAt: '2999-01-01T00:00:00Z', maxSessions: 3, quotaBytes: 10 },
+    ]);
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path }, failureDelayMs: 1 });
+    const reason = async (username: keyof typeof PASSWORDS, password: string) => {
+      const result = await authenticator.login({ username, password, clientAddress: '192.0.2.1' });
+      return result.ok ? 'ok' : result.reason;
+    };
+    assert.equal(await reason('acme', PASSWORDS.acme), 'disabled');
+    assert.equal(await reason('acme', 'wrong'), 'bad-credentials');
+    assert.equal(await reason('beta', PASSWORDS.beta), 'expired');
+    assert.equal(await reason('beta', 'wrong'), 'bad-credentials');
+    const gamma = await authenticator.login({ username: 'gamma', password: PASSWORDS.gamma, clientAddress: '192.0.2.1' });
+    assert.ok(gamma.ok);
+    assert.deepEqual(gamma.user.limits, { maxSessions: 3, quotaBytes: 10 });
+    authenticator.close();
+  });
+
+  test('one timer ends sessions at the expiry time: listeners called within milliseconds of it, review says expired', async () => {
+    const expiresAtMs = Date.now() + 3000;
+    const path = await usersFile([{ ...ACME(), expiresAt: new Date(expiresAtMs).toISOString() }, BETA()]);
+    const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
+    const login = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' });
+    assert.ok(login.ok);
+    const session = { user: login.user, clientAddress: '192.0.2.1' };
+    assert.deepEqual(authenticator.review(session), { action: 'keep' });
+    const called = await new Promise<number>((resolve) => authenticator.onUsersChanged(() => resolve(Date.now())));
+    assert.ok(called >= expiresAtMs && called - expiresAtMs < 100, `called ${called - expiresAtMs} ms after the expiry`);
+    assert.deepEqual(authenticator.review(session), { action: 'end', reason: 'expired', when: 'now' });
+    assert.ok(captured.entries.some((entry) => entry['event'] === 'users-expired'));
+    authenticator.close();
+  });
+
+  test('a newer document version: unknown fields are logged and ignored, the users stay', async () => {
+    const path = join(dir, 'users-newer.json');
+    await writeFile(path, JSON.stringify({ version: 2, users: [{ ...ACME(), geoFence: ['EU'] }] }));
+    const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
+    assert.equal(authenticator.userCount, 1);
+    assert.ok(captured.entries.some((entry) => entry['event'] === 'users-field-ignored' && /geoFence/.test(String(entry['problem']))));
+    authenticator.close();
+  });
+});
+
 describe('UserAuthenticator review of open sessions after a reload', () => {
   test('removed, new password, allowFrom, home: end; permissions: update; nothing changed: keep', async () => {
     const path = await usersFile([ACME(), { ...BETA(), allowFrom: undefined }, { username: 'gamma', passwordHash: hashes.gamma, home: 'g' }]);

@@ -25,6 +25,8 @@ export interface TestUser {
   readonly allowFrom?: readonly string[];
   readonly tlsSessionReuse?: 'required' | 'optional';
   readonly tlsCloseNotify?: 'required' | 'optional';
+  /** Other fields of the users entry as written (disabled, expiresAt, limits). */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 export interface TestBridge {
@@ -93,6 +95,7 @@ export async function startTestBridge(
         ...(user.allowFrom ? { allowFrom: user.allowFrom } : {}),
         ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
         ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
+        ...user.fields,
       })),
     );
     await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));
