@@ -50,6 +50,8 @@ export interface Config {
   readonly tlsHandshakeTimeoutMs: number;
   readonly tlsCredentials: TlsCredentialsSource | undefined;
   readonly users: DocumentSource;
+  /** DYNAMODB_ENDPOINT: a local DynamoDB; undefined = AWS. */
+  readonly dynamoEndpoint: string | undefined;
   readonly s3: S3Settings;
   /** How APPE and resumes keep the start of a '%' name (S3_COPY_PERCENT_NAMES). */
   readonly percentCopy: PercentCopyMode;
@@ -235,6 +237,14 @@ function secretId(raw: string): string {
 
 const bucketName: Parser<string> = checked(shared.bucketName);
 
+const USERS_REQUIRED = 'unset; one of FTP_USERS_FILE, FTP_USERS_SECRET_ID, FTP_USERS_TABLE is required';
+
+/** DynamoDB table names: 3 to 255 of letters, digits, _ . - */
+function tableName(raw: string): string {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) throw new ValueProblem(`expected a DynamoDB table name (3 to 255 of letters, digits, _ . -), got ${quoted(raw)}`);
+  return raw;
+}
+
 function endpointUrl(raw: string): string {
   let url: URL;
   try {
@@ -322,14 +332,24 @@ const VARIABLES = {
     parse: secretId,
   }),
   FTP_USERS_FILE: optional({
-    defaultText: 'unset; this or FTP_USERS_SECRET_ID is required',
+    defaultText: USERS_REQUIRED,
     description: 'Users JSON file ({"users": [...]}); re-read when it changes.',
     parse: pathText('the path'),
   }),
   FTP_USERS_SECRET_ID: optional({
-    defaultText: 'unset; this or FTP_USERS_FILE is required',
+    defaultText: USERS_REQUIRED,
     description: 'Secrets Manager secret holding the users JSON; re-read when a new version appears.',
     parse: secretId,
+  }),
+  FTP_USERS_TABLE: optional({
+    defaultText: USERS_REQUIRED,
+    description: 'DynamoDB table of users, one item per partner (docs/partners.md); read again every FTP_RELOAD_SECONDS (one Scan).',
+    parse: tableName,
+  }),
+  DYNAMODB_ENDPOINT: optional({
+    defaultText: 'unset = AWS DynamoDB',
+    description: 'Endpoint URL of a local DynamoDB (dynalite), e.g. http://127.0.0.1:4567; a missing users table is then created.',
+    parse: endpointUrl,
   }),
   S3_BUCKET: required({ description: 'Bucket that holds every file.', parse: bucketName }),
   S3_PREFIX: withDefault({
@@ -581,14 +601,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
 
   // Users: exactly one source.
   let users: DocumentSource;
-  if (values.FTP_USERS_FILE !== undefined && values.FTP_USERS_SECRET_ID !== undefined) {
-    return fail('FTP_USERS_SECRET_ID', 'cannot be combined with FTP_USERS_FILE; use one or the other');
+  const userSources = (['FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'FTP_USERS_TABLE'] as const).filter((name) => values[name] !== undefined);
+  if (userSources.length > 1) {
+    return fail(userSources[1]!, `cannot be combined with ${userSources[0]}; use one of FTP_USERS_FILE, FTP_USERS_SECRET_ID, FTP_USERS_TABLE`);
   } else if (values.FTP_USERS_FILE !== undefined) {
     users = { kind: 'file', path: values.FTP_USERS_FILE };
   } else if (values.FTP_USERS_SECRET_ID !== undefined) {
     users = { kind: 'secret', secretId: values.FTP_USERS_SECRET_ID };
+  } else if (values.FTP_USERS_TABLE !== undefined) {
+    users = { kind: 'table', tableName: values.FTP_USERS_TABLE };
   } else {
-    return fail('FTP_USERS_FILE', 'is required (or FTP_USERS_SECRET_ID): where the users come from');
+    return fail('FTP_USERS_FILE', 'is required (or FTP_USERS_SECRET_ID, or FTP_USERS_TABLE): where the users come from');
   }
 
   // Every upload needs room for at least one first part.
@@ -619,6 +642,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     tlsHandshakeTimeoutMs: values.FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS,
     tlsCredentials: tlsMode === 'off' ? undefined : credentials,
     users,
+    dynamoEndpoint: values.DYNAMODB_ENDPOINT,
     s3: {
       bucket: values.S3_BUCKET,
       prefix: values.S3_PREFIX,

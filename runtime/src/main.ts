@@ -24,6 +24,8 @@ import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
+import { newDynamoClient } from './sources/aws-clients.ts';
+import { runUsersCommand } from './users-cli/users-command.ts';
 
 /**
  * The composition root: the only place that turns configuration into a logger, an
@@ -94,11 +96,14 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       logger,
     });
 
+    const dynamoClient = config.users.kind === 'table' ? newDynamoClient(config.dynamoEndpoint) : undefined;
+    if (dynamoClient) cleanups.push(() => dynamoClient.destroy());
     const usersDocument = new WatchedDocument({
       source: config.users,
       intervalMs: config.reloadIntervalMs,
       logger,
       ...(secretsClient ? { secretsClient } : {}),
+      ...(dynamoClient ? { dynamoClient, createMissingTable: config.dynamoEndpoint !== undefined } : {}),
     });
     cleanups.push(() => usersDocument.close());
     let authenticator: UserAuthenticator;
@@ -117,7 +122,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       });
     } catch (error) {
       if (!(error instanceof UsersDocumentError)) throw error;
-      const variable = config.users.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
+      const variable = ({ file: 'FTP_USERS_FILE', secret: 'FTP_USERS_SECRET_ID', table: 'FTP_USERS_TABLE' } as const)[config.users.kind];
       throw new ConfigError({ variable, problem: error.message });
     }
     cleanups.push(() => authenticator.close());
@@ -226,9 +231,10 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
 /** The window of the per-user allowances (FTP_CHECKSUM_READ_MIB_PER_HOUR, FTP_TIME_CHANGES_PER_HOUR). */
 const HOUR_MS = 3_600_000;
 
-const USAGE = `Usage: node runtime/dist/main.js [--help | hash-password | probe [options] URL]
+const USAGE = `Usage: node runtime/dist/main.js [--help | users SUBCOMMAND | hash-password | probe [options] URL]
 
   (no arguments)   run the FTP/FTPS server, configured by the environment variables below
+  users …          add, change, disable and remove partners (users --help for more)
   hash-password    read a password on standard input, print its passwordHash for the users file
   probe URL        check an FTP/FTPS server step by step as a client would (probe --help for more)
   --help           show this text
@@ -266,6 +272,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, node
   }
   if (command === 'probe') {
     return await runProbeCommand(rest, { env, stdout: process.stdout, stderr: process.stderr, readPassword });
+  }
+  if (command === 'users') {
+    return await runUsersCommand(rest, { env, stdout: process.stdout, stderr: process.stderr, readPassword, stdinIsTerminal: process.stdin.isTTY === true });
   }
   if (command !== undefined) return usageError(`unknown argument ${JSON.stringify(command)}`);
 

@@ -41,7 +41,7 @@ const S3_IMPLEMENTATION: readonly Place[] = ['storage/s3/'];
 const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concurrency-limit.ts'];
 
 /** Everything a composition module may wire together: all but the local stack. */
-const PRODUCTION: readonly Place[] = ['*', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/'];
+const PRODUCTION: readonly Place[] = ['*', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'users-cli/'];
 
 const LAYERS: readonly Layer[] = [
   {
@@ -68,6 +68,11 @@ const LAYERS: readonly Layer[] = [
     files: ['probe/'],
     mayImport: ['probe/', ...SHARED_LEAVES],
     why: 'the partner-side probe is an FTP client; it shares no code with the server it tests',
+  },
+  {
+    files: ['users-cli/'],
+    mayImport: ['users-cli/', 'auth/', 'sources/', ...SHARED_LEAVES],
+    why: 'the partner command line checks entries with the users schema and writes them through the users stores; it never starts a server',
   },
   {
     files: ['settings/'],

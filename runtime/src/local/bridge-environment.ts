@@ -28,6 +28,7 @@ export function fixedVariables(place: LocalStackPlace): Readonly<Record<string, 
     S3_FORCE_PATH_STYLE: 'true',
     S3_CHECKSUM: 'when_required',
     FTP_USERS_SECRET_ID: undefined,
+    FTP_USERS_TABLE: undefined,
     FTP_TLS_SECRET_ID: undefined,
   };
 }
