@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -25,6 +26,11 @@ export interface BridgeTaskRoleProps {
    * @default - none
    */
   readonly secretKeys?: readonly kms.IKey[];
+  /**
+   * The users table the runtime reads (dynamodb:Scan only: it reads every partner at once).
+   * @default - none (users come from a secret)
+   */
+  readonly usersTable?: dynamodb.ITable;
 }
 
 /**
@@ -73,6 +79,9 @@ export class BridgeTaskRole extends Construct {
           resources: props.secrets.map((secret) => secret.secretArn),
         }),
       );
+    }
+    if (props.usersTable !== undefined) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'UsersTable', actions: ['dynamodb:Scan'], resources: [props.usersTable.tableArn] }));
     }
     const secretKeys = props.secretKeys ?? [];
     if (secretKeys.length > 0) {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LoginGuard, SYSTEM_CLOCK, type Clock } from '../../runtime/src/auth/login-guard.ts';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
@@ -13,6 +14,8 @@ import { startBridge } from '../../runtime/src/main.ts';
 import { WatchedDocument, type DocumentSource } from '../../runtime/src/sources/watched-document.ts';
 import { captureLogger, type CapturedLogger } from './support/capture-logger.ts';
 import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
+import { startDynalite } from '../helpers/dynalite.ts';
+import { UsersTable } from '../../runtime/src/sources/users-table.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const DELAY_MS = 200;
@@ -54,6 +57,7 @@ async function makeAuthenticator(options: {
   readonly failureDelayMs?: number;
   readonly captured?: CapturedLogger;
   readonly secretsClient?: SecretsManagerClient;
+  readonly dynamoClient?: DynamoDBClient;
   readonly maxQueuedVerifications?: number;
   readonly maxVerificationWaitMs?: number;
 }) {
@@ -63,6 +67,7 @@ async function makeAuthenticator(options: {
     intervalMs: RELOAD_MS,
     logger: captured.logger,
     ...(options.secretsClient === undefined ? {} : { secretsClient: options.secretsClient }),
+    ...(options.dynamoClient === undefined ? {} : { dynamoClient: options.dynamoClient, createMissingTable: true }),
   });
   documents.push(document);
   // The real clock, with the failure delays recorded.
@@ -430,6 +435,36 @@ describe('UserAuthenticator: disabled and expiring accounts, limits', () => {
     assert.equal(authenticator.userCount, 1);
     assert.ok(captured.entries.some((entry) => entry['event'] === 'users-field-ignored' && /geoFence/.test(String(entry['problem']))));
     authenticator.close();
+  });
+});
+
+describe('UserAuthenticator: users from a DynamoDB table', () => {
+  test('logins from the table; a change (disable) reaches the authenticator within the reload interval', async () => {
+    const dynamo = await startDynalite();
+    try {
+      const table = new UsersTable({ client: dynamo.client, tableName: 'partners', createIfMissing: true });
+      for (const entry of [ACME(), BETA()]) await table.change(entry.username, () => entry);
+      const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'table', tableName: 'partners' }, dynamoClient: dynamo.client });
+      assert.equal(authenticator.userCount, 2);
+      const login = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' });
+      assert.ok(login.ok);
+      assert.equal(login.user.home, 'partners/acme');
+      let changed = 0;
+      authenticator.onUsersChanged(() => changed++);
+      const started = performance.now();
+      await table.change('acme', () => ({ ...ACME(), disabled: true }));
+      await waitFor(() => changed > 0, { what: 'the table change' });
+      assert.ok(performance.now() - started < 2000);
+      assert.deepEqual(authenticator.review({ user: login.user, clientAddress: '192.0.2.1' }), { action: 'end', reason: 'disabled', when: 'now' });
+      // An unchanged table is not a change: the scan's text is compared.
+      const reloads = captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length;
+      await new Promise((resolve) => setTimeout(resolve, RELOAD_MS * 5));
+      assert.equal(captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length, reloads);
+      authenticator.close();
+    } finally {
+      for (const document of documents.splice(0)) document.close();
+      await dynamo.stop();
+    }
   });
 });
 
