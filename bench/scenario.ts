@@ -8,7 +8,7 @@ import type { Comparison } from './measure.ts';
 import type { PeerAvailability } from './peers.ts';
 import type { BridgeFiles } from './servers/bridge.ts';
 import type { BenchSettings } from './settings.ts';
-import { syntheticStream } from '../test/helpers/synthetic-data.ts';
+import { syntheticStream } from '../test/support/synthetic-data.ts';
 
 /** What every scenario gets from the orchestrator. */
 export interface BenchContext {

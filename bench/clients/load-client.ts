@@ -10,7 +10,7 @@
 import { Client } from 'basic-ftp';
 import { createHash } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
-import { syntheticStream } from '../../test/helpers/synthetic-data.ts';
+import { syntheticStream } from '../../test/support/synthetic-data.ts';
 
 export interface LoadRequest {
   readonly port: number;

@@ -4,7 +4,7 @@
  * fly rather than read from a file.
  */
 import { pipeline } from 'node:stream/promises';
-import { syntheticStream } from '../../test/helpers/synthetic-data.ts';
+import { syntheticStream } from '../../test/support/synthetic-data.ts';
 
 const bytes = Number(process.argv[2]);
 if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error('usage: synthetic-source.ts <bytes>');

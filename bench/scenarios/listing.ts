@@ -1,4 +1,4 @@
-import { RawFtp } from '../../test/helpers/raw-ftp.ts';
+import { RawFtp } from '../../test/support/raw-ftp.ts';
 import type { Figure } from '../figures.ts';
 import { median, round } from '../measure.ts';
 import { PeakMemory, cpuSeconds } from '../process-memory.ts';

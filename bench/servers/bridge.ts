@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
-import { makeCertificate } from '../../test/helpers/tls-fixture.ts';
+import { makeCertificate } from '../../test/support/tls-fixture.ts';
 import { readMemory } from '../process-memory.ts';
 import { freePortRange, stopChild, waitForFtp } from '../processes.ts';
 import { DEFAULT_UPLOAD_BUFFER_MIB } from '../settings.ts';

@@ -11,14 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createS3Client } from '../../runtime/src/storage/s3/s3-client.ts';
-import type { DiscardStats } from '../../test/helpers/discard-s3.ts';
+import type { DiscardStats } from '../../test/support/discard-s3.ts';
 import { startJsonService, type Service } from '../processes.ts';
 import { ROOT } from './bridge.ts';
 
 /**
  * The two S3 endpoints of the bench, each in a process of its own: fauxqs (a real,
  * if slow, S3-compatible store that keeps every byte) and the discard endpoint
- * (test/helpers/discard-s3.ts: keeps only sizes).
+ * (test/support/discard-s3.ts: keeps only sizes).
  */
 export const BUCKET = 'bench';
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { pendingMultipartUploads } from '../helpers/s3-server.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase } from './support/figures.ts';
+import { pendingMultipartUploads } from '../support/s3-server.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase } from '../support/abuse-figures.ts';
 
 /**
  * Case 9: an APPE onto a 6 MiB file committed base + appended bytes after a STOR of

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round, summarize } from './support/figures.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round, summarize } from '../support/abuse-figures.ts';
 
 /**
  * Case 10, the smaller ones: a partial line kept resetting the idle timer (the

@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round, summarize } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round, summarize } from '../support/abuse-figures.ts';
 
 /**
  * Case 3: holes in the connection limits. With FTP_MAX_CONNECTIONS=20, 60 implicit

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, test } from 'node:test';
-import { RawFtp, readAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round, summarize } from './support/figures.ts';
+import { RawFtp, readAll } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round, summarize } from '../support/abuse-figures.ts';
 
 /**
  * Case 1: LIST/NLST patterns built to backtrack. One file named `redos/` + 100 × `a`;

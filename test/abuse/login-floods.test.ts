@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round, summarize } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round, summarize } from '../support/abuse-figures.ts';
 
 /**
  * Case 4: password checks under load. A PASS whose client had gone still ran scrypt

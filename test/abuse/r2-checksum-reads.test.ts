@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch } from './support/abuse-bridge.ts';
-import { cpuSeconds, putLarge, s3Traffic, startCountedAbuseBridge, type CountedAbuseBridge } from './support/counted-bridge.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch } from '../support/abuse-bridge.ts';
+import { cpuSeconds, putLarge, s3Traffic, startCountedAbuseBridge, type CountedAbuseBridge } from '../support/counted-bridge.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 6: HASH / XSHA1 / XMD5 / XCRC of a 64 MiB file, repeated from 10

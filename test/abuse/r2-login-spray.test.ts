@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round, summarize } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round, summarize } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 1: sprays of `USER`/`PASS` from many addresses. Made-up names used to

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch } from './support/abuse-bridge.ts';
-import { cpuSeconds, putLarge, s3Traffic, startCountedAbuseBridge, type CountedAbuseBridge } from './support/counted-bridge.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { AttackWatch } from '../support/abuse-bridge.ts';
+import { cpuSeconds, putLarge, s3Traffic, startCountedAbuseBridge, type CountedAbuseBridge } from '../support/counted-bridge.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 7: APPE of 1 byte to a 64 MiB file whose name holds '%' downloaded the

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, test } from 'node:test';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch } from './support/abuse-bridge.ts';
-import { cpuSeconds, s3Traffic, startCountedAbuseBridge, type CountedAbuseBridge } from './support/counted-bridge.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch } from '../support/abuse-bridge.ts';
+import { cpuSeconds, s3Traffic, startCountedAbuseBridge, type CountedAbuseBridge } from '../support/counted-bridge.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, extra row x1 (found by the red team, the class of row 11): RNFR/RNTO of a

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { RawFtp, uploadOver } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { cpuSeconds } from './support/cpu-seconds.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp, uploadOver } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { cpuSeconds } from '../support/cpu-seconds.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 4: a RETR whose client read 1 MiB and stopped for 65 s got 451

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { renegotiate } from '../helpers/tls-renegotiation.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { renegotiate } from '../support/tls-renegotiation.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 8: client-initiated TLS renegotiation on the control connection,

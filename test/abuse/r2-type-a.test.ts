@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { RawFtp, readAll, uploadOver, writeAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { cpuSeconds } from './support/cpu-seconds.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp, readAll, uploadOver, writeAll } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { cpuSeconds } from '../support/cpu-seconds.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 5: TYPE A conversion built an array entry per line end. A RETR of

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { pendingMultipartUploads } from '../helpers/s3-server.ts';
-import { RawFtp, uploadOver } from '../helpers/raw-ftp.ts';
+import { pendingMultipartUploads } from '../support/s3-server.ts';
+import { RawFtp, uploadOver } from '../support/raw-ftp.ts';
 import { objectContent } from '../storage/store-fixture.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { cpuSeconds } from './support/cpu-seconds.ts';
-import { recordCase, round } from './support/figures.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { cpuSeconds } from '../support/cpu-seconds.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 3: with a 32 MiB budget and 8 MiB parts, one user's four uploads

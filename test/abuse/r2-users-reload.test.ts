@@ -3,9 +3,9 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Round 2, row 10: a user removed from the users document while logged in. After

@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pendingMultipartUploads } from '../helpers/s3-server.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase, round } from './support/figures.ts';
+import { pendingMultipartUploads } from '../support/s3-server.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Case 8: SIGTERM with uploads running and a short grace period left an orphaned

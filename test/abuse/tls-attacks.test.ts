@@ -6,10 +6,10 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
-import { pendingMultipartUploads } from '../helpers/s3-server.ts';
-import { openData, RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge } from './support/abuse-bridge.ts';
-import { recordCase } from './support/figures.ts';
+import { pendingMultipartUploads } from '../support/s3-server.ts';
+import { openData, RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
+import { recordCase } from '../support/abuse-figures.ts';
 
 /**
  * Cases 5-7, against a bridge with FTP_TLS_MODE=required and the default

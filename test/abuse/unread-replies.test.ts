@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { AttackWatch, startAbuseBridge, type AbuseBridge, type AttackPhase } from './support/abuse-bridge.ts';
-import { recordCase, round } from './support/figures.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { AttackWatch, startAbuseBridge, type AbuseBridge, type AttackPhase } from '../support/abuse-bridge.ts';
+import { recordCase, round } from '../support/abuse-figures.ts';
 
 /**
  * Case 2: replies written without backpressure. Four connections that never read,

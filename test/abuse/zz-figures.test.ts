@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { collectCases, renderTable, RESULTS_DIR, RUN_ID } from './support/figures.ts';
+import { collectCases, renderTable, RESULTS_DIR, RUN_ID } from '../support/abuse-figures.ts';
 
 /**
  * The numbered cases of both hardening rounds (1-10 from the first, r2-1 to r2-11 from

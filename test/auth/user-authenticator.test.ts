@@ -10,13 +10,13 @@ import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { UserAuthenticator, UsersDocumentError } from '../../runtime/src/auth/user-authenticator.ts';
 import type { LoginRequest } from '../../runtime/src/auth/user.ts';
 import { ConfigError, loadConfig } from '../../runtime/src/config.ts';
-import { startBridge } from '../../runtime/src/main.ts';
+import { startBridge } from '../../runtime/src/composition-root.ts';
 import { WatchedDocument, type DocumentSource } from '../../runtime/src/sources/watched-document.ts';
-import { captureLogger, type CapturedLogger } from './support/capture-logger.ts';
-import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
-import { startDynalite } from '../helpers/dynalite.ts';
+import { captureLogger, type CapturedLogger } from '../support/capture-logger.ts';
+import { startFakeSecretsManager } from '../support/secrets-manager-server.ts';
+import { startDynalite } from '../support/dynalite.ts';
 import { UsersTable } from '../../runtime/src/sources/users-table.ts';
-import { waitFor } from './support/wait-for.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const DELAY_MS = 200;
 const RELOAD_MS = 20;

@@ -6,9 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { WatchedDocument } from '../../runtime/src/sources/watched-document.ts';
-import { captureLogger } from './support/capture-logger.ts';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../helpers/secrets-manager-server.ts';
-import { waitFor } from './support/wait-for.ts';
+import { captureLogger } from '../support/capture-logger.ts';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const INTERVAL_MS = 20;
 /** Long enough for several re-checks. */

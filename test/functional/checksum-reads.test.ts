@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startProxiedTestBridge, type ProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp, uploadOver } from '../helpers/raw-ftp.ts';
+import { startProxiedTestBridge, type ProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp, uploadOver } from '../support/raw-ftp.ts';
 
 const KIB = 1024;
 const digest = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex').toUpperCase();

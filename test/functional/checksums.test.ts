@@ -3,10 +3,10 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { startProxiedTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import type { FaultProxy } from '../helpers/fault-proxy.ts';
-import { openSession, RawFtp, uploadOver, writeAll } from '../helpers/raw-ftp.ts';
-import { TEST_S3_KEEPS_CHECKSUMS, type TestS3 } from '../helpers/s3-server.ts';
+import { startProxiedTestBridge, type ProxiedTestBridge, type TestBridge } from '../support/bridge.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
+import { openSession, RawFtp, uploadOver, writeAll } from '../support/raw-ftp.ts';
+import { TEST_S3_KEEPS_CHECKSUMS, type TestS3 } from '../support/s3-server.ts';
 
 const MIB = 1024 * 1024;
 const digest = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');

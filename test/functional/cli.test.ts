@@ -8,10 +8,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
 import { configVariables } from '../../runtime/src/config.ts';
-import { freePort, randomPassiveStart } from '../helpers/bridge.ts';
-import { startChildBridge } from '../helpers/child-bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../helpers/s3-server.ts';
+import { freePort, randomPassiveStart } from '../support/bridge.ts';
+import { startChildBridge } from '../support/child-bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../support/s3-server.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,6 +69,15 @@ describe('command line', () => {
     assert.ok(await verifyPassword('correct horse', hash));
     assert.equal(await verifyPassword('correct horse\n', hash), false, 'one trailing newline is not part of the password');
     assert.equal(run(['hash-password'], { input: '' }).status, 2, 'an empty password is refused');
+  });
+
+  test('hash-password --help prints its usage and exits 0; other arguments are a usage error', () => {
+    const help = run(['hash-password', '--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: node runtime\/dist\/main\.js hash-password\n/);
+    const extra = run(['hash-password', 'secret']);
+    assert.equal(extra.status, 2);
+    assert.match(extra.stderr, /hash-password takes no arguments/);
   });
 });
 

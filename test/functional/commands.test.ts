@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 describe('command table and session commands', () => {
   let env: TestBridge;

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import type { FaultProxy } from '../helpers/fault-proxy.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, type TestS3 } from '../helpers/s3-server.ts';
+import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../support/bridge.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { pendingMultipartUploads, type TestS3 } from '../support/s3-server.ts';
 
 const MIB = 1024 * 1024;
 /** Below the 5 MiB part minimum the kept start is re-sent (PutObject); above it, copied server side. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startBlackhole } from '../helpers/blackhole.ts';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { openData, RawFtp } from '../helpers/raw-ftp.ts';
+import { startBlackhole } from '../support/blackhole.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { openData, RawFtp } from '../support/raw-ftp.ts';
 
 /**
  * "Logs in but cannot list": each way a data connection fails explains itself, in

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import type { FaultProxy } from '../helpers/fault-proxy.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, type TestS3 } from '../helpers/s3-server.ts';
+import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../support/bridge.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
+import { pendingMultipartUploads, type TestS3 } from '../support/s3-server.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 async function objectText(env: { s3: TestS3 }, key: string): Promise<string | undefined> {

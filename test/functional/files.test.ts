@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 describe('folders and files', () => {
   let env: TestBridge;

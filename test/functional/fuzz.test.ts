@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { COMMANDS } from '../../runtime/src/protocol/command-table.ts';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
 
 /**
  * A bounded fuzz of the control channel: random bytes, Telnet IAC, NUL, lone CR

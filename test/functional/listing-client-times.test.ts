@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DEFAULT_USER, startProxiedTestBridge, type ProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp, listOver } from '../helpers/raw-ftp.ts';
+import { DEFAULT_USER, startProxiedTestBridge, type ProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp, listOver } from '../support/raw-ftp.ts';
 
 /**
  * The first listing of a folder reads the time each file's client set (a HeadObject per

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, test } from 'node:test';
-import { startProxiedTestBridge } from '../helpers/bridge.ts';
-import { listOver, RawFtp } from '../helpers/raw-ftp.ts';
+import { startProxiedTestBridge } from '../support/bridge.ts';
+import { listOver, RawFtp } from '../support/raw-ftp.ts';
 
 /**
  * LIST with a pattern (what mget sends) shows only the names that match, but asked S3

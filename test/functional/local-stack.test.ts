@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, randomPassiveStart } from '../helpers/bridge.ts';
-import { jsonLines } from '../helpers/child-bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { freePort, randomPassiveStart } from '../support/bridge.ts';
+import { jsonLines } from '../support/child-bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 /**

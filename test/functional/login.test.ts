@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
-import { DEFAULT_USER, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { DEFAULT_USER, startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 describe('login', () => {
   let env: TestBridge;

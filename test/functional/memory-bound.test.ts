@@ -10,9 +10,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../../runtime/src/storage/s3/s3-object-store.ts';
-import { memoryMiB, settledRss, startChildBridge } from '../helpers/child-bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { startTestS3, type TestS3 } from '../helpers/s3-server.ts';
+import { memoryMiB, settledRss, startChildBridge } from '../support/child-bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { startTestS3, type TestS3 } from '../support/s3-server.ts';
 
 /**
  * The memory bound, measured: the built bridge runs as a child process (its memory is

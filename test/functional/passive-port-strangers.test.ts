@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 
 /**
  * A client that connects to passive ports in a loop without any reservation (no

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { startProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 /**
  * The '%' copy probe (percent-copy-check.ts) writes and deletes a scratch object: one

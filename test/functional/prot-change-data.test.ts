@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startTestBridge } from '../helpers/bridge.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { storedBody } from '../helpers/s3-server.ts';
+import { startTestBridge } from '../support/bridge.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
+import { storedBody } from '../support/s3-server.ts';
 
 /**
  * A passive data connection is set up (TLS or not) when it arrives, which may be before

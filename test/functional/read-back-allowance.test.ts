@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, test } from 'node:test';
-import { startProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { storedBody } from '../helpers/s3-server.ts';
+import { startProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { storedBody } from '../support/s3-server.ts';
 
 /**
  * A resume or append whose kept start cannot be copied inside S3 (below 5 MiB, the

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, test } from 'node:test';
-import { startProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { startProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 /**
  * A rename copies every object it moves inside S3: a new object and an "Object Created"

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import type { FaultProxy, S3Operation } from '../helpers/fault-proxy.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
+import { startProxiedTestBridge, startTestBridge, type ProxiedTestBridge, type TestBridge } from '../support/bridge.ts';
+import type { FaultProxy, S3Operation } from '../support/fault-proxy.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
 
 /**
  * Small files are dominated by round trips to S3, not bytes: a new file must cost only

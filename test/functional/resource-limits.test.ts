@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
 
 const MIB = 1024 * 1024;
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startChildBridge } from '../helpers/child-bridge.ts';
-import { startDiscardS3 } from '../helpers/discard-s3.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { startChildBridge } from '../support/child-bridge.ts';
+import { startDiscardS3 } from '../support/discard-s3.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 /**
  * A download holds its S3 connection for as long as the client takes to read it. The

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { startChildBridge } from '../helpers/child-bridge.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { startTestS3 } from '../helpers/s3-server.ts';
-import { makeCertificate } from '../helpers/tls-fixture.ts';
+import { startChildBridge } from '../support/child-bridge.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { startTestS3 } from '../support/s3-server.ts';
+import { makeCertificate } from '../support/tls-fixture.ts';
 
 /**
  * Over HTTPS the bridge does not hash every byte it sends to S3 for the signature

@@ -4,8 +4,8 @@ import { once } from 'node:events';
 import { createServer, connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { openData, RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { openData, RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
 
 describe('confinement to the home folder', () => {
   let env: TestBridge;

@@ -5,9 +5,9 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort, startProxiedTestBridge, startTestBridge } from '../helpers/bridge.ts';
-import { pendingMultipartUploads } from '../helpers/s3-server.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
+import { freePort, startProxiedTestBridge, startTestBridge } from '../support/bridge.ts';
+import { pendingMultipartUploads } from '../support/s3-server.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 /** Polls often: the test acts while the parts are still in flight. */

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { startProxiedTestBridge, type ProxiedTestBridge } from '../helpers/bridge.ts';
+import { startProxiedTestBridge, type ProxiedTestBridge } from '../support/bridge.ts';
 import { S3ObjectStore } from '../../runtime/src/storage/s3/s3-object-store.ts';
-import { openSession } from '../helpers/raw-ftp.ts';
+import { openSession } from '../support/raw-ftp.ts';
 import { randomBytes } from 'node:crypto';
 
 /**

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, test } from 'node:test';
-import { startProxiedTestBridge, type ProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
+import { startProxiedTestBridge, type ProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
 
 /**
  * Issue 17, row 11: MFMT / MFF / SITE UTIME with the time the file already had cost two

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { listOver, openSession, RawFtp, uploadOver } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { listOver, openSession, RawFtp, uploadOver } from '../support/raw-ftp.ts';
 
 /** Modification times clients set (MFMT, MFF, SITE UTIME) and folder dates, over plain FTP and FTPS. */
 describe('modification times', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 
 /**
  * TLS 1.2 offers only AEAD suites with ECDHE (Mozilla's intermediate profile without

@@ -5,9 +5,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { storedBody } from '../helpers/s3-server.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
+import { storedBody } from '../support/s3-server.ts';
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
 

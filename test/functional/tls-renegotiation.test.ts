@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { renegotiate } from '../helpers/tls-renegotiation.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { renegotiate } from '../support/tls-renegotiation.ts';
 
 /**
  * Client-initiated TLS renegotiation costs the server a full handshake each time, on

@@ -6,10 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
-import { startFakeSecretsManager } from '../helpers/secrets-manager-server.ts';
-import { makeCertificate } from '../helpers/tls-fixture.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
+import { startFakeSecretsManager } from '../support/secrets-manager-server.ts';
+import { makeCertificate } from '../support/tls-fixture.ts';
 
 describe('explicit and implicit FTPS', () => {
   let env: TestBridge;

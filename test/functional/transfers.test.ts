@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, readAll, writeAll } from '../helpers/raw-ftp.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_USER, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { RawFtp, uploadOver } from '../helpers/raw-ftp.ts';
+import { DEFAULT_USER, startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { RawFtp, uploadOver } from '../support/raw-ftp.ts';
 import { objectContent } from '../storage/store-fixture.ts';
 
 /**

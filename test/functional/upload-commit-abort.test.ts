@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startProxiedTestBridge } from '../helpers/bridge.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
-import { storedBody } from '../helpers/s3-server.ts';
-import type { S3Operation } from '../helpers/fault-proxy.ts';
+import { startProxiedTestBridge } from '../support/bridge.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { storedBody } from '../support/s3-server.ts';
+import type { S3Operation } from '../support/fault-proxy.ts';
 
 /**
  * An ABOR (or a closed control connection) that lands while the store's commit request

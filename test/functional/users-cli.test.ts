@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
-import { startDynalite, type TestDynamo } from '../helpers/dynalite.ts';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../helpers/secrets-manager-server.ts';
+import { startDynalite, type TestDynamo } from '../support/dynalite.ts';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-server.ts';
 
 /**
  * `ftp-s3-bridge users …` as an operator runs it: the built entry point as a child

@@ -3,8 +3,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, test } from 'node:test';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from '../helpers/bridge.ts';
-import { RawFtp, writeAll } from '../helpers/raw-ftp.ts';
+import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from '../support/bridge.ts';
+import { RawFtp, writeAll } from '../support/raw-ftp.ts';
 
 /**
  * A users reload and the sessions already open: a removed user, a changed password

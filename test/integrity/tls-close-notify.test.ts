@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type SecureVersion } from 'node:tls';
-import { startChildBridge, type ChildBridge } from '../helpers/child-bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { startTestS3, storedBody, type TestS3 } from '../helpers/s3-server.ts';
-import { CLOSE_NOTIFY, openTls13Data, USER_CANCELED, WARNING } from './support/tls13-client.ts';
+import { startChildBridge, type ChildBridge } from '../support/child-bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { startTestS3, storedBody, type TestS3 } from '../support/s3-server.ts';
+import { CLOSE_NOTIFY, openTls13Data, USER_CANCELED, WARNING } from '../support/tls13-client.ts';
 
 /**
  * The end of a PROT P upload (issue 17, 0b): an upload that really ended with the

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { startChildBridge, type ChildBridge } from '../helpers/child-bridge.ts';
-import { RawFtp } from '../helpers/raw-ftp.ts';
-import { pendingMultipartUploads, startTestS3, type TestS3 } from '../helpers/s3-server.ts';
+import { startChildBridge, type ChildBridge } from '../support/child-bridge.ts';
+import { RawFtp } from '../support/raw-ftp.ts';
+import { pendingMultipartUploads, startTestS3, type TestS3 } from '../support/s3-server.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 /**

@@ -14,8 +14,8 @@ import {
   USER,
   type Mode,
   type RunResult,
-} from './support/harness.ts';
-import type { TestBridge } from '../helpers/bridge.ts';
+} from '../support/interop-harness.ts';
+import type { TestBridge } from '../support/bridge.ts';
 
 /**
  * Apache Commons Net, Debian's libcommons-net-java on the JVM of the machine

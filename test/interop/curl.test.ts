@@ -15,7 +15,7 @@ import {
   startInteropBridge,
   type CaseContext,
   type RunResult,
-} from './support/harness.ts';
+} from '../support/interop-harness.ts';
 
 /**
  * curl against the bridge: plain, explicit TLS (`--ssl-reqd` on ftp://) and

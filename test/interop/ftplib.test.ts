@@ -13,8 +13,8 @@ import {
   USER,
   type Mode,
   type RunResult,
-} from './support/harness.ts';
-import type { TestBridge } from '../helpers/bridge.ts';
+} from '../support/interop-harness.ts';
+import type { TestBridge } from '../support/bridge.ts';
 
 /**
  * Python's ftplib (FTP; FTP_TLS with prot_p; the usual implicit-TLS subclass of

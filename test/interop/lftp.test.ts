@@ -18,7 +18,7 @@ import {
   writeTree,
   type CaseContext,
   type RunResult,
-} from './support/harness.ts';
+} from '../support/interop-harness.ts';
 
 /**
  * lftp: plain, explicit TLS (`set ftp:ssl-force true` with `ssl:verify-certificate no`)

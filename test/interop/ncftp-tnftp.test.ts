@@ -12,7 +12,7 @@ import {
   USER,
   type CaseContext,
   type RunResult,
-} from './support/harness.ts';
+} from '../support/interop-harness.ts';
 
 /**
  * NcFTP (the ncftpput / ncftpget / ncftpls tools scripts use, and the interactive

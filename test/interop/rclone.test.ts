@@ -19,7 +19,7 @@ import {
   writeTree,
   type CaseContext,
   type RunResult,
-} from './support/harness.ts';
+} from '../support/interop-harness.ts';
 
 /**
  * rclone's FTP backend, configured only through RCLONE_* environment variables and

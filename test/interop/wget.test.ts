@@ -10,7 +10,7 @@ import {
   s3Put,
   sampleTree,
   type CaseContext,
-} from './support/harness.ts';
+} from '../support/interop-harness.ts';
 
 /**
  * GNU wget: recursive download of a folder (`wget -r ftp://…/folder/`). The folder

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { test } from 'node:test';
-import { REQUIRE_CLIENTS, RESULTS_DIR, RUN_ID } from './support/harness.ts';
-import { collect, renderText, writeMatrix } from './support/matrix.ts';
+import { REQUIRE_CLIENTS, RESULTS_DIR, RUN_ID } from '../support/interop-harness.ts';
+import { collect, renderText, writeMatrix } from '../support/interop-matrix.ts';
 
 /**
  * Runs last (files run in name order, one at a time): merges the results every

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { partnerRuleSentence } from '../../runtime/src/probe/partner-rules.ts';
-import { freePort, startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { startBlackhole, type Blackhole } from '../helpers/blackhole.ts';
-import { outcomes, probe, stepOf } from './support/probe.ts';
-import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder.ts';
+import { freePort, startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
+import { outcomes, probe, stepOf } from '../support/in-process-probe.ts';
+import { startTcpForwarder, type TcpForwarder } from '../support/tcp-forwarder.ts';
 
 const PASSWORD = { FTP_PROBE_PASSWORD: 'wonderland' };
 /** Short, so the timeouts cost little; a dropped SYN is not retried within it, a refusal comes back at once. */

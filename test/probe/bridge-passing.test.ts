@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ProbeReport } from '../../runtime/src/probe/probe-report.ts';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { outcomes, PLAIN_STEPS, probe, stepOf } from './support/probe.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { outcomes, PLAIN_STEPS, probe, stepOf } from '../support/in-process-probe.ts';
 
 const MAIN = fileURLToPath(new URL('../../runtime/dist/main.js', import.meta.url));
 const PASSWORD = { FTP_PROBE_PASSWORD: 'wonderland' };
@@ -103,10 +103,16 @@ describe('probe against the bridge: passing', () => {
     for (const args of [['probe'], ['probe', 'http://example.com/'], ['probe', '--bogus', 'ftp://h/'], ['probe', '--timeout', 'soon', 'ftp://h/'], ['probe', 'ftp://bob@127.0.0.1/']]) {
       const usage = await runMain(args, '');
       assert.equal(usage.status, 2, `${args.join(' ')}: ${usage.stdout}${usage.stderr}`);
-      assert.match(usage.stderr, /^ftp-s3-bridge probe: .+\n\(ftp-s3-bridge probe --help lists the options\)\n$/);
+      assert.match(usage.stderr, /^ftp-s3-bridge probe: .+\n\(node runtime\/dist\/main\.js probe --help lists the options\)\n$/);
     }
     const help = await runMain(['--help'], '');
     assert.match(help.stdout, /probe URL +check an FTP\/FTPS server step by step/);
+    // The probe's usage names the program as the main usage does.
+    const program = /^Usage: (.+?) \[/.exec(help.stdout)?.[1];
+    assert.equal(program, 'node runtime/dist/main.js');
+    const probeHelp = await runMain(['probe', '--help'], '');
+    assert.equal(probeHelp.status, 0);
+    assert.ok(probeHelp.stdout.startsWith(`Usage: ${program} probe [options] URL\n`), probeHelp.stdout);
   });
 });
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { outcomes, probe } from './support/probe.ts';
-import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { outcomes, probe } from '../support/in-process-probe.ts';
+import { startTcpForwarder, type TcpForwarder } from '../support/tcp-forwarder.ts';
 
 describe('probe against the bridge: login and session failures', () => {
   let env: TestBridge;

@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
-import { writeTestCertificate } from './support/certificates.ts';
-import { outcomes, probe, stepOf } from './support/probe.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { writeTestCertificate } from '../support/probe-certificates.ts';
+import { outcomes, probe, stepOf } from '../support/in-process-probe.ts';
 
 const PASSWORD = { FTP_PROBE_PASSWORD: 'wonderland' };
 

@@ -6,7 +6,7 @@ import { addressScope } from '../../runtime/src/probe/address-scope.ts';
 import { partnerRuleSentence } from '../../runtime/src/probe/partner-rules.ts';
 import { parseEpsvReply, parsePasvReply } from '../../runtime/src/probe/passive-reply.ts';
 import { parseProbeTarget, TargetError } from '../../runtime/src/probe/probe-target.ts';
-import { outcomes, probe } from './support/probe.ts';
+import { outcomes, probe } from '../support/in-process-probe.ts';
 
 describe('probe URLs', () => {
   const cases: Array<[string, boolean, Partial<ReturnType<typeof parseProbeTarget>>]> = [

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { ACTIVE_MODE_CLIENT_PORTS, partnerRuleSentence } from '../../runtime/src/probe/partner-rules.ts';
-import { outcomes, probe, stepOf } from './support/probe.ts';
-import { startScriptedServer, type Script, type ScriptedServer } from './support/scripted-ftp-server.ts';
+import { outcomes, probe, stepOf } from '../support/in-process-probe.ts';
+import { startScriptedServer, type Script, type ScriptedServer } from '../support/scripted-ftp-server.ts';
 
 /**
  * What the real bridge cannot be made to do on loopback: a server that accepts EPRT

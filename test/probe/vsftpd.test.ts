@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { partnerRuleSentence } from '../../runtime/src/probe/partner-rules.ts';
-import { writeTestCertificate } from './support/certificates.ts';
-import { outcomes, probe, stepOf } from './support/probe.ts';
-import { findVsftpd, startVsftpd, VSFTPD_REQUIRED, type Vsftpd } from './support/vsftpd.ts';
+import { writeTestCertificate } from '../support/probe-certificates.ts';
+import { outcomes, probe, stepOf } from '../support/in-process-probe.ts';
+import { findVsftpd, startVsftpd, VSFTPD_REQUIRED, type Vsftpd } from '../support/vsftpd.ts';
 
 /**
  * The probe against a server it was not written with: vsftpd from Debian's packages.

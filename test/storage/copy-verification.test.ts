@@ -5,7 +5,7 @@ import { uploadStream } from '../../runtime/src/storage/s3/multipart-upload.ts';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import {
   bytes,
   key,

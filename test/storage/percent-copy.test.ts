@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
-import { TEST_S3_IMPLEMENTATION } from '../helpers/s3-server.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { TEST_S3_IMPLEMENTATION } from '../support/s3-server.ts';
 import {
   bytes,
   key,

@@ -4,7 +4,7 @@ import type { EntryInfo } from '../../runtime/src/storage/object-store.ts';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { copyObjectServerSide } from '../../runtime/src/storage/s3/server-side-copy.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { TEST_S3_KEEPS_CHECKSUMS } from '../helpers/s3-server.ts';
+import { TEST_S3_KEEPS_CHECKSUMS } from '../support/s3-server.ts';
 import {
   PREFIX,
   bytes,

@@ -4,7 +4,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { bytes, key, makeStore, putRaw, sha256, sourceOf, startTestS3, type StoreUnderTest, type TestS3 } from './store-fixture.ts';
 
 /** The S3 client's socket timeout here: a paused body used to fail after this long. */

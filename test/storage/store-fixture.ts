@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { createS3Client } from '../../runtime/src/storage/s3/s3-client.ts';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../runtime/src/storage/s3/s3-object-store.ts';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../helpers/s3-server.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../support/s3-server.ts';
 import type { ChecksumMode } from '../../runtime/src/storage/s3/s3-client.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 

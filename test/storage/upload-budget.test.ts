@@ -6,7 +6,7 @@ import type { UploadBufferUse } from '../../runtime/src/storage/object-store.ts'
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import {
   bytes,
   key,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestBridge, type TestBridge } from '../helpers/bridge.ts';
+import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 
 /**
  * An outside TLS scanner against the bridge on loopback: Debian's testssl.sh on the

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { LoginGuard, type Clock, type LoginGuardOptions } from '../../runtime/src/auth/login-guard.ts';
 import type { LoginResult } from '../../runtime/src/auth/user.ts';
-import { captureLogger } from '../auth/support/capture-logger.ts';
+import { captureLogger } from '../support/capture-logger.ts';
 
 /** A clock that only moves when told to; sleeping moves it forward. */
 class FakeClock implements Clock {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { MAIN } from '../helpers/child-bridge.ts';
-import { main } from '../../runtime/src/main.ts';
+import { MAIN } from '../support/child-bridge.ts';
+import { main } from '../../runtime/src/cli/command-line.ts';
 import { unsupportedNodeVersion } from '../../runtime/src/node-version.ts';
 
 describe('the supported Node.js range (22.11+ and 24.11+, as package.json engines)', () => {

@@ -231,7 +231,7 @@ async function superviseBridge(bridge: ChildProcess, graceSeconds: number): Prom
   return code ?? 1;
 }
 
-/** What the bridge sends over IPC once it listens (main.ts). */
+/** What the bridge sends over IPC once it listens (cli/serve-command.ts). */
 interface ListeningMessage {
   readonly event?: string;
   readonly controlPort?: number;

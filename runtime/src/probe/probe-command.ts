@@ -11,7 +11,9 @@ const DEFAULT_TIMEOUT_SECONDS = 5;
 /** RFC 1635's convention for anonymous logins. */
 const ANONYMOUS_PASSWORD = 'probe@ftp-s3-bridge';
 
-export const PROBE_USAGE = `Usage: ftp-s3-bridge probe [options] URL
+/** The probe's --help; `program` is how the main usage names the program. */
+function probeUsage(program: string): string {
+  return `Usage: ${program} probe [options] URL
 
 Walks the steps an FTP client takes against URL and prints each with its duration:
 TCP connect, greeting, TLS (certificate, verification), FEAT, login, PWD, EPSV and
@@ -41,8 +43,11 @@ other users of this machine can see command lines. Anonymous needs none.
 Exit status: 0 when every step passed (warnings included), 1 when a step failed,
 2 for a usage error.
 `;
+}
 
 export interface ProbeCommandIo {
+  /** How the usage texts name the program (the main usage's name for it). */
+  readonly program: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
@@ -59,11 +64,11 @@ export async function runProbeCommand(argv: readonly string[], io: ProbeCommandI
     parsed = await parseProbeArguments(argv, io);
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof TargetError)) throw error;
-    io.stderr.write(`ftp-s3-bridge probe: ${error.message}\n(ftp-s3-bridge probe --help lists the options)\n`);
+    io.stderr.write(`ftp-s3-bridge probe: ${error.message}\n(${io.program} probe --help lists the options)\n`);
     return 2;
   }
   if (parsed === 'help') {
-    io.stdout.write(PROBE_USAGE);
+    io.stdout.write(probeUsage(io.program));
     return 0;
   }
   const report = await runProbe(parsed.options);

@@ -7,7 +7,7 @@ import type { EntryInfo } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
 import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
-import { DEFAULT_HASH } from './commands/checksum-commands.ts';
+import { DEFAULT_HASH } from './hash-algorithms.ts';
 import { COMMANDS } from './command-table.ts';
 import { DataChannel } from './data-channel.ts';
 import { MLST_FACTS } from './listing-format.ts';
@@ -18,6 +18,17 @@ import { StorageError } from '../storage/storage-error.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
 import { REPLIES, sessionEndReply } from './replies.ts';
+
+/**
+ * A queue of read commands and the pump that runs them one at a time. The session has
+ * two: the ordered lane, and the urgent lane (ABOR, STAT during a transfer).
+ */
+interface CommandLane {
+  readonly queue: CommandLine[];
+  pumping: boolean;
+  /** The ordered lane's command is the one ABOR and shutdown wait for, and a pending close follows it. */
+  readonly ordered: boolean;
+}
 
 interface ActiveTransfer {
   readonly controller: AbortController;
@@ -55,12 +66,11 @@ export class ControlSession implements FtpSession {
   /** This session's own TLS context (own ticket keys): its data connections can resume only its sessions. */
   #tlsContext: SecureContext | undefined;
   readonly #reader = new CommandLineReader();
-  readonly #queue: CommandLine[] = [];
+  /** Commands in the order they came; each waits for the one before it. */
+  readonly #ordered: CommandLane = { queue: [], pumping: false, ordered: true };
   /** Commands the table marks `duringTransfer`, read while a transfer runs: they do not wait for it. */
-  readonly #urgent: CommandLine[] = [];
-  #pumping = false;
-  #urgentPumping = false;
-  /** The line being executed by each queue (a QUIT among them still answers after a half-close). */
+  readonly #urgent: CommandLane = { queue: [], pumping: false, ordered: false };
+  /** The line being executed by each lane (a QUIT among them still answers after a half-close). */
   readonly #current = new Set<CommandLine>();
   /** The client half-closed its side of the control connection. */
   #inputEnded = false;
@@ -221,8 +231,8 @@ export class ControlSession implements FtpSession {
     this.#detach(raw);
     // Whatever followed AUTH in clear text (read or not) was not protected: it is
     // dropped, never executed after the handshake as if it had been (CVE-2011-0411).
-    this.#queue.length = 0;
-    this.#urgent.length = 0;
+    this.#ordered.queue.length = 0;
+    this.#urgent.queue.length = 0;
     this.#reader.clear();
     this.#send(reply(234, 'Proceed with TLS negotiation.'));
     try {
@@ -310,7 +320,7 @@ export class ControlSession implements FtpSession {
 
   #closeAfterCommand(final: Reply): void {
     this.#closingWith ??= final;
-    if (!this.#transfer && !this.#pumping) this.close(this.#closingWith);
+    if (!this.#transfer && !this.#ordered.pumping) this.close(this.#closingWith);
   }
 
   /**
@@ -340,8 +350,8 @@ export class ControlSession implements FtpSession {
     clearTimeout(this.#idleTimer);
     this.#transfer?.controller.abort(new ReplyError(426, 'Control connection closed; transfer aborted.'));
     this.data.close();
-    this.#queue.length = 0;
-    this.#urgent.length = 0;
+    this.#ordered.queue.length = 0;
+    this.#urgent.queue.length = 0;
     this.#socket.end();
     this.#socket.destroySoon();
     setTimeout(() => this.#socket.destroy(), 2000).unref();
@@ -395,12 +405,12 @@ export class ControlSession implements FtpSession {
    */
   #readLines(): void {
     if (this.#closed || this.#upgrading) return;
-    while (this.#queue.length + this.#urgent.length < MAX_QUEUED_COMMANDS) {
+    while (this.#ordered.queue.length + this.#urgent.queue.length < MAX_QUEUED_COMMANDS) {
       const line = this.#reader.next();
       if (line === undefined) break;
       const urgent =
         line.kind === 'line' && this.#transfer !== undefined && COMMANDS.get(parseCommand(line.text).verb)?.duringTransfer;
-      (urgent ? this.#urgent : this.#queue).push(line);
+      (urgent ? this.#urgent : this.#ordered).queue.push(line);
     }
     if (this.#reader.pending) {
       this.#socket.pause();
@@ -411,52 +421,37 @@ export class ControlSession implements FtpSession {
         return;
       }
     }
-    void this.#pump();
-    void this.#pumpUrgent();
+    void this.#pump(this.#ordered);
+    void this.#pump(this.#urgent);
   }
 
   #quitPending(): boolean {
     const isQuit = (line: CommandLine): boolean => line.kind === 'line' && parseCommand(line.text).verb === 'QUIT';
-    return this.#queue.some(isQuit) || [...this.#current].some(isQuit);
+    return this.#ordered.queue.some(isQuit) || [...this.#current].some(isQuit);
   }
 
-  /** Runs queued commands one at a time, each only once the client has read the replies so far. */
-  async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
+  /**
+   * Runs a lane's commands one at a time, each only once the client has read the
+   * replies so far (ABOR and STAT during a transfer are under the same reply bound).
+   */
+  async #pump(lane: CommandLane): Promise<void> {
+    if (lane.pumping) return;
+    lane.pumping = true;
     try {
-      while (this.#queue.length > 0) {
+      while (lane.queue.length > 0) {
         await this.#repliesRead();
-        const line = this.#queue.shift();
-        if (line === undefined || this.#closed) return;
-        this.#executing = this.#run(line);
-        this.#readLines(); // room for one more; the line taken is #current by now
-        await this.#executing;
-        this.#executing = undefined;
-        if (this.#closingWith && !this.#transfer) {
-          this.close(this.#closingWith);
-        }
-      }
-    } finally {
-      this.#pumping = false;
-    }
-  }
-
-  /** ABOR and STAT during a transfer: one at a time too, and under the same reply bound. */
-  async #pumpUrgent(): Promise<void> {
-    if (this.#urgentPumping) return;
-    this.#urgentPumping = true;
-    try {
-      while (this.#urgent.length > 0) {
-        await this.#repliesRead();
-        const line = this.#urgent.shift();
+        const line = lane.queue.shift();
         if (line === undefined || this.#closed) return;
         const running = this.#run(line);
-        this.#readLines();
+        if (lane.ordered) this.#executing = running;
+        this.#readLines(); // room for one more; the line taken is #current by now
         await running;
+        if (!lane.ordered) continue;
+        this.#executing = undefined;
+        if (this.#closingWith && !this.#transfer) this.close(this.#closingWith);
       }
     } finally {
-      this.#urgentPumping = false;
+      lane.pumping = false;
     }
   }
 

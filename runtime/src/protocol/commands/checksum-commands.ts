@@ -3,6 +3,7 @@ import { isStorageError } from '../../storage/storage-error.ts';
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import { hashFeatureLine, hashName } from '../hash-algorithms.ts';
 
 /**
  * Checksums of stored files: HASH (draft-bryan-ftpext-hash, as WinSCP and FileZilla
@@ -11,17 +12,6 @@ import { REPLIES } from '../replies.ts';
  * with the object where it has that one (docs/design.md, "Checksums"), and otherwise
  * reads the file once; every algorithm offered works for every file.
  */
-
-/** IANA "Hash Function Textual Names" as HASH and FEAT spell them. */
-export const HASH_NAMES: ReadonlyArray<readonly [name: string, algorithm: ChecksumAlgorithm]> = [
-  ['SHA-256', 'sha256'],
-  ['SHA-1', 'sha1'],
-  ['MD5', 'md5'],
-  ['CRC32', 'crc32'],
-];
-
-/** The draft wants nothing weaker than SHA-1 by default. */
-export const DEFAULT_HASH: ChecksumAlgorithm = 'sha256';
 
 const X_COMMANDS: ReadonlyArray<readonly [verb: string, algorithm: ChecksumAlgorithm]> = [
   ['XSHA256', 'sha256'],
@@ -61,20 +51,6 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
     feature: () => 'MD5',
   },
 ];
-
-/** "HASH SHA-256*;SHA-1;MD5;CRC32;": every algorithm, '*' on the session's. */
-export function hashFeatureLine(selected: ChecksumAlgorithm): string {
-  return `HASH ${HASH_NAMES.map(([name, algorithm]) => `${name}${algorithm === selected ? '*' : ''};`).join('')}`;
-}
-
-/** OPTS HASH [<name>]: the session's algorithm, or a new one. */
-export function optsHash(session: FtpSession, value: string): void {
-  if (value === '') return session.reply(200, hashName(session.state.hashAlgorithm));
-  const chosen = HASH_NAMES.find(([name]) => name === value.toUpperCase());
-  if (!chosen) throw new ReplyError(501, 'Unknown algorithm, current selection not changed.');
-  session.state.hashAlgorithm = chosen[1];
-  session.reply(200, chosen[0]);
-}
 
 async function hash(session: FtpSession, argument: string): Promise<void> {
   const algorithm = session.state.hashAlgorithm;
@@ -142,8 +118,4 @@ async function checksumOf(
     ms: Date.now() - startedAt,
   });
   return result;
-}
-
-function hashName(algorithm: ChecksumAlgorithm): string {
-  return HASH_NAMES.find(([, value]) => value === algorithm)?.[0] ?? algorithm;
 }

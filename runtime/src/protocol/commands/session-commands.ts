@@ -1,7 +1,7 @@
 import type { LoginFailure } from '../../auth/user.ts';
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
-import { optsHash } from './checksum-commands.ts';
+import { optsHash } from '../hash-algorithms.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
 

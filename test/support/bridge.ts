@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
-import { startBridge, type RunningBridge } from '../../runtime/src/main.ts';
+import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';

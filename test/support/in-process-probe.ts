@@ -1,5 +1,5 @@
-import { runProbeCommand } from '../../../runtime/src/probe/probe-command.ts';
-import { renderReport, type ProbeReport, type StepName } from '../../../runtime/src/probe/probe-report.ts';
+import { runProbeCommand } from '../../runtime/src/probe/probe-command.ts';
+import { renderReport, type ProbeReport, type StepName } from '../../runtime/src/probe/probe-report.ts';
 
 /** One in-process run of `ftp-s3-bridge probe`: exit status, the JSON report, and the text a person would see. */
 export interface ProbeRun {
@@ -13,6 +13,7 @@ export async function probe(args: readonly string[], options: { env?: Record<str
   let stdout = '';
   let stderr = '';
   const status = await runProbeCommand([...args, '--json'], {
+    program: 'node runtime/dist/main.js',
     env: options.env ?? {},
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },

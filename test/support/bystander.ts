@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { RawFtp } from '../../helpers/raw-ftp.ts';
-import { summarize, type LatencySummary } from './figures.ts';
+import { RawFtp } from './raw-ftp.ts';
+import { summarize, type LatencySummary } from './abuse-figures.ts';
 
 /** How long one NOOP may take before the bystander counts the bridge as frozen. */
 const NOOP_TIMEOUT_MS = 30_000;

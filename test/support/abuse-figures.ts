@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
  * The figures each abuse case records, one JSON file per case under results/
  * (git-ignored), and the table zz-figures.test.ts makes of them at the end of a run.
  */
-export const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
+export const RESULTS_DIR = fileURLToPath(new URL('../abuse/results', import.meta.url));
 /** `node --test` runs each file in a child of its own: their parent names the run. */
 export const RUN_ID = String(process.ppid);
 

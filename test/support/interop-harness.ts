@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from '../../helpers/bridge.ts';
+import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from './bridge.ts';
 
 /**
  * Shared machinery of the interoperability suite: one real bridge per test file,
@@ -15,7 +15,7 @@ import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from '.
  * matrix (each test file writes results/<client>.json; zz-matrix.test.ts merges).
  */
 
-export const INTEROP_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+export const INTEROP_DIR = fileURLToPath(new URL('../interop', import.meta.url));
 export const RESULTS_DIR = join(INTEROP_DIR, 'results');
 export const CLIENTS_DIR = join(INTEROP_DIR, 'clients');
 

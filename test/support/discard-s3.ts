@@ -12,7 +12,7 @@
  * rclone or the bridge's MFMT wrote.
  * GET /_bench/stats tells what arrived.
  *
- * Run directly (`node test/helpers/discard-s3.ts`), it prints {"port": N} and serves until
+ * Run directly (`node test/support/discard-s3.ts`), it prints {"port": N} and serves until
  * SIGTERM.
  */
 import { once } from 'node:events';

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MODES, RESULTS_DIR, type CaseResult, type ClientResults, type Mode, type Status } from './harness.ts';
+import { MODES, RESULTS_DIR, type CaseResult, type ClientResults, type Mode, type Status } from './interop-harness.ts';
 
 /** The clients the issue names, in the order the matrix shows them. */
 export const EXPECTED_CLIENTS = ['curl', 'lftp', 'rclone', 'ftplib', 'commons-net', 'wget', 'ncftp', 'tnftp'] as const;

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../../helpers/bridge.ts';
+import { freePort } from './bridge.ts';
 
 /**
  * vsftpd from Debian's packages, started by the test on 127.0.0.1 with a temporary

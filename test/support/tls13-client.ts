@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { recordNonce, trafficKeys, type RecordKeys } from '../../../runtime/src/protocol/tls13-close-notify.ts';
+import { recordNonce, trafficKeys, type RecordKeys } from '../../runtime/src/protocol/tls13-close-notify.ts';
 
 /**
  * A TLS 1.3 data connection whose test can end it the way Java does (a user_canceled

@@ -9,10 +9,10 @@ import {
   startChildBridge,
   type ChildBridge,
   type ChildBridgeUser,
-} from '../../helpers/child-bridge.ts';
-import { startTestS3, type TestS3 } from '../../helpers/s3-server.ts';
+} from './child-bridge.ts';
+import { startTestS3, type TestS3 } from './s3-server.ts';
 import { Bystander } from './bystander.ts';
-import { round, type LatencySummary } from './figures.ts';
+import { round, type LatencySummary } from './abuse-figures.ts';
 
 /**
  * The bridge an abuse case attacks: the built entry point in a child process (so

@@ -1,9 +1,9 @@
-import { startInteropBridge } from './harness.ts';
+import { startInteropBridge } from './interop-harness.ts';
 
 /**
  * Starts the test bridge (real fauxqs S3 behind it) and keeps it running, for
  * reproducing an interop failure by hand with a client's debug flag:
- *   npx node test/interop/support/serve.ts [VAR=value ...]
+ *   npx node test/support/interop-serve.ts [VAR=value ...]
  * Prints the ports and the certificate path; Ctrl-C stops it. With LOG=1, prints
  * the bridge's JSON log lines as they come.
  */

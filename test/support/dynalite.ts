@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-// dynalite ships no types: test/helpers/dynalite-module.d.ts declares its one function.
+// dynalite ships no types: test/support/dynalite-module.d.ts declares its one function.
 import dynaliteServer from 'dynalite';
 
 /**

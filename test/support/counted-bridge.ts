@@ -2,9 +2,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHILD_USER, startChildBridge, type ChildBridgeUser } from '../../helpers/child-bridge.ts';
-import { startFaultProxy, type FaultProxy, type S3Operation } from '../../helpers/fault-proxy.ts';
-import { startTestS3, type TestS3 } from '../../helpers/s3-server.ts';
+import { CHILD_USER, startChildBridge, type ChildBridgeUser } from './child-bridge.ts';
+import { startFaultProxy, type FaultProxy, type S3Operation } from './fault-proxy.ts';
+import { startTestS3, type TestS3 } from './s3-server.ts';
 import type { AbuseBridge } from './abuse-bridge.ts';
 
 /**
