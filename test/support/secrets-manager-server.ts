@@ -23,6 +23,8 @@ export interface FakeSecretsManager {
   failing: boolean;
   /** GetSecretValue requests seen so far. */
   readonly requests: number;
+  /** UpdateSecretVersionStage calls refused because the label had moved (another writer won). */
+  readonly stageConflicts: number;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ type Reply = (status: number, body: unknown, errorType?: string) => void;
 export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   const secrets = new Map<string, Map<string, StoredVersion>>();
   let requests = 0;
+  let stageConflicts = 0;
   const state = { failing: false };
 
   const reply = (response: ServerResponse, status: number, body: unknown, errorType?: string): void => {
@@ -95,6 +98,7 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
       const removeFrom = input['RemoveFromVersionId'] as string | undefined;
       const holder = [...versions].find(([, version]) => version.stages.has(stage))?.[0];
       if (holder !== undefined && holder !== moveTo && holder !== removeFrom) {
+        stageConflicts++;
         return fail(send, 400, 'InvalidParameterException', `The staging label ${stage} is attached to version ${holder}, not to ${removeFrom ?? '(none given)'}.`);
       }
       if (moveTo !== undefined && !versions.has(moveTo)) return fail(send, 400, 'ResourceNotFoundException', 'No such version.');
@@ -157,6 +161,9 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
     },
     get requests() {
       return requests;
+    },
+    get stageConflicts() {
+      return stageConflicts;
     },
     async stop() {
       client.destroy();
