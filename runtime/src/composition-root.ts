@@ -14,7 +14,7 @@ import { createS3Client } from './storage/s3/s3-client.ts';
 import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
-import { newDynamoClient } from './sources/aws-clients.ts';
+import type { UsersTable } from './sources/users-table.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
 
 /**
@@ -86,14 +86,21 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       logger,
     });
 
-    const dynamoClient = config.users.kind === 'table' ? newDynamoClient(config.dynamoEndpoint) : undefined;
-    if (dynamoClient) cleanups.push(() => dynamoClient.destroy());
+    let usersTable: UsersTable | undefined;
+    if (config.users.kind === 'table') {
+      // Loaded only here: a bridge whose users are in a file or secret never loads the DynamoDB SDK.
+      const [{ newDynamoClient }, { UsersTable }] = await Promise.all([import('./sources/aws-clients.ts'), import('./sources/users-table.ts')]);
+      const dynamoClient = newDynamoClient(config.dynamoEndpoint);
+      cleanups.push(() => dynamoClient.destroy());
+      // A local DynamoDB (DYNAMODB_ENDPOINT) gets its table created; on AWS the CDK app owns it.
+      usersTable = new UsersTable({ client: dynamoClient, tableName: config.users.tableName, createIfMissing: config.dynamoEndpoint !== undefined });
+    }
     const usersDocument = new WatchedDocument({
       source: config.users,
       intervalMs: config.reloadIntervalMs,
       logger,
       ...(secretsClient ? { secretsClient } : {}),
-      ...(dynamoClient ? { dynamoClient, createMissingTable: config.dynamoEndpoint !== undefined } : {}),
+      ...(usersTable ? { usersTable } : {}),
     });
     cleanups.push(() => usersDocument.close());
     let authenticator: UserAuthenticator;

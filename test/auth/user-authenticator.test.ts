@@ -67,7 +67,9 @@ async function makeAuthenticator(options: {
     intervalMs: RELOAD_MS,
     logger: captured.logger,
     ...(options.secretsClient === undefined ? {} : { secretsClient: options.secretsClient }),
-    ...(options.dynamoClient === undefined ? {} : { dynamoClient: options.dynamoClient, createMissingTable: true }),
+    ...(options.source.kind === 'table' && options.dynamoClient !== undefined
+      ? { usersTable: new UsersTable({ client: options.dynamoClient, tableName: options.source.tableName }) }
+      : {}),
   });
   documents.push(document);
   // The real clock, with the failure delays recorded.

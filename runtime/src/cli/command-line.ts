@@ -2,7 +2,6 @@ import { configHelp } from '../config.ts';
 import { unsupportedNodeVersion } from '../node-version.ts';
 import { runProbeCommand } from '../probe/probe-command.ts';
 import { hashPasswordCommand } from './hash-password-command.ts';
-import { runUsersCommand } from '../users-cli/users-command.ts';
 import { readPassword } from './read-password.ts';
 import { serve } from './serve-command.ts';
 import type { CommandContext, Subcommand } from './subcommand.ts';
@@ -28,7 +27,11 @@ const usersCommand: Subcommand = {
   name: 'users',
   synopsis: 'SUBCOMMAND',
   listed: { operand: '…', summary: 'add, change, disable and remove partners (users --help for more)' },
-  run: (argv, context) => runUsersCommand(argv, { ...context, stdinIsTerminal: process.stdin.isTTY === true }),
+  // Loaded when asked for: the server's start never loads the stores' SDK clients.
+  run: async (argv, context) => {
+    const { runUsersCommand } = await import('../users-cli/users-command.ts');
+    return await runUsersCommand(argv, { ...context, stdinIsTerminal: process.stdin.isTTY === true });
+  },
 };
 
 const SUBCOMMANDS: readonly Subcommand[] = [usersCommand, hashPasswordCommand, probeCommand];

@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
-import { UsersTable } from './users-table.ts';
+// A type only: the DynamoDB SDK is loaded only by a bridge whose users are in a table.
+import type { UsersTable } from './users-table.ts';
 
 /** Where a reloadable text document (users, TLS credentials) comes from; a table holds users only. */
 export type DocumentSource =
@@ -16,10 +16,8 @@ export interface WatchedDocumentOptions {
   readonly intervalMs: number;
   /** Required when the source is a secret. */
   readonly secretsClient?: SecretsManagerClient;
-  /** Required when the source is a table. */
-  readonly dynamoClient?: DynamoDBClient;
-  /** A table source creates its missing table (a local DynamoDB only; on AWS the CDK app owns it). */
-  readonly createMissingTable?: boolean;
+  /** Required when the source is a table: the table it names. */
+  readonly usersTable?: UsersTable;
   readonly logger: Logger;
 }
 
@@ -54,14 +52,11 @@ export class WatchedDocument {
     if (options.source.kind === 'secret' && options.secretsClient === undefined) {
       throw new TypeError('WatchedDocument: a secret source needs a secretsClient');
     }
-    if (options.source.kind === 'table' && options.dynamoClient === undefined) {
-      throw new TypeError('WatchedDocument: a table source needs a dynamoClient');
+    if (options.source.kind === 'table' && options.usersTable === undefined) {
+      throw new TypeError('WatchedDocument: a table source needs a usersTable');
     }
     if (!(options.intervalMs > 0)) throw new RangeError('WatchedDocument: intervalMs must be greater than 0');
-    this.#table =
-      options.source.kind === 'table' && options.dynamoClient !== undefined
-        ? new UsersTable({ client: options.dynamoClient, tableName: options.source.tableName, createIfMissing: options.createMissingTable ?? false })
-        : undefined;
+    this.#table = options.usersTable;
     this.source = options.source;
     this.#intervalMs = options.intervalMs;
     this.#secretsClient = options.secretsClient;
