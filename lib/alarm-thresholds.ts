@@ -38,6 +38,12 @@ export interface AlarmThresholds {
    * @default 3
    */
   readonly taskStops?: number;
+  /**
+   * Days left on the certificate the tasks serve (the runtime's CertificateDaysLeft):
+   * fewer raise an alarm. Only with TLS.
+   * @default 30
+   */
+  readonly certificateDays?: number;
 }
 
 /** The defaults of AlarmThresholds (the settings table shows the same values). */
@@ -48,6 +54,7 @@ export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = {
   deadLetterMessages: 1,
   memoryPercent: 85,
   taskStops: 3,
+  certificateDays: 30,
 };
 
 /** Minutes a shard-down window is longer than `shardDownMinutes`, so that a flapping (crash-looping) shard still counts. */

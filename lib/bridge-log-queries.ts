@@ -10,7 +10,7 @@ export interface BridgeLogQueriesProps {
 }
 
 /**
- * README's Logs Insights queries (lib/log-queries.ts), saved in CloudWatch Logs as
+ * The Logs Insights queries docs/operations.md shows (lib/log-queries.ts), saved in CloudWatch Logs as
  * `<stack>/<name>` with the bridge's log group selected.
  */
 export class BridgeLogQueries extends Construct {

@@ -39,20 +39,45 @@ export interface BridgeMonitoringProps {
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * Whether the tasks serve TLS: then the certificate-expiry alarm watches CertificateDaysLeft.
+   * @default false
+   */
+  readonly tlsEnabled?: boolean;
 }
 
-/** The metric of failed data connections, one series per `reason` of the log line. */
+/** The metric of failed data connections, one series per `Reason` (the runtime's, docs/metrics.md). */
 export const DATA_CONNECTION_FAILURES = 'DataConnectionFailures';
 
-/** Metrics derived from the runtime's log events. */
+/** The namespace of the runtime's own metrics and of the log metric filters: one per stack. */
+export function metricsNamespace(scope: Construct): string {
+  return `FtpS3Bridge/${Stack.of(scope).stackName}`;
+}
+
+/**
+ * The service-wide totals (no dimension) of the runtime's embedded metrics
+ * (docs/metrics.md), and the two log metric filters that stay.
+ */
 export interface LogMetrics {
+  /** Uploads and downloads completed; listings are not transfers. */
   readonly transfersOk: cloudwatch.Metric;
   readonly transfersFailed: cloudwatch.Metric;
-  readonly bytesTransferred: cloudwatch.Metric;
+  readonly transfersAborted: cloudwatch.Metric;
+  readonly bytesIn: cloudwatch.Metric;
+  readonly bytesOut: cloudwatch.Metric;
+  readonly filesIn: cloudwatch.Metric;
+  readonly filesOut: cloudwatch.Metric;
   readonly loginsOk: cloudwatch.Metric;
   readonly loginsFailed: cloudwatch.Metric;
+  readonly loginsLocked: cloudwatch.Metric;
   readonly storageErrors: cloudwatch.Metric;
   readonly sessionsOpened: cloudwatch.Metric;
+  readonly concurrentSessions: cloudwatch.Metric;
+  readonly tlsHandshakeFailures: cloudwatch.Metric;
+  readonly uploadBufferWaiting: cloudwatch.Metric;
+  /** The least days left of any task's certificate. */
+  readonly certificateDaysLeft: cloudwatch.Metric;
+  readonly uploadEventsFailed: cloudwatch.Metric;
   /** `start-failed`: a task could not start (bad configuration, unreachable secret). */
   readonly startFailures: cloudwatch.Metric;
   /** `users-invalid`: a changed users document was refused; the tasks keep the previous users. */
@@ -94,7 +119,7 @@ export class BridgeMonitoring extends Construct {
       throw new Error('BridgeMonitoring: alarmEmail subscribes to the topic this construct creates; with an existing alarmTopic, subscribe to it there');
     }
     const { failedTransfers, failedLogins } = thresholds;
-    this.namespace = `FtpS3Bridge/${Stack.of(this).stackName}`;
+    this.namespace = metricsNamespace(this);
 
     const filter = (name: string, pattern: logs.IFilterPattern, metricValue = '1'): cloudwatch.Metric =>
       new logs.MetricFilter(this, name, {
@@ -106,18 +131,35 @@ export class BridgeMonitoring extends Construct {
         defaultValue: 0,
       }).metric({ statistic: 'Sum', period: Duration.minutes(5) });
     const event = (name: string) => logs.FilterPattern.stringValue('$.event', '=', name);
-    const outcome = (value: string) => logs.FilterPattern.stringValue('$.outcome', '=', value);
+    // The runtime's embedded metrics, totals over every shard (published without dimensions).
+    const runtime = (metricName: string, statistic = 'Sum') =>
+      new cloudwatch.Metric({ namespace: this.namespace, metricName, statistic, period: Duration.minutes(5) });
     this.metrics = {
-      transfersOk: filter('TransfersOk', logs.FilterPattern.all(event('transfer'), outcome('ok'))),
-      transfersFailed: filter('TransfersFailed', logs.FilterPattern.all(event('transfer'), outcome('failed'))),
-      bytesTransferred: filter('BytesTransferred', logs.FilterPattern.all(event('transfer'), outcome('ok')), '$.bytes'),
-      loginsOk: filter('LoginsOk', logs.FilterPattern.all(event('login'), outcome('ok'))),
-      loginsFailed: filter('LoginsFailed', logs.FilterPattern.all(event('login'), outcome('failed'))),
-      storageErrors: filter('StorageErrors', event('storage-error')),
-      sessionsOpened: filter('SessionsOpened', event('session-open')),
+      transfersOk: runtime('TransfersOk'),
+      transfersFailed: runtime('TransfersFailed'),
+      transfersAborted: runtime('TransfersAborted'),
+      bytesIn: runtime('BytesIn'),
+      bytesOut: runtime('BytesOut'),
+      filesIn: runtime('FilesIn'),
+      filesOut: runtime('FilesOut'),
+      loginsOk: runtime('LoginsOk'),
+      loginsFailed: runtime('LoginsFailed'),
+      loginsLocked: runtime('LoginsLocked'),
+      storageErrors: runtime('StorageErrors'),
+      sessionsOpened: runtime('SessionsOpened'),
+      concurrentSessions: runtime('ConcurrentSessions', 'Maximum'),
+      tlsHandshakeFailures: runtime('TlsHandshakeFailures'),
+      uploadBufferWaiting: runtime('UploadBufferWaiting', 'Maximum'),
+      certificateDaysLeft: runtime('CertificateDaysLeft', 'Minimum'),
+      uploadEventsFailed: runtime('UploadEventsFailed'),
+      // Log metric filters: start-failed comes before a task's metrics start; users-invalid is one line that must not wait.
       startFailures: filter('StartFailures', event('start-failed')),
       usersInvalid: filter('UsersInvalid', event('users-invalid')),
-      dataConnectionFailuresSearch: this.#dataConnectionFailures(props.logGroup, event),
+      dataConnectionFailuresSearch: new cloudwatch.MathExpression({
+        expression: `SEARCH('{${this.namespace},Reason} MetricName="${DATA_CONNECTION_FAILURES}"', 'Sum', 300)`,
+        label: 'failed data connections',
+        period: Duration.minutes(5),
+      }),
     };
 
     if (props.alarmTopic !== undefined) {
@@ -128,7 +170,7 @@ export class BridgeMonitoring extends Construct {
       this.alarmTopic = topic;
     }
     const alarms: cloudwatch.Alarm[] = [];
-    const alarm = (name: string, props: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.Metric }) => {
+    const alarm = (name: string, props: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.Metric | cloudwatch.MathExpression }) => {
       const created = props.metric.createAlarm(this, name, props);
       created.addAlarmAction(new actions.SnsAction(this.alarmTopic));
       created.addOkAction(new actions.SnsAction(this.alarmTopic));
@@ -175,7 +217,7 @@ export class BridgeMonitoring extends Construct {
       });
     }
     alarm('StorageErrorsAlarm', {
-      alarmDescription: 'The bridge logged S3 failures (event=storage-error) in the last 5 minutes',
+      alarmDescription: 'The bridge had S3 failures in the last 5 minutes (metric StorageErrors; the log has event=storage-error with the kind)',
       metric: this.metrics.storageErrors,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -183,7 +225,7 @@ export class BridgeMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm('TransfersFailedAlarm', {
-      alarmDescription: `At least ${failedTransfers} transfers failed in 5 minutes (event=transfer, outcome=failed)`,
+      alarmDescription: `At least ${failedTransfers} uploads or downloads failed in 5 minutes (metric TransfersFailed; listings do not count)`,
       metric: this.metrics.transfersFailed,
       threshold: failedTransfers,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -191,8 +233,13 @@ export class BridgeMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm('LoginsFailedAlarm', {
-      alarmDescription: `At least ${failedLogins} logins failed in 5 minutes (event=login, outcome=failed): password guessing?`,
-      metric: this.metrics.loginsFailed,
+      alarmDescription: `At least ${failedLogins} logins were refused in 5 minutes (metrics LoginsFailed and LoginsLocked): password guessing?`,
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(failed, 0) + FILL(locked, 0)',
+        usingMetrics: { failed: this.metrics.loginsFailed, locked: this.metrics.loginsLocked },
+        label: 'refused logins',
+        period: Duration.minutes(5),
+      }),
       threshold: failedLogins,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -214,6 +261,20 @@ export class BridgeMonitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    if (props.tlsEnabled === true) {
+      alarm('CertificateExpiryAlarm', {
+        alarmDescription:
+          `The certificate the tasks serve has fewer than ${thresholds.certificateDays} days left (metric CertificateDaysLeft): ` +
+          'renew it and put the new one into the TLS secret (docs/certificates.md); the tasks pick it up without a restart',
+        metric: this.metrics.certificateDaysLeft.with({ period: Duration.hours(1) }),
+        threshold: thresholds.certificateDays,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No TLS secret filled yet, or no task running: ShardNNotRunning speaks for those.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
 
     this.taskStopsLogGroup = new logs.LogGroup(this, 'TaskStops', { retention: logs.RetentionDays.THREE_MONTHS });
     this.taskStopsRule = new events.Rule(this, 'TaskStopsRule', {
@@ -284,9 +345,13 @@ export class BridgeMonitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Transfers',
-        left: [this.metrics.transfersOk.with({ label: 'ok' }), this.metrics.transfersFailed.with({ label: 'failed' })],
-        right: [this.metrics.bytesTransferred.with({ label: 'bytes' })],
+        title: 'Transfers (uploads and downloads)',
+        left: [
+          this.metrics.transfersOk.with({ label: 'ok' }),
+          this.metrics.transfersFailed.with({ label: 'failed' }),
+          this.metrics.transfersAborted.with({ label: 'aborted' }),
+        ],
+        right: [this.metrics.bytesIn.with({ label: 'bytes in' }), this.metrics.bytesOut.with({ label: 'bytes out' })],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -295,7 +360,9 @@ export class BridgeMonitoring extends Construct {
           this.metrics.sessionsOpened.with({ label: 'sessions opened' }),
           this.metrics.loginsOk.with({ label: 'logins ok' }),
           this.metrics.loginsFailed.with({ label: 'logins failed' }),
+          this.metrics.loginsLocked.with({ label: 'logins locked out' }),
         ],
+        right: [this.metrics.concurrentSessions.with({ label: 'concurrent sessions (max)' })],
         width: 8,
       }),
       new cloudwatch.GraphWidget({ title: 'Storage errors', left: [this.metrics.storageErrors.with({ label: 'storage errors' })], width: 8 }),
@@ -322,27 +389,6 @@ export class BridgeMonitoring extends Construct {
         height: 8,
       }),
     );
-  }
-
-  /**
-   * One metric filter for both failure events, the log line's `reason` as a dimension.
-   * CloudWatch allows no default value on a filter with dimensions, so a reason that never
-   * happened has no data points (the dashboard's SEARCH shows only the ones that did).
-   */
-  #dataConnectionFailures(logGroup: logs.ILogGroup, event: (name: string) => logs.JsonPattern): cloudwatch.MathExpression {
-    new logs.MetricFilter(this, 'DataConnectionFailures', {
-      logGroup,
-      filterPattern: logs.FilterPattern.any(event('data-connection-timeout'), event('data-connection-failed')),
-      metricNamespace: this.namespace,
-      metricName: DATA_CONNECTION_FAILURES,
-      metricValue: '1',
-      dimensions: { Reason: '$.reason' },
-    });
-    return new cloudwatch.MathExpression({
-      expression: `SEARCH('{${this.namespace},Reason} MetricName="${DATA_CONNECTION_FAILURES}"', 'Sum', 300)`,
-      label: 'failed data connections',
-      period: Duration.minutes(5),
-    });
   }
 }
 

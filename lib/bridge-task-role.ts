@@ -1,4 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -31,6 +32,11 @@ export interface BridgeTaskRoleProps {
    * @default - none (users come from a secret)
    */
   readonly usersTable?: dynamodb.ITable;
+  /**
+   * The EventBridge bus the runtime sends upload events to (events:PutEvents on it alone).
+   * @default - no upload events
+   */
+  readonly eventBus?: events.IEventBus;
 }
 
 /**
@@ -91,6 +97,15 @@ export class BridgeTaskRole extends Construct {
           actions: ['kms:Decrypt'],
           resources: secretKeys.map((key) => key.keyArn),
           conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+    if (props.eventBus !== undefined) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'UploadEvents',
+          actions: ['events:PutEvents'],
+          resources: [props.eventBus.eventBusArn],
         }),
       );
     }

@@ -5,7 +5,7 @@
  * data"): control port, implicit-TLS port and passive range inbound from the allowed
  * client networks, health checks from the load balancer, HTTPS egress to AWS, and
  * active-mode egress to client ports above 1023. The security groups are built from
- * it (bridge-security-groups.ts), the README renders it (firewall-table-markdown.ts), and a
+ * it (bridge-security-groups.ts), docs/deploy.md renders it (firewall-table-markdown.ts), and a
  * test compares the synthesized template with it rule by rule. The rules towards the
  * allowed client networks also say which rule a partner's firewall needs in return
  * (`partner`): the partner page (partner-network-markdown.ts) and the probe's advice

@@ -1,5 +1,5 @@
 /**
- * Renders the firewall table as Markdown for the README, between the markers
+ * Renders the firewall table as Markdown for docs/deploy.md, between the markers
  * `<!-- firewall-table:start -->` and `<!-- firewall-table:end -->`.
  */
 import { firewallTable } from './firewall-rules.ts';
@@ -7,7 +7,7 @@ import type { FirewallPeer, PortRange } from './firewall-rules.ts';
 import { readGeneratedBlock, replaceGeneratedBlock } from './generated-block.ts';
 import type { BridgeSettings } from './settings.ts';
 
-/** Names the README block's markers. */
+/** Names the block's markers. */
 const FIREWALL_BLOCK = 'firewall-table';
 
 const PEER_TEXT: Record<FirewallPeer, string> = {
@@ -28,7 +28,7 @@ export function renderFirewallTable(settings: BridgeSettings): string {
   const lines = [
     `Ports as deployed with the default settings (passive range ${settings.shardCount} shards × ${settings.passivePortsPerShard} ports); ` +
       'the stack derives every rule from the same table (`lib/firewall-rules.ts`) for your settings. ' +
-      'Regenerate this block with `npx node bin/render-firewall-table.ts`.',
+      'Regenerate this block with `npm run docs`.',
     '',
     '| security group | direction | protocol | ports | peer | when | purpose |',
     '|---|---|---|---|---|---|---|',
@@ -39,7 +39,7 @@ export function renderFirewallTable(settings: BridgeSettings): string {
   return lines.join('\n');
 }
 
-/** The firewall block of a document (README.md). */
+/** The firewall block of a document (docs/deploy.md). */
 export function readFirewallBlock(document: string): string {
   return readGeneratedBlock(document, FIREWALL_BLOCK);
 }

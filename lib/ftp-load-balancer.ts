@@ -33,8 +33,10 @@ export interface FtpLoadBalancerProps {
    */
   readonly idleTimeout?: Duration;
   /**
-   * How long a deregistered task keeps its open connections before ECS stops it.
-   * @default Duration.minutes(2)
+   * How long ECS waits, after taking a stopping task out of the target groups, before it
+   * sends SIGTERM. The load balancer sends it no new connection from the start; the task
+   * keeps its open ones, and after SIGTERM ends them itself with 421 (docs/deploys.md).
+   * @default Duration.seconds(10)
    */
   readonly deregistrationDelay?: Duration;
 }
@@ -97,9 +99,9 @@ export class FtpLoadBalancer extends Construct {
     // An internet-facing load balancer can only be created once the internet gateway is attached.
     for (const zone of props.zones) this.loadBalancer.node.addDependency(zone.publicSubnet.internetConnectivityEstablished);
 
-    const deregistrationDelay = props.deregistrationDelay ?? Duration.minutes(2);
-    const targetGroup = (name: string, containerPort: number) =>
-      new elbv2.NetworkTargetGroup(this, `${name}Targets`, {
+    const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(10);
+    const targetGroup = (name: string, containerPort: number) => {
+      const group = new elbv2.NetworkTargetGroup(this, `${name}Targets`, {
         vpc: props.vpc,
         targetType: elbv2.TargetType.IP,
         protocol: elbv2.Protocol.TCP,
@@ -118,6 +120,11 @@ export class FtpLoadBalancer extends Construct {
           unhealthyThresholdCount: 2,
         },
       });
+      // Kept explicit (it is the default): sessions and transfers on a deregistered task go on
+      // through the load balancer until the task itself ends them with 421 (docs/deploys.md).
+      group.setAttribute('deregistration_delay.connection_termination.enabled', 'false');
+      return group;
+    };
     const listeners: elbv2.NetworkListener[] = [];
     const listen = (name: string, port: number, group: elbv2.NetworkTargetGroup) => {
       listeners.push(

@@ -40,7 +40,7 @@ export class FtpS3BridgeStack extends Stack {
     );
     output('PassivePorts', `${ports.passiveRange.from}-${ports.passiveRange.to}`, 'Passive port range partners must be able to reach');
     output('BucketName', bridge.storage.bucket.bucketName, 'Bucket every file lands in');
-    output('ObjectCreatedQueueUrl', bridge.objectCreated.queue.queueUrl, 'SQS queue receiving "Object Created" events for downstream jobs');
+    output('ObjectCreatedQueueUrl', bridge.objectCreated.queue.queueUrl, 'SQS queue receiving S3 "Object Created" events and the bridge upload events for downstream jobs');
     output('ObjectCreatedQueueArn', bridge.objectCreated.queue.queueArn, 'ARN of the object-created queue');
     output('DeadLetterQueueUrl', bridge.objectCreated.deadLetterQueue.queueUrl, 'Dead-letter queue of the object-created queue');
     output('UsersSecretArn', bridge.secrets.usersSecret.secretArn, 'Secret holding the users document: ftp-s3-bridge users … --secret-id it (docs/partners.md)');
@@ -53,5 +53,11 @@ export class FtpS3BridgeStack extends Stack {
     output('LogGroupName', bridge.logGroup.logGroupName, 'CloudWatch Logs group of the FTP tasks');
     output('AlarmTopicArn', bridge.monitoring.alarmTopic.topicArn, 'SNS topic the alarms notify: subscribe to it (bridge:alarmEmail does for one address)');
     output('DashboardName', bridge.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+    output('ClusterName', bridge.cluster.clusterName, 'ECS cluster of the shards');
+    output(
+      'ShardServices',
+      Fn.join(',', bridge.shards.map((shard) => shard.service.serviceName)),
+      'ECS service of each shard, in shard order: roll one at a time with aws ecs update-service --force-new-deployment (docs/deploys.md)',
+    );
   }
 }

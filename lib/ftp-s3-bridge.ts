@@ -3,6 +3,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,7 +16,7 @@ import { Construct } from 'constructs';
 import type { DeploymentEnvironment } from '../runtime/src/container-environment.ts';
 import { BridgeBucket } from './bridge-bucket.ts';
 import { BridgeLogQueries } from './bridge-log-queries.ts';
-import { BridgeMonitoring } from './bridge-monitoring.ts';
+import { BridgeMonitoring, metricsNamespace } from './bridge-monitoring.ts';
 import { BridgeNetwork } from './bridge-network.ts';
 import { BridgeSecrets } from './bridge-secrets.ts';
 import { BridgeSecurityGroups } from './bridge-security-groups.ts';
@@ -37,7 +38,7 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface FtpS3BridgeProps {
   /**
-   * The deployment's settings, as README "Settings" lists them (lib/settings-schema.ts),
+   * The deployment's settings, as docs/deploy.md "Settings" lists them (lib/settings-schema.ts),
    * checked in the constructor against each other and the AWS limits; every problem is
    * reported at once (SettingsError).
    * @default - every setting at its default
@@ -177,7 +178,10 @@ export class FtpS3Bridge extends Construct {
       tlsEnabled,
     });
     this.usersTable = settings.usersStore === 'table' ? new UsersTable(this, 'Users') : undefined;
+    // Upload events go to the account's default bus, where the object-created queue's rule listens.
+    const eventBus = events.EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
     this.taskRole = new BridgeTaskRole(this, 'TaskRole', {
+      eventBus,
       bucket: this.storage.bucket,
       keyPrefix: settings.bucketPrefix,
       kmsKey: this.storage.kmsKey,
@@ -216,6 +220,8 @@ export class FtpS3Bridge extends Construct {
       usersTableName: this.usersTable?.table.tableName,
       tlsSecretId: this.secrets.tlsSecret?.secretArn,
       logLevel: settings.logLevel,
+      metricsNamespace: metricsNamespace(this),
+      uploadEventsBus: eventBus.eventBusName,
       limits: {
         maxConnections: settings.maxConnections,
         maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
@@ -266,6 +272,7 @@ export class FtpS3Bridge extends Construct {
       deadLetterQueue: this.objectCreated.deadLetterQueue,
       alarmTopic: props.alarmTopic ?? (settings.alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn)),
       alarmEmail: settings.alarmEmail,
+      tlsEnabled,
       thresholds: {
         failedTransfers: settings.alarmFailedTransfers,
         failedLogins: settings.alarmFailedLogins,
@@ -273,6 +280,7 @@ export class FtpS3Bridge extends Construct {
         deadLetterMessages: settings.alarmDeadLetterMessages,
         memoryPercent: settings.alarmMemoryPercent,
         taskStops: settings.alarmTaskStops,
+        certificateDays: settings.alarmCertificateDays,
       },
     });
 

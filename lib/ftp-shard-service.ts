@@ -17,6 +17,11 @@ export const STOP_TIMEOUT = Duration.seconds(120);
  */
 export const SHUTDOWN_GRACE_SECONDS = 105;
 
+/** A shard's name: its log stream prefix and its metrics' Shard dimension. */
+export function shardName(shardIndex: number): string {
+  return `shard-${shardIndex + 1}`;
+}
+
 export interface FtpShardServiceProps {
   readonly cluster: ecs.ICluster;
   /** 0-based shard number (names the log stream prefix). */
@@ -99,7 +104,7 @@ export class FtpShardService extends Construct {
       stopTimeout: STOP_TIMEOUT,
       logging: ecs.LogDrivers.awsLogs({
         logGroup: props.logGroup,
-        streamPrefix: `shard-${props.shardIndex + 1}`,
+        streamPrefix: shardName(props.shardIndex),
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
@@ -113,6 +118,7 @@ export class FtpShardService extends Construct {
         passiveAddress: props.passiveAddress,
         shutdownGraceSeconds: SHUTDOWN_GRACE_SECONDS,
         uploadBufferMiB: props.uploadBufferMiB ?? uploadBufferMiBForMemory(props.memoryLimitMiB * 1024 * 1024),
+        metricsShard: shardName(props.shardIndex),
       }),
       portMappings: [
         CONTAINER_PORTS.control,

@@ -1,6 +1,6 @@
 /**
  * A block of a Markdown document that a script renders, between the markers
- * `<!-- NAME:start -->` and `<!-- NAME:end -->` (the README's firewall and settings tables).
+ * `<!-- NAME:start -->` and `<!-- NAME:end -->` (docs/render/generated-docs.ts lists them).
  */
 
 function markers(name: string): { readonly start: string; readonly end: string } {

@@ -1,5 +1,5 @@
 /**
- * Renders the saved Logs Insights queries (lib/log-queries.ts) for README "### Read logs",
+ * Renders the saved Logs Insights queries (lib/log-queries.ts) for docs/operations.md,
  * between the markers `<!-- log-queries:start -->` and `<!-- log-queries:end -->`.
  */
 import { readGeneratedBlock, replaceGeneratedBlock } from './generated-block.ts';

@@ -1,13 +1,13 @@
 /**
  * The CloudWatch Logs Insights queries operators start from: the stack saves each one
- * as a query definition (lib/bridge-log-queries.ts) and README "### Read logs" shows
- * them, rendered from this table (bin/render-log-queries.ts). One source for the text.
+ * as a query definition (lib/bridge-log-queries.ts) and docs/operations.md shows
+ * them, rendered from this table (`npm run docs`). One source for the text.
  */
 
 export interface LogQuery {
   /** Names the saved query (`<stack>/<name>`) and its construct. */
   readonly name: string;
-  /** What it answers; the comment above it in README. */
+  /** What it answers; the comment above it in docs/operations.md. */
   readonly title: string;
   readonly lines: readonly string[];
 }
@@ -25,8 +25,17 @@ export const LOG_QUERIES: readonly LogQuery[] = [
   },
   {
     name: 'bytes-per-hour',
-    title: 'Bytes uploaded and downloaded per hour',
-    lines: ['filter event = "transfer" and outcome = "ok"', '| stats sum(bytes) as bytes by command, bin(1h)'],
+    title: 'Bytes uploaded and downloaded per partner and hour (listings excluded)',
+    lines: ['filter event = "transfer" and activity = "CLOSE"', '| stats sum(bytesIn) as bytesIn, sum(bytesOut) as bytesOut by user, bin(1h)'],
+  },
+  {
+    name: 'audit-trail',
+    title: "A partner's audit trail, as Transfer Family's activity types (CONNECTED, OPEN, CLOSE, DELETE, ...)",
+    lines: [
+      'fields @timestamp, activity, user, clientAddress, path, mode, bytesIn, bytesOut, outcome',
+      '| filter ispresent(activity)',
+      '| sort @timestamp desc',
+    ],
   },
   {
     name: 'storage-errors',

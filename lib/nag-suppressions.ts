@@ -65,7 +65,7 @@ export function addNagSuppressions(bridge: SuppressedBridge): void {
     acknowledge(
       secret,
       'AwsSolutions-SMG4',
-      'Not a rotatable credential: the users document and the TLS certificate are edited by the operator (README: add a partner, rotate the certificate); the runtime re-reads them without restart.',
+      'Not a rotatable credential: the users document and the TLS certificate are edited by the operator (docs/partners.md, docs/certificates.md); the runtime re-reads them without restart.',
     );
   }
   for (const shard of bridge.shards) {

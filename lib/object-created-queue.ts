@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { UPLOAD_COMPLETED, UPLOAD_EVENT_SOURCE, UPLOAD_FAILED } from '../runtime/src/events/upload-event-names.ts';
 
 export interface ObjectCreatedQueueProps {
   readonly bucket: s3.IBucket;
@@ -28,6 +29,8 @@ export class ObjectCreatedQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly rule: events.Rule;
+  /** The runtime's "FTPS Server File Upload Completed/Failed" events into the same queue. */
+  readonly uploadEventsRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: ObjectCreatedQueueProps) {
     super(scope, id);
@@ -58,6 +61,12 @@ export class ObjectCreatedQueue extends Construct {
           ...(prefix === '' ? {} : { object: { key: [{ prefix: `${prefix}/` }] } }),
         },
       },
+      targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+    // On the default bus, where the tasks send them (docs/audit-and-events.md).
+    this.uploadEventsRule = new events.Rule(this, 'UploadEventsRule', {
+      description: 'FTP bridge: uploads finished or failed (with partner, path, size, checksum), for downstream jobs',
+      eventPattern: { source: [UPLOAD_EVENT_SOURCE], detailType: [UPLOAD_COMPLETED, UPLOAD_FAILED] },
       targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
   }

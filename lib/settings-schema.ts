@@ -1,7 +1,7 @@
 /**
  * Every setting of the CDK app, each with its kind of value, its default and its meaning:
  * the one place defaults live. The parser (settings.ts), the type `BridgeSettings` and the
- * README table (bin/render-settings-table.ts) are all made from this table.
+ * reference table in docs/deploy.md (`npm run docs`) are all made from this table.
  */
 import { z } from 'zod';
 import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
@@ -55,10 +55,10 @@ export const RUNTIME_DEFAULTS = {
   ftpDataTimeoutSeconds: 30,
 } as const;
 
-/** One row of the table: the schema that reads the value (defaults included) and what the README says. */
+/** One row of the table: the schema that reads the value (defaults included) and what docs/deploy.md says. */
 interface SettingRow<S extends z.ZodType> {
   readonly schema: S;
-  /** The default as the README shows it. */
+  /** The default as docs/deploy.md shows it. */
   readonly defaultText: string;
   readonly meaning: string;
 }
@@ -227,8 +227,8 @@ export const SETTINGS = {
   ),
   deregistrationDelaySeconds: withDefault(
     checked(wholeNumber({ min: 0, max: 3600 })),
-    120,
-    'how long a stopping task keeps its connections before SIGTERM (then up to 120 s more to finish transfers)',
+    10,
+    'how long ECS waits after taking a stopping task out of the load balancer before SIGTERM; the task then says 421 to idle sessions at once and lets transfers finish for up to 105 s (docs/deploys.md)',
   ),
   hostedZoneId: unsetByDefault(
     optional(matching(/^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')),
@@ -272,6 +272,11 @@ export const SETTINGS = {
     checked(wholeNumber({ min: 1, max: 1000 })),
     DEFAULT_ALARM_THRESHOLDS.taskStops,
     'tasks stopping on their own (exited, failed to start or failed health checks) in 15 minutes that raise an alarm: a crash loop',
+  ),
+  alarmCertificateDays: withDefault(
+    checked(wholeNumber({ min: 1, max: 365 })),
+    DEFAULT_ALARM_THRESHOLDS.certificateDays,
+    'days left on the served TLS certificate below which an alarm is raised (TLS on only; renew and update the secret, docs/certificates.md)',
   ),
   logRetentionDays: withDefault(
     checked(numberIn(LOG_RETENTION_DAYS, `a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)),

@@ -1,5 +1,5 @@
 /**
- * Renders the settings reference (README "### Settings") from the settings table in
+ * Renders the settings reference (docs/deploy.md, "Settings") from the settings table in
  * settings-schema.ts, between the markers `<!-- settings-table:start -->` and
  * `<!-- settings-table:end -->`.
  */
@@ -11,7 +11,7 @@ const SETTINGS_BLOCK = 'settings-table';
 export function renderSettingsTable(): string {
   return [
     'Context keys and their defaults, rendered from `lib/settings-schema.ts` (the one place defaults live; ' +
-      '`lib/settings-rules.ts` holds the rules between settings). Regenerate this block with `npx node bin/render-settings-table.ts`.',
+      '`lib/settings-rules.ts` holds the rules between settings). Regenerate this block with `npm run docs`.',
     '',
     '| setting | default | meaning |',
     '|---|---|---|',
@@ -19,7 +19,7 @@ export function renderSettingsTable(): string {
   ].join('\n');
 }
 
-/** The settings block of a document (README.md). */
+/** The settings block of a document (docs/deploy.md). */
 export function readSettingsBlock(document: string): string {
   return readGeneratedBlock(document, SETTINGS_BLOCK);
 }

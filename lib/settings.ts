@@ -54,7 +54,7 @@ function problemLines(issues: readonly z.core.$ZodIssue[]): string[] {
 function unknownSetting(name: string): string {
   const distance = (known: SettingName) => editDistance(name.toLowerCase(), known.toLowerCase());
   const nearest = [...SETTING_NAMES].sort((a, b) => distance(a) - distance(b))[0]!;
-  const hint = distance(nearest) <= 3 ? `did you mean ${SETTINGS_PREFIX}${nearest}?` : 'the settings are listed in README.md, "Settings"';
+  const hint = distance(nearest) <= 3 ? `did you mean ${SETTINGS_PREFIX}${nearest}?` : 'the settings are listed in docs/deploy.md, "Settings"';
   return `${SETTINGS_PREFIX}${name} is not a setting; ${hint}`;
 }
 

@@ -2,8 +2,9 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { summariseProfileDir, type CpuProfileSummary } from '../cpu-profile.ts';
 import { curlDownload, curlUpload } from '../curl.ts';
-import { cpuFigure, millisecondsFigure, ratioFigure } from '../figures.ts';
-import { compare, interleave, median, timed, variant } from '../measure.ts';
+import { cpuFigure, millisecondsFigure, ratioFigure, type Figure } from '../figures.ts';
+import { lftpDownload, lftpUpload, type LftpOptions } from '../lftp.ts';
+import { compare, interleave, median, timed, variant, type Comparison, type Trial } from '../measure.ts';
 import { writeSmallFiles, writeSyntheticFile, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { BRIDGE_HOME, BRIDGE_PASSWORD, BRIDGE_USER, startBridge, type BridgeProcess } from '../servers/bridge.ts';
 import { perFileSummary, uploadFiles, type FtpEndpoint } from '../ftp-session.ts';
@@ -14,7 +15,10 @@ import { MIB } from '../settings.ts';
 /**
  * The ceiling: the bridge in front of the discard S3 endpoint (S3 costs nothing),
  * beside vsftpd serving local disk (the FTP protocol itself on this machine, with
- * sendfile and no S3 at all). The same runs give TLS (PROT P) beside plain. Then the
+ * sendfile and no S3 at all). The same runs give TLS (PROT P) beside plain, with two
+ * clients: curl starts TLS on the data connection before RETR/STOR, lftp after
+ * the 150 (TLS 1.2 and 1.3), and the bridge runs a download's TLS natively only when it
+ * knows the direction at the handshake (tls-data-connection.ts). Then the
  * bridge is profiled (node --cpu-prof) through one upload and one download, to name
  * what limits it: a large upload, a large download, and small files (where what
  * counts is what one STOR costs). The bridge runs with its default settings (S3_CHECKSUM
@@ -44,6 +48,8 @@ export const ceilingScenario: Scenario = {
       const vsftpd = await startVsftpd({ root: localRoot, work, name: 'local' });
       stops.unshift(() => vsftpd.stop());
       const cpuOf = { bridge: bridge.pid, 'discard S3': discard.pid };
+      const lftp = (tls?: LftpOptions['tls']): LftpOptions => ({ port: bridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD, ...(tls ? { tls } : {}) });
+      const lftpClients = [lftp(), lftp('TLSv1.2'), lftp('TLSv1.3')];
 
       log(`  upload ${mib} MiB x ${settings.repetitions}: bridge plain, bridge TLS, vsftpd local disk`);
       const uploads = await interleave(
@@ -52,6 +58,10 @@ export const ceilingScenario: Scenario = {
           (round) => timed(() => curlUpload(`${bridge.url}/ceiling/up-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
           (round) => timed(() => curlUpload(`${bridge.url}/ceiling/tls-${round}.bin`, file, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
           (round) => timed(() => curlUpload(`${vsftpd.url}/up/up-${round}.bin`, file)),
+          ...lftpClients.map(
+            (client) => (round: number) =>
+              timed(() => lftpUpload(client, `ceiling/lftp-${client.tls ?? 'plain'}-${round}.bin`, file), { memoryOf: bridge.pid, cpuOf }),
+          ),
         ],
         async () => {
           await rm(join(localRoot, 'up'), { recursive: true, force: true });
@@ -64,7 +74,9 @@ export const ceilingScenario: Scenario = {
         () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`), { memoryOf: bridge.pid, cpuOf }),
         () => timed(() => curlDownload(`${bridge.url}/ceiling/source.bin`, { tls: true }), { memoryOf: bridge.pid, cpuOf }),
         () => timed(() => curlDownload(`${vsftpd.url}/source.bin`)),
+        ...lftpClients.map((client) => () => timed(() => lftpDownload(client, 'ceiling/source.bin'), { memoryOf: bridge.pid, cpuOf })),
       ]);
+      const afterThe150 = afterThe150Figures(mib, uploads.slice(3), downloads.slice(3));
       log(`  ${settings.ceilingSmallFiles} small files x ${settings.repetitions}: bridge, vsftpd local disk`);
       const smallFiles = await writeSmallFiles(join(work, 'ceiling-small'), settings.ceilingSmallFiles, 4096);
       const bridgeSession: FtpEndpoint = { port: bridge.port, user: BRIDGE_USER, password: BRIDGE_PASSWORD };
@@ -112,6 +124,7 @@ export const ceilingScenario: Scenario = {
       const tlsUpload = variant('bridge PROT P', uploads[1]!, mib);
       const tlsDownload = variant('bridge PROT P', downloads[1]!, mib);
       const comparisons = [
+          ...afterThe150.comparisons,
           compare({
             id: 'ceiling-upload',
             group: 'ceiling',
@@ -156,13 +169,14 @@ export const ceilingScenario: Scenario = {
             reference: plainDownload,
           }),
         ] as const;
-      const [ceilingUpload, ceilingDownload, , tlsUploadRatio, tlsDownloadRatio] = comparisons;
+      const [ceilingUpload, ceilingDownload, , tlsUploadRatio, tlsDownloadRatio] = comparisons.slice(afterThe150.comparisons.length);
       const perFileMs = median(perFileSeconds.bridge) * 1000;
       const figures = [
-        ratioFigure('tls-download', 'PROT P vs plain, download', tlsDownloadRatio, { min: 0.9, text: '>= 0.9x' }),
-        ratioFigure('tls-upload', 'PROT P vs plain, upload', tlsUploadRatio, { min: 0.9, text: '>= 0.9x' }),
-        ratioFigure('ceiling-upload', 'ceiling vs vsftpd on local disk, discard S3, upload', ceilingUpload, { min: 0.8, text: '>= 0.8x' }),
-        ratioFigure('ceiling-download', 'ceiling vs vsftpd on local disk, discard S3, download', ceilingDownload, { min: 0.6, text: '>= 0.6x' }),
+        ratioFigure('tls-download', 'PROT P vs plain, download (curl: TLS before RETR, 1.3)', tlsDownloadRatio!, { min: 0.9, text: '>= 0.9x' }),
+        ratioFigure('tls-upload', 'PROT P vs plain, upload (curl: TLS before STOR, 1.3)', tlsUploadRatio!, { min: 0.9, text: '>= 0.9x' }),
+        ...afterThe150.figures,
+        ratioFigure('ceiling-upload', 'ceiling vs vsftpd on local disk, discard S3, upload', ceilingUpload!, { min: 0.8, text: '>= 0.8x' }),
+        ratioFigure('ceiling-download', 'ceiling vs vsftpd on local disk, discard S3, download', ceilingDownload!, { min: 0.6, text: '>= 0.6x' }),
         millisecondsFigure(
           'small-file',
           'one small file (4 KiB) on one session, discard S3',
@@ -186,6 +200,45 @@ export const ceilingScenario: Scenario = {
     }
   },
 };
+
+/**
+ * PROT P beside plain for the client that starts TLS after the 150 (lftp), TLS 1.2 and
+ * 1.3, each direction: the trials of plain, TLS 1.2 and TLS 1.3, in that order.
+ */
+function afterThe150Figures(
+  mib: number,
+  uploads: ReadonlyArray<readonly Trial[]>,
+  downloads: ReadonlyArray<readonly Trial[]>,
+): { comparisons: Comparison[]; figures: Figure[] } {
+  const comparisons: Comparison[] = [];
+  const figures: Figure[] = [];
+  for (const [direction, trials] of [
+    ['upload', uploads],
+    ['download', downloads],
+  ] as const) {
+    const plain = variant('lftp plain', trials[0]!, mib);
+    for (const [index, version] of [
+      [1, '1.2'],
+      [2, '1.3'],
+    ] as const) {
+      const tls = variant(`lftp PROT P, TLS ${version}`, trials[index]!, mib);
+      const id = `tls-${direction}-after-150-tls${version.replace('.', '')}`;
+      const comparison = compare({
+        id,
+        group: 'TLS',
+        title: `${direction === 'upload' ? 'Upload' : 'Download'} ${mib} MiB, PROT P (TLS ${version}, after the 150) vs plain`,
+        mib,
+        bridge: tls,
+        reference: plain,
+      });
+      comparisons.push(comparison);
+      figures.push(ratioFigure(id, `PROT P vs plain, ${direction} (lftp: TLS after the 150, ${version})`, comparison, { min: 0.9, text: '>= 0.9x' }));
+      const cpu = cpuFigure(`cpu-${direction}-tls${version.replace('.', '')}-after-150`, `bridge CPU per GiB ${direction}ed, PROT P (lftp, TLS ${version})`, tls);
+      if (cpu !== undefined) figures.push(cpu);
+    }
+  }
+  return { comparisons, figures };
+}
 
 /** Requests of each kind per file, from two snapshots of the discard endpoint's counters around `files` uploads. */
 function perFile(after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>, files: number): string {

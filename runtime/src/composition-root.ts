@@ -1,10 +1,15 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { LoginGuard } from './auth/login-guard.ts';
 import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
+import { withDeadline } from './deadline.ts';
+import { UploadEventPublisher } from './events/upload-event-publisher.ts';
 import { HealthServer } from './health-server.ts';
+import type { LogEventTap } from './metrics/log-event-tap.ts';
+import { RuntimeMetrics } from './metrics/runtime-metrics.ts';
 import { ConnectionLimits } from './protocol/connection-limits.ts';
 import { FtpServer } from './protocol/ftp-server.ts';
 import { PassivePortPool } from './protocol/passive-ports.ts';
@@ -13,6 +18,7 @@ import { UserAllowance } from './protocol/user-allowance.ts';
 import { createS3Client } from './storage/s3/s3-client.ts';
 import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
+import type { ObjectStore } from './storage/object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import type { UsersTable } from './sources/users-table.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
@@ -44,6 +50,15 @@ export interface BridgeDependencies {
    */
   readonly readReleaseMs?: number;
   readonly secretsClient?: SecretsManagerClient;
+  /**
+   * Replaces the S3 store built from the configuration (tests run the protocol on the
+   * memory store); no S3 client is made then.
+   */
+  readonly store?: ObjectStore;
+  /** Replaces the EventBridge client for upload events (tests pass one for a loopback endpoint). */
+  readonly eventBridgeClient?: EventBridgeClient;
+  /** Where the logger hands its events for metrics (tappedLogger); without it, no metrics. */
+  readonly tap?: LogEventTap;
 }
 
 /** S3 connections the pool allows: two per FTP connection the bridge accepts, and some for housekeeping. */
@@ -61,21 +76,22 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     // A download holds its S3 connection while its client reads (20 s at most unread), and an
     // upload may have a part and a copy in flight: a pool smaller than the sessions can
     // need makes the ones past it wait for a socket until the SDK gives up (451).
-    const s3Client = dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) });
-    if (!dependencies.s3Client) cleanups.push(() => s3Client.destroy());
+    const s3Client = dependencies.store ? undefined : (dependencies.s3Client ?? createS3Client(config.s3, { maxSockets: s3SocketsFor(config.maxConnections) }));
+    if (s3Client && !dependencies.s3Client) cleanups.push(() => s3Client.destroy());
     const needsSecrets = config.users.kind === 'secret' || config.tlsCredentials?.kind === 'secret';
     const secretsClient = dependencies.secretsClient ?? (needsSecrets ? new SecretsManagerClient({}) : undefined);
     if (secretsClient && !dependencies.secretsClient) cleanups.push(() => secretsClient.destroy());
 
-    const store = new S3ObjectStore({
-      client: s3Client,
+    const buffers = new UploadBufferPool({
+      capacityBytes: config.uploadBuffer.bytes,
+      shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
+    });
+    const store: ObjectStore = dependencies.store ?? new S3ObjectStore({
+      client: s3Client!,
       bucket: config.s3.bucket,
       prefix: config.s3.prefix,
       partSizeBytes: config.s3.partSizeBytes,
-      buffers: new UploadBufferPool({
-        capacityBytes: config.uploadBuffer.bytes,
-        shareBytes: Math.floor((config.uploadBuffer.bytes * config.uploadBufferSharePercent) / 100),
-      }),
+      buffers,
       uploadStallMs: config.uploadStallMs,
       ...(dependencies.readReleaseMs === undefined ? {} : { readReleaseMs: dependencies.readReleaseMs }),
       renameMaxObjects: config.renameMaxObjects,
@@ -148,6 +164,17 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     });
     cleanups.push(() => passivePorts.close());
 
+    // Upload events (FTP_UPLOAD_EVENTS_BUS, docs/audit-and-events.md).
+    let uploadEvents: UploadEventPublisher | undefined;
+    if (config.uploadEventsBus !== undefined) {
+      const client = dependencies.eventBridgeClient ?? new EventBridgeClient({});
+      if (!dependencies.eventBridgeClient) cleanups.push(() => client.destroy());
+      const publisher = new UploadEventPublisher({ client, eventBusName: config.uploadEventsBus, serverId: config.metrics?.shard ?? 'local', logger });
+      // Runs after the server's shutdown: what the last uploads queued is still sent (bounded).
+      cleanups.push(() => withDeadline(publisher.settled(), UPLOAD_EVENTS_FLUSH_MS, () => undefined));
+      uploadEvents = publisher;
+    }
+
     const server = new FtpServer({
       listenAddress: config.listenAddress,
       controlPort: config.controlPort,
@@ -169,6 +196,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
           readBackBytes: new UserAllowance({ name: 'read-back-bytes', limit: config.readBackBytesPerHour, windowMs: HOUR_MS }),
         },
         logger,
+        ...(uploadEvents === undefined ? {} : { uploadOutcomes: uploadEvents }),
         settings: {
           tlsMode: config.tlsMode,
           activeMode: config.activeMode,
@@ -184,6 +212,30 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     });
     cleanups.push(() => server.shutdown(0));
     const ports = await server.listen();
+
+    // Runtime metrics (FTP_METRICS_NAMESPACE, docs/metrics.md).
+    if (config.metrics !== undefined && dependencies.tap !== undefined) {
+      const metrics = new RuntimeMetrics({
+        ...config.metrics,
+        write: (record) => logger.info({ event: 'metrics', ...record }),
+        gauges: () => {
+          const pool = buffers.stats();
+          return {
+            ConcurrentSessions: server.sessionCount,
+            UploadBufferInUse: pool.inUseBytes,
+            UploadBufferWaiting: pool.waiting,
+            CertificateDaysLeft: tls?.daysLeft(),
+          };
+        },
+      });
+      const unsubscribe = dependencies.tap.subscribe((fields) => metrics.observe(fields));
+      metrics.start();
+      // Runs before the server's own cleanup, after a graceful stop: the last interval's figures are written.
+      cleanups.push(() => {
+        unsubscribe();
+        metrics.close();
+      });
+    }
 
     let healthPort: number | undefined;
     if (config.healthPort > 0) {
@@ -205,7 +257,7 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       healthPort,
       uploadBufferMiB: config.uploadBuffer.bytes / MIB,
       uploadBufferFrom: config.uploadBuffer.source,
-      largestFileGiB: Math.round((store.maxFileBytes / GIB) * 10) / 10,
+      largestFileGiB: Math.round((store.capabilities.maxFileBytes / GIB) * 10) / 10,
     });
     let stopping: Promise<void> | undefined;
     return {
@@ -224,6 +276,9 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     throw error;
   }
 }
+
+/** At stop, how long the upload events still queued may take to reach EventBridge. */
+const UPLOAD_EVENTS_FLUSH_MS = 3000;
 
 /** The window of the per-user allowances (FTP_CHECKSUM_READ_MIB_PER_HOUR, FTP_TIME_CHANGES_PER_HOUR). */
 const HOUR_MS = 3_600_000;

@@ -82,6 +82,10 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly reloadIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Runtime metrics in the embedded metric format; undefined = off. */
+  readonly metrics: { readonly namespace: string; readonly shard: string; readonly intervalMs: number } | undefined;
+  /** EventBridge bus for upload events; undefined = off. */
+  readonly uploadEventsBus: string | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -102,7 +106,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** One row of the variable table, as --help and the README show it. */
+/** One row of the variable table, as --help and docs/configuration.md show it. */
 export interface ConfigVariable {
   readonly name: string;
   /** The default as shown to people: a value, 'unset', 'empty', 'required' or a rule. */
@@ -232,6 +236,25 @@ function secretId(raw: string): string {
   if (!/^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(raw)) {
     throw new ValueProblem(`expected a Secrets Manager secret name or ARN, got ${quoted(raw)}`);
   }
+  return raw;
+}
+
+/** CloudWatch namespaces: 1-255 of letters, digits and . - _ / # : and space, not starting with "AWS/". */
+function metricsNamespace(raw: string): string {
+  if (!/^[A-Za-z0-9.\-_/#: ]{1,255}$/.test(raw) || raw.startsWith('AWS/')) {
+    throw new ValueProblem(`expected a CloudWatch namespace (letters, digits and . - _ / # :, not AWS/...), got ${quoted(raw)}`);
+  }
+  return raw;
+}
+
+function dimensionValue(raw: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) throw new ValueProblem(`expected 1-64 letters, digits, '.', '_' or '-', got ${quoted(raw)}`);
+  return raw;
+}
+
+/** Event bus names and ARNs (EventBridge allows letters, digits and . - _ / in names). */
+function eventBusName(raw: string): string {
+  if (!/^[A-Za-z0-9._\-/:]{1,1600}$/.test(raw)) throw new ValueProblem(`expected an EventBridge bus name or ARN, got ${quoted(raw)}`);
   return raw;
 }
 
@@ -499,6 +522,28 @@ const VARIABLES = {
     description: 'How often the users and TLS sources are checked for changes (decimals allowed; each check of a secret is one API call).',
     parse: seconds({ allowZero: false }),
   }),
+  FTP_METRICS_NAMESPACE: optional({
+    defaultText: 'unset: no metrics',
+    description:
+      'CloudWatch namespace of the runtime metrics (docs/metrics.md), written as embedded-metric-format lines into the log every FTP_METRICS_INTERVAL_SECONDS.',
+    parse: metricsNamespace,
+  }),
+  FTP_METRICS_SHARD: withDefault({
+    value: 'local',
+    description: 'The Shard dimension of every metric (the CDK app sets shard-1, shard-2, ...).',
+    parse: dimensionValue,
+  }),
+  FTP_METRICS_INTERVAL_SECONDS: withDefault({
+    value: '60',
+    description: 'How often the metric lines are written (one set per interval).',
+    parse: seconds({ allowZero: false }),
+  }),
+  FTP_UPLOAD_EVENTS_BUS: optional({
+    defaultText: 'unset: no upload events',
+    description:
+      'EventBridge bus name or ARN that gets an "FTPS Server File Upload Completed" or "...Failed" event per upload (docs/audit-and-events.md); sent in the background, never delaying the reply.',
+    parse: eventBusName,
+  }),
   LOG_LEVEL: withDefault({
     value: 'info',
     description: `Log level: ${LOG_LEVELS.join('|')}. Logs are JSON lines on stdout.`,
@@ -674,5 +719,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
     shutdownGraceMs: values.FTP_SHUTDOWN_GRACE_SECONDS,
     reloadIntervalMs: values.FTP_RELOAD_SECONDS,
     logLevel: values.LOG_LEVEL,
+    metrics:
+      values.FTP_METRICS_NAMESPACE === undefined
+        ? undefined
+        : { namespace: values.FTP_METRICS_NAMESPACE, shard: values.FTP_METRICS_SHARD, intervalMs: values.FTP_METRICS_INTERVAL_SECONDS },
+    uploadEventsBus: values.FTP_UPLOAD_EVENTS_BUS,
   };
 }

@@ -85,6 +85,10 @@ export interface DeploymentEnvironment {
   readonly tlsSecretId: string | undefined;
   readonly logLevel: LogLevel;
   readonly limits?: RuntimeLimits;
+  /** FTP_METRICS_NAMESPACE: where the runtime's embedded metrics go. @default - no metrics */
+  readonly metricsNamespace?: string;
+  /** FTP_UPLOAD_EVENTS_BUS: the EventBridge bus of the upload events. @default - no upload events */
+  readonly uploadEventsBus?: string;
 }
 
 /** What is particular to one shard's container. */
@@ -94,6 +98,8 @@ export interface ShardEnvironment {
   readonly passiveAddress: string;
   readonly shutdownGraceSeconds: number;
   readonly uploadBufferMiB: number;
+  /** FTP_METRICS_SHARD: the Shard dimension (shard-1, ...). */
+  readonly metricsShard?: string;
 }
 
 /** Every variable containerEnvironment may write; config.ts checks at compile time that it reads each one. */
@@ -118,6 +124,9 @@ export const CONTAINER_VARIABLES = [
   'FTP_IDLE_TIMEOUT_SECONDS',
   'FTP_LOGIN_TIMEOUT_SECONDS',
   'FTP_DATA_TIMEOUT_SECONDS',
+  'FTP_METRICS_NAMESPACE',
+  'FTP_METRICS_SHARD',
+  'FTP_UPLOAD_EVENTS_BUS',
 ] as const;
 export type ContainerVariable = (typeof CONTAINER_VARIABLES)[number];
 
@@ -148,5 +157,8 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     ...limit('FTP_IDLE_TIMEOUT_SECONDS', limits.idleTimeoutSeconds),
     ...limit('FTP_LOGIN_TIMEOUT_SECONDS', limits.loginTimeoutSeconds),
     ...limit('FTP_DATA_TIMEOUT_SECONDS', limits.dataTimeoutSeconds),
+    ...(deployment.metricsNamespace === undefined ? {} : { FTP_METRICS_NAMESPACE: deployment.metricsNamespace }),
+    ...(shard.metricsShard === undefined ? {} : { FTP_METRICS_SHARD: shard.metricsShard }),
+    ...(deployment.uploadEventsBus === undefined ? {} : { FTP_UPLOAD_EVENTS_BUS: deployment.uploadEventsBus }),
   };
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pendingMultipartUploads } from '../support/s3-server.ts';
 import { RawFtp, uploadOver } from '../support/raw-ftp.ts';
-import { objectContent } from '../storage/store-fixture.ts';
+import { objectContent } from '../support/store-fixture.ts';
 import { AttackWatch, startAbuseBridge, type AbuseBridge } from '../support/abuse-bridge.ts';
 import { cpuSeconds } from '../support/cpu-seconds.ts';
 import { recordCase, round } from '../support/abuse-figures.ts';

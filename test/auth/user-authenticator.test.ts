@@ -16,7 +16,7 @@ import { captureLogger, type CapturedLogger } from '../support/capture-logger.ts
 import { startFakeSecretsManager } from '../support/secrets-manager-server.ts';
 import { startDynalite } from '../support/dynalite.ts';
 import { UsersTable } from '../../runtime/src/sources/users-table.ts';
-import { waitFor } from '../support/wait-for.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const DELAY_MS = 200;
 const RELOAD_MS = 20;
@@ -162,7 +162,7 @@ describe('UserAuthenticator', () => {
     assert.deepEqual(await login(PASSWORDS.acme), { ok: false, reason: 'locked-out' });
     assert.ok(performance.now() - started >= DELAY_MS - 5, 'locked-out answers also wait');
     assert.equal((await login(PASSWORDS.acme, '192.0.2.51')).ok, true, 'other addresses are fine');
-    assert.ok(captured.entries.some((entry) => entry['level'] === 40 && entry['clientAddress'] === '192.0.2.50'));
+    assert.ok(captured.lines.some((entry) => entry['level'] === 40 && entry['clientAddress'] === '192.0.2.50'));
   });
 
   test('reloads a users file changed on disk; an invalid file keeps the previous users', async () => {
@@ -174,10 +174,10 @@ describe('UserAuthenticator', () => {
 
     // gamma added, acme removed.
     await writeFile(path, usersJson([{ username: 'gamma', passwordHash: hashes.gamma, home: 'g' }]));
-    await waitFor(() => captured.entries.some((entry) => entry['msg'] === 'users reloaded'), { what: 'the reload' });
+    await waitUntil('the reload', () => captured.lines.some((entry) => entry['msg'] === 'users reloaded'), { intervalMs: 10 });
     assert.equal((await login('gamma')).ok, true);
     assert.equal((await login('acme')).ok, false);
-    const reloaded = captured.entries.find((entry) => entry['msg'] === 'users reloaded');
+    const reloaded = captured.lines.find((entry) => entry['msg'] === 'users reloaded');
     assert.equal(reloaded?.['users'], 1);
     assert.equal(reloaded?.['added'], 1);
     assert.equal(reloaded?.['removed'], 1);
@@ -186,15 +186,15 @@ describe('UserAuthenticator', () => {
     await writeFile(path, usersJson([{ username: 'gamma', passwordHash: hashes.gamma, home: '../escape' }]));
     // writeFile is not atomic: a poll may first see the file half written (not valid JSON yet).
     const homeProblem = (entry: Record<string, unknown>): boolean => entry['level'] === 50 && /users\[0\] "gamma"\.home/.test(String(entry['problem']));
-    await waitFor(() => captured.entries.some(homeProblem), { what: 'the error' });
-    const error = captured.entries.find(homeProblem);
+    await waitUntil('the error', () => captured.lines.some(homeProblem), { intervalMs: 10 });
+    const error = captured.lines.find(homeProblem);
     assert.equal(error?.['msg'], 'users document is invalid; keeping the previous users');
     assert.equal(authenticator.userCount, 1);
     assert.equal((await login('gamma')).ok, true);
 
     // Fixed again.
     await writeFile(path, usersJson([ACME(), { username: 'gamma', passwordHash: hashes.gamma, home: 'g' }]));
-    await waitFor(() => authenticator.userCount === 2, { what: 'the second reload' });
+    await waitUntil('the second reload', () => authenticator.userCount === 2, { intervalMs: 10 });
     assert.equal((await login('acme')).ok, true);
 
     // Nothing secret in the logs.
@@ -229,7 +229,7 @@ describe('UserAuthenticator', () => {
       const { authenticator } = await makeAuthenticator({ source: { kind: 'secret', secretId: 'ftp/users' }, secretsClient: secrets.client });
       assert.equal((await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' })).ok, true);
       secrets.putSecret('ftp/users', { string: usersJson([ACME(), BETA()]) });
-      await waitFor(() => authenticator.userCount === 2, { what: 'the new secret version' });
+      await waitUntil('the new secret version', () => authenticator.userCount === 2, { intervalMs: 10 });
 
       secrets.putSecret('ftp/bad', { string: 'not json' });
       await assert.rejects(
@@ -285,7 +285,7 @@ describe('UserAuthenticator', () => {
     const login = (password: string) => authenticator.login({ username: 'acme', password, clientAddress: '192.0.2.1' });
     assert.ok((await login(PASSWORDS.acme)).ok);
     await writeFile(path, usersJson([{ ...ACME(), passwordHash: hashes.gamma }]));
-    await waitFor(() => captured.text().includes('users reloaded'), { what: 'the reload' });
+    await waitUntil('the reload', () => captured.text().includes('users reloaded'), { intervalMs: 10 });
     assert.deepEqual(await login(PASSWORDS.acme), { ok: false, reason: 'bad-credentials' });
     assert.ok((await login(PASSWORDS.gamma)).ok);
   });
@@ -426,7 +426,7 @@ describe('UserAuthenticator: disabled and expiring accounts, limits', () => {
     const called = await new Promise<number>((resolve) => authenticator.onUsersChanged(() => resolve(Date.now())));
     assert.ok(called >= expiresAtMs && called - expiresAtMs < 100, `called ${called - expiresAtMs} ms after the expiry`);
     assert.deepEqual(authenticator.review(session), { action: 'end', reason: 'expired', when: 'now' });
-    assert.ok(captured.entries.some((entry) => entry['event'] === 'users-expired'));
+    assert.ok(captured.lines.some((entry) => entry['event'] === 'users-expired'));
     authenticator.close();
   });
 
@@ -435,7 +435,7 @@ describe('UserAuthenticator: disabled and expiring accounts, limits', () => {
     await writeFile(path, JSON.stringify({ version: 2, users: [{ ...ACME(), geoFence: ['EU'] }] }));
     const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
     assert.equal(authenticator.userCount, 1);
-    assert.ok(captured.entries.some((entry) => entry['event'] === 'users-field-ignored' && /geoFence/.test(String(entry['problem']))));
+    assert.ok(captured.lines.some((entry) => entry['event'] === 'users-field-ignored' && /geoFence/.test(String(entry['problem']))));
     authenticator.close();
   });
 });
@@ -455,13 +455,13 @@ describe('UserAuthenticator: users from a DynamoDB table', () => {
       authenticator.onUsersChanged(() => changed++);
       const started = performance.now();
       await table.change('acme', () => ({ ...ACME(), disabled: true }));
-      await waitFor(() => changed > 0, { what: 'the table change' });
+      await waitUntil('the table change', () => changed > 0);
       assert.ok(performance.now() - started < 2000);
       assert.deepEqual(authenticator.review({ user: login.user, clientAddress: '192.0.2.1' }), { action: 'end', reason: 'disabled', when: 'now' });
       // An unchanged table is not a change: the scan's text is compared.
-      const reloads = captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length;
+      const reloads = captured.lines.filter((entry) => entry['event'] === 'users-reloaded').length;
       await new Promise((resolve) => setTimeout(resolve, RELOAD_MS * 5));
-      assert.equal(captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length, reloads);
+      assert.equal(captured.lines.filter((entry) => entry['event'] === 'users-reloaded').length, reloads);
       authenticator.close();
     } finally {
       for (const document of documents.splice(0)) document.close();
@@ -485,9 +485,9 @@ describe('UserAuthenticator review of open sessions after a reload', () => {
     const beta = await login('beta');
     const gamma = await login('gamma');
     const reload = async (users: unknown[]) => {
-      const before = captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length;
+      const before = captured.lines.filter((entry) => entry['event'] === 'users-reloaded').length;
       await writeFile(path, usersJson(users));
-      await waitFor(() => captured.entries.filter((entry) => entry['event'] === 'users-reloaded').length > before, { what: 'the reload' });
+      await waitUntil('the reload', () => captured.lines.filter((entry) => entry['event'] === 'users-reloaded').length > before, { intervalMs: 10 });
     };
 
     // The same users in another order: no change for anyone, no review asked for.

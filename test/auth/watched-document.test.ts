@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { WatchedDocument } from '../../runtime/src/sources/watched-document.ts';
 import { captureLogger } from '../support/capture-logger.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-server.ts';
-import { waitFor } from '../support/wait-for.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const INTERVAL_MS = 20;
 /** Long enough for several re-checks. */
@@ -45,12 +45,12 @@ describe('WatchedDocument: file', () => {
     assert.deepEqual(seen, [], 'no change, no call');
 
     await writeFile(path, 'two, longer');
-    await waitFor(() => seen.length === 1, { what: 'the first change' });
+    await waitUntil('the first change', () => seen.length === 1, { intervalMs: 10 });
     assert.deepEqual(seen, ['two, longer']);
 
     // Same size, new content (mtime differs).
     await writeFile(path, 'six, longer');
-    await waitFor(() => seen.length === 2, { what: 'a same-size change' });
+    await waitUntil('a same-size change', () => seen.length === 2, { intervalMs: 10 });
 
     // Touched but unchanged: no call.
     const later = new Date(Date.now() + 5000);
@@ -61,7 +61,7 @@ describe('WatchedDocument: file', () => {
     // Replaced atomically by rename, as config management tools do.
     await writeFile(join(dir, 'users.json.tmp'), 'three');
     await rename(join(dir, 'users.json.tmp'), path);
-    await waitFor(() => seen.length === 3, { what: 'the renamed-in file' });
+    await waitUntil('the renamed-in file', () => seen.length === 3, { intervalMs: 10 });
     assert.deepEqual(seen, ['two, longer', 'six, longer', 'three']);
   });
 
@@ -76,7 +76,7 @@ describe('WatchedDocument: file', () => {
 
     await unlink(path);
     await sleep(A_FEW_CHECKS_MS);
-    const errors = captured.entries.filter((entry) => entry['level'] === 50);
+    const errors = captured.lines.filter((entry) => entry['level'] === 50);
     assert.equal(errors.length, 1, 'one error, not one per check');
     assert.equal(errors[0]?.['msg'], 'document re-check failed; keeping the last good content');
     assert.deepEqual(errors[0]?.['document'], { file: path });
@@ -84,9 +84,9 @@ describe('WatchedDocument: file', () => {
     assert.deepEqual(seen, []);
 
     await writeFile(path, 'second');
-    await waitFor(() => seen.length === 1, { what: 'the recreated file' });
+    await waitUntil('the recreated file', () => seen.length === 1, { intervalMs: 10 });
     assert.deepEqual(seen, ['second']);
-    assert.ok(captured.entries.some((entry) => entry['msg'] === 'document readable again'));
+    assert.ok(captured.lines.some((entry) => entry['msg'] === 'document readable again'));
   });
 
   test('a failing onChange is logged and not retried for the same content', async () => {
@@ -101,10 +101,10 @@ describe('WatchedDocument: file', () => {
       throw new Error('handler refused');
     });
     await writeFile(path, 'b');
-    await waitFor(() => calls === 1, { what: 'the handler' });
+    await waitUntil('the handler', () => calls === 1, { intervalMs: 10 });
     await sleep(A_FEW_CHECKS_MS);
     assert.equal(calls, 1);
-    assert.ok(captured.entries.some((entry) => entry['msg'] === 'handling the changed document failed'));
+    assert.ok(captured.lines.some((entry) => entry['msg'] === 'handling the changed document failed'));
   });
 
   test('read() of a missing file or a directory rejects', async () => {
@@ -171,7 +171,7 @@ describe('WatchedDocument: Secrets Manager secret', () => {
     assert.deepEqual(seen, []);
 
     secrets.putSecret('ftp/users', { string: '{"users":[1]}' });
-    await waitFor(() => seen.length === 1, { what: 'the new version' });
+    await waitUntil('the new version', () => seen.length === 1, { intervalMs: 10 });
     assert.deepEqual(seen, ['{"users":[1]}']);
 
     // A new version with the same content is not a change.
@@ -200,16 +200,16 @@ describe('WatchedDocument: Secrets Manager secret', () => {
     secrets.failing = true;
     try {
       const failedBefore = secrets.requests;
-      await waitFor(() => secrets.requests >= failedBefore + 3, { what: 'failing checks' });
-      assert.equal(captured.entries.filter((entry) => entry['level'] === 50).length, 1);
+      await waitUntil('failing checks', () => secrets.requests >= failedBefore + 3, { intervalMs: 10 });
+      assert.equal(captured.lines.filter((entry) => entry['level'] === 50).length, 1);
       assert.deepEqual(seen, []);
       secrets.putSecret('ftp/flaky', { string: 'v2' });
     } finally {
       secrets.failing = false;
     }
-    await waitFor(() => seen.length === 1, { what: 'v2 after recovery' });
+    await waitUntil('v2 after recovery', () => seen.length === 1, { intervalMs: 10 });
     assert.deepEqual(seen, ['v2']);
-    assert.ok(captured.entries.some((entry) => entry['msg'] === 'document readable again'));
+    assert.ok(captured.lines.some((entry) => entry['msg'] === 'document readable again'));
   });
 
   test('close() stops the requests', async () => {

@@ -12,6 +12,7 @@ import { freePort, randomPassiveStart } from '../support/bridge.ts';
 import { startChildBridge } from '../support/child-bridge.ts';
 import { RawFtp } from '../support/raw-ftp.ts';
 import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS } from '../support/s3-server.ts';
+import { skipWithout } from '../support/required-tool.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -126,7 +127,7 @@ async function curl(args: string[], input = ''): Promise<{ code: number | null; 
 }
 
 describe('the container entry point with production dependencies only', () => {
-  test('installs with npm ci --omit=dev, serves curl, logs JSON lines, stops cleanly on SIGTERM', async (t) => {
+  test('installs with npm ci --omit=dev, serves curl, logs JSON lines, stops cleanly on SIGTERM', { skip: skipWithout('curl') }, async (t) => {
     const app = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-image-'));
     const s3 = await startTestS3();
     t.after(async () => {

@@ -22,7 +22,7 @@ function passiveRange(env: TestBridge): string {
 describe('a data connection that fails says why', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge({ env: { FTP_DATA_TIMEOUT_SECONDS: '1', FTP_ACTIVE_MODE: 'on' } });
+    env = await startTestBridge({ storage: 'memory', env: { FTP_DATA_TIMEOUT_SECONDS: '1', FTP_ACTIVE_MODE: 'on' } });
   });
   after(() => env.stop());
 

@@ -9,6 +9,7 @@ describe('IPv6', () => {
   let env: TestBridge;
   before(async () => {
     env = await startTestBridge({
+      storage: 'memory',
       env: { FTP_LISTEN_ADDRESS: '::1', FTP_ACTIVE_MODE: 'on', FTP_LOCKOUT_FAILURES: '100' },
       users: [
         { username: 'alice', password: 'wonderland' },

@@ -10,6 +10,7 @@ describe('login', () => {
   let env: TestBridge;
   before(async () => {
     env = await startTestBridge({
+      storage: 'memory',
       users: [DEFAULT_USER, { username: 'fenced', password: 'secret', allowFrom: ['203.0.113.0/24'] }],
       env: { FTP_LOCKOUT_FAILURES: '100', FTP_LOGIN_FAILURE_DELAY_MS: '200' },
     });
@@ -101,7 +102,7 @@ describe('login', () => {
 
 describe('lockout and login timeout', () => {
   test('repeated failures from one address lock it out, even with the right password', async () => {
-    const env = await startTestBridge({ env: { FTP_LOCKOUT_FAILURES: '3', FTP_LOCKOUT_SECONDS: '60' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_LOCKOUT_FAILURES: '3', FTP_LOCKOUT_SECONDS: '60' } });
     try {
       const ftp = await RawFtp.connect(env.port);
       await ftp.expect(220);
@@ -121,6 +122,7 @@ describe('lockout and login timeout', () => {
 
   test('a success as another user does not erase the failures: 4 guesses at bob, then a login as alice, twice, is a lockout', async () => {
     const env = await startTestBridge({
+      storage: 'memory',
       users: [DEFAULT_USER, { username: 'bob', password: 'builder' }],
       env: { FTP_LOCKOUT_FAILURES: '5', FTP_LOCKOUT_SECONDS: '900' },
     });
@@ -147,7 +149,7 @@ describe('lockout and login timeout', () => {
   });
 
   test('a wrong password for a known user and any password for an unknown one: same reply, same time', async () => {
-    const env = await startTestBridge({ env: { FTP_LOCKOUT_FAILURES: '0', FTP_LOGIN_FAILURE_DELAY_MS: '300' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_LOCKOUT_FAILURES: '0', FTP_LOGIN_FAILURE_DELAY_MS: '300' } });
     try {
       const ftp = await RawFtp.connect(env.port);
       await ftp.expect(220);
@@ -171,7 +173,7 @@ describe('lockout and login timeout', () => {
   });
 
   test('a connection that does not log in in time gets 421 and is closed', async () => {
-    const env = await startTestBridge({ env: { FTP_LOGIN_TIMEOUT_SECONDS: '0.3' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_LOGIN_TIMEOUT_SECONDS: '0.3' } });
     try {
       const ftp = await RawFtp.connect(env.port);
       await ftp.expect(220);
@@ -187,7 +189,7 @@ describe('lockout and login timeout', () => {
   });
 
   test('an idle control connection gets 421 after the idle timeout', async () => {
-    const env = await startTestBridge({ env: { FTP_IDLE_TIMEOUT_SECONDS: '0.3' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_IDLE_TIMEOUT_SECONDS: '0.3' } });
     try {
       const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
       const closing = await ftp.read(3000);
@@ -200,7 +202,7 @@ describe('lockout and login timeout', () => {
   });
 
   test('a password check whose client has gone is dropped: no login after the session closed', async () => {
-    const env = await startTestBridge();
+    const env = await startTestBridge({ storage: 'memory' });
     try {
       // A hash as slow as a real one, so checks queue up behind each other.
       const passwordHash = await hashPassword('patience', { parameters: { logN: 14, r: 8, p: 1 } });

@@ -14,7 +14,7 @@ import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 describe('connections to passive ports from addresses without a reservation', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge();
+    env = await startTestBridge({ storage: 'memory' });
   });
   after(() => env.stop());
 

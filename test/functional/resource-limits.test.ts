@@ -31,7 +31,7 @@ async function noopLatencyMs(ftp: RawFtp): Promise<number> {
 describe('a client that sends commands but never reads the replies', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge();
+    env = await startTestBridge({ storage: 'memory' });
   });
   after(() => env.stop());
 
@@ -80,7 +80,7 @@ describe('a client that sends commands but never reads the replies', () => {
 
 describe('idle timeout', () => {
   test('a partial command line does not keep an idle session alive', async () => {
-    const env = await startTestBridge({ env: { FTP_IDLE_TIMEOUT_SECONDS: '1' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_IDLE_TIMEOUT_SECONDS: '1' } });
     try {
       const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
       const started = Date.now();
@@ -102,7 +102,7 @@ describe('idle timeout', () => {
 
 describe('connection limits count every socket', () => {
   test('implicit-TLS handshakes in progress count against FTP_MAX_CONNECTIONS, and time out', async () => {
-    const env = await startTestBridge({ env: { FTP_MAX_CONNECTIONS: '3', FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '1' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_MAX_CONNECTIONS: '3', FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS: '1' } });
     try {
       // A TLS record's first byte, then nothing: a handshake that never finishes.
       const stalled = await Promise.all(Array.from({ length: 3 }, () => connectRaw(env.implicitPort)));
@@ -127,7 +127,7 @@ describe('connection limits count every socket', () => {
   });
 
   test('one address cannot take every slot: FTP_MAX_CONNECTIONS_PER_ADDRESS, data connections included', async () => {
-    const env = await startTestBridge({ env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '2' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_MAX_CONNECTIONS_PER_ADDRESS: '2' } });
     try {
       const first = await RawFtp.login(env.port, 'alice', 'wonderland', { localAddress: '127.0.0.2' });
       const data = await first.passive();
@@ -158,7 +158,7 @@ describe('connection limits count every socket', () => {
 describe('the implicit-TLS port and plain FTP clients', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge();
+    env = await startTestBridge({ storage: 'memory' });
   });
   after(() => env.stop());
 

@@ -15,7 +15,7 @@ const CBC = ['ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-EC
 describe('TLS 1.2 cipher suites', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge();
+    env = await startTestBridge({ storage: 'memory' });
   });
   after(() => env.stop());
 

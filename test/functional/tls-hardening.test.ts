@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 import { RawFtp, readAll, writeAll } from '../support/raw-ftp.ts';
 import { storedBody } from '../support/s3-server.ts';
+import { skipWithout } from '../support/required-tool.ts';
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
@@ -131,7 +132,7 @@ describe('PROT P data connections must resume their control connection\'s TLS se
     await Promise.all([victim.close(), attacker.close()]);
   });
 
-  test('Python ftplib as shipped (no session reuse) is refused with 522 under the default policy', async () => {
+  test('Python ftplib as shipped (no session reuse) is refused with 522 under the default policy', { skip: skipWithout('python3') }, async () => {
     const script = String.raw`
 import ftplib, io, ssl, sys
 ctx = ssl.create_default_context()
@@ -206,7 +207,7 @@ describe('the end of a TLS data connection', () => {
     });
   }
 
-  test('Python ftplib: STOR and RETR with unwrap() succeed every time: TLS 1.2 and 1.3, explicit and implicit, resumed or not', async () => {
+  test('Python ftplib: STOR and RETR with unwrap() succeed every time: TLS 1.2 and 1.3, explicit and implicit, resumed or not', { skip: skipWithout('python3') }, async () => {
     // ftplib's unwrap() needs the server's close_notify before the TCP FIN; it failed
     // with "UNEXPECTED_EOF_WHILE_READING" in about a third of 123,456-byte uploads.
     const script = String.raw`
@@ -214,7 +215,7 @@ import ftplib, io, json, ssl, sys
 port, implicit_port = int(sys.argv[1]), int(sys.argv[2])
 
 class ReusingFTP_TLS(ftplib.FTP_TLS):
-    """ftplib with TLS session reuse on data connections (the README shows this)."""
+    """ftplib with TLS session reuse on data connections (docs/clients.md shows this)."""
     def ntransfercmd(self, cmd, rest=None):
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:

@@ -14,7 +14,7 @@ import { makeCertificate } from '../support/tls-fixture.ts';
 describe('explicit and implicit FTPS', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge();
+    env = await startTestBridge({ storage: 'memory' });
   });
   after(() => env.stop());
 
@@ -141,7 +141,7 @@ describe('explicit and implicit FTPS', () => {
 describe('FTP_TLS_MODE=required', () => {
   let env: TestBridge;
   before(async () => {
-    env = await startTestBridge({ env: { FTP_TLS_MODE: 'required' } });
+    env = await startTestBridge({ storage: 'memory', env: { FTP_TLS_MODE: 'required' } });
   });
   after(() => env.stop());
 
@@ -169,7 +169,7 @@ describe('FTP_TLS_MODE=required', () => {
 
 describe('FTP_TLS_MODE=off', () => {
   test('AUTH is refused and FEAT offers no TLS', async () => {
-    const env = await startTestBridge({ env: { FTP_TLS_MODE: 'off', FTPS_IMPLICIT_PORT: '0' } });
+    const env = await startTestBridge({ storage: 'memory', env: { FTP_TLS_MODE: 'off', FTPS_IMPLICIT_PORT: '0' } });
     try {
       const ftp = await RawFtp.connect(env.port);
       await ftp.expect(220);
@@ -190,6 +190,7 @@ describe('TLS credentials from Secrets Manager', () => {
     const secretId = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:ftp-tls';
     secrets.putSecret(secretId, { string: JSON.stringify({ certificate: '', privateKey: '' }) });
     const env = await startTestBridge({
+      storage: 'memory',
       env: { FTP_TLS_CERT_FILE: '', FTP_TLS_KEY_FILE: '', FTP_TLS_SECRET_ID: secretId, FTP_TLS_MODE: 'required' },
       secretsClient: secrets.client,
     });
@@ -228,6 +229,7 @@ describe('TLS credentials from Secrets Manager', () => {
     try {
       await assert.rejects(
         startTestBridge({
+          storage: 'memory',
           env: { FTP_TLS_CERT_FILE: '', FTP_TLS_KEY_FILE: '', FTP_TLS_SECRET_ID: secretId },
           secretsClient: secrets.client,
         }),

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_USER, startTestBridge, type TestBridge } from '../support/bridge.ts';
 import { RawFtp, uploadOver } from '../support/raw-ftp.ts';
-import { objectContent } from '../storage/store-fixture.ts';
+import { objectContent } from '../support/store-fixture.ts';
 
 /**
  * Issue 17, row 3: one user's stalled uploads held the whole upload budget, and

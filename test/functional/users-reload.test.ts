@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from '../support/bridge.ts';
 import { RawFtp, writeAll } from '../support/raw-ftp.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /**
  * A users reload and the sessions already open: a removed user, a changed password
@@ -74,7 +75,7 @@ describe('a users reload and open sessions', () => {
   test('narrowed permissions apply to the next command; an upload already running is kept', async () => {
     const upload = await uploading(env, NARROWED, 'kept.bin');
     await env.writeUsers(ALL.map((user) => (user === NARROWED ? { ...NARROWED, permissions: ['list', 'read'] } : user)));
-    await waitForLog(env, (line) => line.event === 'session-user-updated' && line.user === 'narrowed');
+    await waitUntil('session-user-updated for narrowed', () => env.logs.some((line) => line.event === 'session-user-updated' && line.user === 'narrowed'), { intervalMs: 50 });
     await writeAll(upload.data, Buffer.alloc(1024, 8));
     await upload.ftp.expect(226);
     assert.equal(await exists(env, 'partners/narrowed/kept.bin'), true);
@@ -98,7 +99,7 @@ describe('a users reload and open sessions', () => {
   test('an allowFrom that no longer admits the session\'s address ends it; one that still does keeps it', async () => {
     const ftp = await RawFtp.login(env.port, FENCED.username, FENCED.password);
     await env.writeUsers(ALL.map((user) => (user === FENCED ? { ...FENCED, allowFrom: ['127.0.0.0/8', '192.0.2.0/24'] } : user)));
-    await waitForLog(env, (line) => line.event === 'session-user-updated' && line.user === 'fenced');
+    await waitUntil('session-user-updated for fenced', () => env.logs.some((line) => line.event === 'session-user-updated' && line.user === 'fenced'), { intervalMs: 50 });
     await ftp.command('NOOP', 200);
     await env.writeUsers(ALL.map((user) => (user === FENCED ? { ...FENCED, allowFrom: ['192.0.2.0/24'] } : user)));
     const end = await ftp.read(5000);
@@ -153,7 +154,7 @@ describe('a users reload and open sessions', () => {
   test('a moved home ends the session once its upload is over; the upload is kept', async () => {
     const upload = await uploading(env, MOVED, 'finished.bin');
     await env.writeUsers(ALL.map((user) => (user === MOVED ? { ...MOVED, home: 'partners/moved-elsewhere/' } : user)));
-    await waitForLog(env, (line) => line.event === 'session-revoked' && line.user === 'moved');
+    await waitUntil('session-revoked for moved', () => env.logs.some((line) => line.event === 'session-revoked' && line.user === 'moved'), { intervalMs: 50 });
     await writeAll(upload.data, Buffer.alloc(1024, 8));
     await upload.ftp.expect(226);
     const end = await upload.ftp.read(5000);
@@ -165,18 +166,10 @@ describe('a users reload and open sessions', () => {
   });
 });
 
-async function waitForLog(env: TestBridge, match: (line: Record<string, unknown>) => boolean): Promise<void> {
-  for (let waited = 0; waited < 5000; waited += 50) {
-    if (env.logs.some(match)) return;
-    await delay(50);
-  }
-  assert.fail('the expected log line did not come');
-}
-
 /** Writes the users and waits until the bridge has reloaded them. */
 async function writeUsersAndWait(env: TestBridge, users: readonly TestUser[]): Promise<void> {
   const reloads = (): number => env.logs.filter((line) => line.event === 'users-reloaded').length;
   const before = reloads();
   await env.writeUsers(users);
-  await waitForLog(env, () => reloads() > before);
+  await waitUntil('the users reload', () => reloads() > before, { intervalMs: 50 });
 }

@@ -37,7 +37,7 @@ describe('monitoring', () => {
   const { template, settings } = synthesized;
   const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
 
-  test('metric filters on the runtime\'s log events', () => {
+  test('only start-failed and users-invalid stay log metric filters: the rest are the runtime\'s own metrics', () => {
     const filters = Object.values(resourcesOfType(template, 'AWS::Logs::MetricFilter')).map((filter) => filter.Properties!);
     const byName = Object.fromEntries(
       filters.map((filter) => {
@@ -46,25 +46,61 @@ describe('monitoring', () => {
       }),
     );
     assert.deepEqual(byName, {
-      TransfersOk: ['{ ($.event = "transfer") && ($.outcome = "ok") }', '1'],
-      TransfersFailed: ['{ ($.event = "transfer") && ($.outcome = "failed") }', '1'],
-      BytesTransferred: ['{ ($.event = "transfer") && ($.outcome = "ok") }', '$.bytes'],
-      LoginsOk: ['{ ($.event = "login") && ($.outcome = "ok") }', '1'],
-      LoginsFailed: ['{ ($.event = "login") && ($.outcome = "failed") }', '1'],
-      StorageErrors: ['{ $.event = "storage-error" }', '1'],
-      SessionsOpened: ['{ $.event = "session-open" }', '1'],
       StartFailures: ['{ $.event = "start-failed" }', '1'],
       UsersInvalid: ['{ $.event = "users-invalid" }', '1'],
-      DataConnectionFailures: ['{ ($.event = "data-connection-timeout") || ($.event = "data-connection-failed") }', '1'],
     });
-    // One series per reason the runtime gives; CloudWatch refuses a default value with dimensions.
-    const failures = filters.find((filter) => String(filter['FilterPattern']).includes('data-connection-failed'))!;
-    const [transformation] = failures['MetricTransformations'] as { Dimensions?: unknown; DefaultValue?: unknown }[];
-    assert.deepEqual(transformation!.Dimensions, [{ Key: 'Reason', Value: '$.reason' }]);
-    assert.equal(transformation!.DefaultValue, undefined);
-
     const logGroup = synthesized.stack.resolve(synthesized.stack.bridge.logGroup.logGroupName);
     for (const filter of filters) assert.deepEqual(filter['LogGroupName'], logGroup);
+  });
+
+  test('every shard\'s container writes the runtime metrics into the alarms\' namespace, with its shard as dimension', () => {
+    const namespace = synthesized.stack.bridge.monitoring.namespace;
+    const definitions = Object.values(resourcesOfType(template, 'AWS::ECS::TaskDefinition'));
+    assert.equal(definitions.length, settings.shardCount);
+    const shards = definitions.map((definition) => {
+      const [container] = definition.Properties!['ContainerDefinitions'] as { Environment: { Name: string; Value: unknown }[] }[];
+      const env = Object.fromEntries(container!.Environment.map(({ Name, Value }) => [Name, Value]));
+      assert.equal(env['FTP_METRICS_NAMESPACE'], namespace);
+      return env['FTP_METRICS_SHARD'];
+    });
+    assert.deepEqual(shards.sort(), ['shard-1', 'shard-2', 'shard-3']);
+  });
+
+  test('the transfer, login and storage alarms watch the runtime\'s service-wide totals (no dimension), listings excluded', () => {
+    const namespace = synthesized.stack.bridge.monitoring.namespace;
+    const byMetric = (name: string) => Object.values(alarms).filter((alarm) => alarm.Properties!['MetricName'] === name);
+    for (const name of ['TransfersFailed', 'StorageErrors']) {
+      const [alarm] = byMetric(name);
+      assert.equal(alarm?.Properties!['Namespace'], namespace, name);
+      assert.equal(alarm?.Properties!['Dimensions'], undefined, `${name}: the total over every shard`);
+      assert.equal(alarm?.Properties!['Statistic'], 'Sum');
+      assert.equal(alarm?.Properties!['TreatMissingData'], 'notBreaching');
+    }
+    assert.equal(byMetric('TransfersFailed')[0]!.Properties!['Threshold'], 10);
+    // Refused logins: failures and lock-outs together, each filled with 0 where a task wrote none.
+    const logins = Object.entries(alarms).find(([id]) => id.startsWith('MonitoringLoginsFailedAlarm'))![1].Properties!;
+    const queries = logins['Metrics'] as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[];
+    assert.equal(queries.find((query) => query.Expression !== undefined)?.Expression, 'FILL(failed, 0) + FILL(locked, 0)');
+    assert.deepEqual(
+      queries.filter((query) => query.MetricStat).map((query) => [query.Id, query.MetricStat!.Metric.MetricName, query.MetricStat!.Metric.Namespace]),
+      [['failed', 'LoginsFailed', namespace], ['locked', 'LoginsLocked', namespace]],
+    );
+    assert.equal(logins['Threshold'], 20);
+  });
+
+  test('a certificate-expiry alarm on the least days left of any task, only with TLS, its threshold a setting', () => {
+    const expiry = (template: typeof synthesized.template) =>
+      Object.entries(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).filter(([id]) => id.startsWith('MonitoringCertificateExpiryAlarm'));
+    const found = expiry(template);
+    assert.equal(found.length, 1);
+    const alarm = found[0]![1].Properties!;
+    assert.deepEqual(
+      [alarm['MetricName'], alarm['Namespace'], alarm['Statistic'], alarm['Dimensions']],
+      ['CertificateDaysLeft', synthesized.stack.bridge.monitoring.namespace, 'Minimum', undefined],
+    );
+    assert.deepEqual([alarm['ComparisonOperator'], alarm['Threshold']], ['LessThanThreshold', 30]);
+    assert.equal(alarm['TreatMissingData'], 'notBreaching');
+    assert.deepEqual(expiry(synthesize({ tlsMode: 'off', implicitTlsPort: 0 }).template), []);
   });
 
   test('an unhealthy-targets alarm on every target group', () => {
@@ -88,7 +124,7 @@ describe('monitoring', () => {
     const byMetric = (name: string) => Object.values(alarms).filter((alarm) => alarm.Properties!['MetricName'] === name);
     assert.equal(byMetric('StorageErrors').length, 1);
     assert.equal(byMetric('TransfersFailed').length, 1);
-    assert.equal(byMetric('LoginsFailed').length, 1);
+    assert.ok(Object.keys(alarms).some((id) => id.startsWith('MonitoringLoginsFailedAlarm')));
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
   });
 
@@ -183,7 +219,7 @@ describe('monitoring', () => {
     const dashboards = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
     assert.equal(dashboards.length, 1);
     const body = JSON.stringify(dashboards[0]!.Properties!['DashboardBody']);
-    for (const title of ['Alarms', 'Running tasks per shard', 'Healthy targets', 'Load balancer flows', 'Transfers', 'Sessions and logins', 'Storage errors', 'Recent failures']) {
+    for (const title of ['Alarms', 'Running tasks per shard', 'Healthy targets', 'Load balancer flows', 'Transfers (uploads and downloads)', 'Sessions and logins', 'Storage errors', 'Recent failures']) {
       assert.ok(body.includes(`\\"title\\":\\"${title}\\"`), title);
     }
   });
@@ -191,7 +227,10 @@ describe('monitoring', () => {
 
 describe('alarm settings', () => {
   const byMetric = (template: ReturnType<typeof synthesize>['template'], name: string) =>
-    Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties!).filter((alarm) => alarm['MetricName'] === name);
+    Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm'))
+      .map((alarm) => alarm.Properties!)
+      // A metric-math alarm names its metrics inside `Metrics`.
+      .filter((alarm) => alarm['MetricName'] === name || JSON.stringify(alarm['Metrics'] ?? []).includes(`"MetricName":"${name}"`));
   // Each setting, a value and what it must change in the alarm of `metric`.
   const thresholds: [Partial<BridgeSettings>, string, Record<string, unknown>][] = [
     [{ alarmFailedTransfers: 3 }, 'TransfersFailed', { Threshold: 3 }],
@@ -200,6 +239,7 @@ describe('alarm settings', () => {
     [{ alarmMemoryPercent: 70 }, 'MemoryUtilization', { Threshold: 70 }],
     [{ alarmTaskStops: 5 }, 'MatchedEvents', { Threshold: 5 }],
     [{ alarmShardDownMinutes: 20 }, 'RunningTaskCount', { DatapointsToAlarm: 20, EvaluationPeriods: 25 }],
+    [{ alarmCertificateDays: 45 }, 'CertificateDaysLeft', { Threshold: 45 }],
   ];
   for (const [overrides, metric, expected] of thresholds) {
     test(`${Object.keys(overrides)[0]} sets the ${metric} alarm`, () => {

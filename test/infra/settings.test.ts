@@ -81,7 +81,8 @@ describe('settings from context', () => {
         ftpLoginTimeoutSeconds: undefined,
         ftpDataTimeoutSeconds: undefined,
         idleTimeoutSeconds: 3600,
-        deregistrationDelaySeconds: 120,
+        // Was 120 before deploys were made quiet (docs/deploys.md): a stopping task gets SIGTERM, and says 421, 10 s after it leaves the load balancer.
+        deregistrationDelaySeconds: 10,
         hostedZoneId: undefined,
         hostedZoneName: undefined,
         dnsName: undefined,
@@ -93,6 +94,7 @@ describe('settings from context', () => {
         alarmDeadLetterMessages: 1,
         alarmMemoryPercent: 85,
         alarmTaskStops: 3,
+        alarmCertificateDays: 30,
         logRetentionDays: 90,
         logLevel: 'info',
       },
@@ -160,7 +162,7 @@ describe('settings from context', () => {
   // Each case: the settings (without prefix) and the one problem they are refused with.
   const invalid: [string, Record<string, unknown>, string][] = [
     ['unknown setting (typo)', { shardcount: 3 }, 'bridge:shardcount is not a setting; did you mean bridge:shardCount?'],
-    ['unknown setting (nothing near)', { colour: 'blue' }, 'bridge:colour is not a setting; the settings are listed in README.md, "Settings"'],
+    ['unknown setting (nothing near)', { colour: 'blue' }, 'bridge:colour is not a setting; the settings are listed in docs/deploy.md, "Settings"'],
     ['shard count not a number', { shardCount: 'two' }, 'bridge:shardCount: expected a whole number from 1 to 50, got "two"'],
     ['zero shards', { shardCount: 0 }, 'bridge:shardCount: expected a whole number from 1 to 50, got 0'],
     ['more than 50 listeners', { shardCount: 17, passivePortsPerShard: 3 },

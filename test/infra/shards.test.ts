@@ -151,9 +151,9 @@ describe('shards', () => {
       assert.deepEqual(ports, [CONTAINER_PORTS.control, CONTAINER_PORTS.implicitTls, CONTAINER_PORTS.health, ...passivePortsOf(view)]);
 
       assert.deepEqual(Object.keys(environment).sort(), [
-        'FTPS_IMPLICIT_PORT', 'FTP_ACTIVE_MODE', 'FTP_PASSIVE_ADDRESS', 'FTP_PASSIVE_PORTS', 'FTP_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS',
-        'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_USERS_SECRET_ID', 'HEALTH_PORT', 'LOG_LEVEL', 'S3_BUCKET',
-        'S3_PREFIX',
+        'FTPS_IMPLICIT_PORT', 'FTP_ACTIVE_MODE', 'FTP_METRICS_NAMESPACE', 'FTP_METRICS_SHARD', 'FTP_PASSIVE_ADDRESS', 'FTP_PASSIVE_PORTS',
+        'FTP_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_TLS_MODE', 'FTP_TLS_SECRET_ID', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_UPLOAD_EVENTS_BUS',
+        'FTP_USERS_SECRET_ID', 'HEALTH_PORT', 'LOG_LEVEL', 'S3_BUCKET', 'S3_PREFIX',
       ]);
       assert.equal(environment['FTP_PORT'], '2121');
       assert.equal(environment['FTPS_IMPLICIT_PORT'], '2990');

@@ -39,7 +39,7 @@ describe('synth', () => {
     });
   });
 
-  test('`npx cdk synth --quiet` (the README command) runs, including `npm run build`', () => {
+  test('`npx cdk synth --quiet` (the command README and docs/deploy.md give) runs, including `npm run build`', () => {
     withOutdir((outdir) => {
       const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--output', outdir], {
         cwd,

@@ -47,6 +47,7 @@ describe('task role', () => {
       () => ({
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
         List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
+        UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
         Secrets: [['secretsmanager:GetSecretValue'], ['<SecretsTls>', '<SecretsUsers>'], undefined],
       }),
     ],
@@ -62,6 +63,7 @@ describe('task role', () => {
       () => ({
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['arn:<AWS::Partition>:s3:::partner-files/ftp/inbound/*'], undefined],
         List: [['s3:ListBucket'], ['arn:<AWS::Partition>:s3:::partner-files'], { StringLike: { 's3:prefix': ['ftp/inbound/', 'ftp/inbound/*'] } }],
+        UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
         Secrets: [
           ['secretsmanager:GetSecretValue'],
           ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'],
@@ -81,6 +83,7 @@ describe('task role', () => {
       () => ({
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
         List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
+        UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
         Secrets: [
           ['secretsmanager:GetSecretValue'],
           ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/tls-GhIjKl', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'],
@@ -106,6 +109,7 @@ describe('task role', () => {
       () => ({
         Objects: [['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], ['<StorageBucket.Arn>/*'], undefined],
         List: [['s3:ListBucket'], ['<StorageBucket.Arn>'], undefined],
+        UploadEvents: [['events:PutEvents'], ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'], undefined],
         Secrets: [['secretsmanager:GetSecretValue'], ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf'], undefined],
         SecretKeys: [
           ['kms:Decrypt'],

@@ -27,7 +27,7 @@ import type { TestBridge } from '../support/bridge.ts';
  * each case stands on its own, and every outcome is checked in the bucket here.
  *
  * FTPSClient does not resume the control connection's TLS session on data
- * connections, so its user has tlsSessionReuse "optional" (README, TLS session reuse).
+ * connections, so its user has tlsSessionReuse "optional" (docs/clients.md, TLS session reuse).
  */
 const JAR = '/usr/share/java/commons-net.jar';
 const SOURCE = join(CLIENTS_DIR, 'CommonsNetSuite.java');

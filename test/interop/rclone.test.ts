@@ -56,7 +56,7 @@ async function rclone(context: CaseContext, args: readonly string[], options: { 
     // rclone before 1.64 shares one TLS session cache among all its connections, so a
     // data connection may resume another control connection's session, which the
     // bridge refuses (FTP_TLS_SESSION_REUSE=required, as FileZilla Server does). One
-    // connection at a time keeps the sessions apart (README, "TLS session reuse").
+    // connection at a time keeps the sessions apart (docs/clients.md, "TLS session reuse").
     ...(mode === 'plain' ? {} : { RCLONE_FTP_CONCURRENCY: '1' }),
   };
   const full = [

@@ -30,7 +30,7 @@ function tlsArgs(context: CaseContext): string[] {
   const args = [`--ca-certificate=${join(context.env.dir, 'cert.pem')}`];
   // wget 1.21 (GnuTLS) keeps the implicit control connection's session before the
   // TLS 1.3 ticket arrives, so its data connections cannot resume it and the bridge
-  // refuses them (FTP_TLS_SESSION_REUSE=required); over TLS 1.2 it resumes (README,
+  // refuses them (FTP_TLS_SESSION_REUSE=required); over TLS 1.2 it resumes (docs/clients.md,
   // "TLS session reuse").
   if (context.mode === 'implicit TLS') args.push('--ftps-implicit', '--ciphers=NORMAL:-VERS-TLS1.3');
   return args;

@@ -17,7 +17,7 @@ const everything = (): BridgeSettings => validateSettings({ ...defaults(), activ
 describe('partner network page', () => {
   test('docs/partner-network.md is what the generator renders from the firewall table with the cdk.json defaults', () => {
     const committed = readFileSync(new URL(PARTNER_PAGE, ROOT), 'utf8');
-    assert.equal(committed, renderPartnerNetworkPage(defaults()), `${PARTNER_PAGE} is out of date: run npx node bin/render-firewall-table.ts`);
+    assert.equal(committed, renderPartnerNetworkPage(defaults()), `${PARTNER_PAGE} is out of date: run npm run docs`);
   });
 
   test('every rule towards the allowed client networks has exactly one partner rule, in the other direction, under the same condition', () => {

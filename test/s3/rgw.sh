@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A single-node Ceph with the RADOS Gateway (RGW) on 127.0.0.1, for running the test
-# suites against a production S3 implementation (see README, "S3 implementations").
+# suites against a production S3 implementation (see docs/testing.md, "S3 implementations").
 #
 #   test/s3/rgw.sh install   apt-get install Debian's radosgw, ceph-mon, ceph-osd, ceph-common
 #   test/s3/rgw.sh start     start one monitor, one bluestore OSD and radosgw in $RGW_DIR,

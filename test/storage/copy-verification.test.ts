@@ -1,24 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { uploadStream } from '../../runtime/src/storage/s3/multipart-upload.ts';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
 import {
   bytes,
   key,
-  makeStore,
+  faultProxyFixture,
   objectContent,
   pendingMultipartUploads,
   putRaw,
   sha256,
   sourceOf,
-  startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 /**
  * Where a store deviates from AWS S3 in server-side copies, the bridge is still safe.
@@ -26,23 +25,13 @@ import {
  * own; against fauxqs the fault proxy models them.
  */
 describe('server-side copies where the store deviates', () => {
+  const fixture = faultProxyFixture();
   let s3: TestS3;
   let proxy: FaultProxy;
   let sut: StoreUnderTest;
-
-  before(async () => {
-    s3 = await startTestS3();
-  });
-  after(async () => {
-    await s3.stop();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(s3.endpoint);
-    sut = makeStore(proxy.endpoint, s3.bucket, {}, 'when_required');
-  });
-  afterEach(async () => {
-    sut.client.destroy();
-    await proxy.close();
+  beforeEach(() => {
+    ({ s3, proxy } = fixture);
+    sut = fixture.store({}, 'when_required');
   });
 
   const storageErrors = (operation: string): Record<string, unknown>[] =>

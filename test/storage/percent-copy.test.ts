@@ -1,22 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
 import { TEST_S3_IMPLEMENTATION } from '../support/s3-server.ts';
 import {
   bytes,
   key,
-  makeStore,
+  faultProxyFixture,
   objectContent,
   pendingMultipartUploads,
   putRaw,
   sha256,
   sourceOf,
-  startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 /**
  * Issue 17, row 7: APPE of 1 byte to a 64 MiB file whose name holds '%' downloaded
@@ -26,25 +25,15 @@ import {
  * copies them right) and, in `npm run test:rgw`, against Ceph RGW (which does not).
  */
 describe("appends to names with '%': copied inside S3 where the store does it right", () => {
+  const fixture = faultProxyFixture();
   let s3: TestS3;
   let proxy: FaultProxy;
   let sut: StoreUnderTest;
   const KEPT = 6 * MIB;
   /** Ceph RGW decodes the copy source twice (rgw_rest_s3.cc); fauxqs and AWS S3 once. */
   const STORE_COPIES_PERCENT_RIGHT = TEST_S3_IMPLEMENTATION !== 'rgw';
-
-  before(async () => {
-    s3 = await startTestS3();
-  });
-  after(async () => {
-    await s3.stop();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(s3.endpoint);
-  });
-  afterEach(async () => {
-    sut.client.destroy();
-    await proxy.close();
+  beforeEach(() => {
+    ({ s3, proxy } = fixture);
   });
 
   const probes = (): Record<string, unknown>[] => sut.logs.lines.filter((line) => line['event'] === 'copy-probe');
@@ -66,7 +55,7 @@ describe("appends to names with '%': copied inside S3 where the store does it ri
   }
 
   it(`detects once whether '%' names copy right (${STORE_COPIES_PERCENT_RIGHT ? 'they do here: no byte comes back' : 'not here: read back'}), and leaves nothing behind`, async () => {
-    sut = makeStore(proxy.endpoint, s3.bucket);
+    sut = fixture.store();
     const first = await appendTo('100%41 done.bin');
     const [probe] = probes();
     assert.ok(probe, 'the first append of a kept start under a % name probes the store');
@@ -87,7 +76,7 @@ describe("appends to names with '%': copied inside S3 where the store does it ri
   it('a store that decodes the copy source twice is detected, and its appends read back the right bytes', async () => {
     // RGW does it itself; against fauxqs the proxy models it.
     if (!s3.external) proxy.rewriteCopySource((name) => decodeURIComponent(name));
-    sut = makeStore(proxy.endpoint, s3.bucket);
+    sut = fixture.store();
     await putRaw(s3, key('twiceA.bin'), bytes(KEPT));
     const appended = await appendTo('twice%41.bin');
     assert.equal(probes()[0]?.['percentNames'], 'read-back');
@@ -96,14 +85,14 @@ describe("appends to names with '%': copied inside S3 where the store does it ri
   });
 
   it('S3_COPY_PERCENT_NAMES=read-back and =copy are obeyed without a probe', async () => {
-    sut = makeStore(proxy.endpoint, s3.bucket, { percentCopy: 'read-back' });
+    sut = fixture.store({ percentCopy: 'read-back' });
     const readBack = await appendTo('set%41back.bin');
     assert.equal(readBack.partCopies, 0);
     assert.ok(readBack.downloaded >= KEPT);
     assert.equal(probes().length, 0);
     sut.client.destroy();
     if (!STORE_COPIES_PERCENT_RIGHT) return;
-    sut = makeStore(proxy.endpoint, s3.bucket, { percentCopy: 'copy' });
+    sut = fixture.store({ percentCopy: 'copy' });
     const copied = await appendTo('set%41copy.bin');
     assert.equal(copied.downloaded, 0);
     assert.equal(copied.partCopies, 1, 'the kept start only: no probe');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
+import { captureLogger } from '../support/capture-logger.ts';
 import { classifyS3Error, toStorageError } from '../../runtime/src/storage/s3/s3-errors.ts';
 import { StorageError } from '../../runtime/src/storage/storage-error.ts';
 
@@ -51,8 +51,7 @@ describe('classifyS3Error', () => {
 
 describe('toStorageError', () => {
   it('gives a safe message, keeps the cause, and logs a storage-error line without SDK internals', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { logger, lines } = captureLogger('debug');
     const cause = sdkError('InternalError', 500, { $response: { headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKIA…' } } });
     const error = toStorageError(cause, { operation: 'upload-part', key: 'p/a.bin', uploadId: 'U1' }, logger);
     assert.ok(error instanceof StorageError);
@@ -74,8 +73,7 @@ describe('toStorageError', () => {
   });
 
   it('a caller\'s abort is not an S3 failure: no storage-error line, even at debug (alarms count those)', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { logger, lines } = captureLogger('debug');
     const controller = new AbortController();
     controller.abort();
     const aborted = toStorageError(sdkError('AbortError', undefined), { operation: 'upload-part', key: 'k', signal: controller.signal }, logger);
@@ -86,8 +84,7 @@ describe('toStorageError', () => {
   });
 
   it('passes StorageErrors through unchanged and unlogged', () => {
-    const lines: unknown[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const { logger, lines } = captureLogger('debug');
     const original = new StorageError('not-empty', 'Folder is not empty');
     assert.equal(toStorageError(original, { operation: 'x', key: 'k' }, logger), original);
     assert.equal(lines.length, 0);

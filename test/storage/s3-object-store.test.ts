@@ -20,7 +20,7 @@ import {
   startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 async function collect(pages: AsyncIterable<readonly EntryInfo[]>): Promise<EntryInfo[][]> {
   const all: EntryInfo[][] = [];

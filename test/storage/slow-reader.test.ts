@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { bytes, key, makeStore, putRaw, sha256, sourceOf, startTestS3, type StoreUnderTest, type TestS3 } from './store-fixture.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
+import { bytes, key, faultProxyFixture, putRaw, sha256, sourceOf, type StoreUnderTest, type TestS3 } from '../support/store-fixture.ts';
 
 /** The S3 client's socket timeout here: a paused body used to fail after this long. */
 const SOCKET_TIMEOUT_MS = 1000;
@@ -28,23 +28,13 @@ async function readWithPause(body: Readable, pauseAt: number, pauseMs: number, m
 
 /** Issue 17, row 4: the reader's pace is not the store's failure. */
 describe('a download whose reader stops reading', () => {
+  const fixture = faultProxyFixture();
   let s3: TestS3;
   let proxy: FaultProxy;
   let sut: StoreUnderTest;
-
-  before(async () => {
-    s3 = await startTestS3();
-  });
-  after(async () => {
-    await s3.stop();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(s3.endpoint);
-    sut = makeStore(proxy.endpoint, s3.bucket, { readReleaseMs: 300 }, 'when_required', { socketTimeoutMs: SOCKET_TIMEOUT_MS });
-  });
-  afterEach(async () => {
-    sut.client.destroy();
-    await proxy.close();
+  beforeEach(() => {
+    ({ s3, proxy } = fixture);
+    sut = fixture.store({ readReleaseMs: 300 }, 'when_required', { socketTimeoutMs: SOCKET_TIMEOUT_MS });
   });
 
   const storageErrors = (): unknown[] => sut.logs.lines.filter((line) => line.event === 'storage-error');

@@ -1,25 +1,25 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { UploadBufferUse } from '../../runtime/src/storage/object-store.ts';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { UploadBufferPool } from '../../runtime/src/storage/upload-buffer-pool.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
+import { waitUntil } from '../support/wait-until.ts';
 import {
   bytes,
   key,
-  makeStore,
+  faultProxyFixture,
   objectContent,
   pendingMultipartUploads,
   putRaw,
   sha256,
   sourceOf,
-  startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 /** A source that sends `data` up to `stallAt` bytes, then nothing until resume() (like a stalled client). */
 function stallingSource(data: Buffer, stallAt: number): { source: Readable; resume: () => void } {
@@ -54,34 +54,15 @@ function stallingSource(data: Buffer, stallAt: number): { source: Readable; resu
   };
 }
 
-/** Polls until `condition` holds (bounded). */
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (await condition()) return;
-    await delay(20);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 /** Uploads sharing one small pool; parts are 5 MiB, so the pool's size counts parts. */
 describe('uploads sharing one buffer budget', () => {
+  const fixture = faultProxyFixture();
   let s3: TestS3;
   let proxy: FaultProxy;
   let sut: StoreUnderTest;
   let pool: UploadBufferPool;
-
-  before(async () => {
-    s3 = await startTestS3();
-  });
-  after(async () => {
-    await s3.stop();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(s3.endpoint);
-  });
-  afterEach(async () => {
-    sut.client.destroy();
-    await proxy.close();
+  beforeEach(() => {
+    ({ s3, proxy } = fixture);
   });
 
   function storeWithBudget(
@@ -90,7 +71,7 @@ describe('uploads sharing one buffer budget', () => {
   ): void {
     const { shareBytes, ...storeOverrides } = overrides;
     pool = new UploadBufferPool({ capacityBytes: budgetBytes, shareBytes });
-    sut = makeStore(proxy.endpoint, s3.bucket, { buffers: pool, ...storeOverrides }, 'when_required');
+    sut = fixture.store({ buffers: pool, ...storeOverrides }, 'when_required');
   }
 
   /**
@@ -100,7 +81,7 @@ describe('uploads sharing one buffer budget', () => {
   async function holdTheBudget(path: string): Promise<{ finish(): Promise<unknown> }> {
     const holder = stallingSource(bytes(6 * MIB), 1 * MIB);
     const holding = sut.store.write(path, holder.source);
-    await until(() => pool.stats().inUseBytes === pool.capacityBytes, 'the first upload to hold the budget');
+    await waitUntil('the first upload to hold the budget', () => pool.stats().inUseBytes === pool.capacityBytes, { intervalMs: 20 });
     return {
       finish: () => {
         holder.resume();
@@ -178,7 +159,7 @@ describe('uploads sharing one buffer budget', () => {
     const waiter = new Readable({ read() {} });
     waiter.push(bytes(64 * 1024));
     const waiting = sut.store.write('gone/waiter.bin', waiter, { onBufferUse: (use) => uses.push(use) });
-    await until(() => pool.stats().waiting === 1, 'the second upload to queue');
+    await waitUntil('the second upload to queue', () => pool.stats().waiting === 1, { intervalMs: 20 });
     await delay(400);
     const started = Date.now();
     waiter.destroy(new Error('data connection reset'));
@@ -198,7 +179,7 @@ describe('uploads sharing one buffer budget', () => {
     const holder = await holdTheBudget('abort/holder.bin');
     const controller = new AbortController();
     const waiting = sut.store.write('abort/waiter.bin', sourceOf(bytes(6 * MIB)), { signal: controller.signal });
-    await until(() => pool.stats().waiting === 1, 'the second upload to queue');
+    await waitUntil('the second upload to queue', () => pool.stats().waiting === 1, { intervalMs: 20 });
     controller.abort();
     await assert.rejects(waiting, (error) => isStorageError(error, 'aborted'));
     await holder.finish();
@@ -212,7 +193,7 @@ describe('uploads sharing one buffer budget', () => {
     const holder = await holdTheBudget('resume/holder.bin');
     const tail = bytes(1 * MIB);
     const resuming = sut.store.write('resume/head.bin', sourceOf(tail), { offset: 2 * MIB });
-    await until(() => pool.stats().waiting === 1, 'the resume to queue');
+    await waitUntil('the resume to queue', () => pool.stats().waiting === 1, { intervalMs: 20 });
     assert.equal(proxy.count('GetObject'), 0, 'the kept start is not read into memory outside the budget');
     await Promise.all([holder.finish(), resuming]);
     assert.equal(proxy.count('GetObject'), 1);
@@ -279,7 +260,7 @@ describe('uploads sharing one buffer budget', () => {
         writing.catch(() => undefined);
         return { source, writing };
       });
-      await until(() => pool.heldBy('user:alice') === 10 * MIB && pool.stats().waiting === 2, "alice's uploads to take her share");
+      await waitUntil("alice's uploads to take her share", () => pool.heldBy('user:alice') === 10 * MIB && pool.stats().waiting === 2, { intervalMs: 20 });
       const started = Date.now();
       const data = bytes(1024);
       await sut.store.write('hostage/bob.bin', sourceOf(data), { bufferOwners: ['user:bob', 'address:192.0.2.2'] });

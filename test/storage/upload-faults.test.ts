@@ -1,46 +1,35 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import type { FaultProxy } from '../support/fault-proxy.ts';
 import {
   bytes,
   key,
-  makeStore,
+  faultProxyFixture,
   objectContent,
   pendingMultipartUploads,
   putRaw,
   sha256,
   sourceOf,
-  startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 /**
  * The S3 endpoint fails for real mid-upload: the store talks to fauxqs through a TCP/HTTP
  * proxy that answers 500, resets connections or goes dead.
  */
 describe('S3 endpoint failing mid-upload', () => {
+  const fixture = faultProxyFixture();
   let s3: TestS3;
   let proxy: FaultProxy;
   let sut: StoreUnderTest;
-
-  before(async () => {
-    s3 = await startTestS3();
-  });
-  after(async () => {
-    await s3.stop();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(s3.endpoint);
-    sut = makeStore(proxy.endpoint, s3.bucket, {}, 'when_required');
-  });
-  afterEach(async () => {
-    sut.client.destroy();
-    await proxy.close();
+  beforeEach(() => {
+    ({ s3, proxy } = fixture);
+    sut = fixture.store({}, 'when_required');
   });
 
   function abortFailures(): Record<string, unknown>[] {
@@ -162,19 +151,14 @@ describe('S3 endpoint failing mid-upload', () => {
 });
 
 describe('a task role whose ListBucket is limited to a prefix (HEAD of a missing key is 403)', () => {
+  const fixture = faultProxyFixture();
   let s3: TestS3;
   let proxy: FaultProxy;
   let sut: StoreUnderTest;
-  before(async () => {
-    s3 = await startTestS3();
-    proxy = await startFaultProxy(s3.endpoint);
-    sut = makeStore(proxy.endpoint, s3.bucket, {}, 'when_required');
+  beforeEach(() => {
+    ({ s3, proxy } = fixture);
+    sut = fixture.store({}, 'when_required');
     proxy.headNotFoundAs403();
-  });
-  after(async () => {
-    sut.client.destroy();
-    await proxy.close();
-    await s3.stop();
   });
 
   it('a missing file is not found, not denied; a folder is still a folder', async () => {

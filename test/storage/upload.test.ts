@@ -18,7 +18,7 @@ import {
   startTestS3,
   type StoreUnderTest,
   type TestS3,
-} from './store-fixture.ts';
+} from '../support/store-fixture.ts';
 
 describe('S3ObjectStore.write', () => {
   let s3: TestS3;

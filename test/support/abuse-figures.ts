@@ -1,14 +1,13 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { RUN_ID } from './run-id.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
  * The figures each abuse case records, one JSON file per case under results/
- * (git-ignored), and the table zz-figures.test.ts makes of them at the end of a run.
+ * (git-ignored), and the table test/abuse/write-figures.ts makes of them after a run.
  */
 export const RESULTS_DIR = fileURLToPath(new URL('../abuse/results', import.meta.url));
-/** `node --test` runs each file in a child of its own: their parent names the run. */
-export const RUN_ID = String(process.ppid);
 
 export interface LatencySummary {
   readonly samples: number;

@@ -1,19 +1,23 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
+import { MemoryObjectStore, type MemoryObjectStoreOptions } from '../../runtime/src/storage/memory/memory-object-store.ts';
+import { LogEventTap, tappedLogger } from '../../runtime/src/metrics/log-event-tap.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
 
 /**
- * The real bridge, in this process, against a real S3-compatible server, with a
+ * The real bridge, in this process, against a real S3-compatible server (or, with
+ * `storage: 'memory'`, the memory store: for tests of the protocol alone), with a
  * users file and a self-signed certificate in a temporary folder. Control and
  * implicit-TLS ports are ephemeral; the passive range is a free random slice.
  */
@@ -30,7 +34,10 @@ export interface TestUser {
 }
 
 export interface TestBridge {
+  /** The S3 server the bridge stores into; a memory bridge has none (reading it throws). */
   readonly s3: TestS3;
+  /** The store of a bridge started with `storage: 'memory'`, for looking at what it holds; else undefined. */
+  readonly memoryStore: MemoryObjectStore | undefined;
   readonly config: Config;
   readonly bridge: RunningBridge;
   readonly port: number;
@@ -62,13 +69,20 @@ export async function startTestBridge(
     secretsClient?: SecretsManagerClient;
     /** Below the socket timeout of an `s3Client` that has a short one (see BridgeDependencies). */
     readReleaseMs?: number;
+    /** Where the bridge stores: an S3 server (`s3`, or one of its own), or a memory store of its own. @default 's3' */
+    storage?: 's3' | 'memory';
+    /** Limits and powers of the memory store (storage: 'memory'). */
+    memoryStore?: MemoryObjectStoreOptions;
+    /** For FTP_UPLOAD_EVENTS_BUS (see eventbridge-server.ts). */
+    eventBridgeClient?: EventBridgeClient;
   } = {},
 ): Promise<TestBridge> {
   // Resources are counted per process: the check is exact only for a bridge that had
   // the process to itself from start to stop.
   const alone = liveBridges === 0;
   const baseline = leakableResources();
-  const s3 = options.s3 ?? (await startTestS3());
+  const memoryStore = options.storage === 'memory' ? new MemoryObjectStore(options.memoryStore) : undefined;
+  const s3 = memoryStore ? undefined : (options.s3 ?? (await startTestS3()));
   const dir = await mkdtemp(join(tmpdir(), 'ftp-s3-bridge-test-'));
   const usersFile = join(dir, 'users.json');
   const certificate = await makeCertificate();
@@ -104,15 +118,18 @@ export async function startTestBridge(
 
   const logs: Array<Record<string, unknown>> = [];
   const rawLogLines: string[] = [];
-  const logger: Logger = pino(
-    { level: 'debug' },
-    {
+  // Tapped as main.ts's is, so FTP_METRICS_NAMESPACE in `env` turns the metric lines on.
+  const tap = new LogEventTap();
+  const logger: Logger = tappedLogger({
+    level: 'debug',
+    tap,
+    destination: {
       write: (line: string) => {
         rawLogLines.push(line);
         logs.push(JSON.parse(line) as Record<string, unknown>);
       },
     },
-  );
+  });
   for (let attempt = 0; ; attempt++) {
     const implicitPort = await freePort();
     const first = randomPassiveStart();
@@ -126,8 +143,9 @@ export async function startTestBridge(
         FTP_USERS_FILE: usersFile,
         FTP_TLS_CERT_FILE: join(dir, 'cert.pem'),
         FTP_TLS_KEY_FILE: join(dir, 'key.pem'),
-        S3_BUCKET: s3.bucket,
-        S3_ENDPOINT: s3.endpoint,
+        // A memory bridge makes no S3 client; the settings must still be valid.
+        S3_BUCKET: s3?.bucket ?? 'memory-store',
+        ...(s3 ? { S3_ENDPOINT: s3.endpoint } : {}),
         S3_FORCE_PATH_STYLE: 'true',
         S3_CHECKSUM: 'when_required',
         AWS_REGION: 'us-east-1',
@@ -144,12 +162,18 @@ export async function startTestBridge(
       liveBridges += 1;
       const bridge = await startBridge(config, {
         logger,
-        s3Client: options.s3Client ?? s3.client,
+        ...(memoryStore ? { store: memoryStore } : { s3Client: options.s3Client ?? s3?.client }),
         ...(options.secretsClient ? { secretsClient: options.secretsClient } : {}),
         ...(options.readReleaseMs === undefined ? {} : { readReleaseMs: options.readReleaseMs }),
+        ...(options.eventBridgeClient ? { eventBridgeClient: options.eventBridgeClient } : {}),
+        tap,
       });
       return {
-        s3,
+        get s3(): TestS3 {
+          if (s3 === undefined) throw new Error('this test bridge runs on the memory store: it has no S3 server');
+          return s3;
+        },
+        memoryStore,
         config,
         bridge,
         port: bridge.controlPort,
@@ -163,7 +187,7 @@ export async function startTestBridge(
         async stop() {
           await bridge.stop();
           liveBridges -= 1;
-          if (!options.s3) await s3.stop();
+          if (!options.s3) await s3?.stop();
           await rm(dir, { recursive: true, force: true });
           if (alone && liveBridges === 0) await expectNoLeaks(baseline);
         },
@@ -171,7 +195,7 @@ export async function startTestBridge(
     } catch (error) {
       liveBridges -= 1;
       if (attempt < 5 && /passive port|already in use|EADDRINUSE/i.test((error as Error).message)) continue;
-      if (!options.s3) await s3.stop();
+      if (!options.s3) await s3?.stop();
       await rm(dir, { recursive: true, force: true });
       throw error;
     }

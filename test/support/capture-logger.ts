@@ -1,22 +1,28 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Level, type Logger } from 'pino';
 
 /** A real pino logger whose JSON lines are kept in memory for assertions. */
 export interface CapturedLogger {
   readonly logger: Logger;
-  /** Every line logged so far, parsed. */
-  readonly entries: Array<Record<string, unknown>>;
-  /** All lines as raw text, to check that something never appears. */
+  /** Every line logged so far, parsed (grows as the logger writes). */
+  readonly lines: Array<Record<string, unknown>>;
+  /** Every line logged so far as written, to check that something never appears. */
+  readonly raw: string[];
+  /** All lines as one text. */
   text(): string;
 }
 
-export function captureLogger(): CapturedLogger {
-  const lines: string[] = [];
-  const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
-  return {
-    logger,
-    get entries() {
-      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+/** @param level the lowest level kept; the bridge's tests log at debug, as LOG_LEVEL=debug would. */
+export function captureLogger(level: Level = 'trace'): CapturedLogger {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const logger = pino(
+    { level },
+    {
+      write: (line: string) => {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
     },
-    text: () => lines.join(''),
-  };
+  );
+  return { logger, lines, raw, text: () => raw.join('') };
 }

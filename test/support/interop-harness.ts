@@ -8,11 +8,12 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DEFAULT_USER, startTestBridge, type TestBridge, type TestUser } from './bridge.ts';
+import { RUN_ID } from './run-id.ts';
 
 /**
  * Shared machinery of the interoperability suite: one real bridge per test file,
  * real client processes bounded in time, S3-side checks, and the compatibility
- * matrix (each test file writes results/<client>.json; zz-matrix.test.ts merges).
+ * matrix (each test file writes results/<client>.json; test/interop/write-matrix.ts merges).
  */
 
 export const INTEROP_DIR = fileURLToPath(new URL('../interop', import.meta.url));
@@ -22,9 +23,6 @@ export const CLIENTS_DIR = join(INTEROP_DIR, 'clients');
 /** In CI (or with INTEROP_REQUIRE_CLIENTS=1) a missing client fails its cases instead of skipping them. */
 export const REQUIRE_CLIENTS =
   process.env.INTEROP_REQUIRE_CLIENTS === '1' || (process.env.CI ?? '').toLowerCase() === 'true' || process.env.CI === '1';
-
-/** Identifies one `node --test` run: every test file is a child process of the same runner. */
-export const RUN_ID = String(process.ppid);
 
 export type Mode = 'plain' | 'explicit TLS' | 'implicit TLS';
 export const MODES: readonly Mode[] = ['plain', 'explicit TLS', 'implicit TLS'];

@@ -1,18 +1,13 @@
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
+import { ProbeError } from '../../runtime/src/probe/probe-error.ts';
+import { ReplyReader, type FtpReply } from '../../runtime/src/probe/reply-reader.ts';
 
-/**
- * A bare FTP control connection for protocol-level tests: send exact lines, read
- * exact replies (multi-line aware), open data connections by hand.
- */
-export interface FtpReply {
-  readonly code: number;
-  /** Every line of the reply, without CRLF. */
-  readonly lines: readonly string[];
-  /** The last line's text after "ddd ". */
-  readonly text: string;
-}
+export type { FtpReply };
+
+/** Far above any reply the bridge sends (a STAT listing of a large folder included). */
+const MAX_REPLY_CHARS = 16 * 1024 * 1024;
 
 export interface ConnectOptions {
   /** Server address: '127.0.0.1' unless given (e.g. '::1'). */
@@ -24,11 +19,17 @@ export interface ConnectOptions {
   readonly tlsMaxVersion?: SecureVersion;
 }
 
+/**
+ * A bare FTP control connection for protocol-level tests: send exact lines, read
+ * exact replies (the probe's ReplyReader: multi-line aware, a non-reply line an error),
+ * open data connections by hand.
+ */
 export class RawFtp {
   #socket: Socket;
   /** The socket connected first: the TCP socket under an explicit-TLS control connection (to reset it). */
   readonly transport: Socket;
-  #buffer = '';
+  readonly #reader = new ReplyReader({ maxReplyChars: MAX_REPLY_CHARS });
+  readonly #replies: Array<FtpReply | ProbeError> = [];
   #waiters: Array<() => void> = [];
   #ended = false;
   readonly #host: string;
@@ -111,11 +112,12 @@ export class RawFtp {
   async read(timeoutMs = 10_000): Promise<FtpReply> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reply = this.#takeReply();
+      const reply = this.#replies.shift();
+      if (reply instanceof ProbeError) throw reply;
       if (reply) return reply;
-      if (this.#ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.#buffer)}`);
+      if (this.#ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.#reader.unread)}`);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no reply within ${timeoutMs} ms; buffered: ${JSON.stringify(this.#buffer)}`);
+      if (remaining <= 0) throw new Error(`no reply within ${timeoutMs} ms; buffered: ${JSON.stringify(this.#reader.unread)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.#waiters.push(() => {
@@ -140,6 +142,7 @@ export class RawFtp {
     });
     // Listening before the handshake ends: the session ticket can arrive in the same tick.
     this.#socket = secure;
+    this.#reader.restart();
     this.#listen(secure);
     await once(secure, 'secureConnect');
   }
@@ -186,9 +189,8 @@ export class RawFtp {
 
   #listen(socket: Socket): void {
     socket.on('session', (session: Buffer) => (this.#tlsSession = session));
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.#buffer += chunk;
+    socket.on('data', (chunk: Buffer) => {
+      this.#replies.push(...this.#reader.push(chunk));
       this.#wake();
     });
     socket.on('end', () => {
@@ -206,26 +208,6 @@ export class RawFtp {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
-  }
-
-  #takeReply(): FtpReply | undefined {
-    const lines: string[] = [];
-    let offset = 0;
-    for (;;) {
-      const end = this.#buffer.indexOf('\r\n', offset);
-      if (end === -1) return undefined;
-      const line = this.#buffer.slice(offset, end);
-      offset = end + 2;
-      lines.push(line);
-      const first = lines[0]!;
-      const code = first.slice(0, 3);
-      const single = lines.length === 1 && first[3] !== '-';
-      const closing = lines.length > 1 && line.startsWith(`${code} `);
-      if (single || closing) {
-        this.#buffer = this.#buffer.slice(offset);
-        return { code: Number(code), lines, text: line.slice(4) };
-      }
-    }
   }
 }
 

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './bridge.ts';
+import { findTool, TOOLS_REQUIRED } from './required-tool.ts';
 
 /**
  * vsftpd from Debian's packages, started by the test on 127.0.0.1 with a temporary
@@ -32,22 +32,11 @@ export interface VsftpdOptions {
 
 /** Where vsftpd is installed, if it is (Debian puts it in /usr/sbin, often not on PATH). */
 export function findVsftpd(): string | undefined {
-  const directories = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const directory of directories) {
-    if (directory === '') continue;
-    const candidate = join(directory, 'vsftpd');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
+  return findTool('vsftpd', ['/usr/sbin', '/usr/local/sbin', '/sbin']);
 }
 
 /** In CI a missing vsftpd fails the tests (.ci/run installs it); elsewhere they are skipped. */
-export const VSFTPD_REQUIRED = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
+export const VSFTPD_REQUIRED = TOOLS_REQUIRED;
 
 export async function startVsftpd(options: VsftpdOptions = {}): Promise<Vsftpd> {
   const binary = findVsftpd();

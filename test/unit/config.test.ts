@@ -68,6 +68,8 @@ describe('loadConfig defaults', () => {
       shutdownGraceMs: 100_000,
       reloadIntervalMs: 10_000,
       logLevel: 'info',
+      metrics: undefined,
+      uploadEventsBus: undefined,
     });
   });
 
@@ -167,6 +169,15 @@ describe('loadConfig happy paths, one per variable', () => {
     { env: { FTP_SHUTDOWN_GRACE_SECONDS: '0' }, pick: (c) => c.shutdownGraceMs, expected: 0 },
     { env: { FTP_SHUTDOWN_GRACE_SECONDS: '2.5' }, pick: (c) => c.shutdownGraceMs, expected: 2500 },
     { env: { FTP_RELOAD_SECONDS: '0.05' }, pick: (c) => c.reloadIntervalMs, expected: 50 },
+    { env: { FTP_METRICS_NAMESPACE: 'FtpS3Bridge/prod' }, pick: (c) => c.metrics, expected: { namespace: 'FtpS3Bridge/prod', shard: 'local', intervalMs: 60_000 } },
+    {
+      env: { FTP_METRICS_NAMESPACE: 'Ftp', FTP_METRICS_SHARD: 'shard-2', FTP_METRICS_INTERVAL_SECONDS: '10' },
+      pick: (c) => c.metrics,
+      expected: { namespace: 'Ftp', shard: 'shard-2', intervalMs: 10_000 },
+    },
+    { env: { FTP_METRICS_SHARD: 'shard-1' }, pick: (c) => c.metrics, expected: undefined },
+    { env: { FTP_METRICS_INTERVAL_SECONDS: '30' }, pick: (c) => c.metrics, expected: undefined },
+    { env: { FTP_UPLOAD_EVENTS_BUS: 'default' }, pick: (c) => c.uploadEventsBus, expected: 'default' },
     { env: { LOG_LEVEL: 'debug' }, pick: (c) => c.logLevel, expected: 'debug' },
     { env: { LOG_LEVEL: 'silent' }, pick: (c) => c.logLevel, expected: 'silent' },
   ];
@@ -264,6 +275,11 @@ describe('loadConfig bad values name the variable', () => {
     [{ ...MINIMAL, ...TLS_FILES, HEALTH_PORT: '990' }, 'HEALTH_PORT'],
     [{ ...MINIMAL, FTP_SHUTDOWN_GRACE_SECONDS: 'soon' }, 'FTP_SHUTDOWN_GRACE_SECONDS'],
     [{ ...MINIMAL, FTP_RELOAD_SECONDS: '0' }, 'FTP_RELOAD_SECONDS'],
+    [{ ...MINIMAL, FTP_METRICS_NAMESPACE: 'AWS/ECS' }, 'FTP_METRICS_NAMESPACE'],
+    [{ ...MINIMAL, FTP_METRICS_NAMESPACE: 'a{b}' }, 'FTP_METRICS_NAMESPACE'],
+    [{ ...MINIMAL, FTP_METRICS_SHARD: 'shard 1' }, 'FTP_METRICS_SHARD'],
+    [{ ...MINIMAL, FTP_METRICS_INTERVAL_SECONDS: '0' }, 'FTP_METRICS_INTERVAL_SECONDS'],
+    [{ ...MINIMAL, FTP_UPLOAD_EVENTS_BUS: 'my bus' }, 'FTP_UPLOAD_EVENTS_BUS'],
     [{ ...MINIMAL, FTP_RELOAD_SECONDS: '0.0001' }, 'FTP_RELOAD_SECONDS'],
     [{ ...MINIMAL, LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
   ];
@@ -351,7 +367,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 47);
+    assert.equal(variables.length, 51);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -370,6 +386,7 @@ describe('configHelp', () => {
       'FTP_LOCKOUT_FAILURES', 'FTP_LOCKOUT_SECONDS', 'FTP_RENAME_MAX_OBJECTS', 'FTP_LIST_CLIENT_TIMES', 'FTP_MAX_CONNECTIONS',
       'S3_COPY_PERCENT_NAMES', 'FTP_CHECKSUM_READ_MIB_PER_HOUR', 'FTP_TIME_CHANGES_PER_HOUR', 'FTP_RENAME_OBJECTS_PER_HOUR', 'FTP_READ_BACK_MIB_PER_HOUR',
       'FTP_MAX_CONNECTIONS_PER_ADDRESS', 'HEALTH_PORT', 'FTP_SHUTDOWN_GRACE_SECONDS', 'FTP_RELOAD_SECONDS', 'LOG_LEVEL',
+      'FTP_METRICS_NAMESPACE', 'FTP_METRICS_SHARD', 'FTP_METRICS_INTERVAL_SECONDS', 'FTP_UPLOAD_EVENTS_BUS',
     ]) {
       assert.match(help, new RegExp(`^  ${name}  `, 'm'), name);
     }

@@ -43,7 +43,7 @@ const S3_IMPLEMENTATION: readonly Place[] = ['storage/s3/'];
 const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concurrency-limit.ts'];
 
 /** Everything a composition module may wire together: all but the local stack. */
-const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'users-cli/'];
+const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'metrics/', 'events/', 'users-cli/'];
 
 const LAYERS: readonly Layer[] = [
   {
@@ -83,14 +83,24 @@ const LAYERS: readonly Layer[] = [
     why: 'the partner command line checks entries with the users schema and writes them through the users stores; it never starts a server',
   },
   {
+    files: ['metrics/'],
+    mayImport: ['metrics/', ...SHARED_LEAVES],
+    why: 'metrics are counted from log events and written as log lines; they know no room they measure',
+  },
+  {
+    files: ['events/'],
+    mayImport: ['events/', 'protocol/upload-outcomes.ts', ...SHARED_LEAVES],
+    why: 'upload events implement the one interface the protocol reports uploads through',
+  },
+  {
     files: ['settings/'],
     mayImport: ['settings/'],
     why: 'value validators the CDK app imports too: they must not pull the runtime in',
   },
   {
     files: ['cli/'],
-    mayImport: ['cli/', '*', 'auth/', 'probe/', 'users-cli/'],
-    why: 'the command line starts the server through the composition root and runs the subcommands; it wires nothing itself',
+    mayImport: ['cli/', '*', 'auth/', 'probe/', 'users-cli/', 'metrics/log-event-tap.ts'],
+    why: 'the command line starts the server through the composition root and runs the subcommands; it wires nothing itself but the logger, tapped for the metrics',
   },
   {
     files: ['local/'],
@@ -107,17 +117,17 @@ const LAYERS: readonly Layer[] = [
 const PACKAGE_RULES: readonly PackageRule[] = [
   {
     packages: '@aws-sdk/',
-    onlyFrom: [...S3_IMPLEMENTATION, 'sources/', 'composition-root.ts'],
-    why: 'AWS is reached only by the S3 store, the secret and table sources, and the composition root that builds their clients',
+    onlyFrom: [...S3_IMPLEMENTATION, 'sources/', 'events/', 'composition-root.ts'],
+    why: 'AWS is reached only by the S3 store, the secret and table sources, the upload events, and the composition root that builds their clients',
   },
 ];
 
 /**
  * The runtime modules the CDK app (lib/, bin/) may import: the typed container contract,
- * the TLS words, the value validators and the partner rules. They import only each other
+ * the TLS words, the value validators, the partner rules and the upload events' names. They import only each other
  * and Node, so a synth never loads the server, its logger or an AWS SDK client.
  */
-const SHARED_WITH_CDK: readonly Place[] = ['container-environment.ts', 'tls-policy.ts', 'settings/', 'probe/partner-rules.ts'];
+const SHARED_WITH_CDK: readonly Place[] = ['container-environment.ts', 'tls-policy.ts', 'settings/', 'probe/partner-rules.ts', 'events/upload-event-names.ts'];
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNTIME = join(ROOT, 'runtime/src');

@@ -73,7 +73,7 @@ describe('LoginGuard', () => {
     const lockedAt = clock.now();
     await attempt(address, BAD);
     assert.equal(guard.isLockedOut(address), true);
-    assert.equal(captured.entries.filter((entry) => entry['msg'] === 'login lockout: too many failed logins from this address').length, 1);
+    assert.equal(captured.lines.filter((entry) => entry['msg'] === 'login lockout: too many failed logins from this address').length, 1);
 
     // While locked: refused without running the check, even with the right password, after the delay.
     const checksBefore = checks();

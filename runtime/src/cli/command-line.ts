@@ -7,7 +7,7 @@ import { serve } from './serve-command.ts';
 import type { CommandContext, Subcommand } from './subcommand.ts';
 
 /** How every usage text names the program: the entry point the container runs. */
-export const PROGRAM = 'node runtime/dist/main.js';
+const PROGRAM = 'node runtime/dist/main.js';
 
 /** `probe`: the partner-side check of an FTP/FTPS server (probe/). */
 const probeCommand: Subcommand = {

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { startBridge, type RunningBridge } from '../composition-root.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { readContainerMemoryLimit } from '../container-memory-limit.ts';
+import { LogEventTap, tappedLogger } from '../metrics/log-event-tap.ts';
 import { describeStartFailure } from '../start-failure.ts';
 import { flushed, stopOnSignal } from './shutdown-signals.ts';
 
@@ -20,10 +20,12 @@ export async function serve(env: NodeJS.ProcessEnv): Promise<number> {
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'ftp-s3-bridge' }, timestamp: pino.stdTimeFunctions.isoTime });
+  // The metrics see every event of info and above, whatever LOG_LEVEL prints (docs/metrics.md).
+  const tap = new LogEventTap();
+  const logger = tappedLogger({ level: config.logLevel, tap });
   let bridge: RunningBridge;
   try {
-    bridge = await startBridge(config, { logger });
+    bridge = await startBridge(config, { logger, tap });
   } catch (error) {
     const failure = describeStartFailure(error, config);
     // People read stderr; the log line is for machines, with a stack only when it helps.

@@ -1,32 +1,23 @@
 import type { Socket } from 'node:net';
-import { StringDecoder } from 'node:string_decoder';
 import type { TLSSocket } from 'node:tls';
 import { networkError, ProbeError, seconds } from './probe-error.ts';
+import { ReplyReader, type FtpReply } from './reply-reader.ts';
 import { clientTlsHandshake, type ClientTlsOptions } from './tls-handshake.ts';
 
-export interface FtpReply {
-  readonly code: number;
-  /** Every line, without line ends. */
-  readonly lines: readonly string[];
-  /** The last line after "ddd ". */
-  readonly text: string;
-}
+export type { FtpReply } from './reply-reader.ts';
 
 /** A reply longer than this is not an FTP server talking (a banner is a few lines). */
 const MAX_REPLY_CHARS = 64 * 1024;
 
 /**
- * The client end of an FTP control connection: commands out, replies in (RFC 959
- * multi-line aware), each wait bounded by the step timeout. A line that is not a
- * reply is a protocol failure that quotes it, which is how an SSH or HTTP server on
- * the port shows up.
+ * The client end of an FTP control connection: commands out, replies in (ReplyReader:
+ * RFC 959 multi-line aware, a line that is not a reply a protocol failure), each wait
+ * bounded by the step timeout.
  */
 export class FtpControl {
   #socket: Socket;
   readonly #timeoutMs: number;
-  #decoder = new StringDecoder('utf8');
-  #buffer = '';
-  #pending: string[] = [];
+  readonly #reader = new ReplyReader({ maxReplyChars: MAX_REPLY_CHARS });
   readonly #replies: Array<FtpReply | ProbeError> = [];
   #closed: ProbeError | undefined;
   /** Readers waiting for the next reply (a transfer's final reply may wait beside a later command's). */
@@ -83,7 +74,7 @@ export class FtpControl {
     this.#detach(raw);
     const secure = await clientTlsHandshake(raw, options);
     this.#socket = secure;
-    this.#decoder = new StringDecoder('utf8');
+    this.#reader.restart();
     this.#attach(secure);
     return secure;
   }
@@ -118,38 +109,9 @@ export class FtpControl {
   }
 
   #onData(chunk: Buffer): void {
-    this.#buffer += this.#decoder.write(chunk);
-    for (let end = this.#buffer.indexOf('\n'); end !== -1; end = this.#buffer.indexOf('\n')) {
-      const line = this.#buffer.slice(0, end).replace(/\r$/, '');
-      this.#buffer = this.#buffer.slice(end + 1);
-      this.#onLine(line);
-    }
-    if (this.#buffer.length + this.#pending.join('').length > MAX_REPLY_CHARS) {
-      this.#replies.push(new ProbeError('protocol', `the server sent more than ${MAX_REPLY_CHARS} characters without completing a reply`));
-      this.#buffer = '';
-      this.#pending = [];
-      this.#socket.destroy();
-    }
+    this.#replies.push(...this.#reader.push(chunk));
+    if (this.#reader.overflowed) this.#socket.destroy();
     this.#wakeAll();
-  }
-
-  #onLine(line: string): void {
-    const pending = this.#pending;
-    if (pending.length === 0) {
-      if (!/^\d{3}[ -]/.test(line) && !/^\d{3}$/.test(line)) {
-        this.#replies.push(new ProbeError('protocol', `not an FTP reply: ${JSON.stringify(line.slice(0, 80))}`));
-        return;
-      }
-      if (line[3] === '-') pending.push(line);
-      else this.#replies.push({ code: Number(line.slice(0, 3)), lines: [line], text: line.slice(4) });
-      return;
-    }
-    pending.push(line);
-    // A multi-line reply ends with its code and a space (RFC 959 4.2).
-    if (line.startsWith(`${pending[0]!.slice(0, 3)} `)) {
-      this.#replies.push({ code: Number(line.slice(0, 3)), lines: [...pending], text: line.slice(4) });
-      this.#pending = [];
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Permission, User } from '../auth/user.ts';
-import type { ChecksumAlgorithm, EntryInfo } from '../storage/object-store.ts';
+import type { ChecksumAlgorithm, EntryInfo, StoreCapabilities } from '../storage/object-store.ts';
 import type { MlstFact } from './listing-format.ts';
 import type { PassiveReservation } from './passive-ports.ts';
 import type { Reply } from './reply.ts';
@@ -16,13 +16,19 @@ import type { SessionServices } from './session-settings.ts';
 
 /**
  * One row per verb. The dispatcher answers from these rows before a handler runs
- * (502 no handler, 530 TLS/login, 501 argument, 550 permission, 521 protection);
+ * (502 no handler or a power the store lacks, 530 TLS/login, 501 argument, 550
+ * permission, 521 protection);
  * FEAT and HELP are generated from them. Handlers hold no such checks.
  */
 export interface CommandSpec {
   readonly verb: string;
   /** Absent: recognised but not implemented (502). */
   readonly handler?: CommandHandler;
+  /**
+   * The store powers the command needs (its capabilities): without them it is answered
+   * 502 and left out of FEAT and HELP, as ftpserverlib leaves out what a driver lacks.
+   */
+  readonly needs?: (capabilities: StoreCapabilities) => boolean;
   /** Needs a logged-in user. */
   readonly login: boolean;
   readonly argument: 'none' | 'required' | 'optional';
@@ -39,6 +45,11 @@ export interface CommandSpec {
   readonly duringTransfer?: boolean;
   /** Checks that apply only when an argument is given (STAT alone describes the session; STAT <path> lists). */
   readonly withArgument?: { readonly login?: boolean; readonly permission?: Permission };
+}
+
+/** Whether this session's server runs the command: it has a handler and the store the powers it needs. */
+export function isOffered(spec: CommandSpec, capabilities: StoreCapabilities): boolean {
+  return spec.handler !== undefined && (spec.needs?.(capabilities) ?? true);
 }
 
 export type CommandHandler = (session: FtpSession, argument: string) => Promise<void> | void;
@@ -89,6 +100,18 @@ export interface PassiveAnnouncement {
 }
 
 /** What a transfer does once its data connection is open; `note` adds figures to its log line. */
+/** Which way a transfer's bytes go: a download (RETR, listings) or an upload (STOR, APPE, STOU). */
+export type TransferDirection = 'download' | 'upload';
+
+/** What a transfer is, for its 150, its log line and its data connection. */
+export interface TransferDetails {
+  readonly command: string;
+  readonly path: string;
+  readonly opening: string;
+  /** Lets a download's TLS run natively (tls-data-connection.ts). */
+  readonly direction: TransferDirection;
+}
+
 export type TransferWork = (
   data: Socket,
   signal: AbortSignal,
@@ -133,7 +156,7 @@ export interface FtpSession {
    * done. ABOR and a closing control connection abort `work`'s signal; STAT reports
    * its progress; one `transfer` line is logged.
    */
-  transfer(details: { readonly command: string; readonly path: string; readonly opening: string }, work: TransferWork): Promise<void>;
+  transfer(details: TransferDetails, work: TransferWork): Promise<void>;
   /** ABOR: aborts the running transfer; true if there was one (its 426 is out when this resolves). */
   abortTransfer(): Promise<boolean>;
 }

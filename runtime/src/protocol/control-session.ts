@@ -3,11 +3,11 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Permission, SessionReview, User } from '../auth/user.ts';
-import type { EntryInfo } from '../storage/object-store.ts';
+import type { EntryInfo, StoreCapabilities } from '../storage/object-store.ts';
 import { normalizeAddress } from './client-address.ts';
-import type { CommandSpec, FtpSession, ResolvedPath, SessionState, TransferWork } from './command-handler.ts';
+import { isOffered, type CommandSpec, type FtpSession, type ResolvedPath, type SessionState, type TransferDetails, type TransferWork } from './command-handler.ts';
 import { CommandLineReader, parseCommand, type CommandLine } from './command-line-reader.ts';
-import { DEFAULT_HASH } from './hash-algorithms.ts';
+import { defaultHash } from './hash-algorithms.ts';
 import { COMMANDS } from './command-table.ts';
 import { DataChannel } from './data-channel.ts';
 import { MLST_FACTS } from './listing-format.ts';
@@ -18,6 +18,7 @@ import { StorageError } from '../storage/storage-error.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
 import { parentPath, resolvePath, toStorePath } from './virtual-path.ts';
 import { REPLIES, sessionEndReply } from './replies.ts';
+import { transferAudit, type AuditActivity } from './audit-activity.ts';
 
 /**
  * A queue of read commands and the pump that runs them one at a time. The session has
@@ -103,7 +104,7 @@ export class ControlSession implements FtpSession {
     this.services = options.services;
     this.implicitTls = options.implicitTls;
     this.state = {
-      ...loggedOutState(),
+      ...loggedOutState(options.services.store.capabilities),
       secure: options.implicitTls,
       pbszDone: options.implicitTls,
       protection: options.implicitTls ? 'P' : 'C',
@@ -214,7 +215,7 @@ export class ControlSession implements FtpSession {
 
   /** REIN: back to the state right after the greeting; a TLS control connection stays TLS. */
   reinitialize(): void {
-    Object.assign(this.state, loggedOutState());
+    Object.assign(this.state, loggedOutState(this.services.store.capabilities));
     this.#log = this.#sessionLog;
     this.data.clear();
     this.#startLoginTimer();
@@ -252,7 +253,7 @@ export class ControlSession implements FtpSession {
 
   // ---- transfers --------------------------------------------------------------
 
-  async transfer(details: { readonly command: string; readonly path: string; readonly opening: string }, work: TransferWork): Promise<void> {
+  async transfer(details: TransferDetails, work: TransferWork): Promise<void> {
     const controller = new AbortController();
     const { signal } = controller;
     const transfer: ActiveTransfer = {
@@ -266,9 +267,12 @@ export class ControlSession implements FtpSession {
     this.#transfer = transfer;
     clearTimeout(this.#idleTimer);
     let outcome: 'ok' | 'failed' | 'aborted' = 'failed';
+    // operations: the audit trail's OPEN (file transfers only; a listing opens no file)
+    const audit = transferAudit(details.command, 0);
+    if (audit !== undefined) this.log.info({ event: 'transfer-open', activity: 'OPEN' satisfies AuditActivity, command: details.command, path: details.path, mode: audit.mode });
     try {
       this.reply(150, details.opening);
-      const data = await this.data.open(signal);
+      const data = await this.data.open(signal, details.direction);
       try {
         await work(data, signal, (bytes) => (transfer.bytes += bytes), (fields) => Object.assign(transfer.notes, fields));
       } catch (error) {
@@ -288,9 +292,11 @@ export class ControlSession implements FtpSession {
       this.#transfer = undefined;
       this.log.info({
         event: 'transfer',
+        activity: (audit === undefined ? 'LIST' : 'CLOSE') satisfies AuditActivity,
         command: details.command,
         path: details.path,
         bytes: transfer.bytes,
+        ...transferAudit(details.command, transfer.bytes),
         ms: Date.now() - transfer.startedAt,
         outcome,
         ...transfer.notes,
@@ -355,7 +361,7 @@ export class ControlSession implements FtpSession {
     this.#socket.end();
     this.#socket.destroySoon();
     setTimeout(() => this.#socket.destroy(), 2000).unref();
-    this.log.info({ event: 'session-close', ms: Date.now() - this.#openedAt, reason: final?.lines[0] });
+    this.log.info({ event: 'session-close', activity: 'DISCONNECTED' satisfies AuditActivity, ms: Date.now() - this.#openedAt, reason: final?.lines[0] });
     this.#onClosed(this);
   }
 
@@ -509,7 +515,7 @@ export class ControlSession implements FtpSession {
 
   /** The command table's checks, in RFC order: 502, 530 (TLS, login), 501, 550, 521. */
   #refusal(spec: CommandSpec, argument: string): Reply | undefined {
-    if (!spec.handler) return reply(502, `${spec.verb} not implemented.`);
+    if (!isOffered(spec, this.services.store.capabilities)) return reply(502, `${spec.verb} not implemented.`);
     const { tlsMode } = this.services.settings;
     if (spec.secureControl && tlsMode === 'required' && !this.state.secure) {
       return reply(530, 'TLS is required: send AUTH TLS first.');
@@ -548,7 +554,7 @@ export class ControlSession implements FtpSession {
 }
 
 /** What a session holds right after the greeting, and again after REIN (the TLS state aside). */
-function loggedOutState(): Omit<SessionState, 'secure' | 'pbszDone' | 'protection'> {
+function loggedOutState(capabilities: StoreCapabilities): Omit<SessionState, 'secure' | 'pbszDone' | 'protection'> {
   return {
     user: undefined,
     pendingUsername: undefined,
@@ -558,6 +564,6 @@ function loggedOutState(): Omit<SessionState, 'secure' | 'pbszDone' | 'protectio
     renameFrom: undefined,
     epsvAll: false,
     mlstFacts: new Set(MLST_FACTS),
-    hashAlgorithm: DEFAULT_HASH,
+    hashAlgorithm: defaultHash(capabilities),
   };
 }

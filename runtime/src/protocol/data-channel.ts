@@ -3,13 +3,14 @@ import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { withDeadline } from '../deadline.ts';
 import type { TlsSessionReuse } from '../tls-policy.ts';
-import type { DataEndpoints, PassiveAnnouncement } from './command-handler.ts';
+import type { DataEndpoints, PassiveAnnouncement, TransferDirection } from './command-handler.ts';
 import { endWhenIdle } from './data-idle-timeout.ts';
 import { PassivePortError, type PassiveReservation } from './passive-ports.ts';
 import { askKernelAtEnd } from './peer-reset.ts';
 import { reply, ReplyError, type Reply } from './reply.ts';
 import type { SessionServices } from './session-settings.ts';
-import { secureDataConnection, TlsResumptionRequired, transportOf } from './tls-data-connection.ts';
+import { isRelayed, secureDataConnection, TlsResumptionRequired, transportOf } from './tls-data-connection.ts';
+import type { AuditActivity } from './audit-activity.ts';
 
 /** Where the next data connection comes from: a reserved passive port, or PORT/EPRT. */
 type DataEndpoint =
@@ -23,6 +24,8 @@ type DataEndpoint =
       /** The connection, TLS-wrapped when PROT P, set up as soon as it arrives. */
       readonly connection: Promise<Socket>;
       readonly cancel: AbortController;
+      /** Told the transfer's direction once its command opens the connection. */
+      readonly direction: (direction: TransferDirection) => void;
     }
   | { readonly kind: 'active'; readonly host: string; readonly port: number };
 
@@ -91,9 +94,11 @@ export class DataChannel implements DataEndpoints {
   usePassive(reservation: PassiveReservation, announced: PassiveAnnouncement): void {
     const cancel = new AbortController();
     const arrival = { arrived: false };
-    const connection = this.#acceptPassive(reservation, cancel.signal, arrival);
+    let direction: (direction: TransferDirection) => void = () => undefined;
+    const known = new Promise<TransferDirection>((resolve) => (direction = resolve));
+    const connection = this.#acceptPassive(reservation, cancel.signal, arrival, known);
     connection.catch(() => undefined);
-    this.#replace({ kind: 'passive', reservation, announced, reservedAt: Date.now(), arrival, connection, cancel });
+    this.#replace({ kind: 'passive', reservation, announced, reservedAt: Date.now(), arrival, connection, cancel, direction });
   }
 
   /** PORT/EPRT: the next data connection is opened to the client. */
@@ -110,8 +115,9 @@ export class DataChannel implements DataEndpoints {
    * The data connection for the current transfer, TLS-wrapped when PROT P. Uses up
    * the endpoint set by PASV/EPSV/PORT/EPRT. Rejects with ReplyError 425 (522 for a
    * connection that did not resume the TLS session) when it cannot be had in time.
+   * `direction` lets a download's TLS run natively (tls-data-connection.ts).
    */
-  async open(signal: AbortSignal): Promise<Socket> {
+  async open(signal: AbortSignal, direction: TransferDirection): Promise<Socket> {
     const endpoint = this.#endpoint;
     this.#endpoint = undefined;
     if (!endpoint) throw new ReplyError(425, 'Use PASV or EPSV first.');
@@ -121,12 +127,13 @@ export class DataChannel implements DataEndpoints {
     let socket: Socket;
     try {
       if (endpoint.kind === 'passive') {
+        endpoint.direction(direction);
         const late = (): Promise<never> => Promise.reject(new DataConnectionTimeout('Data connection did not arrive in time'));
         socket = await withDeadline(endpoint.connection, timeoutMs, late, signal);
       } else {
         const tcp = await connectActive(endpoint.host, endpoint.port, timeoutMs, signal);
         connections.track(tcp, this.#clientAddress);
-        socket = await this.#secure(tcp, signal);
+        socket = await this.#secure(tcp, signal, Promise.resolve(direction));
       }
     } catch (error) {
       if (endpoint.kind === 'passive') releasePassive(endpoint);
@@ -194,7 +201,7 @@ export class DataChannel implements DataEndpoints {
     const log = this.#current().log;
     if (reason === 'tls-session-not-resumed') {
       log.warn(
-        { event: 'tls-resume-failure', reason, ...where },
+        { event: 'tls-resume-failure', activity: 'TLS_RESUME_FAILURE' satisfies AuditActivity, reason, ...where },
         "a PROT P data connection did not resume the control connection's TLS session: refused (FTP_TLS_SESSION_REUSE=required)",
       );
       return reply(522, "TLS session reuse required: the data connection must resume the control connection's TLS session.");
@@ -279,7 +286,12 @@ export class DataChannel implements DataEndpoints {
    * connection from the same address that is not the client's cannot take the data,
    * and one that stalls its handshake cannot hold the port.
    */
-  #acceptPassive(reservation: PassiveReservation, signal: AbortSignal, arrival: { arrived: boolean }): Promise<Socket> {
+  #acceptPassive(
+    reservation: PassiveReservation,
+    signal: AbortSignal,
+    arrival: { arrived: boolean },
+    direction: Promise<TransferDirection>,
+  ): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
       let settled = false;
       let candidates = 0; // handshakes under way
@@ -306,7 +318,7 @@ export class DataChannel implements DataEndpoints {
           return;
         }
         candidates += 1;
-        this.#secure(socket, signal).then(
+        this.#secure(socket, signal, direction).then(
           (secured) => {
             candidates -= 1;
             if (settled) secured.destroy();
@@ -322,7 +334,7 @@ export class DataChannel implements DataEndpoints {
   }
 
   /** TLS for PROT P (the server side of the handshake, whoever opened the TCP connection). */
-  async #secure(socket: Socket, signal: AbortSignal): Promise<Socket> {
+  async #secure(socket: Socket, signal: AbortSignal, direction: Promise<TransferDirection>): Promise<Socket> {
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     const { protection, tlsContext, tlsSessionReuse, log } = this.#current();
     if (protection !== 'P') {
@@ -339,13 +351,14 @@ export class DataChannel implements DataEndpoints {
         context: tlsContext,
         timeoutMs: this.#services.settings.tlsHandshakeTimeoutMs,
         requireResumption: tlsSessionReuse === 'required',
+        direction,
         signal,
       });
     } catch (error) {
       if (error instanceof TlsResumptionRequired || signal.aborted) throw error;
       throw new DataTlsFailure((error as Error).message, { cause: error });
     }
-    log.debug({ event: 'data-tls', protocol: secure.getProtocol(), resumed: secure.isSessionReused() });
+    log.debug({ event: 'data-tls', protocol: secure.getProtocol(), resumed: secure.isSessionReused(), relayed: isRelayed(secure) });
     return secure;
   }
 }

@@ -227,7 +227,7 @@ export class FtpServer {
     socket.once('close', () => (this.#refusing -= 1));
     const text =
       reason === 'shutting-down'
-        ? 'Service shutting down.'
+        ? 'Service restarting (deploy or maintenance); please reconnect.'
         : reason === 'address-limit'
           ? 'Too many connections from your address; try again later.'
           : 'Too many connections; try again later.';

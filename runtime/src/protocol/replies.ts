@@ -14,7 +14,8 @@ export const REPLIES = {
   loginFirst: reply(530, 'Please log in with USER and PASS.'),
   offsetBeyondEnd: reply(554, 'Restart offset is beyond the end of the file.'),
   transferAborted: reply(426, 'Connection closed; transfer aborted.'),
-  shuttingDown: reply(421, 'Service shutting down; please reconnect.'),
+  // What a partner sees on every session a deploy or a scale-in ends (docs/deploys.md).
+  shuttingDown: reply(421, 'Service restarting (deploy or maintenance); please reconnect.'),
   cannotOpenDataConnection: reply(425, "Can't open data connection."),
   epsvAllInEffect: reply(503, 'EPSV ALL is in effect; use EPSV.'),
   loginsBusy: reply(421, 'Too many logins are being checked; try again shortly.'),

@@ -5,6 +5,7 @@ import type { TlsCloseNotify, TlsMode, TlsSessionReuse } from '../tls-policy.ts'
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';
+import type { UploadOutcomes } from './upload-outcomes.ts';
 import type { UserAllowance } from './user-allowance.ts';
 
 /** What every control session shares, handed down from the composition root. */
@@ -24,6 +25,11 @@ export interface SessionServices {
   /** What each user may spend per window, across all their sessions. */
   readonly allowances: UserAllowances;
   readonly logger: Logger;
+  /**
+   * Told of every upload's end (upload events for EventBridge).
+   * @default - nobody
+   */
+  readonly uploadOutcomes?: UploadOutcomes;
 }
 
 export interface UserAllowances {

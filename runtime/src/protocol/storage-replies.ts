@@ -34,6 +34,8 @@ export function replyForError(error: unknown): { reply: Reply; expected: boolean
         };
       case 'too-large':
         return { reply: reply(552, 'File exceeds the largest file this server accepts.'), expected: true };
+      case 'unsupported':
+        return { reply: reply(502, 'Not supported by this server\'s storage.'), expected: true };
       case 'access-denied':
         return { reply: reply(550, 'Permission denied by storage.'), expected: false };
       case 'aborted':

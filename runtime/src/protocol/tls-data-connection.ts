@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecureContext, TLSSocket } from 'node:tls';
+import type { TransferDirection } from './command-handler.ts';
 import { askKernelAtEnd } from './peer-reset.ts';
 import { ClientRecords, trafficKeys } from './tls13-close-notify.ts';
 import { upgradeToTls } from './tls-upgrade.ts';
@@ -17,6 +19,17 @@ import { upgradeToTls } from './tls-upgrade.ts';
  *   `unwrap()`) then fail with "unexpected EOF".
  * TLS over a JavaScript duplex that relays the TCP socket has neither: the relay
  * sees the TCP end itself, and Node orders the TLS shutdown correctly over JS streams.
+ *
+ * The relay costs every byte a trip through JavaScript (Node's JS stream wrapper): about
+ * twice the CPU of native TLS. Only an upload needs it: only there does the server decide
+ * from the end of the stream (on a download the client checks the server's close_notify,
+ * and the server's own close_notify goes out after its last byte however TLS runs). So a
+ * connection known to carry a download when its handshake starts (clients that start TLS
+ * after the 150: Java's Commons Net, Python's ftplib, lftp) runs TLS natively on the TCP socket; an
+ * upload, and a connection whose direction is not known yet (curl and Go's clients start
+ * TLS before they send RETR/STOR), go through the relay. OpenSSL run natively does not
+ * read Java's TLS 1.3 ending (user_canceled, then close_notify; tls13-close-notify.ts),
+ * so an upload's end is never judged natively.
  */
 export class TlsResumptionRequired extends Error {
   constructor() {
@@ -29,6 +42,8 @@ const REFUSED_CLOSE_WAIT_MS = 5000;
 
 /** TLS data connections whose TCP stream ended before the peer's close_notify arrived. */
 const truncated = new WeakSet<Socket>();
+/** TLS data connections over the relay (the others run natively and carry downloads only). */
+const relayed = new WeakSet<Socket>();
 /** The TCP socket under each TLS data connection. */
 const transports = new WeakMap<Socket, Socket>();
 
@@ -43,8 +58,76 @@ export async function secureDataConnection(
     readonly context: SecureContext;
     readonly timeoutMs: number;
     readonly requireResumption: boolean;
+    /** The transfer's direction, once its command is known (it may come after the connection). */
+    readonly direction: Promise<TransferDirection>;
     readonly signal?: AbortSignal;
   },
+): Promise<TLSSocket> {
+  const started = Date.now();
+  const direction = await directionAtHandshake(tcp, options.direction, options.timeoutMs, options.signal);
+  const timeoutMs = Math.max(1, options.timeoutMs - (Date.now() - started));
+  const secure =
+    direction === 'download'
+      ? await upgradeToTls(tcp, options.context, timeoutMs, options.signal)
+      : await secureThroughRelay(tcp, { ...options, timeoutMs });
+  if (!relayed.has(secure)) writeOneChunkAtATime(secure);
+  transports.set(secure, tcp);
+  if (options.requireResumption && !secure.isSessionReused()) {
+    closeGently(secure);
+    throw new TlsResumptionRequired();
+  }
+  return secure;
+}
+
+/**
+ * Waits until the client's first TLS bytes arrive or the transfer's command is known,
+ * whichever comes first, and answers the direction known by then ('unknown' otherwise).
+ * The bytes that arrived stay buffered in `tcp`, and the TLS socket takes them from there.
+ */
+async function directionAtHandshake(
+  tcp: Socket,
+  direction: Promise<TransferDirection>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<TransferDirection | 'unknown'> {
+  const cancel = new AbortController();
+  const stop = signal === undefined ? cancel.signal : AbortSignal.any([signal, cancel.signal]);
+  const arrived = new Promise<'unknown'>((resolve) => {
+    const onArrival = (): void => resolve('unknown');
+    tcp.once('readable', onArrival);
+    tcp.once('close', onArrival);
+    stop.addEventListener(
+      'abort',
+      () => {
+        tcp.off('readable', onArrival);
+        tcp.off('close', onArrival);
+        resolve('unknown');
+      },
+      { once: true },
+    );
+  });
+  const timedOut = sleep(timeoutMs, 'unknown' as const, { signal: stop }).catch(() => 'unknown' as const);
+  try {
+    return await Promise.race([direction, arrived, timedOut]);
+  } finally {
+    cancel.abort();
+  }
+}
+
+/**
+ * Native TLS encrypts each write straight from its buffer, but copies a batch of writes
+ * (writev: the chunks queued while the previous write completed) into one new buffer
+ * first: a second copy of every byte a download sends, and garbage to collect. One chunk
+ * per write takes the first path.
+ */
+function writeOneChunkAtATime(secure: TLSSocket): void {
+  (secure as unknown as { _writev: unknown })._writev = null;
+}
+
+/** TLS over the relay (see above): the end of an upload is judged from what the TCP socket and the records say. */
+async function secureThroughRelay(
+  tcp: Socket,
+  options: { readonly context: SecureContext; readonly timeoutMs: number; readonly signal?: AbortSignal },
 ): Promise<TLSSocket> {
   const relay = new TcpRelay(tcp);
   let secure: TLSSocket | undefined;
@@ -60,11 +143,7 @@ export async function secureDataConnection(
     if (label === 'CLIENT_TRAFFIC_SECRET_0' && secret !== undefined) clientSecret = Buffer.from(secret, 'hex');
   };
   secure = await upgradeToTls(relay, options.context, options.timeoutMs, options.signal, onKeylog);
-  transports.set(secure, tcp);
-  if (options.requireResumption && !secure.isSessionReused()) {
-    closeGently(secure);
-    throw new TlsResumptionRequired();
-  }
+  relayed.add(secure);
   return secure;
 }
 
@@ -83,6 +162,11 @@ function closeGently(socket: TLSSocket): void {
 /** True when `socket` is a TLS data connection whose TCP stream ended without a close_notify. */
 export function endedWithoutCloseNotify(socket: Socket): boolean {
   return truncated.has(socket);
+}
+
+/** Whether `socket` is a TLS data connection over the relay, whose end can be judged (not a native one). */
+export function isRelayed(socket: Socket): boolean {
+  return relayed.has(socket);
 }
 
 /** The TCP socket a data connection runs on: `socket` itself, or the one under its TLS. */

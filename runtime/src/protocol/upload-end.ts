@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { TlsCloseNotify } from '../tls-policy.ts';
 import { endedWithoutReset } from './peer-reset.ts';
 import { ReplyError } from './reply.ts';
-import { endedWithoutCloseNotify, transportOf } from './tls-data-connection.ts';
+import { endedWithoutCloseNotify, isRelayed, transportOf } from './tls-data-connection.ts';
 
 /** How long an upload whose end TCP decides waits for a vanished client's control connection to close. */
 const CONTROL_CLOSE_GRACE_MS = 40;
@@ -25,6 +25,8 @@ export async function confirmWholeUpload(
 ): Promise<void> {
   const { signal, closeNotify, log } = options;
   const tcp = transportOf(data);
+  // Only a download's TLS runs natively (tls-data-connection.ts), and there the end of the stream cannot be judged.
+  if (tcp !== data && !isRelayed(data)) throw new Error('An upload ran on a data connection whose end cannot be judged');
   const withoutCloseNotify = endedWithoutCloseNotify(data);
   if (withoutCloseNotify && closeNotify === 'required') {
     throw new ReplyError(426, 'Data connection closed without a TLS close_notify; transfer not committed.');

@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { constants, randomBytes } from 'node:crypto';
+import { constants, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { TLS_CIPHERS } from '../tls-policy.ts';
@@ -22,7 +22,11 @@ import { WatchedDocument } from './watched-document.ts';
 /** Where the certificate and key come from: two files, or one Secrets Manager secret. */
 export type TlsCredentialsSource =
   | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  /** Secrets Manager secret whose string is JSON {"certificate": PEM, "privateKey": PEM}. */
+  /**
+   * Secrets Manager secret whose string is JSON {"certificate": PEM, "privateKey": PEM}, and
+   * for a certificate exported from ACM also "certificateChain": PEM and "passphrase" (the
+   * exported key is encrypted with it; docs/certificates.md).
+   */
   | { readonly kind: 'secret'; readonly secretId: string };
 
 export class TlsCredentials {
@@ -59,6 +63,7 @@ export class TlsCredentials {
       logger.warn({ event: 'tls-credentials-missing' }, 'the TLS secret is still empty: TLS stays off until it is filled');
     }
     const credentials = new TlsCredentials(placeholder ? undefined : checkedPair(source, texts), documents);
+    credentials.#logCertificate(logger);
     const latest = [...texts];
     documents.forEach((document, index) =>
       document.watch((text) => {
@@ -66,6 +71,7 @@ export class TlsCredentials {
         try {
           credentials.#pair = checkedPair(source, latest);
           logger.info({ event: 'tls-credentials-reloaded' });
+          credentials.#logCertificate(logger);
         } catch (error) {
           logger.error({ event: 'tls-credentials-invalid', err: error }, 'keeping the previous certificate');
         }
@@ -82,26 +88,65 @@ export class TlsCredentials {
     return this.#pair && secureContext(this.#pair);
   }
 
+  /** Whole days until the served certificate expires (negative once expired); undefined without one. */
+  daysLeft(now = Date.now()): number | undefined {
+    return this.#pair && Math.floor((this.#pair.validTo.getTime() - now) / DAY_MS);
+  }
+
   close(): void {
     for (const document of this.#documents) document.close();
   }
+
+  #logCertificate(logger: Logger): void {
+    const pair = this.#pair;
+    if (pair === undefined) return;
+    const daysLeft = this.daysLeft()!;
+    const level = daysLeft < EXPIRY_WARNING_DAYS ? 'warn' : 'info';
+    logger[level]({ event: 'tls-certificate', subject: pair.subject, validTo: pair.validTo.toISOString(), daysLeft }, `the TLS certificate expires in ${daysLeft} days`);
+  }
 }
+
+const DAY_MS = 86_400_000;
+/** Below this many days left, loading the certificate is logged as a warning. */
+const EXPIRY_WARNING_DAYS = 30;
 
 interface PemPair {
   readonly cert: string;
+  /** Unencrypted, in memory only: decrypting a passphrase-protected key once, not per connection. */
   readonly key: string;
+  readonly validTo: Date;
+  readonly subject: string;
 }
 
 /** The pair from the documents, refused (with a message for the operator) unless it makes a context. */
 function checkedPair(source: TlsCredentialsSource, texts: readonly string[]): PemPair {
-  let pair: PemPair;
+  let cert: string;
+  let key: string;
+  let passphrase: string | undefined;
   if (source.kind === 'files') {
-    const [cert = '', key = ''] = texts;
-    pair = { cert, key };
+    [cert = '', key = ''] = texts;
   } else {
     const parsed = parseSecret(texts[0] ?? '');
-    pair = { cert: parsed.certificate, key: parsed.privateKey };
+    // ACM exports the chain apart from the certificate; clients need both, leaf first.
+    cert = parsed.certificateChain === undefined ? parsed.certificate : `${parsed.certificate.trimEnd()}\n${parsed.certificateChain.trim()}\n`;
+    key = parsed.privateKey;
+    passphrase = parsed.passphrase;
   }
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (error) {
+    throw new Error(`TLS certificate and key are not a usable PEM pair: the certificate is not a PEM certificate (${(error as Error).message})`, { cause: error });
+  }
+  if (/ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(key)) {
+    if (passphrase === undefined) throw new Error('TLS private key is encrypted: the secret needs its "passphrase"');
+    try {
+      key = createPrivateKey({ key, format: 'pem', passphrase }).export({ format: 'pem', type: 'pkcs8' }).toString();
+    } catch (error) {
+      throw new Error(`TLS private key could not be decrypted with the secret's passphrase: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const pair: PemPair = { cert, key, validTo: new Date(leaf.validTo), subject: leaf.subject.replace(/\n/g, ', ') };
   try {
     secureContext(pair);
   } catch (error) {
@@ -118,7 +163,8 @@ function checkedPair(source: TlsCredentialsSource, texts: readonly string[]): Pe
  */
 function secureContext(pair: PemPair): SecureContext {
   return createSecureContext({
-    ...pair,
+    cert: pair.cert,
+    key: pair.key,
     minVersion: 'TLSv1.2',
     ciphers: TLS_CIPHERS,
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
@@ -135,16 +181,29 @@ function isPlaceholder(text: string): boolean {
   }
 }
 
-function parseSecret(text: string): { certificate: string; privateKey: string } {
+interface TlsSecret {
+  readonly certificate: string;
+  readonly privateKey: string;
+  readonly certificateChain?: string;
+  readonly passphrase?: string;
+}
+
+function parseSecret(text: string): TlsSecret {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new Error('TLS secret is not JSON {"certificate": "<PEM>", "privateKey": "<PEM>"}');
   }
-  const record = value as { certificate?: unknown; privateKey?: unknown };
-  if (typeof record.certificate !== 'string' || typeof record.privateKey !== 'string') {
+  const record = value as Record<string, unknown>;
+  if (typeof record['certificate'] !== 'string' || typeof record['privateKey'] !== 'string') {
     throw new Error('TLS secret needs string fields "certificate" and "privateKey"');
   }
-  return { certificate: record.certificate, privateKey: record.privateKey };
+  const optionalText = (name: 'certificateChain' | 'passphrase'): { [K in typeof name]?: string } => {
+    const field = record[name];
+    if (field === undefined || field === null || field === '') return {};
+    if (typeof field !== 'string') throw new Error(`TLS secret field "${name}" must be a string`);
+    return { [name]: field };
+  };
+  return { certificate: record['certificate'], privateKey: record['privateKey'], ...optionalText('certificateChain'), ...optionalText('passphrase') };
 }

@@ -9,6 +9,13 @@ import type { Readable } from 'node:stream';
  * Every method throws only StorageError.
  */
 export interface ObjectStore {
+  /**
+   * What this store can do beyond the common core, fixed for its lifetime. FEAT, the
+   * commands offered and the replies follow it, so a backend that lacks a power is
+   * refused cleanly (502) rather than failing half-way.
+   */
+  readonly capabilities: StoreCapabilities;
+
   /** A file, a folder (marker object or any key below it), or undefined. '' is always a folder. */
   stat(path: string, options?: OperationOptions): Promise<EntryInfo | undefined>;
 
@@ -20,8 +27,9 @@ export interface ObjectStore {
   isFolder(path: string, options?: OperationOptions): Promise<boolean>;
 
   /**
-   * The direct children of a folder, one S3 page at a time (folders and files, no
+   * The direct children of a folder, a bounded page at a time (folders and files, no
    * folder marker of `dir` itself), so a folder of any size lists in bounded memory.
+   * Pages come in name order (UTF-8 byte order); each page is sorted.
    * A folder that does not exist yields nothing.
    */
   list(dir: string, options?: ListOptions): AsyncIterable<readonly EntryInfo[]>;
@@ -30,54 +38,87 @@ export interface ObjectStore {
   read(path: string, options?: ReadOptions): Promise<ReadResult>;
 
   /**
-   * Streams `source` into the object at `path`. Resolves only once S3 holds the
-   * complete object. On any failure (source error, abort, S3 error) the object is
-   * left as it was before the call and no multipart upload is left behind.
+   * Streams `source` into the file at `path`. Resolves only once the store holds the
+   * complete file. On any failure (source error, abort, store error) the file is
+   * left as it was before the call and nothing half-written is left behind. A file
+   * larger than `capabilities.maxFileBytes`: 'too-large'.
    *
-   * With `offset` (resume / append), the first `offset` bytes of the existing object
-   * are kept (copied server side) and the new bytes follow them; `offset` larger
-   * than the existing object is StorageError('invalid-offset').
+   * With `offset` (resume / append; only where `capabilities.append`), the first
+   * `offset` bytes of the existing file are kept and the new bytes follow them;
+   * `offset` larger than the existing file is StorageError('invalid-offset'), and
+   * another write committed meanwhile is 'conflict'.
    */
   write(path: string, source: Readable, options?: WriteOptions): Promise<WriteResult>;
 
   /** Deletes a file. Missing file: StorageError('not-found'). */
   delete(path: string, options?: OperationOptions): Promise<void>;
 
-  /** Writes the zero-byte `path/` marker. Existing file or folder: 'already-exists'. */
+  /** Creates an empty folder. Existing file or folder: 'already-exists'. */
   makeDirectory(path: string, options?: OperationOptions): Promise<void>;
 
-  /** Removes an empty folder's marker. Missing: 'not-found'; entries below it: 'not-empty'. */
+  /** Removes an empty folder. Missing: 'not-found'; entries below it: 'not-empty'. */
   removeDirectory(path: string, options?: OperationOptions): Promise<void>;
 
   /**
-   * Renames a file (copy then delete; multipart copy above 5 GiB) or a folder (every
-   * object below it). Target exists: 'already-exists'. A folder holding more than
-   * the store's configured limit of objects: 'too-many-objects', nothing changed.
+   * Renames a file or a folder (with everything below it). Target exists:
+   * 'already-exists'; into itself: 'invalid-name'. A folder holding more than the
+   * store's configured limit of files: 'too-many-objects', nothing changed.
    */
   rename(from: string, to: string, options?: RenameOptions): Promise<void>;
 
   /**
-   * Sets the modification time a file reports (stat, list) without rewriting its
-   * bytes: user metadata changed by a copy of the object onto itself, made only when
-   * the time the file has differs at `precisionMs` (a no-op costs no copy, no new
-   * version, no "Object Created" event). Missing file: 'not-found'; changed meanwhile:
-   * 'conflict'.
+   * Sets the modification time a file reports (stat, list) without changing its
+   * bytes (only where `capabilities.clientTimes`; elsewhere 'unsupported'), and only
+   * when the time the file has differs at `precisionMs`: a no-op writes nothing.
+   * Missing file (or a folder): 'not-found'; changed meanwhile: 'conflict'.
    */
   setModified(path: string, time: Date, options?: SetModifiedOptions): Promise<SetModifiedResult>;
 
   /**
-   * A checksum of a file's bytes (all of them, or `range`): the one S3 keeps with the
-   * object when it has that algorithm for the whole object, otherwise computed by
-   * streaming the bytes once. Missing file: 'not-found'; a range past the end:
-   * 'invalid-offset'.
+   * A checksum of a file's bytes (all of them, or `range`): the one the store keeps
+   * with the file when it has that algorithm for the whole file, otherwise computed
+   * by streaming the bytes once. Only the algorithms in `capabilities.checksums`;
+   * others: 'unsupported'. Missing file (or a folder): 'not-found'; a range past the
+   * end: 'invalid-offset'.
    */
   checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult>;
+}
+
+/**
+ * The powers a store has beyond the common core, in the spirit of SFTPGo's vfs.Fs
+ * capability methods and ftpserverlib's optional driver interfaces: the protocol side
+ * asks these and never names a backend's facts itself.
+ */
+export interface StoreCapabilities {
+  /** How replies name the store where a limit is its own ("Folder times cannot be set: S3 keeps none."). */
+  readonly name: string;
+  /** Algorithms checksum() answers (from stored data or by reading); empty: none, and HASH is not offered. */
+  readonly checksums: readonly ChecksumAlgorithm[];
+  /**
+   * Of those, the ones the store may keep with a whole file and give without reading
+   * it (a file written without one is still read).
+   */
+  readonly storedChecksums: readonly ChecksumAlgorithm[];
+  /** setModified works: a time a client sets is kept and reported by stat and list. */
+  readonly clientTimes: boolean;
+  /** Whether stat() can give a folder a modification time (list may still leave it out). */
+  readonly folderTimes: boolean;
+  /**
+   * write() with an offset (resume, append): 'copy' keeps the start in place inside
+   * the store (small starts may still be read back), 'read-back' reads it and writes
+   * it again, false refuses ('unsupported').
+   */
+  readonly append: 'copy' | 'read-back' | false;
+  /** Whether rename() moves a file without its bytes passing through this process. */
+  readonly serverSideRename: boolean;
+  /** The largest file write() stores; larger is 'too-large'. */
+  readonly maxFileBytes: number;
 }
 
 export interface SetModifiedOptions extends OperationOptions {
   /** The precision the time was given at: times equal at it are the same. @default 1 */
   readonly precisionMs?: number;
-  /** Runs right before the copy is made (not for a no-op); a throw stops it. */
+  /** Runs right before the time is written (not for a no-op); a throw stops it. */
   readonly beforeCopy?: () => void;
 }
 
@@ -99,7 +140,7 @@ export interface ChecksumOptions extends OperationOptions {
   readonly range?: { readonly start: number; readonly end: number };
   /**
    * Runs, with the number of bytes, before the file is read to compute the checksum
-   * (not when S3 keeps it or it is remembered); a throw stops it.
+   * (not when the store keeps it or it is remembered); a throw stops it.
    */
   readonly beforeRead?: (bytes: number) => void;
 }
@@ -111,7 +152,7 @@ export interface ChecksumResult {
   readonly start: number;
   readonly end: number;
   /**
-   * 'stored': kept with the object by S3; 'computed': read and hashed now;
+   * 'stored': kept with the file by the store; 'computed': read and hashed now;
    * 'remembered': computed earlier (or at once, for another caller) for this version.
    */
   readonly source: 'stored' | 'computed' | 'remembered';
@@ -119,16 +160,16 @@ export interface ChecksumResult {
 
 export interface ListOptions extends OperationOptions {
   /**
-   * Report times set by clients (x-amz-meta-mtime), which a listing does not carry:
-   * one HeadObject per file. Off when only names are needed. @default true
+   * Report times set by clients, which may cost the store a request per file (S3: a
+   * HEAD). Off when only names are needed. @default true
    */
   readonly clientTimes?: boolean;
   /**
-   * Whom the listing is for (a partner's user name): the HeadObjects for client-set
+   * Whom the listing is for (a partner's user name): the requests for client-set
    * times are bounded per owner, across all of its listings. @default '' (one owner)
    */
   readonly owner?: string;
-  /** Only entries whose name this accepts (a LIST pattern): the others cost no HeadObject. @default all */
+  /** Only entries whose name this accepts (a LIST pattern): the others cost no request for their times. @default all */
   readonly names?: (name: string) => boolean;
 }
 
@@ -140,8 +181,8 @@ export interface EntryInfo {
   readonly size: number;
   /**
    * Last modification: the time a client set (setModified) when there is one, else
-   * when S3 stored the object. Undefined when unknown: S3 keeps no time for a folder
-   * that has no marker object (and a listing does not ask for markers' times).
+   * when the store wrote the file. Undefined when unknown (`capabilities.folderTimes`
+   * says whether folders have one at all; a listing may leave folders' times out).
    */
   readonly modified: Date | undefined;
 }
@@ -162,11 +203,12 @@ export interface ReadResult {
 export interface WriteOptions extends OperationOptions {
   /** Keep this many bytes of the existing object and append the source after them. */
   readonly offset?: number;
-  /** Stored as user metadata (x-amz-meta-*). Keys are lower-case ASCII. */
+  /** Kept with the file (S3: user metadata). Keys are lower-case ASCII: [a-z0-9][a-z0-9._-]*. */
   readonly metadata?: Readonly<Record<string, string>>;
   /**
-   * Runs before the kept start of the object (`offset` bytes) is read from S3 to be
-   * uploaded again, where S3 cannot copy it; a throw stops the write with that error.
+   * Runs before the kept start of the file (`offset` bytes) is read back to be
+   * written again, where the store cannot keep it in place (`capabilities.append`
+   * 'read-back' or sometimes 'copy'); a throw stops the write with that error.
    */
   readonly beforeReadBack?: (bytes: number) => void;
   /** Called once when the write has settled (either way), with how it fared with the memory budget. */

@@ -12,9 +12,10 @@ export type StorageErrorKind =
   | 'too-many-objects' // a folder rename above the configured object limit
   | 'conflict' // the object changed while an operation built on it (resume, append) was running
   | 'too-large' // an upload beyond the largest file the buffer budget allows
-  | 'access-denied' // S3 refused (credentials, bucket policy, KMS)
+  | 'unsupported' // a power the store's capabilities do not claim (setModified, an algorithm, append)
+  | 'access-denied' // the backend refused (S3: credentials, bucket policy, KMS)
   | 'aborted' // the caller's AbortSignal fired
-  | 'transient'; // S3 unreachable or failing after the SDK's retries
+  | 'transient'; // the backend unreachable or failing after its retries
 
 export class StorageError extends Error {
   readonly kind: StorageErrorKind;

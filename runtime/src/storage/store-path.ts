@@ -81,6 +81,25 @@ export class KeyMapper {
   }
 }
 
+/** Throws 'invalid-offset' unless `offset` is a byte offset (a non-negative safe integer). */
+export function checkOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new StorageError('invalid-offset', 'Invalid offset');
+}
+
+/** The last segment of a store path ('' for the root). */
+export function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+const METADATA_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Throws 'invalid-name' unless every key of `metadata` is lower-case ASCII, as WriteOptions.metadata promises. */
+export function checkMetadataNames(metadata: Readonly<Record<string, string>> | undefined): void {
+  for (const name of Object.keys(metadata ?? {})) {
+    if (!METADATA_NAME.test(name)) throw new StorageError('invalid-name', 'Invalid metadata name');
+  }
+}
+
 /** Throws 'invalid-name' if `key` exceeds S3's key length limit. */
 export function checkKeyLength(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw invalidName();

@@ -8,9 +8,10 @@ import { hashFeatureLine, hashName } from '../hash-algorithms.ts';
 /**
  * Checksums of stored files: HASH (draft-bryan-ftpext-hash, as WinSCP and FileZilla
  * use it, with OPTS HASH to choose) and the older XSHA256/XSHA1/XMD5/XCRC/MD5, whose
- * replies follow ProFTPD's mod_digest. The store answers from the checksum S3 keeps
- * with the object where it has that one (docs/design.md, "Checksums"), and otherwise
- * reads the file once; every algorithm offered works for every file.
+ * replies follow ProFTPD's mod_digest. The store answers from the checksum it keeps
+ * with the file where it has that one (docs/design.md, "Checksums"), and otherwise
+ * reads the file once. Only the algorithms the store's capabilities name are offered
+ * (FEAT, OPTS HASH, the X-commands); every one offered works for every file.
  */
 
 const X_COMMANDS: ReadonlyArray<readonly [verb: string, algorithm: ChecksumAlgorithm]> = [
@@ -28,7 +29,8 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'read',
     syntax: 'HASH <path> (algorithm: OPTS HASH)',
-    feature: (s) => hashFeatureLine(s.state.hashAlgorithm),
+    needs: (store) => store.checksums.length > 0,
+    feature: (s) => hashFeatureLine(s.state.hashAlgorithm, s.services.store.capabilities),
   },
   ...X_COMMANDS.map(
     ([verb, algorithm]): CommandSpec => ({
@@ -38,6 +40,7 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
       argument: 'required',
       permission: 'read',
       syntax: `${verb} <path> [<start> <end>]`,
+      needs: (store) => store.checksums.includes(algorithm),
       feature: () => verb,
     }),
   ),
@@ -48,6 +51,7 @@ export const CHECKSUM_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'read',
     syntax: 'MD5 <path>',
+    needs: (store) => store.checksums.includes('md5'),
     feature: () => 'MD5',
   },
 ];
@@ -88,7 +92,7 @@ async function checksumOf(
   const allowance = session.services.allowances.checksumReadBytes;
   const startedAt = Date.now();
   let result: ChecksumResult;
-  // Reading a file to hash it costs S3 bytes and CPU: within the user's allowance,
+  // Reading a file to hash it costs storage requests, bytes and CPU: within the user's allowance,
   // so repeating it (other algorithms, other ranges, many sessions) is bounded.
   const beforeRead = (bytes: number): void =>
     allowance.spendOrRefuse({

@@ -1,5 +1,6 @@
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
+import type { AuditActivity } from '../audit-activity.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
@@ -61,6 +62,7 @@ async function mkd(session: FtpSession, argument: string): Promise<void> {
   if (target.path === '/') throw new ReplyError(REPLIES.alreadyExists);
   await session.requireParentFolder(target);
   await session.services.store.makeDirectory(target.storePath);
+  session.log.info({ event: 'mkdir', activity: 'MKDIR' satisfies AuditActivity, path: target.path });
   session.reply(257, `${quotePath(target.path)} created.`);
 }
 
@@ -68,6 +70,7 @@ async function rmd(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
   if (target.path === '/') throw new ReplyError(550, 'The home folder cannot be removed.');
   await session.services.store.removeDirectory(target.storePath);
+  session.log.info({ event: 'rmdir', activity: 'RMDIR' satisfies AuditActivity, path: target.path });
   session.reply(250, 'Folder removed.');
 }
 
@@ -82,6 +85,7 @@ async function dele(session: FtpSession, argument: string): Promise<void> {
     }
     throw error;
   }
+  session.log.info({ event: 'delete', activity: 'DELETE' satisfies AuditActivity, path: target.path });
   session.reply(250, 'File deleted.');
 }
 
@@ -114,7 +118,7 @@ async function rnto(session: FtpSession, argument: string): Promise<void> {
         log: session.log,
       }),
   });
-  session.log.info({ event: 'rename', from: source.path, to: target.path });
+  session.log.info({ event: 'rename', activity: 'RENAME' satisfies AuditActivity, path: source.path, from: source.path, to: target.path });
   session.reply(250, 'Rename successful.');
 }
 

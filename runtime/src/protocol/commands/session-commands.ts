@@ -1,9 +1,10 @@
 import type { LoginFailure } from '../../auth/user.ts';
-import type { CommandSpec, FtpSession } from '../command-handler.ts';
+import { isOffered, type CommandSpec, type FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { optsHash } from '../hash-algorithms.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import type { AuditActivity } from '../audit-activity.ts';
 
 /** STAT <path> lists over the control connection, in one reply: at most this many entries. */
 const STAT_MAX_ENTRIES = 1000;
@@ -37,7 +38,7 @@ export const SESSION_COMMANDS: readonly CommandSpec[] = [
     withArgument: { login: true, permission: 'list' },
   },
   { verb: 'CLNT', handler: clnt, login: false, argument: 'optional', syntax: 'CLNT <client name>' },
-  // No quota is known: S3 has no free space to report, so AVBL stays out of FEAT.
+  // No quota is known: an object store has no free space to report, so AVBL stays out of FEAT.
   { verb: 'AVBL', login: true, argument: 'optional', syntax: 'AVBL [<path>] (not implemented: no quota)' },
   { verb: 'TYPE', handler: type, login: true, argument: 'required', syntax: 'TYPE A | I' },
   { verb: 'MODE', handler: mode, login: true, argument: 'required', syntax: 'MODE S' },
@@ -77,11 +78,11 @@ async function pass(session: FtpSession, argument: string): Promise<void> {
   // (logged by the authenticator, rate-limited: no guess was checked).
   if (!result.ok && result.reason === 'busy') return session.close(REPLIES.loginsBusy);
   if (!result.ok) {
-    session.log.info({ event: 'login', outcome: 'failed', username, reason: result.reason });
+    session.log.info({ event: 'login', activity: 'AUTH_FAILURE' satisfies AuditActivity, outcome: 'failed', username, reason: result.reason });
     throw refusedLogin(result.reason, session.clientAddress);
   }
   session.loggedIn(result.user);
-  session.log.info({ event: 'login', outcome: 'ok', username, secure: session.state.secure });
+  session.log.info({ event: 'login', activity: 'CONNECTED' satisfies AuditActivity, outcome: 'ok', username, secure: session.state.secure });
   session.reply(230, 'Login successful.');
 }
 
@@ -97,6 +98,7 @@ function rein(session: FtpSession): void {
 function feat(session: FtpSession): void {
   const features = new Set<string>();
   for (const spec of session.commands.values()) {
+    if (!isOffered(spec, session.services.store.capabilities)) continue;
     const line = spec.feature?.(session);
     if (line) features.add(line);
   }
@@ -133,7 +135,8 @@ function help(session: FtpSession, argument: string): void {
     if (!spec) throw new ReplyError(502, `Unknown command ${JSON.stringify(verb.slice(0, 16))}.`);
     return session.reply(214, `Syntax: ${spec.syntax}`);
   }
-  const verbs = [...session.commands.values()].filter((spec) => spec.handler).map((spec) => spec.verb);
+  const { capabilities } = session.services.store;
+  const verbs = [...session.commands.values()].filter((spec) => isOffered(spec, capabilities)).map((spec) => spec.verb);
   const rows: string[] = [];
   for (let index = 0; index < verbs.length; index += 8) rows.push(verbs.slice(index, index + 8).join(' '));
   session.reply(214, 'The following commands are recognized:', ...rows, 'Help OK.');

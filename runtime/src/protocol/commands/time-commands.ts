@@ -1,14 +1,16 @@
 import { isStorageError } from '../../storage/storage-error.ts';
+import type { StoreCapabilities } from '../../storage/object-store.ts';
 import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatTimeVal, parseTimeVal } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
+import type { AuditActivity } from '../audit-activity.ts';
 
 /**
  * Setting a file's modification time, in the three ways clients ask: MFMT and MFF
  * (draft-somers-ftp-mfxx; FileZilla, WinSCP, rclone, lftp) and SITE UTIME (older
- * servers; lftp's fallback). The store keeps the time with the object (see
- * client-mtime.ts); MDTM, MLSD/MLST and LIST then report it.
+ * servers; lftp's fallback). Offered only where the store keeps client-set times
+ * (capabilities.clientTimes); MDTM, MLSD/MLST and LIST then report them.
  */
 export const TIME_COMMANDS: readonly CommandSpec[] = [
   {
@@ -18,6 +20,7 @@ export const TIME_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'write',
     syntax: 'MFMT <YYYYMMDDHHMMSS> <path>',
+    needs: keepsTimes,
     feature: () => 'MFMT',
   },
   {
@@ -27,6 +30,7 @@ export const TIME_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'write',
     syntax: 'MFF modify=<YYYYMMDDHHMMSS>; <path>',
+    needs: keepsTimes,
     feature: () => 'MFF modify;',
   },
   {
@@ -36,8 +40,13 @@ export const TIME_COMMANDS: readonly CommandSpec[] = [
     argument: 'required',
     permission: 'write',
     syntax: 'SITE UTIME <YYYYMMDDHHMMSS> <path> | SITE UTIME <path> <atime> <mtime> <ctime> UTC',
+    needs: keepsTimes,
   },
 ];
+
+function keepsTimes(capabilities: StoreCapabilities): boolean {
+  return capabilities.clientTimes;
+}
 
 async function mfmt(session: FtpSession, argument: string): Promise<void> {
   const [text = '', ...rest] = argument.split(' ');
@@ -56,7 +65,7 @@ async function mff(session: FtpSession, argument: string): Promise<void> {
   let time: GivenTime | undefined;
   for (const fact of facts) {
     const [name = '', value = ''] = fact.split('=', 2);
-    // S3 objects have no mode, owner or creation time of their own to set.
+    // Stored files have no mode, owner or creation time of their own to set.
     if (name.toLowerCase() !== 'modify') throw new ReplyError(504, `Fact ${JSON.stringify(name.slice(0, 16))} cannot be set; only modify.`);
     time = requireTime(value);
   }
@@ -111,7 +120,7 @@ function requireTime(text: string): GivenTime {
  * Rewrites the file's metadata only when the time differs at the precision given (a
  * client re-sending the time a file has costs one HEAD, no copy, no new version and
  * no "Object Created" event downstream), and only within the user's allowance of
- * metadata rewrites: each is a whole-object copy inside S3.
+ * metadata rewrites: each may rewrite the whole file inside the store (S3: a copy).
  */
 async function setModified(session: FtpSession, path: string, given: GivenTime): Promise<void> {
   const target = session.resolve(path);
@@ -134,8 +143,10 @@ async function setModified(session: FtpSession, path: string, given: GivenTime):
   } catch (error) {
     if (!isStorageError(error, 'not-found') && !isStorageError(error, 'invalid-name')) throw error;
     // Only now a folder is told from a missing file: the common case costs one HEAD.
-    if ((await session.stat(target))?.kind === 'directory') throw new ReplyError(550, 'Folder times cannot be set: S3 keeps none.');
+    if ((await session.stat(target))?.kind === 'directory') {
+      throw new ReplyError(550, `Folder times cannot be set: ${session.services.store.capabilities.name} keeps none.`);
+    }
     throw new ReplyError(REPLIES.noSuchFile);
   }
-  session.log.info({ event: 'set-modified', path: target.path, modified: given.time.toISOString(), changed: result.changed });
+  session.log.info({ event: 'set-modified', activity: 'SETSTAT' satisfies AuditActivity, path: target.path, modified: given.time.toISOString(), changed: result.changed });
 }

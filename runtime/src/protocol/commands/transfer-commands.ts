@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EntryInfo } from '../../storage/object-store.ts';
@@ -10,6 +11,8 @@ import { ReplyError } from '../reply.ts';
 import { confirmWholeUpload } from '../upload-end.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
+import { NO_UPLOAD_OUTCOMES } from '../upload-outcomes.ts';
+import { isStorageError } from '../../storage/storage-error.ts';
 
 /** Commands that move bytes over a data connection, and the ABOR/REST that steer them. */
 export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
@@ -17,7 +20,16 @@ export const TRANSFER_COMMANDS: readonly CommandSpec[] = [
   { verb: 'RETR', handler: retr, login: true, argument: 'required', permission: 'read', syntax: 'RETR <path>', dataTransfer: true },
   { verb: 'STOR', handler: stor, login: true, argument: 'required', permission: 'write', syntax: 'STOR <path>', dataTransfer: true },
   { verb: 'STOU', handler: stou, login: true, argument: 'optional', permission: 'write', syntax: 'STOU [<name>]', dataTransfer: true },
-  { verb: 'APPE', handler: appe, login: true, argument: 'required', permission: 'write', syntax: 'APPE <path>', dataTransfer: true },
+  {
+    verb: 'APPE',
+    handler: appe,
+    login: true,
+    argument: 'required',
+    permission: 'write',
+    syntax: 'APPE <path>',
+    dataTransfer: true,
+    needs: (store) => store.append !== false,
+  },
   { verb: 'LIST', handler: list, login: true, argument: 'optional', permission: 'list', syntax: 'LIST [<path>]', dataTransfer: true },
   { verb: 'NLST', handler: nlst, login: true, argument: 'optional', permission: 'list', syntax: 'NLST [<path>]', dataTransfer: true },
   { verb: 'MLSD', handler: mlsd, login: true, argument: 'optional', permission: 'list', syntax: 'MLSD [<path>]', dataTransfer: true },
@@ -44,7 +56,7 @@ async function retr(session: FtpSession, argument: string): Promise<void> {
   if (offset > entry.size) throw new ReplyError(REPLIES.offsetBeyondEnd);
   const ascii = session.state.transferType === 'A';
   const opening = `Opening ${ascii ? 'ASCII' : 'BINARY'} mode data connection for ${baseName(target.path)} (${entry.size - offset} bytes).`;
-  await session.transfer({ command: 'RETR', path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command: 'RETR', path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     const { body } = await session.services.store.read(target.storePath, { offset, signal });
     const stages = ascii ? [counter(progress), toNetworkAscii()] : [counter(progress)];
     await pipeline([body, ...stages, data], { signal });
@@ -100,10 +112,13 @@ async function storeFile(
   const offset = start === 'append' ? (entry?.size ?? 0) : start;
   if (offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
   if (offset > (entry?.size ?? 0)) throw new ReplyError(REPLIES.offsetBeyondEnd);
+  if (offset > 0 && session.services.store.capabilities.append === false) {
+    throw new ReplyError(504, 'Uploads cannot resume here: send the whole file from the start.');
+  }
   const user = session.requireUser();
   const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
   const readBack = session.services.allowances.readBackBytes;
-  // Kept bytes S3 cannot copy are read and uploaded again: a 1-byte append costs up to
+  // Kept bytes the store cannot copy are read and uploaded again: a 1-byte append costs up to
   // 5 MiB each way, so they are bounded per user, as checksum reads are.
   const beforeReadBack = (bytes: number): void =>
     readBack.spendOrRefuse({
@@ -113,27 +128,82 @@ async function storeFile(
       logFields: { path: target.path, bytes },
       log: session.log,
     });
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress, note) => {
-    // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
-    const source = new PassThrough({ highWaterMark: 64 * 1024 });
-    const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
-    const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
-    const feeding = pipeline([data, counter(progress), ...decoded, gate, source], { signal });
-    const writing = session.services.store.write(target.storePath, source, {
-      signal,
-      offset,
-      beforeReadBack,
-      metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
-      bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
-      onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
+  const startedAt = new Date();
+  let received = 0;
+  let storedSize: number | undefined;
+  // The CRC32 of what is stored, for the upload event: known only when the upload wrote the whole object.
+  const checksum = offset === 0 ? crc32Tap() : undefined;
+  const report = (status: 'completed' | 'failed', failure?: string): void =>
+    (session.services.uploadOutcomes ?? NO_UPLOAD_OUTCOMES).report({
+      status,
+      username: user.username,
+      path: target.path,
+      command,
+      bytes: storedSize ?? received,
+      ...(status === 'completed' && checksum !== undefined ? { crc32: checksum.digest() } : {}),
+      clientAddress: session.clientAddress,
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+      ...(failure === undefined ? {} : { failure }),
     });
-    // A refusal at the gate is the reason the store saw its source fail; otherwise a
-    // failed write decides (and must also stop reading the socket).
-    const [fed, written] = await Promise.allSettled([feeding, writing]);
-    if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
-    if (written.status === 'rejected') throw written.reason;
-    if (fed.status === 'rejected') throw fed.reason;
+  try {
+    await session.transfer({ command, path: target.path, opening, direction: 'upload' }, async (data, signal, progress, note) => {
+      // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
+      const source = new PassThrough({ highWaterMark: 64 * 1024 });
+      const decoded = session.state.transferType === 'A' ? [fromNetworkAscii()] : [];
+      const gate = commitGate(() => confirmWholeUpload(data, { signal, closeNotify, log: session.log }));
+      const counted = counter((bytes) => {
+        received += bytes;
+        progress(bytes);
+      });
+      const feeding = pipeline([data, counted, ...decoded, ...(checksum ? [checksum.stream] : []), gate, source], { signal });
+      const writing = session.services.store.write(target.storePath, source, {
+        signal,
+        offset,
+        beforeReadBack,
+        metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
+        bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
+        onBufferUse: (use) => note({ bufferWaitMs: use.waitMs, bufferInUseMiB: Math.ceil(use.budgetInUseBytes / 2 ** 20) }),
+      });
+      // A refusal at the gate is the reason the store saw its source fail; otherwise a
+      // failed write decides (and must also stop reading the socket).
+      const [fed, written] = await Promise.allSettled([feeding, writing]);
+      if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
+      if (written.status === 'rejected') throw written.reason;
+      if (fed.status === 'rejected') throw fed.reason;
+      storedSize = written.value.size;
+    });
+  } catch (error) {
+    report('failed', failureText(error));
+    throw error;
+  }
+  report('completed');
+}
+
+/** What a failed upload's event says went wrong: the reply the client got, or the storage error's kind. */
+function failureText(error: unknown): string {
+  if (error instanceof ReplyError) return `${error.reply.code} ${error.message}`;
+  if (isStorageError(error)) return `storage: ${error.kind}`;
+  return 'internal error';
+}
+
+/** Passes bytes through and keeps their CRC32 (what S3 stores as ChecksumCRC32, base64). */
+function crc32Tap(): { readonly stream: Transform; digest(): string } {
+  let value = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      value = crc32(chunk, value);
+      callback(null, chunk);
+    },
   });
+  return {
+    stream,
+    digest() {
+      const bytes = Buffer.alloc(4);
+      bytes.writeUInt32BE(value >>> 0);
+      return bytes.toString('base64');
+    },
+  };
 }
 
 /** What storeFile needs of a name that may be a folder. */
@@ -217,7 +287,7 @@ async function sendListing(
   }
 
   const opening = `Here comes the listing of ${target.path}.`;
-  await session.transfer({ command, path: target.path, opening }, async (data, signal, progress) => {
+  await session.transfer({ command, path: target.path, opening, direction: 'download' }, async (data, signal, progress) => {
     await pipeline([Readable.from(lines(signal)), counter(progress), data], { signal });
   });
 }

@@ -1,41 +1,15 @@
-import { createHash, type Hash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { ChecksumAlgorithm } from '../object-store.ts';
 
+export { IncrementalChecksum } from '../incremental-checksum.ts';
+
 /**
- * Checksums of object bytes: computed incrementally (an upload's parts, a streamed
- * read) and read back from what S3 keeps with an object.
- *
  * What S3 keeps (see docs/design.md, "Checksums"): an object written by one PutObject
  * carries a full-object SHA-256; a multipart upload carries a full-object CRC32,
  * which S3 combines from the parts' CRCs, copied parts included. Only values of type
  * FULL_OBJECT are the checksum of the bytes a client downloads: a COMPOSITE value is a
  * checksum of part checksums.
  */
-export class IncrementalChecksum {
-  readonly algorithm: ChecksumAlgorithm;
-  readonly #hash: Hash | undefined;
-  #crc = 0;
-
-  constructor(algorithm: ChecksumAlgorithm) {
-    this.algorithm = algorithm;
-    this.#hash = algorithm === 'crc32' ? undefined : createHash(algorithm);
-  }
-
-  update(bytes: Uint8Array): void {
-    if (this.#hash) this.#hash.update(bytes);
-    else this.#crc = crc32(bytes, this.#crc);
-  }
-
-  /** The checksum as bytes (CRC32: 4 bytes, big-endian, as S3 and XCRC give it). */
-  digest(): Buffer {
-    if (this.#hash) return this.#hash.digest();
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(this.#crc >>> 0);
-    return bytes;
-  }
-}
 
 /**
  * The full-object checksum S3 keeps for `algorithm`, as bytes, from a HeadObject

@@ -1,18 +1,9 @@
-import { Readable, finished } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type HeadObjectCommandOutput,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
-import { ClientTimeCache, MTIME_METADATA_KEY, formatClientMtime, parseClientMtime, type ObjectVersion } from './client-mtime.ts';
-import { IncrementalChecksum, storedChecksum } from './object-checksum.ts';
+import { MTIME_METADATA_KEY, formatClientMtime, parseClientMtime } from './client-mtime.ts';
+import { IncrementalChecksum } from '../incremental-checksum.ts';
+import { storedChecksum } from './object-checksum.ts';
 import type {
   ChecksumAlgorithm,
   ChecksumOptions,
@@ -25,6 +16,7 @@ import type {
   ReadResult,
   RenameOptions,
   SetModifiedOptions,
+  StoreCapabilities,
   SetModifiedResult,
   WriteOptions,
   WriteResult,
@@ -38,18 +30,17 @@ import {
   largestStreamBytes,
 } from './part-size-plan.ts';
 import { forEachBounded } from '../bounded-concurrency.ts';
-import { ListingHeadSlots, type ListingHeads } from './listing-head-slots.ts';
+import { LIST_PAGE_SIZE, S3FolderListing } from './s3-folder-listing.ts';
 import { contentTypeFor } from '../content-type.ts';
 import { DigestCache } from '../digest-cache.ts';
 import type { PercentCopyMode } from './copy-source.ts';
 import { uploadStream, type CopiedPrefix, type KeptHead, type ProgressDeadline } from './multipart-upload.ts';
 import { PercentCopyCheck } from './percent-copy-check.ts';
-import { classifyS3Error, toStorageError } from './s3-errors.ts';
+import { S3Gateway } from './s3-gateway.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
 import { StorageError } from '../storage-error.ts';
-import { KeyMapper, checkKeyLength, isValidEntryName } from '../store-path.ts';
+import { KeyMapper, checkKeyLength, checkMetadataNames, checkOffset, lastSegment } from '../store-path.ts';
 import { UploadBufferPool } from '../upload-buffer-pool.ts';
-import { abortReadOn } from '../abort-read.ts';
 import { resumableObjectBody } from './resumable-object-body.ts';
 import { PartListing, md5Etag } from './verify-copied-parts.ts';
 
@@ -108,7 +99,6 @@ export interface S3ObjectStoreOptions {
 
 /** The budget of a store given none (tests, tools); the bridge passes FTP_UPLOAD_BUFFER_MIB's. */
 const DEFAULT_BUFFER_BYTES = 256 * MIB;
-const LIST_PAGE_SIZE = 1000;
 /** The least an upload holding a part buffer must receive, on average over FTP_UPLOAD_STALL_SECONDS. */
 const MIN_UPLOAD_BYTES_PER_SECOND = 1024;
 const DEFAULT_UPLOAD_STALL_MS = 30_000;
@@ -116,32 +106,9 @@ const DEFAULT_UPLOAD_STALL_MS = 30_000;
 const DEFAULT_READ_RELEASE_MS = 20_000;
 /** Objects of a folder rename copied at once. */
 const RENAME_CONCURRENCY = 8;
-/**
- * HeadObjects in flight for listings (the times clients set): per partner, all its
- * listings together, and for the whole process, which keeps them within the S3
- * connection pool's spare sockets (main.ts, s3SocketsFor) so transfers never wait
- * behind them for long.
- */
-const LIST_HEADS_PER_OWNER = 16;
-const LIST_HEADS_TOTAL = 16;
-/** Object versions whose client-set time the store remembers (about 200 bytes each whatever the key: 10 MiB at most). */
-const CLIENT_TIME_CACHE_ENTRIES = 50_000;
-
 /** Computed checksums the store remembers (about 250 bytes each whatever the key: 5 MiB at most). */
 const DIGEST_CACHE_ENTRIES = 20_000;
 
-/** A file of a listing page, with the version the listing gave for it. */
-interface ListedFile {
-  entry: EntryInfo;
-  readonly version: ObjectVersion;
-}
-
-/** A listing page read from S3; its entries resolve once the client-set times are in. */
-interface ListedPage {
-  readonly token: string | undefined;
-  readonly entries: Promise<EntryInfo[]>;
-}
-const METADATA_KEY = /^[a-z0-9][a-z0-9._-]*$/;
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 
 /**
@@ -150,22 +117,22 @@ const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
  * Every method throws only StorageError.
  */
 export class S3ObjectStore implements ObjectStore {
-  readonly #clientTimes = new ClientTimeCache(CLIENT_TIME_CACHE_ENTRIES);
   readonly #digests = new DigestCache({ maxEntries: DIGEST_CACHE_ENTRIES });
-  readonly #listingHeads = new ListingHeadSlots({ perOwner: LIST_HEADS_PER_OWNER, total: LIST_HEADS_TOTAL });
   readonly #client: S3Client;
   readonly #bucket: string;
+  readonly #s3: S3Gateway;
   readonly #keys: KeyMapper;
   readonly #firstPartBytes: number;
   readonly #buffers: UploadBufferPool;
   readonly #maxPartBytes: number;
   /** The largest file an upload may store. */
   readonly maxFileBytes: number;
+  readonly capabilities: StoreCapabilities;
   readonly #renameMaxObjects: number;
   readonly #logger: Logger;
   readonly #abortRetryDelaysMs: readonly number[] | undefined;
   readonly #storeChecksums: boolean;
-  readonly #listClientTimes: boolean;
+  readonly #listing: S3FolderListing;
   readonly #percentCopy: PercentCopyCheck;
   readonly #partListing: PartListing;
   readonly #uploadProgress: ProgressDeadline;
@@ -193,9 +160,22 @@ export class S3ObjectStore implements ObjectStore {
       throw new RangeError(`renameMaxObjects must be a positive integer, got ${this.#renameMaxObjects}`);
     }
     this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#s3 = new S3Gateway({ client: this.#client, bucket: this.#bucket, logger: this.#logger });
     this.#abortRetryDelaysMs = options.abortRetryDelaysMs;
     this.#storeChecksums = options.storeChecksums ?? true;
-    this.#listClientTimes = options.listClientTimes ?? true;
+    this.capabilities = {
+      name: 'S3',
+      checksums: ['sha256', 'sha1', 'md5', 'crc32'],
+      // What this store's uploads ask S3 to keep (multipart-upload.ts); a store that keeps none (RGW 16) is still read.
+      storedChecksums: this.#storeChecksums ? ['sha256', 'crc32'] : [],
+      clientTimes: true,
+      // A folder's marker object has one; a folder that is only a prefix has none.
+      folderTimes: true,
+      append: 'copy',
+      serverSideRename: true,
+      maxFileBytes: this.maxFileBytes,
+    };
+    this.#listing = new S3FolderListing({ gateway: this.#s3, clientTimes: options.listClientTimes ?? true });
     this.#partListing = new PartListing({ bucket: this.#bucket, prefix: this.#keys.prefix });
     this.#percentCopy = new PercentCopyCheck({
       client: this.#client,
@@ -211,10 +191,10 @@ export class S3ObjectStore implements ObjectStore {
     if (path === '') return { name: '', kind: 'directory', size: 0, modified: undefined };
     const name = lastSegment(path);
     // Files are the common case (SIZE, MDTM, RETR): one HEAD, and a LIST only for folders.
-    const head = await this.#head(key, options.signal);
+    const head = await this.#s3.head(key, options.signal);
     if (head !== undefined) return fileEntry(name, head);
     const prefix = `${key}/`;
-    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
+    const page = await this.#s3.listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
     const first = page.Contents?.[0];
     if (first === undefined && (page.CommonPrefixes?.length ?? 0) === 0) return undefined;
     // The marker sorts before every key below it, so it is first when it exists.
@@ -225,82 +205,13 @@ export class S3ObjectStore implements ObjectStore {
   async isFolder(path: string, options: OperationOptions = {}): Promise<boolean> {
     if (path === '') return true;
     const prefix = this.#keys.folderPrefix(path);
-    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
+    const page = await this.#s3.listPage({ Prefix: prefix, MaxKeys: 1 }, options.signal);
     return (page.Contents?.length ?? 0) > 0 || (page.CommonPrefixes?.length ?? 0) > 0;
   }
 
-  /**
-   * Page by page, each sorted, in S3's order. With client-set times, the next page is
-   * listed while this one's HeadObjects run, so S3's listing and the HEADs overlap; never
-   * more than two pages (and their HEADs) are held, whatever the folder's size.
-   */
+  /** See S3FolderListing.list. */
   async *list(dir: string, options: ListOptions = {}): AsyncIterable<readonly EntryInfo[]> {
-    const prefix = this.#keys.folderPrefix(dir);
-    const heads = options.clientTimes !== false && this.#listClientTimes ? this.#listingHeads.open(options.owner ?? '') : undefined;
-    // Stops this listing's queued and running HEADs when it fails or its reader goes away.
-    const controller = new AbortController();
-    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
-    const pending: Array<Promise<unknown>> = [];
-    const start = (token: string | undefined): Promise<ListedPage> => {
-      const page = this.#readPage({ prefix, token, heads, names: options.names }, signal, controller);
-      // Awaited in turn; until then a failure must not count as unhandled.
-      pending.push(page.then((read) => read.entries).catch(() => undefined));
-      return page;
-    };
-    try {
-      let current: Promise<ListedPage> | undefined = start(undefined);
-      while (current !== undefined) {
-        const page: ListedPage = await current;
-        current = page.token === undefined ? undefined : start(page.token);
-        const entries = await page.entries;
-        if (entries.length > 0) yield entries;
-      }
-    } finally {
-      controller.abort();
-      // The owner's slots are given back only once none of this listing's HEADs runs.
-      await Promise.allSettled(pending);
-      heads?.close();
-    }
-  }
-
-  /** One listing page; its entries resolve once the times clients set are read (through `heads`). */
-  async #readPage(
-    what: {
-      readonly prefix: string;
-      readonly token: string | undefined;
-      readonly heads: ListingHeads | undefined;
-      readonly names: ((name: string) => boolean) | undefined;
-    },
-    signal: AbortSignal,
-    controller: AbortController,
-  ): Promise<ListedPage> {
-    const { prefix, token, heads } = what;
-    const wanted = (name: string): boolean => isValidEntryName(name) && (what.names?.(name) ?? true);
-    const page = await this.#listPage({ Prefix: prefix, Delimiter: '/', MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token }, signal);
-    const entries: EntryInfo[] = [];
-    for (const common of page.CommonPrefixes ?? []) {
-      const name = (common.Prefix ?? '').slice(prefix.length, -1);
-      // Folder dates would cost a request each; stat() gives the marker's date.
-      if (wanted(name)) entries.push({ name, kind: 'directory', size: 0, modified: undefined });
-    }
-    const files: ListedFile[] = [];
-    for (const object of page.Contents ?? []) {
-      const name = (object.Key ?? '').slice(prefix.length);
-      // Skips the folder's own marker, and names no path can address (they could
-      // also forge listing lines), and those a pattern leaves out before their HEADs.
-      if (wanted(name)) {
-        const entry: EntryInfo = { name, kind: 'file', size: object.Size ?? 0, modified: object.LastModified };
-        files.push({ entry, version: { key: object.Key ?? '', etag: object.ETag, lastModified: object.LastModified } });
-      }
-    }
-    const withTimes = heads === undefined ? Promise.resolve() : this.#withClientTimes(files, heads, signal, controller);
-    return {
-      token: page.IsTruncated === true ? page.NextContinuationToken : undefined,
-      entries: withTimes.then(() => {
-        entries.push(...files.map((file) => file.entry));
-        return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      }),
-    };
+    yield* this.#listing.list(this.#keys.folderPrefix(dir), options);
   }
 
   async read(path: string, options: ReadOptions = {}): Promise<ReadResult> {
@@ -308,40 +219,27 @@ export class S3ObjectStore implements ObjectStore {
     const offset = options.offset ?? 0;
     checkOffset(offset);
     const { signal } = options;
-    let output;
-    try {
-      output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: offset > 0 ? `bytes=${offset}-` : undefined }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      if (classifyS3Error(error, signal).kind !== 'invalid-offset') {
-        throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
-      }
+    const got = await this.#s3.get(key, { range: offset > 0 ? `bytes=${offset}-` : undefined, beyondEnd: 'undefined' }, signal);
+    if (got === undefined) {
       // S3 refuses a range starting at the end: reading from there is an empty read.
-      const head = await this.#head(key, signal);
+      const head = await this.#s3.head(key, signal);
       if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
       const size = head.ContentLength ?? 0;
       if (offset !== size) throw new StorageError('invalid-offset', 'Offset beyond end of file');
       return { body: Readable.from([]), size };
     }
+    const { output } = got;
     const size = totalSize(output.ContentRange) ?? offset + (output.ContentLength ?? 0);
-    const first = output.Body instanceof Readable ? output.Body : Readable.from([]);
     const etag = output.ETag;
-    const reopen = async (from: number, bodySignal: AbortSignal): Promise<Readable> => {
-      const again = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${from}-`, IfMatch: etag }),
-        { abortSignal: bodySignal },
-      );
-      return again.Body instanceof Readable ? again.Body : Readable.from([]);
-    };
+    const reopen = async (from: number, bodySignal: AbortSignal): Promise<Readable> =>
+      (await this.#s3.read(key, { range: `bytes=${from}-`, ifMatch: etag }, bodySignal)).body;
     const body = resumableObjectBody({
-      first,
+      first: got.body,
       offset,
       size,
       reopen,
       releaseAfterMs: this.#readReleaseMs,
-      toError: (error) => toStorageError(error, { operation: 'get-object', key, signal }, this.#logger),
+      toError: (error) => this.#s3.failure(error, { operation: 'get-object', key, signal }),
       signal,
     });
     return { body, size };
@@ -369,7 +267,7 @@ export class S3ObjectStore implements ObjectStore {
       let planned: string | undefined;
       let body = source;
       if (offset > 0) {
-        const existing = await this.#head(key, signal);
+        const existing = await this.#s3.head(key, signal);
         if (existing === undefined) throw new StorageError('not-found', 'No such file or folder');
         planned = existing.ETag;
         const size = existing.ContentLength ?? 0;
@@ -421,42 +319,35 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       source.destroy();
       if (refusal !== undefined && error === refusal.error) throw error;
-      throw toStorageError(error, { operation: 'write', key: path, signal }, this.#logger);
+      throw this.#s3.failure(error, { operation: 'write', key: path, signal });
     }
   }
 
   async delete(path: string, options: OperationOptions = {}): Promise<void> {
     const key = this.#fileKey(path);
     // DeleteObject succeeds on a missing key; the contract wants 'not-found'.
-    if ((await this.#head(key, options.signal)) === undefined) {
+    if ((await this.#s3.head(key, options.signal)) === undefined) {
       throw new StorageError('not-found', 'No such file or folder');
     }
-    await this.#deleteObject(key, options.signal);
+    await this.#s3.deleteObject(key, options.signal);
   }
 
   async makeDirectory(path: string, options: OperationOptions = {}): Promise<void> {
     if (path === '') throw new StorageError('already-exists', 'Already exists');
     const key = this.#keys.key(path, '/');
     if ((await this.stat(path, options)) !== undefined) throw new StorageError('already-exists', 'Already exists');
-    try {
-      await this.#client.send(
-        new PutObjectCommand({ Bucket: this.#bucket, Key: `${key}/`, Body: Buffer.alloc(0), ContentLength: 0 }),
-        { abortSignal: options.signal },
-      );
-    } catch (error) {
-      throw toStorageError(error, { operation: 'put-object', key: `${key}/`, signal: options.signal }, this.#logger);
-    }
+    await this.#s3.putEmpty(`${key}/`, options.signal);
   }
 
   async removeDirectory(path: string, options: OperationOptions = {}): Promise<void> {
     if (path === '') throw new StorageError('invalid-name', 'The root folder cannot be removed');
     const prefix = this.#keys.folderPrefix(path);
     // The marker sorts first, so two keys tell "missing", "only the marker" and "not empty" apart.
-    const page = await this.#listPage({ Prefix: prefix, MaxKeys: 2 }, options.signal);
+    const page = await this.#s3.listPage({ Prefix: prefix, MaxKeys: 2 }, options.signal);
     const keys = (page.Contents ?? []).map((object) => object.Key);
     if (keys.length === 0) throw new StorageError('not-found', 'No such file or folder');
     if (keys.some((key) => key !== prefix)) throw new StorageError('not-empty', 'Folder is not empty');
-    await this.#deleteObject(prefix, options.signal);
+    await this.#s3.deleteObject(prefix, options.signal);
   }
 
   async rename(from: string, to: string, options: RenameOptions = {}): Promise<void> {
@@ -467,7 +358,7 @@ export class S3ObjectStore implements ObjectStore {
       throw new StorageError('invalid-name', 'A folder cannot be moved into itself');
     }
     const { signal } = options;
-    const file = await this.#head(fromKey, signal);
+    const file = await this.#s3.head(fromKey, signal);
     if (file === undefined && (await this.stat(from, options)) === undefined) {
       throw new StorageError('not-found', 'No such file or folder');
     }
@@ -483,7 +374,7 @@ export class S3ObjectStore implements ObjectStore {
   async setModified(path: string, time: Date, options: SetModifiedOptions = {}): Promise<SetModifiedResult> {
     const key = this.#fileKey(path);
     const { signal } = options;
-    const head = await this.#head(key, signal, { checksums: true });
+    const head = await this.#s3.head(key, signal, { checksums: true });
     if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
     const precision = options.precisionMs ?? 1;
     const current = parseClientMtime(head.Metadata);
@@ -506,7 +397,7 @@ export class S3ObjectStore implements ObjectStore {
   async checksum(path: string, options: ChecksumOptions): Promise<ChecksumResult> {
     const key = this.#fileKey(path);
     const { algorithm, signal } = options;
-    const head = await this.#head(key, signal, { checksums: true });
+    const head = await this.#s3.head(key, signal, { checksums: true });
     if (head === undefined) throw new StorageError('not-found', 'No such file or folder');
     const size = head.ContentLength ?? 0;
     const start = options.range?.start ?? 0;
@@ -538,16 +429,8 @@ export class S3ObjectStore implements ObjectStore {
     const { key, etag, algorithm, start, end } = what;
     const checksum = new IncrementalChecksum(algorithm);
     // Read once, at the pace hashing takes; the version HEAD saw, or a conflict.
-    let output;
-    try {
-      output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: etag }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
-    }
-    const body = this.#guardBody(output.Body instanceof Readable ? output.Body : Readable.from([]), key, signal);
+    const { body: raw } = await this.#s3.read(key, { range: `bytes=${start}-${end - 1}`, ifMatch: etag }, signal);
+    const body = this.#s3.guardBody(raw, key, signal);
     let read = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
       // A store that ignored the range must not make the checksum cover other bytes.
@@ -559,45 +442,6 @@ export class S3ObjectStore implements ObjectStore {
     return checksum.digest();
   }
 
-  /**
-   * Listed files with the times their clients set: one HeadObject per file version
-   * not seen before, none for one seen already. The HEADs go through the listing's
-   * slots (bounded per owner and per process); the first failure stops the rest of
-   * the listing's. A file gone meanwhile keeps its listed time.
-   */
-  async #withClientTimes(files: ListedFile[], heads: ListingHeads, signal: AbortSignal, controller: AbortController): Promise<void> {
-    const reads: Array<Promise<void>> = [];
-    let failure: { readonly error: unknown } | undefined;
-    const failed = (error: unknown): void => {
-      failure ??= { error };
-      controller.abort();
-    };
-    for (const file of files) {
-      const time = this.#clientTimes.get(file.version);
-      if (time === null) continue;
-      if (time !== undefined) {
-        file.entry = { ...file.entry, modified: time };
-        continue;
-      }
-      reads.push(
-        heads.run(async () => {
-          const head = await this.#head(file.version.key, signal);
-          if (head === undefined) return; // deleted since the listing: shown as listed
-          const found = parseClientMtime(head.Metadata);
-          if (found !== undefined) file.entry = { ...file.entry, modified: found };
-          // Only for the listing's version: a newer one is read when it is listed. (A HEAD's
-          // Last-Modified has whole seconds, a listing's milliseconds.)
-          const listedSeconds = Math.floor((file.version.lastModified?.getTime() ?? 0) / 1000);
-          if (head.ETag === file.version.etag && Math.floor((head.LastModified?.getTime() ?? -1) / 1000) === listedSeconds) {
-            this.#clientTimes.set(file.version, found ?? null);
-          }
-        }, signal).catch(failed),
-      );
-    }
-    await Promise.all(reads);
-    if (failure !== undefined) throw failure.error;
-  }
-
   async #renameFile(
     source: { readonly key: string; readonly size: number; readonly etag: string | undefined },
     targetKey: string,
@@ -605,10 +449,10 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<void> {
     await this.#copy(source, targetKey, signal);
     try {
-      await this.#deleteObject(source.key, signal);
+      await this.#s3.deleteObject(source.key, signal);
     } catch (error) {
       // Leave things as they were rather than with two copies.
-      await this.#deleteQuietly([targetKey]);
+      await this.#s3.deleteQuietly([targetKey]);
       throw error;
     }
   }
@@ -619,7 +463,7 @@ export class S3ObjectStore implements ObjectStore {
     const objects: { key: string; size: number; etag: string | undefined }[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#listPage(
+      const page = await this.#s3.listPage(
         { Prefix: fromPrefix, MaxKeys: LIST_PAGE_SIZE, ContinuationToken: token },
         signal,
       );
@@ -644,12 +488,12 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await forEachBounded(moves, RENAME_CONCURRENCY, copyOne);
     } catch (error) {
-      await this.#deleteQuietly(copied);
-      throw toStorageError(error, { operation: 'copy-object', key: toPrefix, signal }, this.#logger);
+      await this.#s3.deleteQuietly(copied);
+      throw this.#s3.failure(error, { operation: 'copy-object', key: toPrefix, signal });
     }
     // Every copy exists now; a failure below leaves the old folder partly in place,
     // never a file lost.
-    await this.#deleteKeys(objects.map((object) => object.key), signal);
+    await this.#s3.deleteKeys(objects.map((object) => object.key), signal);
   }
 
   #copy(
@@ -674,50 +518,9 @@ export class S3ObjectStore implements ObjectStore {
     return this.#keys.key(path);
   }
 
-  /** HeadObject, or undefined when the key does not exist. */
-  async #head(
-    key: string,
-    signal: AbortSignal | undefined,
-    options: { readonly checksums?: boolean } = {},
-  ): Promise<HeadObjectCommandOutput | undefined> {
-    try {
-      return await this.#client.send(
-        new HeadObjectCommand({ Bucket: this.#bucket, Key: key, ...(options.checksums === true ? { ChecksumMode: 'ENABLED' } : {}) }),
-        { abortSignal: signal },
-      );
-    } catch (error) {
-      const kind = classifyS3Error(error, signal).kind;
-      if (kind === 'not-found') return undefined;
-      // S3 answers 403, not 404, for a missing key unless the caller may list the
-      // bucket, and a ListBucket grant limited to a prefix (s3:prefix condition, as
-      // the deployment's task role has) does not apply to a HEAD. A listing scoped
-      // to the key tells a missing object from one that is really denied.
-      if (kind === 'access-denied' && !(await this.#keyIsListed(key, signal))) return undefined;
-      throw toStorageError(error, { operation: 'head-object', key, signal }, this.#logger);
-    }
-  }
-
-  async #keyIsListed(key: string, signal: AbortSignal | undefined): Promise<boolean> {
-    const page = await this.#listPage({ Prefix: key, MaxKeys: 1 }, signal);
-    return page.Contents?.[0]?.Key === key;
-  }
-
-  async #listPage(
-    request: { Prefix: string; Delimiter?: string; MaxKeys: number; ContinuationToken?: string | undefined },
-    signal: AbortSignal | undefined,
-  ): Promise<ListObjectsV2CommandOutput> {
-    try {
-      return await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, ...request }), {
-        abortSignal: signal,
-      });
-    } catch (error) {
-      throw toStorageError(error, { operation: 'list-objects', key: request.Prefix, signal }, this.#logger);
-    }
-  }
-
   /** Throws 'conflict' unless the object still exists with `etag`. */
   async #expectVersion(key: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<void> {
-    const current = await this.#head(key, signal);
+    const current = await this.#s3.head(key, signal);
     if (current?.ETag !== etag) {
       throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
     }
@@ -725,118 +528,23 @@ export class S3ObjectStore implements ObjectStore {
 
   /** The first `bytes` bytes of an object, if it still has `etag`. */
   async #readKept(key: string, bytes: number, etag: string | undefined, signal: AbortSignal | undefined): Promise<Readable> {
-    try {
-      const output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=0-${bytes - 1}`, IfMatch: etag }),
-        { abortSignal: signal },
-      );
-      if (output.ContentLength !== bytes) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
-      const body = output.Body instanceof Readable ? output.Body : Readable.from([]);
-      return this.#guardBody(body, key, signal);
-    } catch (error) {
-      throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
-    }
+    const { output, body } = await this.#s3.read(key, { range: `bytes=0-${bytes - 1}`, ifMatch: etag }, signal);
+    if (output.ContentLength !== bytes) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
+    return this.#s3.guardBody(body, key, signal);
   }
 
   /** Fills `into` with the first `into.length` bytes of an object, if it still has `etag`. */
   async #readStart(key: string, into: Buffer, etag: string | undefined, signal: AbortSignal): Promise<void> {
-    try {
-      const output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: `bytes=0-${into.length - 1}`, IfMatch: etag }),
-        { abortSignal: signal },
-      );
+    const { body } = await this.#s3.read(key, { range: `bytes=0-${into.length - 1}`, ifMatch: etag }, signal);
+    await this.#s3.call({ operation: 'get-object', key, signal }, async () => {
       let filled = 0;
-      const body = output.Body instanceof Readable ? output.Body : Readable.from([]);
       for await (const chunk of body as AsyncIterable<Buffer>) {
         // More than asked for would mean the range was ignored: the copy below stops at the end.
         filled += chunk.copy(into, filled);
         if (filled === into.length) break;
       }
       if (filled !== into.length) throw new StorageError('conflict', 'The file changed during the operation; nothing was stored');
-    } catch (error) {
-      throw toStorageError(error, { operation: 'get-object', key, signal }, this.#logger);
-    }
-  }
-
-  async #deleteObject(key: string, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
-    } catch (error) {
-      throw toStorageError(error, { operation: 'delete-object', key, signal }, this.#logger);
-    }
-  }
-
-  async #deleteKeys(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
-    for (let start = 0; start < keys.length; start += 1000) {
-      const batch = keys.slice(start, start + 1000);
-      let output;
-      try {
-        output = await this.#client.send(
-          new DeleteObjectsCommand({
-            Bucket: this.#bucket,
-            Delete: { Objects: batch.map((key) => ({ Key: key })), Quiet: true },
-          }),
-          { abortSignal: signal },
-        );
-      } catch (error) {
-        throw toStorageError(error, { operation: 'delete-objects', key: batch[0] ?? '', signal }, this.#logger);
-      }
-      const errors = output.Errors ?? [];
-      if (errors.length > 0) {
-        this.#logger.error(
-          {
-            event: 'storage-error',
-            operation: 'delete-objects',
-            kind: 'transient',
-            key: errors[0]?.Key,
-            failedKeys: errors.length,
-            err: { code: errors[0]?.Code, message: errors[0]?.Message },
-          },
-          'S3 could not delete some objects',
-        );
-        throw new StorageError('transient', 'Storage temporarily unavailable');
-      }
-    }
-  }
-
-  /** Best-effort cleanup after a failure; the original failure is what the caller hears about. */
-  async #deleteQuietly(keys: readonly string[]): Promise<void> {
-    try {
-      await this.#deleteKeys(keys, undefined);
-    } catch {
-      // #deleteKeys / toStorageError already logged it.
-    }
-  }
-
-  /**
-   * The SDK body with errors turned into StorageErrors and the caller's signal
-   * honoured. Flow control stays with the consumer: the body is paused whenever this
-   * stream's buffer is full and resumed when the consumer reads.
-   */
-  #guardBody(body: Readable, key: string, signal: AbortSignal | undefined): Readable {
-    const logger = this.#logger;
-    const guarded = new Readable({
-      highWaterMark: body.readableHighWaterMark,
-      read() {
-        body.resume();
-      },
-      destroy(error, callback) {
-        body.destroy();
-        callback(error);
-      },
     });
-    body.pause();
-    body.on('data', (chunk: Buffer) => {
-      if (!guarded.push(chunk)) body.pause();
-    });
-    body.once('end', () => guarded.push(null));
-    finished(body, { writable: false }, (error) => {
-      if (error !== undefined && error !== null && !guarded.destroyed) {
-        guarded.destroy(toStorageError(error, { operation: 'get-object', key, signal }, logger));
-      }
-    });
-    abortReadOn(guarded, signal);
-    return guarded;
   }
 }
 
@@ -855,15 +563,6 @@ function fileEntry(name: string, head: HeadObjectCommandOutput): EntryInfo {
   return { name, kind: 'file', size: head.ContentLength ?? 0, modified };
 }
 
-function lastSegment(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-function checkOffset(offset: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new StorageError('invalid-offset', 'Invalid offset');
-  }
-}
 
 /** "bytes 0-9/1234" → 1234. */
 function totalSize(contentRange: string | undefined): number | undefined {
@@ -876,9 +575,9 @@ function totalSize(contentRange: string | undefined): number | undefined {
  * ASCII are RFC 2047 encoded, as S3 itself returns them.
  */
 export function encodeMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  checkMetadataNames(metadata);
   const encoded: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (!METADATA_KEY.test(key)) throw new StorageError('invalid-name', 'Invalid metadata name');
     encoded[key] = PRINTABLE_ASCII.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
   }
   return encoded;

@@ -2,36 +2,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { pino, type Logger } from 'pino';
 import { createS3Client } from '../../runtime/src/storage/s3/s3-client.ts';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../runtime/src/storage/s3/s3-object-store.ts';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
-import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from '../support/s3-server.ts';
+import { after, afterEach, before, beforeEach } from 'node:test';
+import { captureLogger, type CapturedLogger } from './capture-logger.ts';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { pendingMultipartUploads, startTestS3, TEST_CREDENTIALS, TEST_REGION, type TestS3 } from './s3-server.ts';
 import type { ChecksumMode } from '../../runtime/src/storage/s3/s3-client.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 export const PREFIX = 'root/home';
 
-/** Captured pino lines. */
-export interface LogCapture {
-  readonly logger: Logger;
-  readonly lines: Record<string, unknown>[];
-}
-
-export function captureLogs(): LogCapture {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-  );
-  return { logger, lines };
-}
-
 export interface StoreUnderTest {
   readonly store: S3ObjectStore;
   /** The store's own client (built by createS3Client). */
   readonly client: S3Client;
-  readonly logs: LogCapture;
+  readonly logs: CapturedLogger;
 }
 
 /** A store on `endpoint` with the real client factory; 5 MiB parts keep test files small. */
@@ -46,7 +33,7 @@ export function makeStore(
     { bucket, prefix: PREFIX, endpoint, forcePathStyle: true, region: TEST_REGION, checksum, partSizeBytes: 5 * MIB },
     { credentials: TEST_CREDENTIALS, connectionTimeoutMs: 2000, socketTimeoutMs: tuning.socketTimeoutMs ?? 10_000 },
   );
-  const logs = captureLogs();
+  const logs = captureLogger('debug');
   const store = new S3ObjectStore({
     client,
     bucket,
@@ -60,6 +47,56 @@ export function makeStore(
 }
 
 export { pendingMultipartUploads, startTestS3, type TestS3 };
+
+/** The test S3 for a describe block and, for each of its tests, a fault proxy in front of it. */
+export interface FaultProxyFixture {
+  readonly s3: TestS3;
+  /** This test's proxy. */
+  readonly proxy: FaultProxy;
+  /** A store that reaches S3 through this test's proxy (makeStore's options); its client is destroyed after the test. */
+  store(overrides?: Partial<S3ObjectStoreOptions>, checksum?: ChecksumMode, tuning?: { readonly socketTimeoutMs?: number }): StoreUnderTest;
+}
+
+/**
+ * Registers the hooks of a describe block whose tests inject S3 faults: the test S3
+ * started once, a fresh proxy per test (no fault carries over), and every store's
+ * client and the proxy closed after each test.
+ */
+export function faultProxyFixture(): FaultProxyFixture {
+  let s3: TestS3 | undefined;
+  let proxy: FaultProxy | undefined;
+  const stores: StoreUnderTest[] = [];
+  before(async () => {
+    s3 = await startTestS3();
+  });
+  after(async () => {
+    await s3?.stop();
+  });
+  beforeEach(async () => {
+    proxy = await startFaultProxy(fixture.s3.endpoint);
+  });
+  afterEach(async () => {
+    for (const store of stores.splice(0)) store.client.destroy();
+    await proxy?.close();
+    proxy = undefined;
+  });
+  const fixture: FaultProxyFixture = {
+    get s3() {
+      if (!s3) throw new Error('the test S3 starts in the describe block\'s before hook');
+      return s3;
+    },
+    get proxy() {
+      if (!proxy) throw new Error('the fault proxy exists only while a test runs');
+      return proxy;
+    },
+    store(overrides = {}, checksum = 'when_supported', tuning = {}) {
+      const store = makeStore(fixture.proxy.endpoint, fixture.s3.bucket, overrides, checksum, tuning);
+      stores.push(store);
+      return store;
+    },
+  };
+  return fixture;
+}
 
 export function sha256(data: Buffer | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
