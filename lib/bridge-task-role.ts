@@ -28,6 +28,11 @@ export interface BridgeTaskRoleProps {
    */
   readonly secretKeys?: readonly kms.IKey[];
   /**
+   * The users table the runtime reads (dynamodb:Scan only: it reads every partner at once).
+   * @default - none (users come from a secret)
+   */
+  readonly usersTable?: dynamodb.ITable;
+  /**
    * The EventBridge bus the runtime sends upload events to (events:PutEvents on it alone).
    * @default - no upload events
    */
@@ -87,6 +92,9 @@ export class BridgeTaskRole extends Construct {
           resources: props.secrets.map((secret) => secret.secretArn),
         }),
       );
+    }
+    if (props.usersTable !== undefined) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'UsersTable', actions: ['dynamodb:Scan'], resources: [props.usersTable.tableArn] }));
     }
     const secretKeys = props.secretKeys ?? [];
     if (secretKeys.length > 0) {

@@ -43,7 +43,10 @@ export class FtpS3BridgeStack extends Stack {
     output('ObjectCreatedQueueUrl', bridge.objectCreated.queue.queueUrl, 'SQS queue receiving S3 "Object Created" events and the bridge upload events for downstream jobs');
     output('ObjectCreatedQueueArn', bridge.objectCreated.queue.queueArn, 'ARN of the object-created queue');
     output('DeadLetterQueueUrl', bridge.objectCreated.deadLetterQueue.queueUrl, 'Dead-letter queue of the object-created queue');
-    output('UsersSecretArn', bridge.secrets.usersSecret.secretArn, 'Secret holding the users document: edit it to add partners');
+    output('UsersSecretArn', bridge.secrets.usersSecret.secretArn, 'Secret holding the users document: ftp-s3-bridge users … --secret-id it (docs/partners.md)');
+    if (bridge.usersTable !== undefined) {
+      output('UsersTableName', bridge.usersTable.table.tableName, 'Users table: ftp-s3-bridge users … --table it (docs/partners.md)');
+    }
     if (bridge.secrets.tlsSecret !== undefined) {
       output('TlsSecretArn', bridge.secrets.tlsSecret.secretArn, 'Secret holding {"certificate","privateKey"}: put the certificate here');
     }

@@ -29,6 +29,7 @@ import { addNagSuppressions } from './nag-suppressions.ts';
 import { ObjectCreatedQueue } from './object-created-queue.ts';
 import { S3PrefixList } from './s3-prefix-list.ts';
 import { portPlan } from './deployment-ports.ts';
+import { UsersTable } from './users-table.ts';
 import { validateSettings } from './settings.ts';
 import type { BridgeSettings, SettingName } from './settings.ts';
 import { planShards } from './shard-plan.ts';
@@ -100,6 +101,8 @@ export class FtpS3Bridge extends Construct {
   /** The state every shard shares: partner limits across shards, lockouts across deploys. */
   readonly state: BridgeStateTable;
   readonly taskRole: BridgeTaskRole;
+  /** The partners table, when the setting usersStore is `table`. */
+  readonly usersTable: UsersTable | undefined;
   readonly cluster: ecs.ICluster;
   readonly logGroup: logs.LogGroup;
   readonly executionRole: iam.Role;
@@ -182,6 +185,7 @@ export class FtpS3Bridge extends Construct {
       tlsSecretKmsKeyArn: settings.tlsSecretKmsKeyArn,
       tlsEnabled,
     });
+    this.usersTable = settings.usersStore === 'table' ? new UsersTable(this, 'Users') : undefined;
     // Upload events go to the account's default bus, where the object-created queue's rule listens.
     const eventBus = events.EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
     this.state = new BridgeStateTable(this, 'State');
@@ -191,8 +195,10 @@ export class FtpS3Bridge extends Construct {
       bucket: this.storage.bucket,
       keyPrefix: settings.bucketPrefix,
       kmsKey: this.storage.kmsKey,
-      secrets: [this.secrets.usersSecret, ...(this.secrets.tlsSecret === undefined ? [] : [this.secrets.tlsSecret])],
+      // With a users table the users secret is only what `users import` may start from: the task does not read it.
+      secrets: [...(this.usersTable === undefined ? [this.secrets.usersSecret] : []), ...(this.secrets.tlsSecret === undefined ? [] : [this.secrets.tlsSecret])],
       secretKeys: this.secrets.encryptionKeys,
+      usersTable: this.usersTable?.table,
     });
 
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -221,6 +227,7 @@ export class FtpS3Bridge extends Construct {
       activeMode: settings.activeMode,
       tlsMode: settings.tlsMode,
       usersSecretId: this.secrets.usersSecret.secretArn,
+      usersTableName: this.usersTable?.table.tableName,
       tlsSecretId: this.secrets.tlsSecret?.secretArn,
       logLevel: settings.logLevel,
       metricsNamespace: metricsNamespace(this),

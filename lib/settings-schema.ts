@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../runtime/src/container-environment.ts';
 import { bucketName, ipv4Cidr, keyPrefix, MAX_TIMER_MS, oneOf, port, wholeNumber, flag } from '../runtime/src/settings/validators.ts';
+
+/** Where the bridge reads its partners (runtime: FTP_USERS_SECRET_ID or FTP_USERS_TABLE). */
+export const USERS_STORES = ['secret', 'table'] as const;
 import { TLS_MODES } from '../runtime/src/tls-policy.ts';
 import { DEFAULT_ALARM_THRESHOLDS, SHARD_DOWN_WINDOW_EXTRA_MINUTES } from './alarm-thresholds.ts';
 import { AWS_LIMITS, CONTAINER_PORTS } from './deployment-ports.ts';
@@ -183,6 +186,11 @@ export const SETTINGS = {
     checked(keyPrefix),
     '',
     "root key prefix of the bridge in the bucket (`S3_PREFIX`, the same rule); users' homes are below it",
+  ),
+  usersStore: withDefault(
+    checked(oneOf(USERS_STORES)),
+    'secret',
+    'where the bridge reads partners: `secret` (the users secret, at most 64 KiB: about 250 partners) or `table` (a new DynamoDB users table, one item per partner; docs/partners.md)',
   ),
   usersSecretArn: unsetByDefault(optional(secretArn), 'new secret', 'existing users secret (complete ARN)'),
   tlsSecretArn: unsetByDefault(optional(secretArn), 'new, empty secret', 'existing TLS secret (complete ARN)'),

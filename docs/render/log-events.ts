@@ -22,6 +22,8 @@ export const LOG_EVENTS: readonly LogEventRow[] = [
   { events: ["passive-port-error"], level: "error", meaning: "a passive port's listener failed after it started (`port`)" },
   { events: ["users-loaded", "users-reloaded"], level: "info", meaning: "the users document was read (`users`), or read again after a change (`added`, `removed`, `changed`)" },
   { events: ["users-invalid"], level: "error", meaning: "a changed users document is invalid (`problem`); the previous users stay" },
+  { events: ["users-field-ignored"], level: "warn", meaning: "a users document of a newer version has a field this version does not know (`problem`); it is ignored, the users stay" },
+  { events: ["users-expired"], level: "info", meaning: "an account's `expiresAt` passed (`at`); its open sessions end" },
   { events: ["document-changed"], level: "info", meaning: "a watched document (users, TLS files or secret) changed" },
   { events: ["document-check-failed"], level: "error, repeats debug", meaning: "re-reading a watched document failed (the same failure again is logged at debug); the last good content stays" },
   { events: ["document-readable"], level: "info", meaning: "a watched document that failed to read is readable again" },

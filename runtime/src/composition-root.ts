@@ -21,6 +21,7 @@ import { GIB, MIB } from './storage/s3/part-size-plan.ts';
 import { S3ObjectStore } from './storage/s3/s3-object-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
+import type { UsersTable } from './sources/users-table.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
 import { measureHome } from './protocol/partner-quota.ts';
 import { DynamoState } from './state/dynamo-state.ts';
@@ -116,11 +117,21 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     const state = await openSharedState(config, dependencies, cleanups);
     const sharedFailures = state.scope === 'shared' ? new SharedLoginFailures({ state }) : undefined;
 
+    let usersTable: UsersTable | undefined;
+    if (config.users.kind === 'table') {
+      // Loaded only here: a bridge whose users are in a file or secret never loads the DynamoDB SDK.
+      const [{ newDynamoClient }, { UsersTable }] = await Promise.all([import('./sources/aws-clients.ts'), import('./sources/users-table.ts')]);
+      const dynamoClient = newDynamoClient(config.state.endpoint);
+      cleanups.push(() => dynamoClient.destroy());
+      // A local DynamoDB (DYNAMODB_ENDPOINT) gets its table created; on AWS the CDK app owns it.
+      usersTable = new UsersTable({ client: dynamoClient, tableName: config.users.tableName, createIfMissing: config.state.endpoint !== undefined });
+    }
     const usersDocument = new WatchedDocument({
       source: config.users,
       intervalMs: config.reloadIntervalMs,
       logger,
       ...(secretsClient ? { secretsClient } : {}),
+      ...(usersTable ? { usersTable } : {}),
     });
     cleanups.push(() => usersDocument.close());
     let authenticator: UserAuthenticator;
@@ -140,9 +151,10 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
       });
     } catch (error) {
       if (!(error instanceof UsersDocumentError)) throw error;
-      const variable = config.users.kind === 'file' ? 'FTP_USERS_FILE' : 'FTP_USERS_SECRET_ID';
+      const variable = ({ file: 'FTP_USERS_FILE', secret: 'FTP_USERS_SECRET_ID', table: 'FTP_USERS_TABLE' } as const)[config.users.kind];
       throw new ConfigError({ variable, problem: error.message });
     }
+    cleanups.push(() => authenticator.close());
 
     let tls: TlsCredentials | undefined;
     if (config.tlsCredentials && config.tlsMode !== 'off') {

@@ -79,7 +79,10 @@ export interface Config {
   readonly listClientTimes: boolean;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
-  /** Where the state shared by every task lives; table undefined = in this process. */
+  /**
+   * Where the state shared by every task lives (table undefined = in this process), and the
+   * DynamoDB endpoint of every table the bridge reads, users table included (undefined = AWS).
+   */
   readonly state: { readonly table: string | undefined; readonly endpoint: string | undefined };
   /** A partner session's lease on its maxSessions place lapses this long after its last renewal. */
   readonly sessionLeaseMs: number;
@@ -268,6 +271,14 @@ function eventBusName(raw: string): string {
 
 const bucketName: Parser<string> = checked(shared.bucketName);
 
+const USERS_REQUIRED = 'unset; one of FTP_USERS_FILE, FTP_USERS_SECRET_ID, FTP_USERS_TABLE is required';
+
+/** DynamoDB table names: 3 to 255 of letters, digits, _ . - */
+function tableName(raw: string): string {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) throw new ValueProblem(`expected a DynamoDB table name (3 to 255 of letters, digits, _ . -), got ${quoted(raw)}`);
+  return raw;
+}
+
 function endpointUrl(raw: string): string {
   let url: URL;
   try {
@@ -287,12 +298,6 @@ function regionName(raw: string): string {
 }
 
 const storePrefix: Parser<string> = checked(shared.keyPrefix);
-
-/** DynamoDB's rule for table names. */
-function tableName(raw: string): string {
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) throw new ValueProblem(`${quoted(raw)} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)`);
-  return raw;
-}
 
 const CHECKSUM_MODES: readonly ChecksumMode[] = ['when_supported', 'when_required'];
 const PERCENT_COPY_MODES: readonly PercentCopyMode[] = ['detect', 'copy', 'read-back'];
@@ -361,14 +366,19 @@ const VARIABLES = {
     parse: secretId,
   }),
   FTP_USERS_FILE: optional({
-    defaultText: 'unset; this or FTP_USERS_SECRET_ID is required',
+    defaultText: USERS_REQUIRED,
     description: 'Users JSON file ({"users": [...]}); re-read when it changes.',
     parse: pathText('the path'),
   }),
   FTP_USERS_SECRET_ID: optional({
-    defaultText: 'unset; this or FTP_USERS_FILE is required',
+    defaultText: USERS_REQUIRED,
     description: 'Secrets Manager secret holding the users JSON; re-read when a new version appears.',
     parse: secretId,
+  }),
+  FTP_USERS_TABLE: optional({
+    defaultText: USERS_REQUIRED,
+    description: 'DynamoDB table of users, one item per partner (docs/partners.md); read again every FTP_RELOAD_SECONDS (one Scan).',
+    parse: tableName,
   }),
   S3_BUCKET: required({ description: 'Bucket that holds every file.', parse: bucketName }),
   S3_PREFIX: withDefault({
@@ -522,7 +532,7 @@ const VARIABLES = {
   }),
   DYNAMODB_ENDPOINT: optional({
     defaultText: 'unset = AWS DynamoDB',
-    description: 'Endpoint URL of a DynamoDB-compatible server (dynalite locally); with it the bridge creates FTP_STATE_TABLE if missing.',
+    description: 'Endpoint URL of a DynamoDB-compatible server (dynalite locally), e.g. http://127.0.0.1:4567; with it the bridge creates FTP_STATE_TABLE and FTP_USERS_TABLE if missing.',
     parse: endpointUrl,
   }),
   FTP_SESSION_LEASE_SECONDS: withDefault({
@@ -677,14 +687,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, host: HostFacts = {}): Config
 
   // Users: exactly one source.
   let users: DocumentSource;
-  if (values.FTP_USERS_FILE !== undefined && values.FTP_USERS_SECRET_ID !== undefined) {
-    return fail('FTP_USERS_SECRET_ID', 'cannot be combined with FTP_USERS_FILE; use one or the other');
+  const userSources = (['FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'FTP_USERS_TABLE'] as const).filter((name) => values[name] !== undefined);
+  if (userSources.length > 1) {
+    return fail(userSources[1]!, `cannot be combined with ${userSources[0]}; use one of FTP_USERS_FILE, FTP_USERS_SECRET_ID, FTP_USERS_TABLE`);
   } else if (values.FTP_USERS_FILE !== undefined) {
     users = { kind: 'file', path: values.FTP_USERS_FILE };
   } else if (values.FTP_USERS_SECRET_ID !== undefined) {
     users = { kind: 'secret', secretId: values.FTP_USERS_SECRET_ID };
+  } else if (values.FTP_USERS_TABLE !== undefined) {
+    users = { kind: 'table', tableName: values.FTP_USERS_TABLE };
   } else {
-    return fail('FTP_USERS_FILE', 'is required (or FTP_USERS_SECRET_ID): where the users come from');
+    return fail('FTP_USERS_FILE', 'is required (or FTP_USERS_SECRET_ID, or FTP_USERS_TABLE): where the users come from');
   }
 
   // Every upload needs room for at least one first part.

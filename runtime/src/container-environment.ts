@@ -90,6 +90,8 @@ export interface DeploymentEnvironment {
   readonly activeMode: boolean;
   readonly tlsMode: TlsMode;
   readonly usersSecretId: string;
+  /** The users table; when set the bridge reads partners from it instead of the users secret. */
+  readonly usersTableName?: string;
   /** Needed unless tlsMode is off. */
   readonly tlsSecretId: string | undefined;
   readonly logLevel: LogLevel;
@@ -122,6 +124,7 @@ export const CONTAINER_VARIABLES = [
   'FTP_ACTIVE_MODE',
   'FTP_TLS_MODE',
   'FTP_USERS_SECRET_ID',
+  'FTP_USERS_TABLE',
   'FTP_TLS_SECRET_ID',
   'LOG_LEVEL',
   'FTP_PORT',
@@ -154,7 +157,7 @@ export function containerEnvironment(deployment: DeploymentEnvironment, shard: S
     ...(deployment.bucketPrefix === '' ? {} : { S3_PREFIX: deployment.bucketPrefix }),
     FTP_ACTIVE_MODE: deployment.activeMode ? 'on' : 'off',
     FTP_TLS_MODE: deployment.tlsMode,
-    FTP_USERS_SECRET_ID: deployment.usersSecretId,
+    ...(deployment.usersTableName === undefined ? { FTP_USERS_SECRET_ID: deployment.usersSecretId } : { FTP_USERS_TABLE: deployment.usersTableName }),
     ...(deployment.tlsSecretId === undefined ? {} : { FTP_TLS_SECRET_ID: deployment.tlsSecretId }),
     LOG_LEVEL: deployment.logLevel,
     FTP_PORT: String(ports.control),

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LoginGuard, SYSTEM_CLOCK, type Clock } from '../../runtime/src/auth/login-guard.ts';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
@@ -13,6 +14,8 @@ import { startBridge } from '../../runtime/src/composition-root.ts';
 import { WatchedDocument, type DocumentSource } from '../../runtime/src/sources/watched-document.ts';
 import { captureLogger, type CapturedLogger } from '../support/capture-logger.ts';
 import { startFakeSecretsManager } from '../support/secrets-manager-server.ts';
+import { startDynalite } from '../support/dynalite.ts';
+import { UsersTable } from '../../runtime/src/sources/users-table.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 const DELAY_MS = 200;
@@ -54,6 +57,7 @@ async function makeAuthenticator(options: {
   readonly failureDelayMs?: number;
   readonly captured?: CapturedLogger;
   readonly secretsClient?: SecretsManagerClient;
+  readonly dynamoClient?: DynamoDBClient;
   readonly maxQueuedVerifications?: number;
   readonly maxVerificationWaitMs?: number;
 }) {
@@ -63,6 +67,9 @@ async function makeAuthenticator(options: {
     intervalMs: RELOAD_MS,
     logger: captured.logger,
     ...(options.secretsClient === undefined ? {} : { secretsClient: options.secretsClient }),
+    ...(options.source.kind === 'table' && options.dynamoClient !== undefined
+      ? { usersTable: new UsersTable({ client: options.dynamoClient, tableName: options.source.tableName }) }
+      : {}),
   });
   documents.push(document);
   // The real clock, with the failure delays recorded.
@@ -383,6 +390,83 @@ describe('UserAuthenticator under a login spray', () => {
     // Without the imitation an unknown name would answer at once while the wrong password waits its
     // turn. The imitation is an estimate (scrypt slows down while two run at once): the same order.
     assert.ok(unknown.ms > wrong.ms / 3 && unknown.ms < wrong.ms * 3, `unknown ${unknown.ms.toFixed(0)} ms vs wrong ${wrong.ms.toFixed(0)} ms`);
+  });
+});
+
+describe('UserAuthenticator: disabled and expiring accounts, limits', () => {
+  test('disabled or expired: refused as such only with the right password; limits reach the User', async () => {
+    const path = await usersFile([
+      { ...ACME(), disabled: true },
+      { ...BETA(), allowFrom: undefined, expiresAt: '2001-01-01T00:00:00Z' },
+      { username: 'gamma', passwordHash: hashes.gamma, home: 'g', expiresAt: '2999-01-01T00:00:00Z', maxSessions: 3, quotaBytes: 10 },
+    ]);
+    const { authenticator } = await makeAuthenticator({ source: { kind: 'file', path }, failureDelayMs: 1 });
+    const reason = async (username: keyof typeof PASSWORDS, password: string) => {
+      const result = await authenticator.login({ username, password, clientAddress: '192.0.2.1' });
+      return result.ok ? 'ok' : result.reason;
+    };
+    assert.equal(await reason('acme', PASSWORDS.acme), 'disabled');
+    assert.equal(await reason('acme', 'wrong'), 'bad-credentials');
+    assert.equal(await reason('beta', PASSWORDS.beta), 'expired');
+    assert.equal(await reason('beta', 'wrong'), 'bad-credentials');
+    const gamma = await authenticator.login({ username: 'gamma', password: PASSWORDS.gamma, clientAddress: '192.0.2.1' });
+    assert.ok(gamma.ok);
+    assert.deepEqual(gamma.user.limits, { maxSessions: 3, quotaBytes: 10 });
+    authenticator.close();
+  });
+
+  test('one timer ends sessions at the expiry time: listeners called within milliseconds of it, review says expired', async () => {
+    const expiresAtMs = Date.now() + 3000;
+    const path = await usersFile([{ ...ACME(), expiresAt: new Date(expiresAtMs).toISOString() }, BETA()]);
+    const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
+    const login = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' });
+    assert.ok(login.ok);
+    const session = { user: login.user, clientAddress: '192.0.2.1' };
+    assert.deepEqual(authenticator.review(session), { action: 'keep' });
+    const called = await new Promise<number>((resolve) => authenticator.onUsersChanged(() => resolve(Date.now())));
+    assert.ok(called >= expiresAtMs && called - expiresAtMs < 100, `called ${called - expiresAtMs} ms after the expiry`);
+    assert.deepEqual(authenticator.review(session), { action: 'end', reason: 'expired', when: 'now' });
+    assert.ok(captured.lines.some((entry) => entry['event'] === 'users-expired'));
+    authenticator.close();
+  });
+
+  test('a newer document version: unknown fields are logged and ignored, the users stay', async () => {
+    const path = join(dir, 'users-newer.json');
+    await writeFile(path, JSON.stringify({ version: 2, users: [{ ...ACME(), geoFence: ['EU'] }] }));
+    const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'file', path } });
+    assert.equal(authenticator.userCount, 1);
+    assert.ok(captured.lines.some((entry) => entry['event'] === 'users-field-ignored' && /geoFence/.test(String(entry['problem']))));
+    authenticator.close();
+  });
+});
+
+describe('UserAuthenticator: users from a DynamoDB table', () => {
+  test('logins from the table; a change (disable) reaches the authenticator within the reload interval', async () => {
+    const dynamo = await startDynalite();
+    try {
+      const table = new UsersTable({ client: dynamo.client, tableName: 'partners', createIfMissing: true });
+      for (const entry of [ACME(), BETA()]) await table.change(entry.username, () => entry);
+      const { authenticator, captured } = await makeAuthenticator({ source: { kind: 'table', tableName: 'partners' }, dynamoClient: dynamo.client });
+      assert.equal(authenticator.userCount, 2);
+      const login = await authenticator.login({ username: 'acme', password: PASSWORDS.acme, clientAddress: '192.0.2.1' });
+      assert.ok(login.ok);
+      assert.equal(login.user.home, 'partners/acme');
+      let changed = 0;
+      authenticator.onUsersChanged(() => changed++);
+      const started = performance.now();
+      await table.change('acme', () => ({ ...ACME(), disabled: true }));
+      await waitUntil('the table change', () => changed > 0);
+      assert.ok(performance.now() - started < 2000);
+      assert.deepEqual(authenticator.review({ user: login.user, clientAddress: '192.0.2.1' }), { action: 'end', reason: 'disabled', when: 'now' });
+      // An unchanged table is not a change: the scan's text is compared.
+      const reloads = captured.lines.filter((entry) => entry['event'] === 'users-reloaded').length;
+      await new Promise((resolve) => setTimeout(resolve, RELOAD_MS * 5));
+      assert.equal(captured.lines.filter((entry) => entry['event'] === 'users-reloaded').length, reloads);
+      authenticator.close();
+    } finally {
+      for (const document of documents.splice(0)) document.close();
+      await dynamo.stop();
+    }
   });
 });
 

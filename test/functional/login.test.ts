@@ -56,11 +56,16 @@ describe('login', () => {
     await ftp.close();
   });
 
-  test('allowFrom refuses logins from other addresses', async () => {
+  test('allowFrom refuses logins from other addresses: the right password is told why, a wrong one is not', async () => {
     const ftp = await RawFtp.connect(env.port);
     await ftp.expect(220);
     await ftp.command('USER fenced', 331);
-    await ftp.command('PASS secret', 530);
+    const refused = await ftp.command('PASS secret', 530);
+    // The partner's operator learns the cause (it was only in our log); a guesser never gets this far.
+    assert.match(refused.text, /does not allow your address 127\.0\.0\.1 \(its allowFrom list\)/);
+    await ftp.command('USER fenced', 331);
+    const guess = await ftp.command('PASS guess', 530);
+    assert.equal(guess.text, 'Login incorrect.');
     await ftp.close();
     assert.ok(env.logs.some((line) => line.event === 'login' && line.reason === 'address-not-allowed'));
   });

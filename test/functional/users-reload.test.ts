@@ -109,6 +109,48 @@ describe('a users reload and open sessions', () => {
     await env.writeUsers(ALL);
   });
 
+  test('disabling a user ends its sessions at once; logins are refused, with the reason once the password is right; enabling lets it in again', async () => {
+    const upload = await uploading(env, REMOVED, 'disabled.bin');
+    await env.writeUsers(ALL.map((user) => (user === REMOVED ? { ...REMOVED, fields: { disabled: true } } : user)));
+    const end = await upload.ftp.read(5000);
+    assert.equal(end.code, 421);
+    assert.match(end.text, /disabled/);
+    await upload.ftp.close();
+    const ftp = await RawFtp.connect(env.port);
+    await ftp.expect(220);
+    await ftp.command(`USER ${REMOVED.username}`, 331);
+    assert.equal((await ftp.command(`PASS ${REMOVED.password}`, 530)).text, 'Login refused: this account is disabled.');
+    await ftp.command(`USER ${REMOVED.username}`, 331);
+    assert.equal((await ftp.command('PASS a-guess', 530)).text, 'Login incorrect.');
+    await ftp.close();
+    assert.equal(await exists(env, 'partners/removed/disabled.bin'), false);
+    await writeUsersAndWait(env, ALL);
+    const again = await RawFtp.login(env.port, REMOVED.username, REMOVED.password);
+    await again.close();
+  });
+
+  test('an account ends at its expiresAt: open sessions get 421 within a moment of it, later logins 530', async () => {
+    const expiresAtMs = Math.ceil((Date.now() + 2500) / 1000) * 1000;
+    const expiring = { ...NARROWED, fields: { expiresAt: new Date(expiresAtMs).toISOString() } };
+    await writeUsersAndWait(env, ALL.map((user) => (user === NARROWED ? expiring : user)));
+    const ftp = await RawFtp.login(env.port, NARROWED.username, NARROWED.password);
+    const bystander = await RawFtp.login(env.port, DEFAULT_USER.username, DEFAULT_USER.password);
+    const end = await ftp.read(10_000);
+    const lateMs = Date.now() - expiresAtMs;
+    assert.equal(end.code, 421);
+    assert.match(end.text, /expired/);
+    assert.ok(lateMs >= 0 && lateMs < 500, `ended ${lateMs} ms after the expiry time`);
+    await ftp.close();
+    await bystander.command('NOOP', 200);
+    await bystander.close();
+    const refused = await RawFtp.connect(env.port);
+    await refused.expect(220);
+    await refused.command(`USER ${NARROWED.username}`, 331);
+    assert.equal((await refused.command(`PASS ${NARROWED.password}`, 530)).text, 'Login refused: this account has expired.');
+    await refused.close();
+    await env.writeUsers(ALL);
+  });
+
   test('a moved home ends the session once its upload is over; the upload is kept', async () => {
     const upload = await uploading(env, MOVED, 'finished.bin');
     await env.writeUsers(ALL.map((user) => (user === MOVED ? { ...MOVED, home: 'partners/moved-elsewhere/' } : user)));
@@ -124,3 +166,10 @@ describe('a users reload and open sessions', () => {
   });
 });
 
+/** Writes the users and waits until the bridge has reloaded them. */
+async function writeUsersAndWait(env: TestBridge, users: readonly TestUser[]): Promise<void> {
+  const reloads = (): number => env.logs.filter((line) => line.event === 'users-reloaded').length;
+  const before = reloads();
+  await env.writeUsers(users);
+  await waitUntil('the users reload', () => reloads() > before, { intervalMs: 50 });
+}

@@ -67,6 +67,7 @@ describe('settings from context', () => {
         bucketVersioning: false,
         bucketNoncurrentVersionDays: 30,
         bucketPrefix: '',
+        usersStore: 'secret',
         usersSecretArn: undefined,
         tlsSecretArn: undefined,
         usersSecretKmsKeyArn: undefined,

@@ -33,6 +33,8 @@ export interface TestUser {
   readonly tlsCloseNotify?: 'required' | 'optional';
   /** maxSessions, uploadKiBps, downloadKiBps, quotaBytes, quotaFiles: plain fields of the entry. */
   readonly limits?: PartnerLimits;
+  /** Other fields of the users entry as written (disabled, expiresAt, limits). */
+  readonly fields?: Readonly<Record<string, unknown>>;
 }
 
 export interface TestBridge {
@@ -114,6 +116,7 @@ export async function startTestBridge(
         ...(user.tlsSessionReuse ? { tlsSessionReuse: user.tlsSessionReuse } : {}),
         ...(user.tlsCloseNotify ? { tlsCloseNotify: user.tlsCloseNotify } : {}),
         ...user.limits,
+        ...user.fields,
       })),
     );
     await writeFile(usersFile, JSON.stringify({ users: records }, null, 2));

@@ -124,6 +124,8 @@ describe('loadConfig happy paths, one per variable', () => {
       pick: (c) => c.users,
       expected: { kind: 'secret', secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ftp/users-AbCdEf' },
     },
+    { env: { FTP_USERS_FILE: '', FTP_USERS_TABLE: 'ftp-users' }, pick: (c) => c.users, expected: { kind: 'table', tableName: 'ftp-users' } },
+    { env: { DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567' }, pick: (c) => c.state.endpoint, expected: 'http://127.0.0.1:4567' },
     { env: { S3_BUCKET: 'my.bucket-1' }, pick: (c) => c.s3.bucket, expected: 'my.bucket-1' },
     { env: { S3_PREFIX: '/ftp/root/' }, pick: (c) => c.s3.prefix, expected: 'ftp/root' },
     { env: { S3_PREFIX: 'a//b' }, pick: (c) => c.s3.prefix, expected: 'a/b' },
@@ -235,6 +237,10 @@ describe('loadConfig bad values name the variable', () => {
     [{ S3_BUCKET: 'bucket' }, 'FTP_USERS_FILE'],
     [{ ...MINIMAL, FTP_USERS_SECRET_ID: 'ftp/users' }, 'FTP_USERS_SECRET_ID'],
     [{ S3_BUCKET: 'bucket', FTP_USERS_SECRET_ID: 'bad secret' }, 'FTP_USERS_SECRET_ID'],
+    [{ ...MINIMAL, FTP_USERS_TABLE: 'ftp-users' }, 'FTP_USERS_TABLE'],
+    [{ S3_BUCKET: 'bucket', FTP_USERS_SECRET_ID: 'ftp/users', FTP_USERS_TABLE: 'ftp-users' }, 'FTP_USERS_TABLE'],
+    [{ S3_BUCKET: 'bucket', FTP_USERS_TABLE: 'no spaces please' }, 'FTP_USERS_TABLE'],
+    [{ ...MINIMAL, DYNAMODB_ENDPOINT: '127.0.0.1:4567' }, 'DYNAMODB_ENDPOINT'],
     [{ FTP_USERS_FILE: '/u.json' }, 'S3_BUCKET'],
     [{ ...MINIMAL, S3_BUCKET: 'no/slash' }, 'S3_BUCKET'],
     [{ ...MINIMAL, S3_PREFIX: 'a/../b' }, 'S3_PREFIX'],
@@ -376,7 +382,7 @@ describe('configHelp', () => {
 
   test('lists every variable with its default and description', () => {
     const variables = configVariables();
-    assert.equal(variables.length, 55);
+    assert.equal(variables.length, 56);
     for (const { name, defaultText, description } of variables) {
       assert.match(help, new RegExp(`^  ${name}  \\(default: ${escapeRegExp(defaultText)}\\)$`, 'm'), name);
       assert.ok(help.includes(description), name);
@@ -388,7 +394,7 @@ describe('configHelp', () => {
     for (const name of [
       'FTP_LISTEN_ADDRESS', 'FTP_PORT', 'FTPS_IMPLICIT_PORT', 'FTP_PASSIVE_PORTS', 'FTP_PASSIVE_ADDRESS',
       'FTP_ACTIVE_MODE', 'FTP_TLS_MODE', 'FTP_TLS_SESSION_REUSE', 'FTP_TLS_CLOSE_NOTIFY', 'FTP_TLS_HANDSHAKE_TIMEOUT_SECONDS', 'FTP_TLS_CERT_FILE', 'FTP_TLS_KEY_FILE', 'FTP_TLS_SECRET_ID',
-      'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
+      'FTP_USERS_FILE', 'FTP_USERS_SECRET_ID', 'FTP_USERS_TABLE', 'DYNAMODB_ENDPOINT', 'S3_BUCKET', 'S3_PREFIX', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE',
       'AWS_REGION', 'AWS_DEFAULT_REGION', 'S3_CHECKSUM', 'S3_PART_SIZE_MIB', 'FTP_UPLOAD_BUFFER_MIB', 'FTP_UPLOAD_BUFFER_SHARE_PERCENT',
       'FTP_UPLOAD_STALL_SECONDS', 'FTP_PENDING_UPLOAD_HOURS', 'FTP_PENDING_UPLOADS_FILE', 'FTP_DATA_TIMEOUT_SECONDS',
       'FTP_LOGIN_TIMEOUT_SECONDS', 'FTP_IDLE_TIMEOUT_SECONDS', 'FTP_LOGIN_FAILURE_DELAY_MS',

@@ -49,7 +49,7 @@ const PARTNER_STATE: readonly Place[] = ['state/shared-state.ts', 'state/session
 const SHARED_LEAVES: readonly Place[] = ['deadline.ts', 'tls-policy.ts', 'concurrency-limit.ts'];
 
 /** Everything a composition module may wire together: all but the local stack. */
-const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'metrics/', 'events/', 'state/'];
+const PRODUCTION: readonly Place[] = ['*', 'cli/', 'protocol/', 'auth/', 'storage/', 'sources/', 'probe/', 'settings/', 'metrics/', 'events/', 'state/', 'users-cli/'];
 
 const LAYERS: readonly Layer[] = [
   {
@@ -89,6 +89,11 @@ const LAYERS: readonly Layer[] = [
     why: 'the partner-side probe is an FTP client; it shares no code with the server it tests',
   },
   {
+    files: ['users-cli/'],
+    mayImport: ['users-cli/', 'auth/', 'sources/', ...SHARED_LEAVES],
+    why: 'the partner command line checks entries with the users schema and writes them through the users stores; it never starts a server',
+  },
+  {
     files: ['metrics/'],
     mayImport: ['metrics/', ...SHARED_LEAVES],
     why: 'metrics are counted from log events and written as log lines; they know no room they measure',
@@ -105,7 +110,7 @@ const LAYERS: readonly Layer[] = [
   },
   {
     files: ['cli/'],
-    mayImport: ['cli/', '*', 'auth/', 'probe/', 'metrics/log-event-tap.ts'],
+    mayImport: ['cli/', '*', 'auth/', 'probe/', 'users-cli/', 'metrics/log-event-tap.ts'],
     why: 'the command line starts the server through the composition root and runs the subcommands; it wires nothing itself but the logger, tapped for the metrics',
   },
   {

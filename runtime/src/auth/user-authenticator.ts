@@ -81,6 +81,9 @@ export class UserAuthenticator implements Authenticator {
   #busyLog: { at: number; suppressed: number } | undefined;
   /** Unknown names' failures in progress, per name: they wait as if queued, without a place in the queue. */
   readonly #imitating = new Map<string, number>();
+  /** Fires when the next account expires, so its sessions end then (one timer, whatever the number of sessions). */
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   private constructor(options: UserAuthenticatorOptions & { readonly records: UserRecord[]; readonly verificationMs: number }) {
     this.#guard = options.guard;
@@ -111,7 +114,7 @@ export class UserAuthenticator implements Authenticator {
     }
     let records: UserRecord[];
     try {
-      records = parseUsersDocument(text);
+      records = parseUsersDocument(text, { onWarning: (warning) => warnIgnored(options.logger, warning) });
     } catch (error) {
       if (error instanceof UsersFileError) {
         throw new UsersDocumentError(`${document.description}: ${error.message}`);
@@ -124,7 +127,15 @@ export class UserAuthenticator implements Authenticator {
     const authenticator = new UserAuthenticator({ ...options, records, verificationMs: performance.now() - started });
     options.logger.info({ event: 'users-loaded', users: records.length }, 'users loaded');
     document.watch((changed) => authenticator.#reload(changed));
+    authenticator.#scheduleExpiry();
     return authenticator;
+  }
+
+  /** Stops the expiry timer (the document is the caller's to close). */
+  close(): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    this.#closed = true;
   }
 
   /** How many users are in force. */
@@ -146,8 +157,8 @@ export class UserAuthenticator implements Authenticator {
   }
 
   /**
-   * A removed user, a changed password and an allowFrom that no longer admits the
-   * session's address revoke what the session logged in with: it ends at once. A
+   * A removed, disabled or expired user, a changed password and an allowFrom that no
+   * longer admits the session's address revoke what the session logged in with: it ends at once. A
    * moved home ends it once its command in progress is over (an upload started in the
    * old home is the user's data, not lost). Other changes (permissions, TLS session
    * reuse) apply from the next command.
@@ -155,6 +166,8 @@ export class UserAuthenticator implements Authenticator {
   review(session: { readonly user: User; readonly clientAddress: string }): SessionReview {
     const current = this.#accounts.get(session.user.username);
     if (current === undefined) return { action: 'end', reason: 'removed', when: 'now' };
+    if (current.record.disabled) return { action: 'end', reason: 'disabled', when: 'now' };
+    if (isExpired(current.record, Date.now())) return { action: 'end', reason: 'expired', when: 'now' };
     if (current.user === session.user) return { action: 'keep' };
     const before = this.#accountOf.get(session.user);
     if (before === undefined || before.record.passwordHash !== current.record.passwordHash) {
@@ -191,6 +204,8 @@ export class UserAuthenticator implements Authenticator {
     // A reload while scrypt ran: the login gets the users now in force, if its password still is one.
     const current = this.#accounts.get(request.username);
     if (current === undefined || current.record.passwordHash !== account?.record.passwordHash) return { ok: false, reason: 'bad-credentials' };
+    if (current.record.disabled) return { ok: false, reason: 'disabled' };
+    if (isExpired(current.record, Date.now())) return { ok: false, reason: 'expired' };
     const { allowFrom } = current.record;
     if (allowFrom !== undefined && !allowFrom.allows(request.clientAddress)) {
       return { ok: false, reason: 'address-not-allowed' };
@@ -293,7 +308,7 @@ export class UserAuthenticator implements Authenticator {
   #reload(text: string): void {
     let records: UserRecord[];
     try {
-      records = parseUsersDocument(text);
+      records = parseUsersDocument(text, { onWarning: (warning) => warnIgnored(this.#logger, warning) });
     } catch (error) {
       if (!(error instanceof UsersFileError)) throw error;
       this.#logger.error(
@@ -308,8 +323,38 @@ export class UserAuthenticator implements Authenticator {
     const removed = [...before.keys()].filter((username) => !this.#accounts.has(username)).length;
     const changed = [...this.#accounts].filter(([username, account]) => before.has(username) && before.get(username) !== account).length;
     this.#logger.info({ event: 'users-reloaded', users: records.length, added, removed, changed }, 'users reloaded');
+    this.#scheduleExpiry();
     if (added + removed + changed === 0) return;
+    this.#notify();
+  }
+
+  #notify(): void {
     for (const listener of this.#listeners) listener();
+  }
+
+  /**
+   * Arms the one timer for the soonest expiry still ahead; when it fires, every session
+   * is reviewed (review() ends the expired ones) and the next expiry is armed.
+   */
+  #scheduleExpiry(): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    if (this.#closed) return;
+    const now = Date.now();
+    let next = Infinity;
+    for (const { record } of this.#accounts.values()) {
+      if (record.expiresAtMs !== undefined && record.expiresAtMs > now && record.expiresAtMs < next) next = record.expiresAtMs;
+    }
+    if (next === Infinity) return;
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a later expiry re-arms on the way.
+    this.#expiryTimer = setTimeout(() => {
+      if (Date.now() >= next) {
+        this.#logger.info({ event: 'users-expired', at: new Date(next).toISOString() }, 'an account expired; ending its sessions');
+        this.#notify();
+      }
+      this.#scheduleExpiry();
+    }, Math.min(next - now, MAX_TIMER_MS));
+    this.#expiryTimer.unref();
   }
 
   /** An entry that did not change keeps its account (and User object), so its sessions see no change. */
@@ -324,9 +369,9 @@ export class UserAuthenticator implements Authenticator {
             username: record.username,
             home: record.home,
             permissions: record.permissions,
+            ...(record.limits ? { limits: record.limits } : {}),
             ...(record.tlsSessionReuse ? { tlsSessionReuse: record.tlsSessionReuse } : {}),
             ...(record.tlsCloseNotify ? { tlsCloseNotify: record.tlsCloseNotify } : {}),
-            ...(record.limits ? { limits: record.limits } : {}),
           }),
         };
         this.#accountOf.set(account.user, account);
@@ -344,9 +389,22 @@ function sameRecord(a: UserRecord, b: UserRecord): boolean {
     a.home === b.home &&
     a.tlsSessionReuse === b.tlsSessionReuse &&
     a.tlsCloseNotify === b.tlsCloseNotify &&
+    a.disabled === b.disabled &&
+    a.expiresAtMs === b.expiresAtMs &&
     JSON.stringify(a.limits ?? {}) === JSON.stringify(b.limits ?? {}) &&
     cidrs(a) === cidrs(b) &&
     a.permissions.size === b.permissions.size &&
     [...a.permissions].every((permission) => b.permissions.has(permission))
   );
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function isExpired(record: UserRecord, now: number): boolean {
+  return record.expiresAtMs !== undefined && now >= record.expiresAtMs;
+}
+
+/** A field of a newer document version, left out: logged so the operator sees the rollout is not finished. */
+function warnIgnored(logger: Logger, warning: string): void {
+  logger.warn({ event: 'users-field-ignored', problem: warning }, 'users document field unknown to this version; ignored');
 }

@@ -48,7 +48,8 @@ export interface LoginRequest {
  * `busy`: too many password checks are waiting; refused at once (the caller answers
  * 421), not delayed and not counted as a guess.
  */
-export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'locked-out' | 'cancelled' | 'busy';
+export type LoginFailure = 'bad-credentials' | 'address-not-allowed' | 'disabled' | 'expired' | 'locked-out' | 'cancelled' | 'busy';
+
 
 export type LoginResult =
   | { readonly ok: true; readonly user: User }
@@ -64,8 +65,11 @@ export type SessionReview =
   | { readonly action: 'update'; readonly user: User }
   | { readonly action: 'end'; readonly reason: SessionEndReason; readonly when: 'now' | 'after-command' };
 
-/** Why a reload ends a session: `now` for a revoked credential, `after-command` for a moved home. */
-export type SessionEndReason = 'removed' | 'password-changed' | 'address-not-allowed' | 'home-changed';
+/**
+ * Why a reload (or an account's expiry time) ends a session: `now` for a revoked
+ * credential, a disabled or expired account; `after-command` for a moved home.
+ */
+export type SessionEndReason = 'removed' | 'password-changed' | 'address-not-allowed' | 'disabled' | 'expired' | 'home-changed';
 
 export interface Authenticator {
   /**
@@ -73,7 +77,10 @@ export interface Authenticator {
    * the caller can answer at once; the result says why, for the log only.
    */
   login(request: LoginRequest): Promise<LoginResult>;
-  /** Calls `listener` whenever the users in force change (a reload that changed something). */
+  /**
+   * Calls `listener` whenever the users in force change (a reload that changed
+   * something) and when an account's expiry time passes.
+   */
   onUsersChanged(listener: () => void): void;
   /** What the users now in force mean for a session logged in as `user` from `clientAddress`. */
   review(session: { readonly user: User; readonly clientAddress: string }): SessionReview;

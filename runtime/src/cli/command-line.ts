@@ -22,7 +22,19 @@ const probeCommand: Subcommand = {
  * server. A new subcommand is a file of cli/ exporting a Subcommand, and a row here:
  * --help and the dispatch follow this table.
  */
-const SUBCOMMANDS: readonly Subcommand[] = [hashPasswordCommand, probeCommand];
+/** `users`: the partner command line (users-cli/). */
+const usersCommand: Subcommand = {
+  name: 'users',
+  synopsis: 'SUBCOMMAND',
+  listed: { operand: '…', summary: 'add, change, disable and remove partners (users --help for more)' },
+  // Loaded when asked for: the server's start never loads the stores' SDK clients.
+  run: async (argv, context) => {
+    const { runUsersCommand } = await import('../users-cli/users-command.ts');
+    return await runUsersCommand(argv, { ...context, stdinIsTerminal: process.stdin.isTTY === true });
+  },
+};
+
+const SUBCOMMANDS: readonly Subcommand[] = [usersCommand, hashPasswordCommand, probeCommand];
 
 const HELP_WORDS: readonly string[] = ['--help', '-h', 'help'];
 

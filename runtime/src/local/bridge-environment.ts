@@ -34,6 +34,7 @@ export function fixedVariables(place: LocalStackPlace): Readonly<Record<string, 
     // fauxqs answers neither ListMultipartUploads nor ListParts: the bridge records pending uploads here.
     FTP_PENDING_UPLOADS_FILE: join(place.dir, 'pending-uploads.json'),
     FTP_USERS_SECRET_ID: undefined,
+    FTP_USERS_TABLE: undefined,
     FTP_TLS_SECRET_ID: undefined,
     // The shared state in the embedded dynalite: the same DynamoDB code as on AWS.
     ...(place.dynamoPort === undefined

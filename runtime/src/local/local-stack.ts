@@ -279,7 +279,7 @@ function banner(options: {
     [
       'users',
       demo
-        ? `${DEMO.username} / ${DEMO.password}, home ${DEMO.home}   (edit ${show(usersFile)}; hash: npx node runtime/dist/main.js hash-password)`
+        ? `${DEMO.username} / ${DEMO.password}, home ${DEMO.home}   (more: npx node runtime/dist/main.js users add NAME --home PREFIX --file ${show(usersFile)}; docs/partners.md)`
         : show(usersFile),
     ],
     ['embedded S3', `http://127.0.0.1:${s3Port}  bucket "${LOCAL_BUCKET}"`],

@@ -35,6 +35,10 @@ export function sessionEndReply(reason: SessionEndReason): Reply {
       return reply(421, 'Your password was changed; log in again.');
     case 'address-not-allowed':
       return reply(421, 'Your account no longer allows your address; closing control connection.');
+    case 'disabled':
+      return reply(421, 'Your account was disabled; closing control connection.');
+    case 'expired':
+      return reply(421, 'Your account has expired; closing control connection.');
     case 'home-changed':
       return reply(421, 'Your home folder was changed; log in again.');
   }

@@ -1,11 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Logger } from 'pino';
+// A type only: the DynamoDB SDK is loaded only by a bridge whose users are in a table.
+import type { UsersTable } from './users-table.ts';
 
-/** Where a reloadable text document (users, TLS credentials) comes from. */
+/** Where a reloadable text document (users, TLS credentials) comes from; a table holds users only. */
 export type DocumentSource =
   | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'secret'; readonly secretId: string };
+  | { readonly kind: 'secret'; readonly secretId: string }
+  | { readonly kind: 'table'; readonly tableName: string };
 
 export interface WatchedDocumentOptions {
   readonly source: DocumentSource;
@@ -13,6 +16,8 @@ export interface WatchedDocumentOptions {
   readonly intervalMs: number;
   /** Required when the source is a secret. */
   readonly secretsClient?: SecretsManagerClient;
+  /** Required when the source is a table: the table it names. */
+  readonly usersTable?: UsersTable;
   readonly logger: Logger;
 }
 
@@ -34,6 +39,7 @@ export class WatchedDocument {
   readonly source: DocumentSource;
   readonly #intervalMs: number;
   readonly #secretsClient: SecretsManagerClient | undefined;
+  readonly #table: UsersTable | undefined;
   readonly #logger: Logger;
   readonly #abort = new AbortController();
   #last: Snapshot | undefined;
@@ -46,20 +52,24 @@ export class WatchedDocument {
     if (options.source.kind === 'secret' && options.secretsClient === undefined) {
       throw new TypeError('WatchedDocument: a secret source needs a secretsClient');
     }
+    if (options.source.kind === 'table' && options.usersTable === undefined) {
+      throw new TypeError('WatchedDocument: a table source needs a usersTable');
+    }
     if (!(options.intervalMs > 0)) throw new RangeError('WatchedDocument: intervalMs must be greater than 0');
+    this.#table = options.usersTable;
     this.source = options.source;
     this.#intervalMs = options.intervalMs;
     this.#secretsClient = options.secretsClient;
-    this.#logger = options.logger.child(
-      options.source.kind === 'file'
-        ? { document: { file: options.source.path } }
-        : { document: { secretId: options.source.secretId } },
-    );
+    const { source } = options;
+    this.#logger = options.logger.child({
+      document: source.kind === 'file' ? { file: source.path } : source.kind === 'secret' ? { secretId: source.secretId } : { table: source.tableName },
+    });
   }
 
-  /** `file /path` or `secret name`, for messages. */
+  /** `file /path`, `secret name` or `table name`, for messages. */
   get description(): string {
-    return this.source.kind === 'file' ? `file ${this.source.path}` : `secret ${this.source.secretId}`;
+    const { source } = this;
+    return source.kind === 'file' ? `file ${source.path}` : source.kind === 'secret' ? `secret ${source.secretId}` : `table ${source.tableName}`;
   }
 
   /** Reads the current content now (and remembers it as the version watch() compares with). */
@@ -127,7 +137,10 @@ export class WatchedDocument {
   /** Fetches the document, or returns undefined when its version is still `knownVersion`. */
   async #fetch(knownVersion: string | undefined): Promise<Snapshot | undefined> {
     if (this.source.kind === 'file') return this.#fetchFile(this.source.path, knownVersion);
-    return this.#fetchSecret(this.source.secretId, knownVersion);
+    if (this.source.kind === 'secret') return this.#fetchSecret(this.source.secretId, knownVersion);
+    // One consistent Scan per check: a table has no version to ask for, so its text is compared.
+    const snapshot = await this.#table!.snapshot(this.#abort.signal);
+    return snapshot.version === knownVersion ? undefined : snapshot;
   }
 
   async #fetchFile(path: string, knownVersion: string | undefined): Promise<Snapshot | undefined> {

@@ -1,3 +1,4 @@
+import type { LoginFailure } from '../../auth/user.ts';
 import { isOffered, type CommandSpec, type FtpSession } from '../command-handler.ts';
 import { formatListLine, MLST_FACTS, type MlstFact } from '../listing-format.ts';
 import { optsHash } from '../hash-algorithms.ts';
@@ -80,7 +81,7 @@ async function pass(session: FtpSession, argument: string): Promise<void> {
   if (!result.ok && result.reason === 'busy') return session.close(REPLIES.loginsBusy);
   if (!result.ok) {
     session.log.info({ event: 'login', activity: 'AUTH_FAILURE' satisfies AuditActivity, outcome: 'failed', username, reason: result.reason });
-    throw new ReplyError(530, 'Login incorrect.');
+    throw refusedLogin(result.reason, session.clientAddress);
   }
   const admission = await admitSession(session, result.user);
   if (session.closedSignal.aborted) {
@@ -248,3 +249,22 @@ function stru(session: FtpSession, argument: string): void {
   throw new ReplyError(501, 'Unknown structure.');
 }
 
+
+/**
+ * 530 for a failed login. The right password from a refused address, or for a disabled
+ * or expired account, is told why (otherwise the partner's operator sees only "Login
+ * incorrect" and the reason sits in our log); a guesser never proves the password, so
+ * it learns nothing it could use.
+ */
+function refusedLogin(reason: LoginFailure, clientAddress: string): ReplyError {
+  switch (reason) {
+    case 'address-not-allowed':
+      return new ReplyError(530, `Login refused: this account does not allow your address ${clientAddress} (its allowFrom list).`);
+    case 'disabled':
+      return new ReplyError(530, 'Login refused: this account is disabled.');
+    case 'expired':
+      return new ReplyError(530, 'Login refused: this account has expired.');
+    default:
+      return new ReplyError(530, 'Login incorrect.');
+  }
+}
