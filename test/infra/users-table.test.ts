@@ -24,10 +24,17 @@ function containerEnvironment(template: ReturnType<typeof synthesize>['template'
   return Object.fromEntries(container!.Environment.map(({ Name, Value }) => [Name, Value]));
 }
 
+/** The users tables of the template (the shared-state table, keyed by pk, is always there). */
+function usersTables(template: ReturnType<typeof synthesize>['template']): string[] {
+  return Object.entries(resourcesOfType(template, 'AWS::DynamoDB::Table'))
+    .filter(([, table]) => (table.Properties!['KeySchema'] as Array<{ AttributeName: string }>)[0]?.AttributeName === 'username')
+    .map(([id]) => id);
+}
+
 describe('the users table (setting usersStore)', () => {
   test('default "secret": no table; the task reads the users secret', () => {
     const { template } = synthesize();
-    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    assert.deepEqual(usersTables(template), []);
     const environment = containerEnvironment(template);
     assert.ok(environment['FTP_USERS_SECRET_ID'] !== undefined);
     assert.equal(environment['FTP_USERS_TABLE'], undefined);
@@ -35,7 +42,7 @@ describe('the users table (setting usersStore)', () => {
 
   test('"table": on demand, point-in-time recovery, retained, keyed by username', () => {
     const { template } = synthesize({ usersStore: 'table' });
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    assert.equal(usersTables(template).length, 1);
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -52,17 +59,19 @@ describe('the users table (setting usersStore)', () => {
   test('"table": the container gets FTP_USERS_TABLE instead of the secret, and the runtime accepts it', () => {
     const { template } = synthesize({ usersStore: 'table' });
     const environment = containerEnvironment(template);
-    const [table] = Object.keys(resourcesOfType(template, 'AWS::DynamoDB::Table'));
+    const [table] = usersTables(template);
     assert.equal(refOf(environment['FTP_USERS_TABLE']), table);
     assert.equal(environment['FTP_USERS_SECRET_ID'], undefined);
     const config = loadConfig({ S3_BUCKET: 'bucket', FTP_TLS_MODE: 'off', FTP_USERS_TABLE: 'Bridge-UsersTable-ABC' });
     assert.deepEqual(config.users, { kind: 'table', tableName: 'Bridge-UsersTable-ABC' });
   });
 
-  test('"table": the task role may only Scan that table, and no longer reads the users secret', () => {
+  test('"table": the task role may only Scan that table (besides the state table\'s items), and no longer reads the users secret', () => {
     const { template } = synthesize({ usersStore: 'table' });
-    const [table] = Object.keys(resourcesOfType(template, 'AWS::DynamoDB::Table'));
-    const dynamo = statements(template).filter((statement) => [statement.Action].flat().some((action) => action.startsWith('dynamodb:')));
+    const [table] = usersTables(template);
+    const dynamo = statements(template).filter(
+      (statement) => statement.Sid !== 'State' && [statement.Action].flat().some((action) => action.startsWith('dynamodb:')),
+    );
     assert.deepEqual(
       dynamo.map((statement) => [statement.Action, getAttOf(statement.Resource)]),
       [['dynamodb:Scan', `${table}.Arn`]],
