@@ -9,7 +9,6 @@ import { configVariables } from '../../runtime/src/config.ts';
 import { committedText, GENERATED_PARTS } from '../../docs/render/generated-docs.ts';
 import { loggedEvents } from '../../docs/render/log-event-scan.ts';
 import { LOG_EVENTS } from '../../docs/render/log-events.ts';
-import { isPageOnAnotherBranch } from '../support/pages-on-other-branches.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -74,7 +73,6 @@ test('every relative link of a Markdown document points at a file of the reposit
       const resolved = path === '' ? file : join(dirname(file), decodeURIComponent(path));
       const inRoot = relative(ROOT, resolved);
       const where = `${relative(ROOT, file)} → ${target}`;
-      if (isPageOnAnotherBranch(inRoot)) continue;
       if (inRoot.startsWith('..') || !inRepository(inRoot)) {
         problems.push(`${where}: no such file in the repository`);
         continue;
