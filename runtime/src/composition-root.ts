@@ -210,6 +210,13 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
               logger.warn({ event: 'shared-state-error', use: 'session-lease', user: username, err: error }, 'session lease not renewed'),
           }),
         }),
+        uploadLeases: new SessionLeases({
+          state,
+          kind: 'upload',
+          ttlMs: config.sessionLeaseMs,
+          onRenewFailure: (error, path) =>
+            logger.warn({ event: 'shared-state-error', use: 'upload-lease', key: path, err: error }, 'upload lease not renewed'),
+        }),
         quota: new QuotaLedger({
           state,
           reconcileMs: config.quotaReconcileMs,

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { startTestBridge, type TestBridge, type TestUser } from '../support/bridge.ts';
+import { startDynalite } from '../support/dynalite.ts';
 import { CHILD_USER, startChildBridge, type ChildBridge } from '../support/child-bridge.ts';
 import { pendingMultipartUploads, startTestS3, storedBody, type TestS3 } from '../support/s3-server.ts';
-import { listOver, RawFtp } from '../support/raw-ftp.ts';
+import { listOver, RawFtp, uploadOver, writeAll } from '../support/raw-ftp.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 /** Four 5 MiB parts and a bit: the test bridges' parts are 5 MiB. */
@@ -245,6 +246,97 @@ describe('resumable uploads', () => {
     assert.ok(env.logs.some((line) => line['event'] === 'upload-expired'));
     assert.deepEqual(await pendingMultipartUploads(env.s3), []);
     await assertNoObject(target, 'old.bin');
+  });
+});
+
+describe('pending uploads and the partner limits', () => {
+  test('quotaBytes counts pending bytes: AVBL shows less, a file that does not fit gets 552, DELE and completion move them', async (t) => {
+    const QUOTA = 12 * MIB;
+    const BIG_QUOTA = 24 * MIB;
+    const users: TestUser[] = [
+      { username: 'acme', password: 'pw', home: 'partners/acme/', limits: { quotaBytes: QUOTA } },
+      { username: 'bigco', password: 'pw', home: 'partners/bigco/', limits: { quotaBytes: BIG_QUOTA } },
+    ];
+    const env = await startTestBridge({ users });
+    t.after(() => env.stop());
+    const partner = (user: TestUser): Target => ({ port: env.port, username: user.username, password: user.password, home: user.home!, s3: env.s3, logs: () => env.logs });
+    const [acme, bigco] = [partner(users[0]!), partner(users[1]!)];
+    const source = await makeSource(t);
+    const ftp = await RawFtp.login(env.port, 'acme', 'pw');
+    t.after(() => ftp.close());
+    const avbl = async (session: RawFtp): Promise<number> => Number((await session.command('AVBL', 213)).text);
+    assert.equal(await avbl(ftp), QUOTA);
+
+    // A cut upload keeps its whole parts: they count until the upload ends.
+    const durable = await interruptedUpload(acme, source, 'big.bin', false);
+    await waitUntil('the pending bytes counted', async () => (await avbl(ftp)) === QUOTA - durable);
+    // A file one byte larger than the room left (less than a part: nothing of it can be kept).
+    const room = QUOTA - durable;
+    assert.ok(room > 0 && room < 5 * MIB, `room ${room}`);
+    const data = await ftp.passive();
+    data.on('error', () => undefined);
+    await ftp.command('TYPE I', 200);
+    await ftp.command('STOR other.bin', 150);
+    await writeAll(data, Buffer.alloc(room + 1, 7)).catch(() => undefined);
+    const refused = await ftp.read();
+    assert.equal(refused.code, 552, refused.text);
+    assert.equal(await storedBody(env.s3, 'partners/acme/other.bin'), undefined);
+    // DELE discards the pending upload and gives its room back.
+    assert.equal((await ftp.command('DELE big.bin', 250)).text, 'Pending upload discarded.');
+    assert.equal(await avbl(ftp), QUOTA);
+    await uploadOver(ftp, 'STOR other.bin', Buffer.alloc(room + 1, 7), false);
+    assert.equal(await avbl(ftp), QUOTA - room - 1);
+
+    // A continued upload that completes moves its pending bytes to the file (counted once).
+    const big = await RawFtp.login(env.port, 'bigco', 'pw');
+    t.after(() => big.close());
+    const kept = await interruptedUpload(bigco, source, 'big.bin', false);
+    await waitUntil('the pending bytes counted', async () => (await avbl(big)) === BIG_QUOTA - kept);
+    assert.equal(await curlContinue(bigco, source, 'big.bin', false), SOURCE_BYTES - kept);
+    await assertStored(bigco, 'big.bin', source);
+    assert.equal(await avbl(big), BIG_QUOTA - SOURCE_BYTES);
+  });
+
+  test('two bridges on one state table: a second session continuing the same pending upload gets 450, on any shard', async (t) => {
+    const dynamo = await startDynalite();
+    const s3 = await startTestS3();
+    const dir = await mkdtemp(join(tmpdir(), 'resume-shards-'));
+    t.after(async () => {
+      await s3.stop();
+      await dynamo.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    // fauxqs cannot list multipart uploads: both bridges read one journal (the second,
+    // started once the upload is kept, loads it then). On RGW, S3 itself says.
+    const env = { FTP_STATE_TABLE: 'ftp-state', DYNAMODB_ENDPOINT: dynamo.endpoint, ...(s3.external ? {} : { FTP_PENDING_UPLOADS_FILE: join(dir, 'pending-uploads.json') }) };
+    const one = await startTestBridge({ s3, dynamoClient: dynamo.client, env });
+    t.after(() => one.stop());
+    const source = await makeSource(t);
+    const durable = await interruptedUpload(inProcess(one), source, 'shared.bin', false);
+    const two = await startTestBridge({ s3, dynamoClient: dynamo.client, env });
+    t.after(() => two.stop());
+
+    // Shard one continues it, slowly.
+    const before = one.logs.length;
+    const curl = spawn('curl', ['-sS', '-C', '-', '--limit-rate', '2M', '-T', source.path, url(inProcess(one), 'shared.bin')], { stdio: 'ignore' });
+    const exited = once(curl, 'exit') as Promise<[number | null]>;
+    await waitUntil('the continuation started', () => one.logs.slice(before).some((line) => line['event'] === 'upload-resumed'));
+
+    // Shard two: the same pending upload, at the same offset, is busy.
+    const ftp = await RawFtp.login(two.port, 'alice', 'wonderland');
+    t.after(() => ftp.close());
+    assert.equal(Number((await ftp.command('SIZE shared.bin', 213)).text), durable);
+    await ftp.command('TYPE I', 200);
+    await ftp.command(`REST ${durable}`, 350);
+    (await ftp.passive()).on('error', () => undefined);
+    const busy = await ftp.command('STOR shared.bin');
+    assert.equal(busy.code, 450, busy.text);
+    assert.match(busy.text, /Another session is continuing this upload/);
+    assert.ok(two.logs.some((line) => line['event'] === 'upload-busy' && line['scope'] === 'shared'));
+
+    const [code] = await exited;
+    assert.equal(code, 0);
+    await assertStored(inProcess(one), 'shared.bin', source);
   });
 });
 

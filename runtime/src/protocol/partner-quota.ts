@@ -1,6 +1,7 @@
 import type { User } from '../auth/user.ts';
 import type { HomeUsage, QuotaLimits, UsageChange } from '../state/quota-ledger.ts';
 import type { EntryInfo, ObjectStore } from '../storage/object-store.ts';
+import { hasPendingUploads } from '../storage/pending-uploads.ts';
 import type { FtpSession } from './command-handler.ts';
 import { ReplyError } from './reply.ts';
 
@@ -8,7 +9,10 @@ import { ReplyError } from './reply.ts';
  * quotaBytes and quotaFiles, as the commands apply them: 552 before an upload starts
  * when the home is full, 552 during it once it passes the room left, and 552 at its
  * end when the reservation (made before the object is committed) does not fit; deletes
- * and overwrites give room back. The counts live in the QuotaLedger (state/).
+ * and overwrites give room back. Pending uploads (docs/resumable-uploads.md) count
+ * their durable bytes: a kept upload adds them, a continued one that completes moves
+ * them to the file, a discarded or replaced one gives them back, and the reconcile
+ * measures them (expired ones included). The counts live in the QuotaLedger (state/).
  */
 
 /** The partner's quota limits, or undefined when it has none (nothing is counted then). */
@@ -29,9 +33,10 @@ export interface QuotaUpload {
 
 /**
  * Before an upload starts: 552 when no room is left. `existing` is the file the upload
- * replaces (its bytes and its place are given back by the overwrite).
+ * replaces (its bytes and its place are given back by the overwrite); `continuedBytes`
+ * the durable bytes of the pending upload it continues (counted already, as pending).
  */
-export async function startQuotaUpload(session: FtpSession, existing: EntryInfo | undefined): Promise<QuotaUpload | undefined> {
+export async function startQuotaUpload(session: FtpSession, existing: EntryInfo | undefined, continuedBytes = 0): Promise<QuotaUpload | undefined> {
   const user = session.requireUser();
   const limits = quotaOf(user);
   const ledger = session.services.quota;
@@ -42,17 +47,17 @@ export async function startQuotaUpload(session: FtpSession, existing: EntryInfo 
   if (newFile && limits.quotaFiles !== undefined && usage.files >= limits.quotaFiles) {
     throw quotaExceeded(session, 'files', usage, limits);
   }
-  const room = limits.quotaBytes === undefined ? Infinity : limits.quotaBytes - usage.bytes - usage.pendingBytes + oldBytes;
+  const room = limits.quotaBytes === undefined ? Infinity : limits.quotaBytes - usage.bytes - usage.pendingBytes + oldBytes + continuedBytes;
   if (room <= 0) throw quotaExceeded(session, 'bytes', usage, limits);
   return {
     maxFileBytes: room,
     reserve: async (fileBytes) => {
-      const change = { bytes: fileBytes - oldBytes, files: newFile ? 1 : 0 };
+      const change = { bytes: fileBytes - oldBytes, files: newFile ? 1 : 0, pendingBytes: -continuedBytes };
       const reserved = await ledger.reserve(user.username, user.home, change, limits);
       if (!reserved.ok) throw quotaExceeded(session, change.files > 0 && limits.quotaFiles !== undefined && reserved.usage.files + 1 > limits.quotaFiles ? 'files' : 'bytes', reserved.usage, limits);
       return change;
     },
-    giveBack: async (change) => await ledger.add(user.username, { bytes: -change.bytes, files: -change.files }),
+    giveBack: async (change) => await ledger.add(user.username, { bytes: -change.bytes, files: -change.files, pendingBytes: -(change.pendingBytes ?? 0) }),
   };
 }
 
@@ -69,6 +74,33 @@ export async function recordRemoval(session: FtpSession, removed: EntryInfo | un
   }
 }
 
+/**
+ * After an upload failed: what its pending upload holds now (the store may have kept
+ * it, or more of it) against the `counted` bytes the ledger holds for it already.
+ */
+export async function recordKeptUpload(session: FtpSession, storePath: string, counted: number): Promise<void> {
+  const store = session.services.store;
+  if (!hasPendingUploads(store) || quotaOf(session.requireUser()) === undefined) return;
+  try {
+    const kept = (await store.pendingUpload(storePath))?.durableBytes ?? 0;
+    await recordPendingChange(session, kept - counted);
+  } catch (error) {
+    session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }, 'pending bytes not counted; the next reconcile corrects it');
+  }
+}
+
+/** Pending bytes kept (positive) or given back (a discarded or replaced pending upload). */
+export async function recordPendingChange(session: FtpSession, pendingBytes: number): Promise<void> {
+  const user = session.requireUser();
+  const ledger = session.services.quota;
+  if (pendingBytes === 0 || ledger === undefined || quotaOf(user) === undefined) return;
+  try {
+    await ledger.add(user.username, { bytes: 0, files: 0, pendingBytes });
+  } catch (error) {
+    session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }, 'pending bytes not counted; the next reconcile corrects it');
+  }
+}
+
 /** The 552 of a full home, logged with the figures. */
 export function quotaExceeded(session: FtpSession, what: 'bytes' | 'files', usage: HomeUsage, limits: QuotaLimits): ReplyError {
   session.log.info({ event: 'quota-exceeded', what, bytes: usage.bytes, pendingBytes: usage.pendingBytes, files: usage.files, ...limits });
@@ -79,9 +111,9 @@ export function quotaExceeded(session: FtpSession, what: 'bytes' | 'files', usag
 
 /**
  * Adds up the files below a home by listing it folder by folder (a request per folder
- * and per 1000 entries); the quota ledger runs it at most once per partner per
- * reconcile interval. Folders are walked from an explicit stack: deep trees use heap,
- * not call stack.
+ * and per 1000 entries), and the durable bytes of its pending uploads (the store bounds
+ * how many it reads); the quota ledger runs it at most once per partner per reconcile
+ * interval. Folders are walked from an explicit stack: deep trees use heap, not call stack.
  */
 export async function measureHome(store: ObjectStore, home: string): Promise<UsageChange> {
   let bytes = 0;
@@ -98,5 +130,5 @@ export async function measureHome(store: ObjectStore, home: string): Promise<Usa
       }
     }
   }
-  return { bytes, files };
+  return { bytes, files, pendingBytes: hasPendingUploads(store) ? await store.pendingBytes(home) : 0 };
 }

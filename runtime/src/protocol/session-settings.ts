@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/user.ts';
 import type { TlsCloseNotify, TlsMode, TlsSessionReuse } from '../tls-policy.ts';
 import type { QuotaLedger } from '../state/quota-ledger.ts';
+import type { SessionLeases } from '../state/session-leases.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { PassivePortPool } from './passive-ports.ts';
@@ -27,6 +28,11 @@ export interface SessionServices {
   readonly allowances: UserAllowances;
   /** Partners' quotaBytes/quotaFiles counts; without it quotas are not enforced. */
   readonly quota?: QuotaLedger;
+  /**
+   * The one session continuing each pending upload, across shards with a state table;
+   * without it only the store's per-process claim holds.
+   */
+  readonly uploadLeases?: SessionLeases;
   readonly logger: Logger;
   /**
    * Told of every upload's end (upload events for EventBridge).

@@ -5,8 +5,9 @@ export interface HomeUsage {
   readonly bytes: number;
   readonly files: number;
   /**
-   * Bytes of uploads begun and not finished (resumable uploads' parts kept in S3),
-   * counted against quotaBytes. Changed only through `addPending`.
+   * Bytes of uploads begun and not finished (pending uploads' parts kept in S3),
+   * counted against quotaBytes; measured with the home, changed as uploads are kept,
+   * continued and discarded.
    */
   readonly pendingBytes: number;
   /** When the home was last measured by listing it (ms since the epoch). */
@@ -16,6 +17,8 @@ export interface HomeUsage {
 export interface UsageChange {
   readonly bytes: number;
   readonly files: number;
+  /** Pending uploads' bytes (a continued upload that completes moves its own to `bytes`). */
+  readonly pendingBytes?: number;
 }
 
 export interface QuotaLimits {
@@ -29,7 +32,10 @@ export interface QuotaLedgerOptions {
   readonly state: SharedState;
   /** A count older than this is measured again (in the background: checks meanwhile use the old one). */
   readonly reconcileMs: number;
-  /** Lists a home and adds up its files (a request per 1000 entries and per folder). */
+  /**
+   * Lists a home and adds up its files (a request per 1000 entries and per folder) and,
+   * when the store keeps pending uploads, their bytes.
+   */
   readonly measure: (home: string) => Promise<UsageChange>;
   /** A background reconcile failed; the old count stays until the next try. */
   readonly onReconcileFailure?: (error: unknown, username: string) => void;
@@ -63,7 +69,7 @@ export class QuotaLedger {
   /** The partner's usage; the first time (or after the record lapsed) the home is listed first. */
   async usage(username: string, home: string): Promise<HomeUsage> {
     const current = await this.#state.read(recordKey(username));
-    // No record, or one only a pending-bytes change made: the home was never measured.
+    // No record (or one a reconcile claim made before any count): the home was never measured.
     if (numberField(current, 'countedAt') === 0) return await this.#countOnce(username, home);
     const usage = usageOf(current);
     if (usage.countedAt + this.#reconcileMs <= Date.now()) void this.#reconcile(username, home);
@@ -71,39 +77,31 @@ export class QuotaLedger {
   }
 
   /**
-   * Adds `change` unless it takes the home past a limit: bytes are checked when the
-   * change adds bytes, files when it adds files (an overwrite that shrinks a file always fits).
+   * Adds `change` unless it takes the home past a limit: bytes (with pending bytes) are
+   * checked when the change adds some, files when it adds files (an overwrite that
+   * shrinks a file, or a continued upload that completes, always fits for what it held).
    */
   async reserve(username: string, home: string, change: UsageChange, limits: QuotaLimits): Promise<Reservation> {
     await this.usage(username, home);
     return await this.#state.modify<Reservation>(recordKey(username), (current, now) => {
       const usage = usageOf(current);
-      const overBytes = change.bytes > 0 && limits.quotaBytes !== undefined && usage.bytes + usage.pendingBytes + change.bytes > limits.quotaBytes;
+      const addedBytes = change.bytes + (change.pendingBytes ?? 0);
+      const overBytes = addedBytes > 0 && limits.quotaBytes !== undefined && usage.bytes + usage.pendingBytes + addedBytes > limits.quotaBytes;
       const overFiles = change.files > 0 && limits.quotaFiles !== undefined && usage.files + change.files > limits.quotaFiles;
       if (overBytes || overFiles) return { result: { ok: false, usage } as const };
-      return { result: { ok: true } as const, write: write(current, { bytes: usage.bytes + change.bytes, files: usage.files + change.files }, now) };
-    });
-  }
-
-  /** Records what a delete, an overwrite or a failed upload gave back (never refused). */
-  async add(username: string, change: UsageChange): Promise<void> {
-    await this.#state.modify(recordKey(username), (current, now) => {
-      // No record: nothing counted yet, and the first count will see the home as it is.
-      if (current === undefined) return { result: undefined };
-      const usage = usageOf(current);
-      return { result: undefined, write: write(current, { bytes: Math.max(0, usage.bytes + change.bytes), files: Math.max(0, usage.files + change.files) }, now) };
+      return { result: { ok: true } as const, write: write(current, changed(usage, change), now) };
     });
   }
 
   /**
-   * The hook for resumable uploads: bytes kept in S3 for an upload not finished yet
-   * count against quotaBytes (add them as parts are stored, take them back when the
-   * upload completes, through `reserve`, or is abandoned).
+   * Records what a delete, an overwrite or a failed upload gave back, and what pending
+   * uploads kept or gave back (never refused).
    */
-  async addPending(username: string, bytes: number): Promise<void> {
+  async add(username: string, change: UsageChange): Promise<void> {
     await this.#state.modify(recordKey(username), (current, now) => {
-      const pendingBytes = Math.max(0, numberField(current, 'pendingBytes') + bytes);
-      return { result: undefined, write: write(current, { pendingBytes }, now) };
+      // No record: nothing counted yet, and the first count will see the home as it is.
+      if (current === undefined) return { result: undefined };
+      return { result: undefined, write: write(current, changed(usageOf(current), change), now) };
     });
   }
 
@@ -119,7 +117,8 @@ export class QuotaLedger {
   async #count(username: string, home: string): Promise<HomeUsage> {
     const measured = await this.#measure(home);
     return await this.#state.modify(recordKey(username), (current, now) => {
-      const next = { ...current, bytes: measured.bytes, files: measured.files, countedAt: now, countingUntil: 0 };
+      const pendingBytes = measured.pendingBytes ?? numberField(current, 'pendingBytes');
+      const next = { ...current, bytes: measured.bytes, files: measured.files, pendingBytes, countedAt: now, countingUntil: 0 };
       return { result: usageOf(next), write: { value: next, expiresAt: now + RECORD_LIFE_MS } };
     });
   }
@@ -151,6 +150,15 @@ function usageOf(document: StateDocument | undefined): HomeUsage {
     files: numberField(document, 'files'),
     pendingBytes: numberField(document, 'pendingBytes'),
     countedAt: numberField(document, 'countedAt'),
+  };
+}
+
+/** The counts after `change` (none below 0: a count the bridge could not see whole waits for the reconcile). */
+function changed(usage: HomeUsage, change: UsageChange): Record<string, number> {
+  return {
+    bytes: Math.max(0, usage.bytes + change.bytes),
+    files: Math.max(0, usage.files + change.files),
+    pendingBytes: Math.max(0, usage.pendingBytes + (change.pendingBytes ?? 0)),
   };
 }
 

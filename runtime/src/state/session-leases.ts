@@ -14,21 +14,30 @@ export interface SessionLeasesOptions {
   readonly state: SharedState;
   /** A lease not renewed for this long is free again (a killed task's sessions). */
   readonly ttlMs: number;
+  /**
+   * What is leased, the first part of each record's key: 'sessions' (a partner's
+   * maxSessions places, by user name) or 'upload' (the one session continuing a
+   * pending upload, by its store path).
+   * @default 'sessions'
+   */
+  readonly kind?: 'sessions' | 'upload';
   /** Called when a renewal fails (the lease may then lapse while the session lives). */
-  readonly onRenewFailure?: (error: unknown, username: string) => void;
+  readonly onRenewFailure?: (error: unknown, name: string) => void;
 }
 
 /**
  * Concurrent sessions per partner across every task: one record per partner holding a
  * lease per live session with its expiry time. A session takes a lease at login and
  * renews it every third of the TTL; a task that dies stops renewing, and its sessions'
- * places are free once their leases lapse. Each login, renewal and release is one
+ * places are free once their leases lapse. The same record, with a limit of 1, holds
+ * a pending upload for the one session continuing it (kind 'upload'). Each login, renewal and release is one
  * change of one record (a GetItem and a conditional write, retried on a race).
  */
 export class SessionLeases {
   readonly #state: SharedState;
   readonly #ttlMs: number;
-  readonly #onRenewFailure: (error: unknown, username: string) => void;
+  readonly #onRenewFailure: (error: unknown, name: string) => void;
+  readonly #kind: 'sessions' | 'upload';
   /** Names this task's leases apart from other tasks'. */
   readonly #task = randomBytes(6).toString('hex');
   #sequence = 0;
@@ -37,15 +46,16 @@ export class SessionLeases {
     this.#state = options.state;
     this.#ttlMs = options.ttlMs;
     this.#onRenewFailure = options.onRenewFailure ?? (() => undefined);
+    this.#kind = options.kind ?? 'sessions';
   }
 
   get scope(): 'shared' | 'task' {
     return this.#state.scope;
   }
 
-  /** Takes a place for a session of `username`, unless `limit` sessions hold one already. */
-  async acquire(username: string, limit: number): Promise<LeaseOutcome> {
-    const key = recordKey(username);
+  /** Takes a place on `name` (a user name, or an upload's path) for a session, unless `limit` sessions hold one already. */
+  async acquire(name: string, limit: number): Promise<LeaseOutcome> {
+    const key = `${this.#kind}#${name}`;
     const holder = `${this.#task}.${++this.#sequence}`;
     const ttlMs = this.#ttlMs;
     const taken = await this.#state.modify(key, (current, now) => {
@@ -56,7 +66,7 @@ export class SessionLeases {
     });
     if (taken >= 0) return { ok: false, holders: taken };
     const timer = setInterval(() => {
-      void this.#renew(key, holder).catch((error: unknown) => this.#onRenewFailure(error, username));
+      void this.#renew(key, holder).catch((error: unknown) => this.#onRenewFailure(error, name));
     }, Math.max(1, Math.floor(ttlMs / 3)));
     timer.unref();
     let released: Promise<void> | undefined;
@@ -86,10 +96,6 @@ export class SessionLeases {
       return { result: undefined, write: recordOf(leases) };
     });
   }
-}
-
-function recordKey(username: string): string {
-  return `sessions#${username}`;
 }
 
 /** The leases of a record that have not lapsed, holder → expiry. */

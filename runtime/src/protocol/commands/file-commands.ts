@@ -2,11 +2,11 @@ import type { CommandSpec, FtpSession } from '../command-handler.ts';
 import { formatMlsxEntry, formatTimeVal, mlstFeatureLine } from '../listing-format.ts';
 import type { AuditActivity } from '../audit-activity.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
-import { quotaOf, recordRemoval } from '../partner-quota.ts';
+import { quotaOf, recordPendingChange, recordRemoval } from '../partner-quota.ts';
 import { quotePath, ReplyError } from '../reply.ts';
 import { REPLIES } from '../replies.ts';
 import { hasPendingUploads } from '../../storage/pending-uploads.ts';
-import { statWithPending } from '../pending-upload-view.ts';
+import { pendingUploadOf, statWithPending } from '../pending-upload-view.ts';
 
 /** Navigation and single-object commands: no data connection involved. */
 export const FILE_COMMANDS: readonly CommandSpec[] = [
@@ -80,12 +80,14 @@ async function rmd(session: FtpSession, argument: string): Promise<void> {
 /** DELE removes the name whole: the file, and a pending upload of it (see docs/resumable-uploads.md). */
 async function dele(session: FtpSession, argument: string): Promise<void> {
   const target = session.resolve(argument);
-  // Under a quota the file's size is needed to give its room back (one HEAD more).
-  const removed = quotaOf(session.requireUser()) === undefined ? undefined : await session.stat(target);
+  // Under a quota the file's size and its pending upload's are needed to give their room back (one HEAD, one lookup more).
+  const underQuota = quotaOf(session.requireUser()) !== undefined;
+  const [removed, pending] = underQuota ? await Promise.all([session.stat(target), pendingUploadOf(session, target)]) : [];
   const store = session.services.store;
   const discarding = hasPendingUploads(store) && target.path !== '/' ? store.discardPendingUpload(target.storePath, { reason: 'deleted' }) : Promise.resolve(false);
   const [deleted, discarded] = await Promise.allSettled([store.delete(target.storePath), discarding]);
   if (discarded.status === 'rejected') throw discarded.reason;
+  if (discarded.value && pending !== undefined) await recordPendingChange(session, -pending.durableBytes);
   if (deleted.status === 'rejected') {
     const error: unknown = deleted.reason;
     if (discarded.value && isStorageError(error, 'not-found')) return session.reply(250, 'Pending upload discarded.');

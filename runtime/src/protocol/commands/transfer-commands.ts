@@ -9,7 +9,8 @@ import { GlobPattern, hasGlob, MAX_GLOB_LENGTH } from '../glob-pattern.ts';
 import { formatListLine, formatMlsxEntry } from '../listing-format.ts';
 import { ReplyError } from '../reply.ts';
 import { bandwidthLimit } from '../bandwidth-limit.ts';
-import { startQuotaUpload } from '../partner-quota.ts';
+import { recordKeptUpload, recordPendingChange, startQuotaUpload } from '../partner-quota.ts';
+import { leasePendingUpload } from '../pending-upload-lease.ts';
 import { confirmWholeUpload } from '../upload-end.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
@@ -136,7 +137,7 @@ async function storeFile(
     }
     opening = `Ok to send data for ${baseName(target.path)}, continuing at byte ${durable}.`;
   } else if (pending !== undefined && hasPendingUploads(store)) {
-    await store.discardPendingUpload(target.storePath, { reason: 'replaced' });
+    if (await store.discardPendingUpload(target.storePath, { reason: 'replaced' })) await recordPendingChange(session, -pending.durableBytes);
   }
   const offset = continuing ? pending.durableBytes : start === 'append' ? (entry?.size ?? 0) : start;
   if (!continuing && offset > 0 && !entry) throw new ReplyError(550, 'No such file to resume.');
@@ -144,7 +145,9 @@ async function storeFile(
   if (!continuing && offset > 0 && session.services.store.capabilities.append === false) {
     throw new ReplyError(504, 'Uploads cannot resume here: send the whole file from the start.');
   }
-  const quota = await startQuotaUpload(session, entry);
+  // Under a quota the continued upload's bytes are counted already, as pending.
+  const counted = continuing ? pending.durableBytes : 0;
+  const quota = await startQuotaUpload(session, entry, counted);
   const closeNotify = user.tlsCloseNotify ?? session.services.settings.tlsCloseNotify;
   const readBack = session.services.allowances.readBackBytes;
   // Kept bytes the store cannot copy are read and uploaded again: a 1-byte append costs up to
@@ -175,6 +178,7 @@ async function storeFile(
       durationMs: Date.now() - startedAt.getTime(),
       ...(failure === undefined ? {} : { failure }),
     });
+  const release = continuing ? await leasePendingUpload(session, target, pending) : undefined;
   try {
     await session.transfer({ command, path: target.path, opening, direction: 'upload' }, async (data, signal, progress, note) => {
       // Small: the store reads into buffers from the shared budget; bytes held here are per session and outside it.
@@ -221,7 +225,12 @@ async function storeFile(
     });
   } catch (error) {
     report('failed', failureText(error));
+    // The store may have kept the upload (or more of it): its bytes count against the
+    // quota. In the background: the reply does not wait for the lookup (it never throws).
+    if (quota !== undefined) void recordKeptUpload(session, target.storePath, counted);
     throw error;
+  } finally {
+    await release?.();
   }
   report('completed');
 }
