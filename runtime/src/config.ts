@@ -538,7 +538,7 @@ const VARIABLES = {
   FTP_SESSION_LEASE_SECONDS: withDefault({
     value: '60',
     description:
-      "How long a partner's session holds its place under maxSessions without renewal (renewed every third of it): a killed task's sessions free their places within this time.",
+      "How long a partner's session holds its place under maxSessions, and a continuing upload its pending upload, without renewal (renewed every third of it): a killed task's sessions and continuations free them within this time.",
     parse: seconds({ allowZero: false }),
   }),
   FTP_QUOTA_RECONCILE_SECONDS: withDefault({
