@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startTestBridge, type TestBridge, type TestUser } from '../support/bridge.ts';
 import { startDynalite } from '../support/dynalite.ts';
+import { DynamoState } from '../../runtime/src/state/dynamo-state.ts';
 import { CHILD_USER, startChildBridge, type ChildBridge } from '../support/child-bridge.ts';
 import { pendingMultipartUploads, startTestS3, storedBody, type TestS3 } from '../support/s3-server.ts';
 import { listOver, RawFtp, uploadOver, writeAll } from '../support/raw-ftp.ts';
@@ -297,7 +298,7 @@ describe('pending uploads and the partner limits', () => {
     assert.equal(await avbl(big), BIG_QUOTA - SOURCE_BYTES);
   });
 
-  test('two bridges on one state table: a second session continuing the same pending upload gets 450, on any shard', async (t) => {
+  test('two bridges on one state table: a second session continuing the same pending upload gets 450, on any shard; a dead task\'s lease lapses', async (t) => {
     const dynamo = await startDynalite();
     const s3 = await startTestS3();
     const dir = await mkdtemp(join(tmpdir(), 'resume-shards-'));
@@ -315,6 +316,21 @@ describe('pending uploads and the partner limits', () => {
     const durable = await interruptedUpload(inProcess(one), source, 'shared.bin', false);
     const two = await startTestBridge({ s3, dynamoClient: dynamo.client, env });
     t.after(() => two.stop());
+    const ftp = await RawFtp.login(two.port, 'alice', 'wonderland');
+    t.after(() => ftp.close());
+    const tryContinue = async (): Promise<{ code: number; text: string }> => {
+      await ftp.command(`REST ${durable}`, 350);
+      (await ftp.passive()).on('error', () => undefined);
+      return await ftp.command('STOR shared.bin');
+    };
+    await ftp.command('TYPE I', 200);
+
+    // A dead task's lease, as it left it (never renewed, and dynalite deletes nothing by
+    // TTL): the upload is busy until the lease's own expiry, then free.
+    const state = new DynamoState({ client: dynamo.client, table: 'ftp-state' });
+    await state.modify('upload#partners/alice/shared.bin', (_current, now) => ({ result: undefined, write: { value: { leases: { 'dead.1': now + 1500 } }, expiresAt: now + 1500 } }));
+    assert.equal((await tryContinue()).code, 450, 'held by the dead task');
+    await new Promise((resolve) => setTimeout(resolve, 1600));
 
     // Shard one continues it, slowly.
     const before = one.logs.length;
@@ -323,13 +339,8 @@ describe('pending uploads and the partner limits', () => {
     await waitUntil('the continuation started', () => one.logs.slice(before).some((line) => line['event'] === 'upload-resumed'));
 
     // Shard two: the same pending upload, at the same offset, is busy.
-    const ftp = await RawFtp.login(two.port, 'alice', 'wonderland');
-    t.after(() => ftp.close());
     assert.equal(Number((await ftp.command('SIZE shared.bin', 213)).text), durable);
-    await ftp.command('TYPE I', 200);
-    await ftp.command(`REST ${durable}`, 350);
-    (await ftp.passive()).on('error', () => undefined);
-    const busy = await ftp.command('STOR shared.bin');
+    const busy = await tryContinue();
     assert.equal(busy.code, 450, busy.text);
     assert.match(busy.text, /Another session is continuing this upload/);
     assert.ok(two.logs.some((line) => line['event'] === 'upload-busy' && line['scope'] === 'shared'));
