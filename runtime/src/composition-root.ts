@@ -1,5 +1,5 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import { LoginGuard } from './auth/login-guard.ts';
 import { UserAuthenticator, UsersDocumentError } from './auth/user-authenticator.ts';
 import { ConfigError, type Config } from './config.ts';
 import { withDeadline } from './deadline.ts';
-import { UploadEventPublisher } from './events/upload-event-publisher.ts';
+import type { UploadEventPublisher } from './events/upload-event-publisher.ts';
 import { HealthServer } from './health-server.ts';
 import type { LogEventTap } from './metrics/log-event-tap.ts';
 import { RuntimeMetrics } from './metrics/runtime-metrics.ts';
@@ -24,7 +24,6 @@ import { UploadBufferPool } from './storage/upload-buffer-pool.ts';
 import type { UsersTable } from './sources/users-table.ts';
 import { WatchedDocument } from './sources/watched-document.ts';
 import { measureHome } from './protocol/partner-quota.ts';
-import { DynamoState } from './state/dynamo-state.ts';
 import { SharedLoginFailures } from './state/login-failures.ts';
 import { ProcessState } from './state/process-state.ts';
 import { QuotaLedger } from './state/quota-ledger.ts';
@@ -183,6 +182,12 @@ export async function startBridge(config: Config, dependencies: BridgeDependenci
     // Upload events (FTP_UPLOAD_EVENTS_BUS, docs/audit-and-events.md).
     let uploadEvents: UploadEventPublisher | undefined;
     if (config.uploadEventsBus !== undefined) {
+      // Loaded only here, as the DynamoDB pieces are: a bridge without upload events never
+      // loads the EventBridge SDK (the idle memory the memory-bound test holds to).
+      const [{ EventBridgeClient }, { UploadEventPublisher }] = await Promise.all([
+        import('@aws-sdk/client-eventbridge'),
+        import('./events/upload-event-publisher.ts'),
+      ]);
       const client = dependencies.eventBridgeClient ?? new EventBridgeClient({});
       if (!dependencies.eventBridgeClient) cleanups.push(() => client.destroy());
       const publisher = new UploadEventPublisher({ client, eventBusName: config.uploadEventsBus, serverId: config.metrics?.shard ?? 'local', logger });
@@ -336,6 +341,8 @@ async function openSharedState(
     cleanups.push(() => state.close());
     return state;
   }
+  // Loaded only with a table: a bridge whose state stays in process never loads the DynamoDB SDK.
+  const [{ DynamoDBClient }, { DynamoState }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('./state/dynamo-state.ts')]);
   let client = dependencies.dynamoClient;
   if (client === undefined) {
     const region = config.s3.region ?? (endpoint !== undefined ? 'us-east-1' : undefined);

@@ -1,4 +1,3 @@
-import { addAbortSignal, finished, type Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import {
   CompleteMultipartUploadCommand,
@@ -9,19 +8,26 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Logger } from 'pino';
 import { abortMultipartUpload } from './abort-multipart-upload.ts';
 import { forEachBounded } from '../bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
-import type { UploadBufferUse } from '../object-store.ts';
 import { crc32Combine, crc32ToBase64 } from '../crc32-combine.ts';
 import { IncrementalChecksum } from './object-checksum.ts';
 import { MAX_BUFFERS_PER_UPLOAD, S3_MAX_PARTS, S3_MIN_PART_BYTES, copyPartRanges, partSizeFor, type ByteRange } from './part-size-plan.ts';
 import { classifyS3Error, toStorageError } from './s3-errors.ts';
 import { StorageError } from '../storage-error.ts';
-import type { BufferLease, UploadBufferPool } from '../upload-buffer-pool.ts';
+import {
+  scheduleUpload,
+  type PartSink,
+  type PartSinkContext,
+  type ScheduledUploadSettings,
+  type StreamUploadResult,
+  type UploadFailure,
+} from '../upload-scheduler.ts';
 import { verifyCopiedParts, type ExpectedPart, type PartListing } from './verify-copied-parts.ts';
 import { durablePrefix, type MultipartUploadRef, type PendingUploadIndex, type StoredPart } from './pending-upload-index.ts';
+
+export type { KeptHead, ProgressDeadline, StreamUploadResult } from '../upload-scheduler.ts';
 
 /** A multipart upload kept from an interrupted upload, continued by this one. */
 export interface ContinuedUpload {
@@ -44,41 +50,16 @@ export interface CopiedPrefix {
   readonly md5Etag?: string | undefined;
 }
 
-/** The start of an existing object that a resumed upload keeps and sends again (< 5 MiB). */
-export interface KeptHead {
-  readonly bytes: number;
-  /** Fills `into` (exactly `bytes` long) with the kept bytes; throws StorageError. */
-  read(into: Buffer, signal: AbortSignal): Promise<void>;
-}
-
-export interface StreamUploadOptions {
+export interface StreamUploadOptions extends ScheduledUploadSettings {
   readonly client: S3Client;
   readonly bucket: string;
-  readonly key: string;
-  readonly source: Readable;
-  /** Where every part buffer comes from (shared by every upload of the process). */
-  readonly buffers: UploadBufferPool;
-  /** Who this upload's buffers count against in the pool's shares (user, client address). */
-  readonly bufferOwners?: readonly string[] | undefined;
-  /**
-   * The least progress an upload holding a part buffer must make: `minBytes` within
-   * `windowMs` of waiting for its client, or it fails (StorageError 'aborted') and
-   * gives the buffer back. Time spent waiting for S3 does not count.
-   */
-  readonly progressDeadline?: ProgressDeadline | undefined;
   /** Size of part 1; later parts follow partSizeFor(). */
   readonly firstPartBytes: number;
   /** Largest part (see largestPartBytes); at most the pool's capacity. */
   readonly maxPartBytes: number;
-  /** A stored object larger than this is refused with StorageError('too-large'). */
-  readonly maxObjectBytes: number;
   readonly metadata?: Readonly<Record<string, string>> | undefined;
   /** The object's Content-Type. */
   readonly contentType?: string | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly logger: Logger;
-  /** Bytes stored before the source's bytes, read into part 1 (a resumed upload's kept start). */
-  readonly head?: KeptHead | undefined;
   /** Part of an existing object stored before the source's bytes, copied server side. */
   readonly copy?: CopiedPrefix | undefined;
   /** Waits between attempts to abort a failed multipart upload. */
@@ -88,13 +69,6 @@ export interface StreamUploadOptions {
    * append builds on it): sent as If-Match, which S3 enforces atomically.
    */
   readonly ifMatch?: string | undefined;
-  /**
-   * Runs right before the commit (PutObject or CompleteMultipartUpload); a throw
-   * aborts the upload. For checks that stores ignoring If-Match need.
-   */
-  readonly beforeCommit?: (() => Promise<void>) | undefined;
-  /** Told once, when the upload has settled either way, how it fared with the buffer budget. */
-  readonly onBufferUse?: ((use: UploadBufferUse) => void) | undefined;
   /**
    * Have S3 keep (and verify) a full-object checksum, computed here from the bytes
    * as they are sent: SHA-256 for one PutObject; CRC32 for a multipart upload, which
@@ -113,18 +87,6 @@ export interface StreamUploadOptions {
   readonly continued?: ContinuedUpload | undefined;
 }
 
-export interface ProgressDeadline {
-  readonly windowMs: number;
-  readonly minBytes: number;
-}
-
-export interface StreamUploadResult {
-  /** Bytes read from the source. */
-  readonly bytesRead: number;
-  /** Size of the stored object. */
-  readonly size: number;
-}
-
 /** What an upload ended by its client leaves to continue (the bytes S3 holds in whole parts). */
 export class UploadKeptError extends StorageError {
   readonly durableBytes: number;
@@ -138,18 +100,9 @@ export class UploadKeptError extends StorageError {
 /**
  * Streams `source` into one object: PutObject if everything fits in the first
  * part, otherwise a multipart upload with growing parts (see part-size-plan.ts).
- *
- * Memory: every part buffer, part 1 and a kept head included, is leased from the
- * shared pool, and only once a byte for it is at hand (an idle client holds nothing).
- * The source is read only into a leased buffer, so an upload that must wait for the
- * budget slows its client down (backpressure) instead of allocating past it. Besides
- * the leases, an upload holds the one source chunk in hand.
- *
- * Fairness and progress: an upload asks for a buffer only while it fills none, so
- * every buffer it holds is either filling (needs nothing more from the pool) or
- * uploading (comes back when S3 answers); a waiting upload therefore never blocks the
- * buffers others wait for. Its first buffer it queues for (first come, first served);
- * more than one, for parts uploading in parallel, only when nobody is waiting.
+ * Reading the source into pooled buffers, with backpressure and the progress
+ * deadline, is the scheduler's (upload-scheduler.ts); this module is the S3 session
+ * it hands the parts to.
  *
  * Resolves once S3 holds the complete object. On any failure the multipart upload
  * is aborted (retried; if S3 stays unreachable it is logged and the bucket's
@@ -159,61 +112,23 @@ export class UploadKeptError extends StorageError {
  * (UploadKeptError says how many bytes): still no object, but a pending upload.
  */
 export function uploadStream(options: StreamUploadOptions): Promise<StreamUploadResult> {
-  return new StreamUpload(options).run();
+  const { firstPartBytes, maxPartBytes, copy, continued } = options;
+  return scheduleUpload({
+    ...options,
+    plan: {
+      partBytes: (partNumber) => partSizeFor(partNumber, firstPartBytes, maxPartBytes),
+      maxParts: S3_MAX_PARTS,
+      maxPartsInFlight: MAX_BUFFERS_PER_UPLOAD,
+    },
+    priorBytes: (copy?.bytes ?? 0) + (continued?.bytes ?? 0),
+    sink: (context) => new MultipartSession(options, context),
+  });
 }
 
-/** One part being filled, in a buffer leased from the pool. */
-class PartBuffer {
-  readonly partNumber: number;
-  length = 0;
-  readonly #lease: BufferLease;
-
-  constructor(partNumber: number, lease: BufferLease) {
-    this.partNumber = partNumber;
-    this.#lease = lease;
-  }
-
-  get capacity(): number {
-    return this.#lease.buffer.length;
-  }
-
-  get full(): boolean {
-    return this.length === this.capacity;
-  }
-
-  /** Copies as much of chunk[offset..] as fits; returns the number of bytes taken. */
-  append(chunk: Buffer, offset: number): number {
-    const taken = Math.min(this.capacity - this.length, chunk.length - offset);
-    chunk.copy(this.#lease.buffer, this.length, offset, offset + taken);
-    this.length += taken;
-    return taken;
-  }
-
-  /** The next `bytes` bytes of the buffer, counted as filled; the caller writes them. */
-  claim(bytes: number): Buffer {
-    const start = this.length;
-    this.length += bytes;
-    return this.#lease.buffer.subarray(start, this.length);
-  }
-
-  bytes(): Buffer {
-    return this.#lease.buffer.subarray(0, this.length);
-  }
-
-  release(): void {
-    this.#lease.release();
-  }
-}
-
-interface Failure {
-  readonly error: unknown;
-  readonly operation: string;
-}
-
-class StreamUpload {
+/** One object's S3 session: PutObject, or a multipart upload (new or continued) with its parts. */
+class MultipartSession implements PartSink {
   readonly #options: StreamUploadOptions;
-  readonly #controller = new AbortController();
-  #failure: Failure | undefined;
+  readonly #context: PartSinkContext;
   #upload: MultipartUploadRef | undefined;
   readonly #completed: CompletedPart[] = [];
   /** The parts S3 holds (kept ones included), with their sizes: what a kept upload resumes from. */
@@ -222,30 +137,16 @@ class StreamUpload {
   #copiedParts: ExpectedPart[] = [];
   /** The ETags S3 gave the copied parts. */
   readonly #copiedEtags = new Map<number, string | undefined>();
-  /** Part uploads (and the background copy) in progress; they never reject. */
-  readonly #inFlight = new Set<Promise<void>>();
-  /** Buffers held by part uploads in progress. */
-  #partsInFlight = 0;
-  /** The part being filled; this upload's to release until it is dispatched. */
-  #part: PartBuffer | undefined;
-  #nextPartNumber = 1;
-  #headPending: boolean;
-  #bytesRead = 0;
-  /** Progress towards the deadline: bytes received and time spent waiting for them since the window began. */
-  #window = { bytes: 0, waitedMs: 0 };
-  #waitMs = 0;
-  #budgetInUseBytes = 0;
   /** CRC32 of every byte sent so far, in order; undefined once a part is copied (S3 then derives it). */
   #wholeCrc32: number | undefined;
 
-  constructor(options: StreamUploadOptions) {
+  constructor(options: StreamUploadOptions, context: PartSinkContext) {
     this.#options = options;
-    this.#headPending = (options.head?.bytes ?? 0) > 0;
+    this.#context = context;
     this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? 0 : undefined;
     const continued = options.continued;
     if (continued !== undefined) {
       this.#upload = continued.upload;
-      this.#nextPartNumber = continued.parts.length + 1;
       for (const part of continued.parts) {
         this.#completed.push({ PartNumber: part.partNumber, ETag: part.etag, ChecksumCRC32: part.checksumCrc32 });
         this.#stored.push(part);
@@ -263,290 +164,79 @@ class StreamUpload {
     return this.#upload?.uploadId;
   }
 
-  async run(): Promise<StreamUploadResult> {
-    const { signal } = this.#options;
-    try {
-      if (signal?.aborted === true) {
-        this.#options.source.destroy();
-        throw new StorageError('aborted', 'Transfer aborted');
-      }
-      return await this.#runUntilSettled();
-    } finally {
-      this.#options.onBufferUse?.({ waitMs: Math.round(this.#waitMs), budgetInUseBytes: this.#budgetInUseBytes });
-    }
+  get started(): boolean {
+    return this.#upload !== undefined;
   }
 
-  async #runUntilSettled(): Promise<StreamUploadResult> {
-    const { signal, source } = this.#options;
-    const onCallerAbort = (): void => this.#fail(new StorageError('aborted', 'Transfer aborted'), 'abort');
-    signal?.addEventListener('abort', onCallerAbort, { once: true });
-    // A client gone while this upload waits for a buffer must end the wait, not only the next read.
-    const stopWatching = finished(source, (error) => {
-      if (error !== undefined && error !== null) this.#fail(dataConnectionFailed(error), 'upload');
-    });
+  /** A resumed upload's kept start is copied first, in the background; a continued one goes on after its parts. */
+  async begin(): Promise<number> {
+    const { copy, continued } = this.#options;
+    if (copy === undefined) return (continued?.parts.length ?? 0) + 1;
+    await this.start();
+    return this.#startCopy(copy);
+  }
+
+  async start(): Promise<void> {
+    const { client, bucket, key, metadata, contentType, logger, checksums } = this.#options;
     try {
-      const size = await this.#transfer();
-      return { bytesRead: this.#bytesRead, size };
+      // No abort signal: cancelling this request cannot stop S3 from creating the
+      // upload, only stop us from learning its id, and an upload nobody knows of
+      // cannot be aborted. A failure meanwhile is acted on once the id is known.
+      const output = await client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          Metadata: { ...metadata },
+          ContentType: contentType,
+          ...(checksums === true ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } : {}),
+        }),
+      );
+      if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
+      this.#upload = { key, uploadId: output.UploadId, initiated: new Date() };
+      await this.#options.keepInterrupted?.started(this.#upload);
+      logger.debug({ event: 'multipart-upload-started', key, uploadId: output.UploadId });
+      this.#context.throwIfFailed();
     } catch (error) {
-      this.#fail(error, 'upload');
-      this.#releasePart();
-      await this.#settle();
-      const failure = this.#storageError();
-      const kept = this.#keepable(failure);
-      if (kept !== undefined) throw kept;
-      if (this.#upload !== undefined) await this.#abortUpload(this.#upload);
-      throw failure;
-    } finally {
-      this.#releasePart();
-      stopWatching();
-      signal?.removeEventListener('abort', onCallerAbort);
+      this.#context.fail(error, 'create-multipart-upload');
+      throw error;
     }
   }
 
-  /**
-   * An upload its client (or the session) ended keeps the whole parts S3 holds, when
-   * the store keeps interrupted uploads and it is one (not an append built on an
-   * existing object, whose start is that object's). Undefined: abort it.
-   */
-  #keepable(failure: StorageError): UploadKeptError | undefined {
-    const { keepInterrupted: index, copy, head, logger, key } = this.#options;
-    const upload = this.#upload;
-    if (index === undefined || upload === undefined || failure.kind !== 'aborted' || copy !== undefined || head !== undefined) return undefined;
-    const durable = durablePrefix(this.#stored, S3_MIN_PART_BYTES);
-    if (durable.bytes === 0) return undefined;
-    const received = (this.#options.continued?.bytes ?? 0) + this.#bytesRead;
-    logger.info({
-      event: 'upload-kept',
-      key,
-      uploadId: upload.uploadId,
-      durableBytes: durable.bytes,
-      // The tail in memory when the upload was cut is lost: the partner resumes from durableBytes.
-      lostBytes: Math.max(0, received - durable.bytes),
-      reason: failure.message,
-    });
-    return new UploadKeptError(failure, durable.bytes);
-  }
-
-  /** Records the first failure and stops everything in progress (requests, buffer waits and the source). */
-  #fail(error: unknown, operation: string): void {
-    if (this.#failure === undefined) this.#failure = { error, operation };
-    this.#controller.abort();
-  }
-
-  #throwIfFailed(): void {
-    if (this.#failure !== undefined) throw this.#failure.error;
-  }
-
-  #storageError(): StorageError {
-    const failure = this.#failure ?? { error: undefined, operation: 'upload' };
-    if (failure.error instanceof StorageError) return failure.error;
-    if (this.#options.signal?.aborted === true) return new StorageError('aborted', 'Transfer aborted');
-    return toStorageError(
-      failure.error,
-      { operation: failure.operation, key: this.#options.key, signal: this.#options.signal, uploadId: this.#uploadId },
-      this.#options.logger,
-    );
-  }
-
-  async #transfer(): Promise<number> {
-    const { source, head, copy, continued } = this.#options;
-    addAbortSignal(this.#controller.signal, source);
-    const keptBytes = (copy?.bytes ?? 0) + (head?.bytes ?? 0) + (continued?.bytes ?? 0);
-    this.#checkSize(keptBytes);
-    if (copy !== undefined) {
-      await this.#createMultipartUpload();
-      this.#nextPartNumber = this.#startCopy(copy);
-    }
-    const chunks = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
-    try {
-      for (let next = await this.#nextChunk(chunks); next.done !== true; next = await this.#nextChunk(chunks)) {
-        const received = next.value;
-        const chunk = typeof received === 'string' ? Buffer.from(received) : received;
-        this.#bytesRead += chunk.length;
-        this.#progressed(chunk.length);
-        this.#checkSize(keptBytes + this.#bytesRead);
-        let offset = 0;
-        while (offset < chunk.length) {
-          // A full part 1 waits for more data: if none comes, it is a small file for PutObject.
-          if (this.#part?.full === true) await this.#dispatch(this.#part);
-          const part = this.#part ?? (await this.#openPart());
-          offset += part.append(chunk, offset);
-          if (part.full && this.#uploadId !== undefined) await this.#dispatch(part);
-        }
-      }
-    } catch (error) {
-      this.#throwIfFailed(); // our own abort destroyed the source: report the cause
-      throw dataConnectionFailed(error);
-    }
-    this.#throwIfFailed();
-    if (this.#headPending) await this.#openPart(); // a resume that adds nothing still stores the head
-
-    if (this.#uploadId === undefined) {
-      const body = this.#part?.bytes() ?? Buffer.alloc(0);
-      await this.#beforeCommit();
-      await this.#putObject(body);
-      return body.length;
-    }
-    if (this.#part !== undefined) {
-      if (this.#part.length > 0) await this.#dispatch(this.#part);
-      else this.#releasePart();
-    }
-    await this.#settle();
-    this.#throwIfFailed();
-    await this.#beforeCommit();
-    await this.#verifyCopiedParts(this.#uploadId);
-    await this.#completeMultipartUpload(this.#uploadId);
-    return keptBytes + this.#bytesRead;
-  }
-
-  /**
-   * The source's next chunk. While this upload holds a buffer it is filling, the
-   * wait counts towards the progress deadline: a client that trickles (or sends
-   * nothing) must not keep memory others wait for.
-   */
-  async #nextChunk(chunks: AsyncIterator<Buffer | string>): Promise<IteratorResult<Buffer | string>> {
-    const deadline = this.#options.progressDeadline;
-    if (deadline === undefined || this.#part === undefined) return await chunks.next();
-    const started = performance.now();
-    const timer = setTimeout(() => this.#stalled(deadline), Math.max(0, deadline.windowMs - this.#window.waitedMs));
-    try {
-      return await chunks.next();
-    } finally {
-      clearTimeout(timer);
-      this.#window.waitedMs += performance.now() - started;
-    }
-  }
-
-  #progressed(bytes: number): void {
-    this.#window.bytes += bytes;
-    if (this.#window.bytes >= (this.#options.progressDeadline?.minBytes ?? 0)) this.#window = { bytes: 0, waitedMs: 0 };
-  }
-
-  #stalled(deadline: ProgressDeadline): void {
-    const { logger, key } = this.#options;
-    logger.info({
-      event: 'upload-stalled',
-      key,
-      bytes: this.#bytesRead,
-      heldBytes: this.#part?.capacity ?? 0,
-      windowMs: deadline.windowMs,
-      windowBytes: this.#window.bytes,
-    });
-    this.#fail(new StorageError('aborted', 'Transfer aborted: the upload made too little progress'), 'upload');
-  }
-
-  #checkSize(bytes: number): void {
-    if (bytes > this.#options.maxObjectBytes) this.#refuseTooLarge();
-  }
-
-  #refuseTooLarge(): never {
-    const error = new StorageError('too-large', 'File exceeds the largest file this server accepts');
-    this.#fail(error, 'upload');
-    throw error;
-  }
-
-  /**
-   * Leases the buffer of the next part and makes it the one being filled. Waits while
-   * this upload has its share of buffers uploading, or the budget has no room.
-   */
-  async #openPart(): Promise<PartBuffer> {
-    const partNumber = this.#nextPartNumber;
-    if (partNumber > S3_MAX_PARTS) this.#refuseTooLarge();
-    const { buffers, bufferOwners, firstPartBytes, maxPartBytes, head } = this.#options;
-    const bytes = partSizeFor(partNumber, firstPartBytes, maxPartBytes);
-    let lease: BufferLease | undefined;
-    while (lease === undefined) {
-      this.#throwIfFailed();
-      if (this.#partsInFlight >= MAX_BUFFERS_PER_UPLOAD) {
-        await Promise.race(this.#inFlight);
-        continue;
-      }
-      const started = performance.now();
-      try {
-        if (this.#partsInFlight === 0) {
-          lease = await buffers.acquire(bytes, { signal: this.#controller.signal, owners: bufferOwners });
-        } else {
-          // Another buffer while this upload already has one only if nobody is waiting for theirs.
-          lease = buffers.tryAcquire(bytes, bufferOwners);
-          if (lease === undefined) await Promise.race(this.#inFlight);
-        }
-      } finally {
-        // Counted however the wait ended: an upload given up while waiting waited too.
-        this.#waitMs += performance.now() - started;
-      }
-    }
-    const part = new PartBuffer(partNumber, lease);
-    this.#part = part;
-    this.#window = { bytes: 0, waitedMs: 0 };
-    this.#budgetInUseBytes = Math.max(this.#budgetInUseBytes, buffers.stats().inUseBytes);
-    this.#throwIfFailed();
-    if (this.#headPending && head !== undefined) {
-      this.#headPending = false;
-      try {
-        await head.read(part.claim(head.bytes), this.#controller.signal);
-      } catch (error) {
-        this.#fail(error, 'get-object');
-        throw error;
-      }
-    }
-    return part;
-  }
-
-  #releasePart(): void {
-    this.#part?.release();
-    this.#part = undefined;
-  }
-
-  #track(task: Promise<void>, holdsBuffer: boolean): void {
-    if (holdsBuffer) this.#partsInFlight += 1;
-    const tracked: Promise<void> = task.finally(() => {
-      this.#inFlight.delete(tracked);
-      if (holdsBuffer) this.#partsInFlight -= 1;
-    });
-    this.#inFlight.add(tracked);
-  }
-
-  /** Starts uploading `part` (the part being filled); its buffer goes back to the pool when S3 answers. */
-  async #dispatch(part: PartBuffer): Promise<void> {
-    if (this.#uploadId === undefined) await this.#createMultipartUpload();
-    const uploadId = this.#uploadId;
-    if (uploadId === undefined) return;
-    this.#part = undefined;
-    this.#nextPartNumber = part.partNumber + 1;
-    const body = part.bytes();
+  /** Uploads one part; the CRC32s are computed before the request goes out. */
+  async sendPart(partNumber: number, body: Buffer): Promise<void> {
+    const upload = this.#upload!;
     const partCrc = this.#options.checksums === true ? crc32(body) : undefined;
     const partCrc32 = partCrc === undefined ? undefined : crc32ToBase64(partCrc);
     // Parts are dispatched in order, so the whole-object CRC grows in order too: from the
     // part's CRC, not from its bytes again.
     if (this.#wholeCrc32 !== undefined && partCrc !== undefined) this.#wholeCrc32 = crc32Combine(this.#wholeCrc32, partCrc, body.length);
-    const task = this.#options.client
-      .send(
+    let etag: string | undefined;
+    try {
+      const output = await this.#options.client.send(
         new UploadPartCommand({
           Bucket: this.#options.bucket,
           Key: this.#options.key,
-          UploadId: uploadId,
-          PartNumber: part.partNumber,
+          UploadId: upload.uploadId,
+          PartNumber: partNumber,
           Body: body,
           ContentLength: body.length,
           ChecksumCRC32: partCrc32,
         }),
-        { abortSignal: this.#controller.signal },
-      )
-      .then(
-        async (output) => {
-          this.#completed.push({ PartNumber: part.partNumber, ETag: output.ETag, ChecksumCRC32: partCrc32 });
-          const stored = { partNumber: part.partNumber, etag: output.ETag, size: body.length, checksumCrc32: partCrc32 };
-          this.#stored.push(stored);
-          try {
-            await this.#options.keepInterrupted?.partStored(this.#upload!, stored);
-          } catch (error) {
-            this.#fail(error, 'record-part');
-          }
-        },
-        (error: unknown) => this.#fail(error, 'upload-part'),
-      )
-      .finally(() => part.release());
-    this.#track(task, true);
+        { abortSignal: this.#context.signal },
+      );
+      etag = output.ETag;
+    } catch (error) {
+      this.#context.fail(error, 'upload-part');
+      return;
+    }
+    this.#completed.push({ PartNumber: partNumber, ETag: etag, ChecksumCRC32: partCrc32 });
+    const stored = { partNumber, etag, size: body.length, checksumCrc32: partCrc32 };
+    this.#stored.push(stored);
+    try {
+      await this.#options.keepInterrupted?.partStored(upload, stored);
+    } catch (error) {
+      this.#context.fail(error, 'record-part');
+    }
   }
 
   /** Copies the kept start of the existing object into parts 1..n in the background; returns n + 1. */
@@ -574,7 +264,7 @@ class StreamUpload {
             // S3 refuses a byte range on small sources, and a whole copy needs none.
             CopySourceRange: whole ? undefined : `bytes=${range.start}-${range.end}`,
           }),
-          { abortSignal: this.#controller.signal },
+          { abortSignal: this.#context.signal },
         );
         // S3 computes a copied part's CRC32 itself when the upload keeps CRC32s.
         this.#completed.push({
@@ -585,29 +275,17 @@ class StreamUpload {
         this.#copiedEtags.set(index + 1, output.CopyPartResult?.ETag);
       } catch (error) {
         // At once, not when the other part copies are done: the failure stops them.
-        this.#fail(error, 'upload-part-copy');
+        this.#context.fail(error, 'upload-part-copy');
       }
     };
-    this.#track(
-      forEachBounded(ranges, COPY_PART_CONCURRENCY, copyPart, () => this.#failure !== undefined),
-      false,
-    );
+    this.#context.track(forEachBounded(ranges, COPY_PART_CONCURRENCY, copyPart, () => this.#context.failed));
     return ranges.length + 1;
   }
 
-  async #settle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-  }
-
-  async #beforeCommit(): Promise<void> {
-    const check = this.#options.beforeCommit;
-    if (check === undefined) return;
-    try {
-      await check();
-    } catch (error) {
-      this.#fail(error, 'before-commit');
-      throw error;
-    }
+  async commitParts(): Promise<void> {
+    const uploadId = this.#uploadId!;
+    await this.#verifyCopiedParts(uploadId);
+    await this.#completeMultipartUpload(uploadId);
   }
 
   /** 226 means verified: parts S3 copied from another object or version never become the file. */
@@ -617,14 +295,14 @@ class StreamUpload {
     try {
       const copied = this.#copiedEtags;
       const { partListing } = this.#options;
-      await verifyCopiedParts({ client, bucket, key, uploadId, expected, copied, signal: this.#controller.signal, logger, partListing });
+      await verifyCopiedParts({ client, bucket, key, uploadId, expected, copied, signal: this.#context.signal, logger, partListing });
     } catch (error) {
-      this.#fail(error, 'list-parts');
+      this.#context.fail(error, 'list-parts');
       throw error;
     }
   }
 
-  async #putObject(body: Buffer): Promise<void> {
+  async commitWhole(body: Buffer): Promise<void> {
     const { client, bucket, key, metadata, contentType, ifMatch, checksums } = this.#options;
     let sha256: string | undefined;
     if (checksums === true) {
@@ -659,33 +337,7 @@ class StreamUpload {
         await put(unquoted);
       }
     } catch (error) {
-      this.#fail(error, 'put-object');
-      throw error;
-    }
-  }
-
-  async #createMultipartUpload(): Promise<void> {
-    const { client, bucket, key, metadata, contentType, logger, checksums } = this.#options;
-    try {
-      // No abort signal: cancelling this request cannot stop S3 from creating the
-      // upload, only stop us from learning its id, and an upload nobody knows of
-      // cannot be aborted. A failure meanwhile is acted on once the id is known.
-      const output = await client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          Metadata: { ...metadata },
-          ContentType: contentType,
-          ...(checksums === true ? { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } : {}),
-        }),
-      );
-      if (output.UploadId === undefined) throw new Error('CreateMultipartUpload returned no UploadId');
-      this.#upload = { key, uploadId: output.UploadId, initiated: new Date() };
-      await this.#options.keepInterrupted?.started(this.#upload);
-      logger.debug({ event: 'multipart-upload-started', key, uploadId: output.UploadId });
-      this.#throwIfFailed();
-    } catch (error) {
-      this.#fail(error, 'create-multipart-upload');
+      this.#context.fail(error, 'put-object');
       throw error;
     }
   }
@@ -711,11 +363,54 @@ class StreamUpload {
         }),
       );
     } catch (error) {
-      this.#fail(error, 'complete-multipart-upload');
+      this.#context.fail(error, 'complete-multipart-upload');
       throw error;
     }
     // The object is committed whatever the index says; a stale entry is found gone later.
     await this.#options.keepInterrupted?.ended(this.#upload!).catch(() => undefined);
+  }
+
+  /** The failure as a StorageError; the multipart upload is kept for resuming or aborted. */
+  async abandon(failure: UploadFailure, bytesRead: number): Promise<StorageError> {
+    const error = this.#storageError(failure);
+    const kept = this.#keepable(error, bytesRead);
+    if (kept !== undefined) return kept;
+    if (this.#upload !== undefined) await this.#abortUpload(this.#upload);
+    return error;
+  }
+
+  #storageError(failure: UploadFailure): StorageError {
+    if (failure.error instanceof StorageError) return failure.error;
+    if (this.#options.signal?.aborted === true) return new StorageError('aborted', 'Transfer aborted');
+    return toStorageError(
+      failure.error,
+      { operation: failure.operation, key: this.#options.key, signal: this.#options.signal, uploadId: this.#uploadId },
+      this.#options.logger,
+    );
+  }
+
+  /**
+   * An upload its client (or the session) ended keeps the whole parts S3 holds, when
+   * the store keeps interrupted uploads and it is one (not an append built on an
+   * existing object, whose start is that object's). Undefined: abort it.
+   */
+  #keepable(failure: StorageError, bytesRead: number): UploadKeptError | undefined {
+    const { keepInterrupted: index, copy, head, logger, key } = this.#options;
+    const upload = this.#upload;
+    if (index === undefined || upload === undefined || failure.kind !== 'aborted' || copy !== undefined || head !== undefined) return undefined;
+    const durable = durablePrefix(this.#stored, S3_MIN_PART_BYTES);
+    if (durable.bytes === 0) return undefined;
+    const received = (this.#options.continued?.bytes ?? 0) + bytesRead;
+    logger.info({
+      event: 'upload-kept',
+      key,
+      uploadId: upload.uploadId,
+      durableBytes: durable.bytes,
+      // The tail in memory when the upload was cut is lost: the partner resumes from durableBytes.
+      lostBytes: Math.max(0, received - durable.bytes),
+      reason: failure.message,
+    });
+    return new UploadKeptError(failure, durable.bytes);
   }
 
   async #abortUpload(upload: MultipartUploadRef): Promise<void> {
@@ -724,10 +419,4 @@ class StreamUpload {
     // One S3 still holds stays recorded: the next look at it (or the start sweep) tries again.
     if (gone) await this.#options.keepInterrupted?.ended(upload).catch(() => undefined);
   }
-}
-
-function dataConnectionFailed(cause: unknown): StorageError {
-  // A source of the store's own (kept bytes read back from S3) fails with its own error.
-  if (cause instanceof StorageError) return cause;
-  return new StorageError('aborted', 'Transfer aborted: the data connection failed', { cause });
 }
