@@ -76,14 +76,16 @@ export async function recordRemoval(session: FtpSession, removed: EntryInfo | un
 
 /**
  * After an upload failed: what its pending upload holds now (the store may have kept
- * it, or more of it) against the `counted` bytes the ledger holds for it already.
+ * it, or more of it) against the `counted` bytes the ledger holds for it already. Runs
+ * on after the session ends (a vanished client), so it takes what it needs at once.
  */
 export async function recordKeptUpload(session: FtpSession, storePath: string, counted: number): Promise<void> {
   const store = session.services.store;
-  if (!hasPendingUploads(store) || quotaOf(session.requireUser()) === undefined) return;
+  if (!hasPendingUploads(store)) return;
   try {
-    const kept = (await store.pendingUpload(storePath))?.durableBytes ?? 0;
-    await recordPendingChange(session, kept - counted);
+    // Taken before the first wait, while the session is sure to be logged in.
+    const record = pendingRecorder(session);
+    await record(((await store.pendingUpload(storePath))?.durableBytes ?? 0) - counted);
   } catch (error) {
     session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }, 'pending bytes not counted; the next reconcile corrects it');
   }
@@ -91,14 +93,21 @@ export async function recordKeptUpload(session: FtpSession, storePath: string, c
 
 /** Pending bytes kept (positive) or given back (a discarded or replaced pending upload). */
 export async function recordPendingChange(session: FtpSession, pendingBytes: number): Promise<void> {
-  const user = session.requireUser();
-  const ledger = session.services.quota;
-  if (pendingBytes === 0 || ledger === undefined || quotaOf(user) === undefined) return;
   try {
-    await ledger.add(user.username, { bytes: 0, files: 0, pendingBytes });
+    await pendingRecorder(session)(pendingBytes);
   } catch (error) {
     session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }, 'pending bytes not counted; the next reconcile corrects it');
   }
+}
+
+/** Adds pending bytes to the count of the session's partner (nothing without a quota). */
+function pendingRecorder(session: FtpSession): (pendingBytes: number) => Promise<void> {
+  const user = session.requireUser();
+  const ledger = session.services.quota;
+  if (ledger === undefined || quotaOf(user) === undefined) return async () => undefined;
+  return async (pendingBytes) => {
+    if (pendingBytes !== 0) await ledger.add(user.username, { bytes: 0, files: 0, pendingBytes });
+  };
 }
 
 /** The 552 of a full home, logged with the figures. */
