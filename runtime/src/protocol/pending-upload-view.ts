@@ -20,7 +20,7 @@ export function pendingEntry(pending: PendingUpload): EntryInfo {
 
 /** The entry of `target` a client that resumes sees: its pending upload, when it has one, else what stat says. */
 export async function statWithPending(session: FtpSession, target: ResolvedPath): Promise<EntryInfo | undefined> {
-  const [entry, pending] = await Promise.all([session.stat(target), pendingUploadOf(session, target)]);
+  const [entry, pending] = await allSettledOrThrow([session.stat(target), pendingUploadOf(session, target)] as const);
   if (pending === undefined || entry?.kind === 'directory') return entry;
   return pendingEntry(pending);
 }
@@ -56,4 +56,16 @@ export async function* withPendingUploads(
     });
   }
   if (pending.size > 0) yield [...pending.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Promise.all that waits for every request before it fails: a command whose lookups go
+ * to the store side by side answers (and may end the session, or the bridge stop) only
+ * once none of them is still in flight, so no request outlives the command that made it.
+ */
+export async function allSettledOrThrow<T extends readonly unknown[]>(work: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

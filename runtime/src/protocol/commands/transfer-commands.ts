@@ -15,7 +15,7 @@ import { confirmWholeUpload } from '../upload-end.ts';
 import { baseName, joinPath } from '../virtual-path.ts';
 import { REPLIES } from '../replies.ts';
 import { hasPendingUploads } from '../../storage/pending-uploads.ts';
-import { pendingEntry, pendingUploadOf, withPendingUploads } from '../pending-upload-view.ts';
+import { allSettledOrThrow, pendingEntry, pendingUploadOf, withPendingUploads } from '../pending-upload-view.ts';
 import { NO_UPLOAD_OUTCOMES } from '../upload-outcomes.ts';
 import { isStorageError } from '../../storage/storage-error.ts';
 
@@ -123,11 +123,11 @@ async function storeFile(
   const user = session.requireUser();
   const underQuota = user.limits?.quotaBytes !== undefined || user.limits?.quotaFiles !== undefined;
   const store = session.services.store;
-  const [entry, , pending] = await Promise.all([
+  const [entry, , pending] = await allSettledOrThrow([
     start === 0 && !underQuota ? store.isFolder(target.storePath).then(folderEntry) : session.stat(target),
     session.requireParentFolder(target),
     pendingUploadOf(session, target),
-  ]);
+  ] as const);
   if (entry?.kind === 'directory') throw new ReplyError(550, 'Target is a folder.');
   const continuing = pending !== undefined && start !== 0 && hasPendingUploads(store);
   if (continuing) {
