@@ -5,14 +5,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import type { PartnerLimits } from '../../runtime/src/auth/user.ts';
 import { loadConfig, type Config } from '../../runtime/src/config.ts';
 import { startBridge, type RunningBridge } from '../../runtime/src/composition-root.ts';
 import { MemoryObjectStore, type MemoryObjectStoreOptions } from '../../runtime/src/storage/memory/memory-object-store.ts';
-import { LogEventTap, tappedLogger } from '../../runtime/src/metrics/log-event-tap.ts';
+import { LogEventTap } from '../../runtime/src/metrics/log-event-tap.ts';
+import { captureLogger } from './capture-logger.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
@@ -123,20 +123,9 @@ export async function startTestBridge(
   };
   await writeUsers(options.users ?? [DEFAULT_USER]);
 
-  const logs: Array<Record<string, unknown>> = [];
-  const rawLogLines: string[] = [];
-  // Tapped as main.ts's is, so FTP_METRICS_NAMESPACE in `env` turns the metric lines on.
+  // Tapped as the bridge's own logger is, so FTP_METRICS_NAMESPACE in `env` turns the metric lines on.
   const tap = new LogEventTap();
-  const logger: Logger = tappedLogger({
-    level: 'debug',
-    tap,
-    destination: {
-      write: (line: string) => {
-        rawLogLines.push(line);
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      },
-    },
-  });
+  const { logger, lines: logs, raw: rawLogLines } = captureLogger('debug', tap);
   for (let attempt = 0; ; attempt++) {
     const implicitPort = await freePort();
     const first = randomPassiveStart();
