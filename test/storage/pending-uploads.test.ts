@@ -9,6 +9,7 @@ import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { UploadKeptError } from '../../runtime/src/storage/s3/multipart-upload.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
 import { TEST_S3_KEEPS_CHECKSUMS } from '../support/s3-server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 import {
   bytes,
   failingSource,
@@ -41,18 +42,25 @@ describe('pending uploads (S3ObjectStore)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Writes `data` to `path` until `failAfter` bytes, then (once the parts sent are stored) fails the source; returns the durable length. */
+  /**
+   * Writes `data` to `path` until `failAfter` bytes, then, once S3 holds every whole part
+   * of them (a fixed wait was too short on a freshly started RGW), fails the source;
+   * returns the durable length.
+   */
   async function interrupted(path: string, data: Buffer, failAfter: number): Promise<number> {
     const source = new PassThrough();
     source.write(data.subarray(0, failAfter));
-    setTimeout(() => source.destroy(new Error('client gone')), 1500);
-    const error = await sut.store.write(path, source).then(
+    const wholeParts = Math.floor(failAfter / (5 * MIB)) * 5 * MIB;
+    const written = sut.store.write(path, source).then(
       () => assert.fail('the write must fail'),
       (caught: unknown) => caught,
     );
+    await waitUntil(`${wholeParts} bytes of ${path} stored`, async () => (await sut.store.pendingUpload(path))?.durableBytes === wholeParts);
+    source.destroy(new Error('client gone'));
+    const error = await written;
     assert.ok(error instanceof UploadKeptError, String(error));
     assert.equal(error.kind, 'aborted');
-    assert.ok(error.durableBytes >= 5 * MIB && error.durableBytes % (5 * MIB) === 0, `durable ${error.durableBytes}`);
+    assert.equal(error.durableBytes, wholeParts);
     return error.durableBytes;
   }
 
