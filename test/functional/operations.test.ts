@@ -3,7 +3,7 @@ import { GetObjectAttributesCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { crc32 } from 'node:zlib';
+import { crc32Base64 } from '../support/crc32-base64.ts';
 import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 import { startFakeEventBridge, type FakeEventBridge } from '../support/eventbridge-server.ts';
 import { RawFtp, listOver, readAll, uploadOver, writeAll } from '../support/raw-ftp.ts';
@@ -18,11 +18,6 @@ describe('operations: metrics, audit events and upload events', () => {
   let events: FakeEventBridge;
   let stopped = false;
 
-  const crc32Base64 = (data: Buffer): string => {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(crc32(data) >>> 0);
-    return bytes.toString('base64');
-  };
   const waitFor = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
     for (let i = 0; i < 200; i++) {
       const value = probe();
@@ -76,6 +71,33 @@ describe('operations: metrics, audit events and upload events', () => {
       .catch(() => undefined);
     const stored = attributes?.Checksum?.ChecksumCRC32;
     if (stored !== undefined && attributes?.ObjectParts === undefined) assert.equal(stored, detail['checksum-crc32']);
+  });
+
+  test('the CRC32 of an upload event covers the whole file: several parts, an append read back; none where S3 copied the start', async () => {
+    const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
+    await ftp.command('TYPE I', 200);
+    const large = randomBytes(17 * 1024 * 1024 + 5);
+    const small = randomBytes(1000);
+    const more = randomBytes(500);
+    await uploadOver(ftp, 'STOR parts.bin', large, false);
+    await uploadOver(ftp, 'APPE parts.bin', more, false);
+    await uploadOver(ftp, 'STOR small.bin', small, false);
+    await uploadOver(ftp, 'APPE small.bin', more, false);
+    await ftp.close();
+    const bySize = (path: string) =>
+      waitFor(`both events of ${path}`, () => {
+        const found = eventsFor(path);
+        return found.length >= 2 ? found.sort((a, b) => Number(a.detail['file-size']) - Number(b.detail['file-size'])) : undefined;
+      });
+    const [stored, appended] = await bySize('/parts.bin');
+    assert.equal(stored!.detail['checksum-crc32'], crc32Base64(large));
+    // S3 copied the 17 MiB start into the new object: the bridge never saw those bytes.
+    assert.equal(appended!.detail['file-size'], large.length + more.length);
+    assert.equal('checksum-crc32' in appended!.detail, false);
+    const [smallStored, smallAppended] = await bySize('/small.bin');
+    assert.equal(smallStored!.detail['checksum-crc32'], crc32Base64(small));
+    // A start too small to copy is read back and sent again: every byte was seen.
+    assert.equal(smallAppended!.detail['checksum-crc32'], crc32Base64(Buffer.concat([small, more])));
   });
 
   test('an aborted upload: an "Upload Failed" event with the reply the partner got, and no checksum', async () => {
@@ -169,12 +191,13 @@ describe('operations: metrics, audit events and upload events', () => {
     const units = Object.fromEntries(
       (shardLine['_aws'] as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.map((metric) => [metric.Name, metric.Unit]),
     );
-    // Uploads so far: report.csv, while-down.txt, refused.txt, inbox/a.txt (the ABOR'd one failed); one download of 1 byte.
-    assert.equal(shardLine['FilesIn'], 4);
+    // Uploads so far: report.csv, parts.bin and small.bin (each stored, then appended to), while-down.txt,
+    // refused.txt, inbox/a.txt (the ABOR'd one failed); one download of 1 byte.
+    assert.equal(shardLine['FilesIn'], 8);
     assert.equal(shardLine['FilesOut'], 1);
     assert.equal(shardLine['BytesOut'], 1);
     assert.ok((shardLine['BytesIn'] as number) >= 300_000 + 10_000 * 0 + 3);
-    assert.equal(shardLine['TransfersOk'], 5, 'the listing is not a transfer');
+    assert.equal(shardLine['TransfersOk'], 9, 'the listing is not a transfer');
     assert.equal(shardLine['LoginsFailed'], 1);
     assert.equal(shardLine['UploadEventsFailed'], 2);
     assert.equal(shardLine['CertificateDaysLeft'], 29);
@@ -183,7 +206,7 @@ describe('operations: metrics, audit events and upload events', () => {
       ['Count', 'Bytes', 'Milliseconds', 'Bytes', 'None', 'Count'],
     );
     const stor = lines.find((line) => line['Command'] === 'STOR' && 'TransfersOk' in line);
-    assert.equal(stor?.['TransfersOk'], 4);
+    assert.equal(stor?.['TransfersOk'], 6);
     assert.equal(lines.find((line) => line['Command'] === 'LIST'), undefined);
   });
 });

@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { describe, test } from 'node:test';
 import type { ChecksumAlgorithm, EntryInfo, ObjectStore } from '../../runtime/src/storage/object-store.ts';
 import { isStorageError, type StorageErrorKind } from '../../runtime/src/storage/storage-error.ts';
+import { crc32Base64 } from '../support/crc32-base64.ts';
 
 /**
  * The behaviour every ObjectStore promises, as one list of cases run against each
@@ -56,7 +57,7 @@ export function storeConformance(backend: StoreBackend): void {
       const data = bytes(300_000);
       const before = Date.now();
       const result = await store.write(`${dir}/a.bin`, chunked(data), { metadata: { 'ftp-user': 'alice' } });
-      assert.deepEqual(result, { bytesWritten: data.length, size: data.length });
+      assert.deepEqual(result, { bytesWritten: data.length, size: data.length, crc32: crc32Base64(data) });
       const read = await store.read(`${dir}/a.bin`);
       assert.equal(read.size, data.length);
       assert.ok((await readAll(read.body)).equals(data));
@@ -66,6 +67,15 @@ export function storeConformance(backend: StoreBackend): void {
       assert.equal(entry?.size, data.length);
       // Store clocks may be a little off this one's, and S3 keeps whole seconds in a HEAD.
       assert.ok(Math.abs((entry?.modified?.getTime() ?? 0) - before) < 60_000);
+    });
+
+    test('a file written in several parts: the write reports the CRC32 of all of it', async () => {
+      const dir = folder();
+      // More than one part on S3 (5 MiB parts here): the parts' CRC32s are combined.
+      const data = bytes(LIMITS.maxFileBytes);
+      const result = await store.write(`${dir}/parts.bin`, chunked(data));
+      assert.deepEqual(result, { bytesWritten: data.length, size: data.length, crc32: crc32Base64(data) });
+      assert.ok((await readAll((await store.read(`${dir}/parts.bin`)).body)).equals(data));
     });
 
     test('an empty file is a file of size 0', async () => {
@@ -242,7 +252,8 @@ export function storeConformance(backend: StoreBackend): void {
         return;
       }
       const appended = await store.write(`${dir}/log`, Readable.from([more]), { offset: 1000 });
-      assert.deepEqual(appended, { bytesWritten: 500, size: 1500 });
+      // The start it kept was read back, so the store saw every byte: the CRC32 covers them.
+      assert.deepEqual(appended, { bytesWritten: 500, size: 1500, crc32: crc32Base64(Buffer.concat([first, more])) });
       assert.ok((await readAll((await store.read(`${dir}/log`)).body)).equals(Buffer.concat([first, more])));
       // A resume from inside the file: the rest is replaced.
       const tail = bytes(10);

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { MIB } from '../../runtime/src/storage/s3/part-size-plan.ts';
 import { isStorageError } from '../../runtime/src/storage/storage-error.ts';
+import { crc32Base64 } from '../support/crc32-base64.ts';
 import {
   bytes,
   failingSource,
@@ -46,7 +47,7 @@ describe('S3ObjectStore.write', () => {
 
   it('stores a zero-byte file', async () => {
     const result = await sut.store.write('empty.txt', sourceOf(Buffer.alloc(0)));
-    assert.deepEqual(result, { bytesWritten: 0, size: 0 });
+    assert.deepEqual(result, { bytesWritten: 0, size: 0, crc32: crc32Base64(Buffer.alloc(0)) });
     assert.equal((await objectContent(s3, key('empty.txt')))?.length, 0);
     const info = await sut.store.stat('empty.txt');
     assert.equal(info?.kind, 'file');
@@ -58,7 +59,7 @@ describe('S3ObjectStore.write', () => {
     const result = await sut.store.write('small.bin', sourceOf(data), {
       metadata: { 'ftp-user': 'acme', 'client-address': '203.0.113.9', note: 'Grüße' },
     });
-    assert.deepEqual(result, { bytesWritten: data.length, size: data.length });
+    assert.deepEqual(result, { bytesWritten: data.length, size: data.length, crc32: crc32Base64(data) });
     assert.equal(sha256((await objectContent(s3, key('small.bin'))) ?? Buffer.alloc(0)), sha256(data));
     const metadata = await objectMetadata(s3, key('small.bin'));
     assert.equal(metadata?.['ftp-user'], 'acme');
@@ -77,7 +78,8 @@ describe('S3ObjectStore.write', () => {
   it('streams a 13 MiB file as a multipart upload, byte for byte', async () => {
     const data = bytes(13 * MIB + 12345);
     const result = await sut.store.write('dir/big.bin', sourceOf(data, 100_000), { metadata: { 'ftp-user': 'acme' } });
-    assert.deepEqual(result, { bytesWritten: data.length, size: data.length });
+    // The parts' CRC32s combined: every byte once.
+    assert.deepEqual(result, { bytesWritten: data.length, size: data.length, crc32: crc32Base64(data) });
     assert.equal(sha256((await objectContent(s3, key('dir/big.bin'))) ?? Buffer.alloc(0)), sha256(data));
     assert.equal((await objectMetadata(s3, key('dir/big.bin')))?.['ftp-user'], 'acme');
     const { body, size } = await sut.store.read('dir/big.bin');
@@ -98,8 +100,9 @@ describe('S3ObjectStore.write', () => {
       await putRaw(s3, key('resume-small.bin'), old);
       const tail = bytes(4 * MIB);
       const result = await sut.store.write('resume-small.bin', sourceOf(tail), { offset: 2 * MIB });
-      assert.deepEqual(result, { bytesWritten: tail.length, size: 6 * MIB });
       const expected = Buffer.concat([old.subarray(0, 2 * MIB), tail]);
+      // The kept start was read back, so the CRC32 covers the whole file.
+      assert.deepEqual(result, { bytesWritten: tail.length, size: 6 * MIB, crc32: crc32Base64(expected) });
       assert.equal(sha256((await objectContent(s3, key('resume-small.bin'))) ?? Buffer.alloc(0)), sha256(expected));
       await assertNoPendingUploads();
     });
@@ -110,7 +113,8 @@ describe('S3ObjectStore.write', () => {
       await putRaw(s3, key('resume-big.bin'), old);
       const tail = bytes(7 * MIB);
       const result = await sut.store.write('resume-big.bin', sourceOf(tail), { offset: 7 * MIB });
-      assert.deepEqual(result, { bytesWritten: tail.length, size: 14 * MIB });
+      // S3 copied the start: the store saw not every byte, so it reports no CRC32.
+      assert.deepEqual(result, { bytesWritten: tail.length, size: 14 * MIB, crc32: undefined });
       const expected = Buffer.concat([old.subarray(0, 7 * MIB), tail]);
       assert.equal(sha256((await objectContent(s3, key('resume-big.bin'))) ?? Buffer.alloc(0)), sha256(expected));
       await assertNoPendingUploads();
@@ -132,7 +136,7 @@ describe('S3ObjectStore.write', () => {
       const old = bytes(6 * MIB);
       await putRaw(s3, key('append-empty.bin'), old);
       const result = await sut.store.write('append-empty.bin', sourceOf(Buffer.alloc(0)), { offset: 6 * MIB });
-      assert.deepEqual(result, { bytesWritten: 0, size: 6 * MIB });
+      assert.deepEqual(result, { bytesWritten: 0, size: 6 * MIB, crc32: undefined });
       assert.equal(sha256((await objectContent(s3, key('append-empty.bin'))) ?? Buffer.alloc(0)), sha256(old));
     });
 

@@ -231,4 +231,10 @@ export interface WriteResult {
   readonly bytesWritten: number;
   /** Size of the object now stored. */
   readonly size: number;
+  /**
+   * CRC32 of every byte of the object now stored, when the store saw them all (not when
+   * it copied the start of the file from another object it holds no checksum of), as S3's
+   * ChecksumCRC32 carries it: four bytes, big-endian, base64.
+   */
+  readonly crc32?: string | undefined;
 }

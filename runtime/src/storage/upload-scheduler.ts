@@ -21,6 +21,8 @@ export interface StreamUploadResult {
   readonly bytesRead: number;
   /** Size of the stored object. */
   readonly size: number;
+  /** CRC32 of the whole stored object, when the sink knows it (PartSink.crc32). */
+  readonly crc32: number | undefined;
 }
 
 /** The first failure of an upload, with the step that failed (for the error's wording). */
@@ -50,6 +52,8 @@ export interface PartSinkContext {
 export interface PartSink {
   /** Whether parts are stored one by one (start has run). */
   readonly started: boolean;
+  /** After a commit: the CRC32 of the whole object, or undefined where some of it was not seen (a copied start). */
+  readonly crc32: number | undefined;
   /** Runs before the source is read; resolves to the number of the part its bytes begin in. */
   begin(): Promise<number>;
   /** Starts storing parts one by one; throws (after telling the context) on failure. */
@@ -235,7 +239,7 @@ class ScheduledUpload {
     });
     try {
       const size = await this.#transfer();
-      return { bytesRead: this.#bytesRead, size };
+      return { bytesRead: this.#bytesRead, size, crc32: this.#sink.crc32 };
     } catch (error) {
       this.#fail(error, 'upload');
       this.#releasePart();

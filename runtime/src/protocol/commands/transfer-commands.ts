@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EntryInfo, WriteOptions } from '../../storage/object-store.ts';
@@ -163,8 +162,8 @@ async function storeFile(
   const startedAt = new Date();
   let received = 0;
   let storedSize: number | undefined;
-  // The CRC32 of what is stored, for the upload event: known only when the upload wrote the whole object.
-  const checksum = offset === 0 ? crc32Tap() : undefined;
+  // The CRC32 of what is stored, for the upload event, as the store computed it (once per byte).
+  let storedCrc32: string | undefined;
   const report = (status: 'completed' | 'failed', failure?: string): void =>
     (session.services.uploadOutcomes ?? NO_UPLOAD_OUTCOMES).report({
       status,
@@ -172,7 +171,7 @@ async function storeFile(
       path: target.path,
       command,
       bytes: storedSize ?? received,
-      ...(status === 'completed' && checksum !== undefined ? { crc32: checksum.digest() } : {}),
+      ...(status === 'completed' && storedCrc32 !== undefined ? { crc32: storedCrc32 } : {}),
       clientAddress: session.clientAddress,
       startedAt,
       durationMs: Date.now() - startedAt.getTime(),
@@ -199,7 +198,7 @@ async function storeFile(
         received += bytes;
         progress(bytes);
       });
-      const feeding = pipeline([data, ...paced, counted, ...decoded, ...(checksum ? [checksum.stream] : []), ...sized, gate, source], { signal });
+      const feeding = pipeline([data, ...paced, counted, ...decoded, ...sized, gate, source], { signal });
       const options: WriteOptions & { readonly offset: number } = {
         signal,
         offset,
@@ -222,6 +221,7 @@ async function storeFile(
       if (written.status === 'rejected') throw written.reason;
       if (fed.status === 'rejected') throw fed.reason;
       storedSize = written.value.size;
+      storedCrc32 = written.value.crc32;
     });
   } catch (error) {
     report('failed', failureText(error));
@@ -240,25 +240,6 @@ function failureText(error: unknown): string {
   if (error instanceof ReplyError) return `${error.reply.code} ${error.message}`;
   if (isStorageError(error)) return `storage: ${error.kind}`;
   return 'internal error';
-}
-
-/** Passes bytes through and keeps their CRC32 (what S3 stores as ChecksumCRC32, base64). */
-function crc32Tap(): { readonly stream: Transform; digest(): string } {
-  let value = 0;
-  const stream = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      value = crc32(chunk, value);
-      callback(null, chunk);
-    },
-  });
-  return {
-    stream,
-    digest() {
-      const bytes = Buffer.alloc(4);
-      bytes.writeUInt32BE(value >>> 0);
-      return bytes.toString('base64');
-    },
-  };
 }
 
 /**

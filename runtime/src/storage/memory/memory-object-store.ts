@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { abortReadOn } from '../abort-read.ts';
 import { IncrementalChecksum } from '../incremental-checksum.ts';
@@ -18,6 +19,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from '../object-store.ts';
+import { crc32ToBase64 } from '../crc32-combine.ts';
 import { StorageError } from '../storage-error.ts';
 import { KeyMapper, checkMetadataNames, checkOffset, lastSegment } from '../store-path.ts';
 
@@ -212,7 +214,7 @@ export class MemoryObjectStore implements ObjectStore {
       this.#heldBytes += offset - (previous?.size ?? 0);
       reserved = 0;
       this.#files.set(path, { chunks, size, written: this.#now(), clientTime: undefined, metadata: { ...options.metadata }, version: this.#nextVersion++ });
-      return { bytesWritten, size };
+      return { bytesWritten, size, crc32: crc32ToBase64(chunks.reduce((value, chunk) => crc32(chunk, value), 0)) };
     } catch (error) {
       this.#heldBytes -= reserved;
       source.destroy();

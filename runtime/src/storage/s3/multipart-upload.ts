@@ -137,13 +137,17 @@ class MultipartSession implements PartSink {
   #copiedParts: ExpectedPart[] = [];
   /** The ETags S3 gave the copied parts. */
   readonly #copiedEtags = new Map<number, string | undefined>();
-  /** CRC32 of every byte sent so far, in order; undefined once a part is copied (S3 then derives it). */
+  /**
+   * CRC32 of every byte sent so far, in order: what the upload event reports, and, where
+   * S3 keeps checksums, what it checks the object against. Undefined once a part is copied,
+   * or a kept part's CRC32 is unknown (S3 then derives it).
+   */
   #wholeCrc32: number | undefined;
 
   constructor(options: StreamUploadOptions, context: PartSinkContext) {
     this.#options = options;
     this.#context = context;
-    this.#wholeCrc32 = options.checksums === true && options.copy === undefined ? 0 : undefined;
+    this.#wholeCrc32 = options.copy === undefined ? 0 : undefined;
     const continued = options.continued;
     if (continued !== undefined) {
       this.#upload = continued.upload;
@@ -166,6 +170,10 @@ class MultipartSession implements PartSink {
 
   get started(): boolean {
     return this.#upload !== undefined;
+  }
+
+  get crc32(): number | undefined {
+    return this.#wholeCrc32;
   }
 
   /** A resumed upload's kept start is copied first, in the background; a continued one goes on after its parts. */
@@ -205,11 +213,11 @@ class MultipartSession implements PartSink {
   /** Uploads one part; the CRC32s are computed before the request goes out. */
   async sendPart(partNumber: number, body: Buffer): Promise<void> {
     const upload = this.#upload!;
-    const partCrc = this.#options.checksums === true ? crc32(body) : undefined;
-    const partCrc32 = partCrc === undefined ? undefined : crc32ToBase64(partCrc);
+    const partCrc = crc32(body);
+    const partCrc32 = this.#options.checksums === true ? crc32ToBase64(partCrc) : undefined;
     // Parts are dispatched in order, so the whole-object CRC grows in order too: from the
     // part's CRC, not from its bytes again.
-    if (this.#wholeCrc32 !== undefined && partCrc !== undefined) this.#wholeCrc32 = crc32Combine(this.#wholeCrc32, partCrc, body.length);
+    if (this.#wholeCrc32 !== undefined) this.#wholeCrc32 = crc32Combine(this.#wholeCrc32, partCrc, body.length);
     let etag: string | undefined;
     try {
       const output = await this.#options.client.send(
@@ -304,6 +312,7 @@ class MultipartSession implements PartSink {
 
   async commitWhole(body: Buffer): Promise<void> {
     const { client, bucket, key, metadata, contentType, ifMatch, checksums } = this.#options;
+    this.#wholeCrc32 = crc32(body);
     let sha256: string | undefined;
     if (checksums === true) {
       const checksum = new IncrementalChecksum('sha256');

@@ -38,6 +38,7 @@ import { uploadStream, type CopiedPrefix, type KeptHead, type ProgressDeadline }
 import { PercentCopyCheck } from './percent-copy-check.ts';
 import { S3Gateway } from './s3-gateway.ts';
 import { copyObjectServerSide } from './server-side-copy.ts';
+import { crc32ToBase64 } from '../crc32-combine.ts';
 import { StorageError } from '../storage-error.ts';
 import { KeyMapper, checkKeyLength, checkMetadataNames, checkOffset, isValidEntryName, lastSegment } from '../store-path.ts';
 import { toStorageError } from './s3-errors.ts';
@@ -329,7 +330,7 @@ export class S3ObjectStore implements ObjectStore, PendingUploadStore {
         // Only a file written from its first byte is kept: an append's start is another object's.
         keepInterrupted: offset === 0 ? this.#kept?.index : undefined,
       });
-      return { bytesWritten: result.bytesRead - (body === source ? 0 : offset), size: result.size };
+      return { bytesWritten: result.bytesRead - (body === source ? 0 : offset), size: result.size, crc32: crc32OrUndefined(result.crc32) };
     } catch (error) {
       source.destroy();
       if (refusal !== undefined && error === refusal.error) throw error;
@@ -411,7 +412,7 @@ export class S3ObjectStore implements ObjectStore, PendingUploadStore {
           keepInterrupted: this.#kept.index,
           continued: kept,
         });
-        return { bytesWritten: result.bytesRead, size: result.size };
+        return { bytesWritten: result.bytesRead, size: result.size, crc32: crc32OrUndefined(result.crc32) };
       } finally {
         release();
       }
@@ -682,4 +683,8 @@ export function encodeMetadata(metadata: Readonly<Record<string, string>> | unde
     encoded[key] = PRINTABLE_ASCII.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
   }
   return encoded;
+}
+
+function crc32OrUndefined(crc: number | undefined): string | undefined {
+  return crc === undefined ? undefined : crc32ToBase64(crc);
 }
