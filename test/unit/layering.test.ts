@@ -158,19 +158,28 @@ function isBuiltin(specifier: string): boolean {
   return specifier.startsWith('node:') || builtinModules.includes(specifier);
 }
 
-/** Every import in runtime/src that breaks a row above, as "file → import: why". */
-function layeringProblems(files: readonly string[] = sourceFiles(RUNTIME)): string[] {
+/** A runtime module: its path under runtime/src and what it imports, as written. */
+interface RuntimeModule {
+  readonly path: string;
+  readonly specifiers: readonly string[];
+}
+
+function runtimeModules(): RuntimeModule[] {
+  return sourceFiles(RUNTIME).map((file) => ({ path: relative(RUNTIME, file), specifiers: importSpecifiers(file) }));
+}
+
+/** Every import of these modules that breaks a row above, as "file → import: why". */
+function layeringProblems(modules: readonly RuntimeModule[]): string[] {
   const problems: string[] = [];
-  for (const file of files) {
-    const path = relative(RUNTIME, file);
+  for (const { path, specifiers } of modules) {
     const layer = LAYERS.find((row) => row.files.some((place) => isIn(path, place)));
     if (!layer) {
       problems.push(`${path}: no row of LAYERS names it`);
       continue;
     }
-    for (const specifier of importSpecifiers(file)) {
+    for (const specifier of specifiers) {
       if (specifier.startsWith('.')) {
-        const target = relative(RUNTIME, resolve(dirname(file), specifier));
+        const target = relative(RUNTIME, resolve(RUNTIME, dirname(path), specifier));
         if (!layer.mayImport.some((place) => isIn(target, place)) || layer.except?.some((place) => isIn(target, place))) {
           const except = layer.except ? ` but ${layer.except.join(', ')}` : '';
           problems.push(`${path} → ${target}: ${layer.files.join(', ')} may import only ${layer.mayImport.join(', ')}${except} (${layer.why})`);
@@ -194,7 +203,25 @@ function layeringProblems(files: readonly string[] = sourceFiles(RUNTIME)): stri
 }
 
 test('runtime imports go only the ways the layer table allows', () => {
-  assert.deepEqual(layeringProblems(), []);
+  assert.deepEqual(layeringProblems(runtimeModules()), []);
+});
+
+test('a forbidden import is reported: the table is checked, not only read', () => {
+  const problems = layeringProblems([
+    { path: 'protocol/commands/file-commands.ts', specifiers: ['../../storage/s3/s3-object-store.ts', '@aws-sdk/client-s3', './transfer-commands.ts'] },
+    { path: 'storage/memory/memory-object-store.ts', specifiers: ['../../protocol/reply.ts'] },
+    { path: 'auth/user.ts', specifiers: ['vitest'] },
+    { path: 'newroom/user.ts', specifiers: [] },
+  ]);
+  const offenders = problems.map((problem) => problem.split(':')[0]);
+  assert.deepEqual(offenders, [
+    'protocol/commands/file-commands.ts → storage/s3/s3-object-store.ts',
+    'protocol/commands/file-commands.ts → @aws-sdk/client-s3',
+    'protocol/commands/file-commands.ts → protocol/commands/transfer-commands.ts',
+    'storage/memory/memory-object-store.ts → protocol/reply.ts',
+    'auth/user.ts → vitest',
+    'newroom/user.ts',
+  ]);
 });
 
 test('the CDK app imports from the runtime only the modules the two sides share, and those nothing else', () => {
