@@ -6,6 +6,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 export TEST_RUN_ID="abuse-$$"
 status=0
-node --test --test-force-exit --test-concurrency=1 --test-timeout=300000 "test/abuse/**/*.test.ts" || status=1
+node --test --import ./test/support/exit-without-teardown.ts --test-concurrency=1 --test-timeout=300000 "test/abuse/**/*.test.ts" || status=1
 node test/abuse/write-figures.ts || status=1
 exit "$status"

@@ -15,6 +15,6 @@ fi
 
 for binary in node_modules/.bin/node "$node22_dir/node_modules/.bin/node"; do
   echo "Upload integrity with the bridge on Node $("$binary" --version)"
-  INTEGRITY_NODE="$(realpath "$binary")" node --test --test-force-exit --test-concurrency=1 --test-timeout=300000 \
+  INTEGRITY_NODE="$(realpath "$binary")" node --test --import ./test/support/exit-without-teardown.ts --test-concurrency=1 --test-timeout=300000 \
     test/integrity/tls-close-notify.test.ts test/integrity/vanish-matrix.test.ts
 done

@@ -9,6 +9,6 @@ export TEST_RUN_ID="interop-$$"
 files=("$@")
 if [ "${#files[@]}" -eq 0 ]; then files=("test/interop/**/*.test.ts"); fi
 status=0
-node --test --test-force-exit --test-concurrency=1 --test-timeout=600000 "${files[@]}" || status=1
+node --test --import ./test/support/exit-without-teardown.ts --test-concurrency=1 --test-timeout=600000 "${files[@]}" || status=1
 node test/interop/write-matrix.ts || status=1
 exit "$status"

@@ -21,10 +21,10 @@ for suite in "${suites[@]}"; do
       if [ "${RGW_INTEROP:-}" = all ]; then
         bash test/interop/run.sh || status=1
       else
-        node --test --test-force-exit --test-concurrency=1 --test-timeout=600000 test/interop/curl.test.ts test/interop/ftplib.test.ts || status=1
+        node --test --import ./test/support/exit-without-teardown.ts --test-concurrency=1 --test-timeout=600000 test/interop/curl.test.ts test/interop/ftplib.test.ts || status=1
       fi
       ;;
-    *) node --test --test-force-exit --test-concurrency=2 --test-timeout=180000 "test/$suite/**/*.test.ts" || status=1 ;;
+    *) node --test --import ./test/support/exit-without-teardown.ts --test-concurrency=2 --test-timeout=180000 "test/$suite/**/*.test.ts" || status=1 ;;
   esac
 done
 exit "$status"
