@@ -42,7 +42,7 @@ export async function startFauxqs(work: string): Promise<S3Endpoint> {
 }
 
 export async function startDiscardEndpoint(): Promise<S3Endpoint> {
-  const service = await startJsonService<{ port: number }>(process.execPath, [join(ROOT, 'test', 'helpers', 'discard-s3.ts')], { cwd: ROOT });
+  const service = await startJsonService<{ port: number }>(process.execPath, [join(ROOT, 'test', 'support', 'discard-s3.ts')], { cwd: ROOT });
   return endpointOf(service);
 }
 
