@@ -242,6 +242,40 @@ export function storeConformance(backend: StoreBackend): void {
       assert.equal(await store.stat(`${dir}/new`), undefined);
     });
 
+    for (const size of [10_000, 5.5 * 1024 * 1024]) {
+      test(`wholeFile (${size} bytes): asked once the source has ended; nothing is visible before it resolves, nothing stored if it refuses`, async () => {
+        const dir = folder();
+        await store.write(`${dir}/f`, Readable.from([Buffer.from('before')]));
+        const data = bytes(size);
+        let sourceEnded = false;
+        const source = chunked(data).once('end', () => (sourceEnded = true));
+        let askedAfterEnd: boolean | undefined;
+        let seenWhileAsked: { kind: string; size: number } | undefined;
+        const wholeFile = async (): Promise<void> => {
+          askedAfterEnd ??= sourceEnded;
+          // Long enough for a store to send all it holds: still the old file.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          seenWhileAsked = await statOf(store, `${dir}/f`);
+        };
+        const result = await store.write(`${dir}/f`, source, { wholeFile });
+        assert.equal(askedAfterEnd, true);
+        assert.deepEqual(seenWhileAsked, { kind: 'file', size: 'before'.length });
+        assert.equal(result.size, data.length);
+        assert.ok((await readAll((await store.read(`${dir}/f`)).body)).equals(data));
+
+        const refusal = new Error('the client was killed, not finished');
+        const refused = store.write(`${dir}/f`, chunked(bytes(size)), { wholeFile: () => Promise.reject(refusal) });
+        await rejectsWith(refused, 'aborted');
+        await assert.rejects(refused, (error: Error) => causes(error).includes(refusal), 'the refusal is the cause');
+        assert.ok((await readAll((await store.read(`${dir}/f`)).body)).equals(data), 'the refused write left the file as it was');
+        const late = store.write(`${dir}/new`, chunked(bytes(size)), {
+          wholeFile: () => new Promise((_resolve, reject) => setTimeout(() => reject(refusal), 300)),
+        });
+        await rejectsWith(late, 'aborted');
+        assert.equal(await store.stat(`${dir}/new`), undefined);
+      });
+    }
+
     test('a write from an offset keeps that many bytes and appends (or is unsupported)', async () => {
       const dir = folder();
       const first = bytes(1000);
@@ -406,6 +440,13 @@ async function forEachLimited<T>(items: readonly T[], limit: number, each: (item
     while (next < items.length) await each(items[next++] as T);
   };
   await Promise.all(Array.from({ length: limit }, worker));
+}
+
+/** An error and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let at = error; at !== undefined && chain.length < 10; at = (at as { cause?: unknown }).cause) chain.push(at);
+  return chain;
 }
 
 function bytes(size: number): Buffer {

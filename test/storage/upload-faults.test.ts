@@ -54,6 +54,29 @@ describe('S3 endpoint failing mid-upload', () => {
     assert.equal(await objectContent(s3, key('create-race.bin')), undefined);
   });
 
+  it('500 on a PutObject whose last byte is held back: the retry sends the whole body once the file is confirmed', async () => {
+    proxy.failPutObjects(1);
+    const data = bytes(300_000);
+    let putsWhenConfirmed: number | undefined;
+    const wholeFile = async (): Promise<void> => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      putsWhenConfirmed = proxy.count('PutObject');
+    };
+    await sut.store.write('retried-put.bin', sourceOf(data), { wholeFile });
+    assert.equal(putsWhenConfirmed, 1, 'the first attempt failed while the file was not yet confirmed');
+    assert.equal(proxy.count('PutObject'), 2, 'one retry');
+    assert.equal(sha256((await objectContent(s3, key('retried-put.bin'))) ?? Buffer.alloc(0)), sha256(data));
+
+    proxy.failPutObjects(1);
+    const refusal = new Error('not the end of the file');
+    const refused = sut.store.write('refused-put.bin', sourceOf(data), {
+      wholeFile: () => new Promise((_resolve, reject) => setTimeout(() => reject(refusal), 200)),
+    });
+    await assert.rejects(refused, (error) => isStorageError(error, 'aborted'));
+    assert.equal(proxy.count('PutObject'), 3, 'no retry of a file that was not whole');
+    assert.equal(await objectContent(s3, key('refused-put.bin')), undefined);
+  });
+
   it('500 on UploadPart after one part: rejects transient, old object unchanged, upload aborted', async () => {
     const old = bytes(3000);
     await putRaw(s3, key('five-hundred.bin'), old);

@@ -49,6 +49,11 @@ export interface FaultProxy {
   whenSeen(operation: S3Operation): Promise<void>;
   /** Lets `allowed` more UploadPart requests through, then applies `fault` to every later one. */
   failUploadPartsAfter(allowed: number, fault: UploadPartFault): void;
+  /**
+   * Answers the next `count` PutObject requests 500 InternalError as soon as their
+   * headers arrive, before their body has ended, and closes their connections.
+   */
+  failPutObjects(count: number): void;
   /** Holds UploadPart requests (unanswered) until release(). */
   holdUploadParts(): void;
   /**
@@ -155,6 +160,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let denyHeads = false;
   let notFoundAs403 = false;
   let partFault: { allowed: number; fault: UploadPartFault } | undefined;
+  let putFailures = 0;
   let enforcingIfMatch = false;
   let beforeConditionalCommit: (() => Promise<void>) | undefined;
   let copySourceRewrite: ((key: string) => string) | undefined;
@@ -286,6 +292,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         return;
       }
     }
+    if (operation === 'PutObject' && putFailures > 0) {
+      putFailures -= 1;
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(INTERNAL_ERROR), connection: 'close' });
+      res.end(INTERNAL_ERROR);
+      return;
+    }
     if (operation === 'UploadPart' && holding) {
       held.push(() => forward(req, res, operation));
       return;
@@ -333,6 +346,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     count: (operation) => counts.get(operation) ?? 0,
     bytes: (operation) => ({ ...bytesOf(operation) }),
     whenSeen: (operation) => new Promise<void>((resolve) => watchers.push({ operation, resolve })),
+    failPutObjects(count) {
+      putFailures = count;
+    },
     failUploadPartsAfter(allowed, fault) {
       partFault = { allowed, fault };
     },

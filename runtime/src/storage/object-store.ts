@@ -212,6 +212,15 @@ export interface WriteOptions extends OperationOptions {
    * 'read-back' or sometimes 'copy'); a throw stops the write with that error.
    */
   readonly beforeReadBack?: (bytes: number) => void;
+  /**
+   * Whether the source's end was the file's end, which the caller may decide only after
+   * the source has ended (a data connection's end, judged with a grace period). Called
+   * once the source has ended; the store commits nothing before it resolves, and a
+   * rejection fails the write with 'aborted' as if the source had failed (nothing
+   * committed; an upload may be kept pending). The store overlaps the wait with
+   * sending what it holds: the last part, or all but the last bytes of a single put.
+   */
+  readonly wholeFile?: () => Promise<void>;
   /** Called once when the write has settled (either way), with how it fared with the memory budget. */
   readonly onBufferUse?: (use: UploadBufferUse) => void;
   /** Who the write's memory counts against, each held to its share of the budget (e.g. the user and the client address). */

@@ -30,3 +30,8 @@ export class StorageError extends Error {
 export function isStorageError(error: unknown, kind?: StorageErrorKind): error is StorageError {
   return error instanceof StorageError && (kind === undefined || error.kind === kind);
 }
+
+/** The write's failure when its caller says the source's end was not the file's end (WriteOptions.wholeFile). */
+export function notWholeFile(cause: unknown): StorageError {
+  return new StorageError('aborted', 'Transfer aborted: the data connection did not end the file', { cause });
+}

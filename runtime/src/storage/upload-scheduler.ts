@@ -1,7 +1,7 @@
 import { addAbortSignal, finished, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { UploadBufferUse } from './object-store.ts';
-import { StorageError } from './storage-error.ts';
+import { StorageError, notWholeFile } from './storage-error.ts';
 import type { BufferLease, UploadBufferPool } from './upload-buffer-pool.ts';
 
 /** The start of an existing object that a resumed upload keeps and sends again in part 1. */
@@ -60,8 +60,12 @@ export interface PartSink {
   start(): Promise<void>;
   /** Stores one part (started only); never rejects: a failure is told to the context. `body` is valid until it resolves. */
   sendPart(partNumber: number, body: Buffer): Promise<void>;
-  /** Stores `body` as the whole object (never started); throws on failure. */
-  commitWhole(body: Buffer): Promise<void>;
+  /**
+   * Stores `body` as the whole object (never started); throws on failure. Nothing may
+   * become visible before `wholeFile` resolves (it throws when the source's end was
+   * not the file's); the sink may send all but the last bytes meanwhile.
+   */
+  commitWhole(body: Buffer, wholeFile: () => Promise<void>): Promise<void>;
   /** Makes the object of the parts stored, once every part has settled; throws on failure. */
   commitParts(): Promise<void>;
   /** After a failure, with nothing in flight: undoes (or keeps) what was stored; resolves to the error to throw. */
@@ -104,6 +108,8 @@ export interface ScheduledUploadSettings {
    * For checks that stores ignoring If-Match need.
    */
   readonly beforeCommit?: (() => Promise<void>) | undefined;
+  /** Whether the source's end was the file's end (WriteOptions.wholeFile). */
+  readonly wholeFile?: (() => Promise<void>) | undefined;
   /** Told once, when the upload has settled either way, how it fared with the buffer budget. */
   readonly onBufferUse?: ((use: UploadBufferUse) => void) | undefined;
 }
@@ -294,14 +300,15 @@ class ScheduledUpload {
     if (!this.#sink.started) {
       const body = this.#part?.bytes() ?? Buffer.alloc(0);
       await this.#beforeCommit();
-      await this.#sink.commitWhole(body);
+      await this.#sink.commitWhole(body, () => this.#confirmWholeFile());
       return body.length;
     }
     if (this.#part !== undefined) {
       if (this.#part.length > 0) await this.#dispatch(this.#part);
       else this.#releasePart();
     }
-    await this.#settle();
+    // The last part uploads while the caller decides whether the source's end was the file's.
+    await Promise.all([this.#settle(), this.#confirmWholeFile().catch(() => undefined)]);
     this.#throwIfFailed();
     await this.#beforeCommit();
     await this.#sink.commitParts();
@@ -427,6 +434,17 @@ class ScheduledUpload {
 
   async #settle(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+  }
+
+  /** The caller's word that the source ended with the file; a refusal fails the upload ('aborted'). */
+  async #confirmWholeFile(): Promise<void> {
+    try {
+      await this.#options.wholeFile?.();
+    } catch (error) {
+      const failure = notWholeFile(error);
+      this.#fail(failure, 'whole-file');
+      throw failure;
+    }
   }
 
   async #beforeCommit(): Promise<void> {

@@ -189,19 +189,26 @@ async function storeFile(
       let fileBytes = offset;
       const sized = quota === undefined ? [] : [roomCheck(quota.maxFileBytes, offset, (bytes) => (fileBytes = bytes))];
       let reserved: { bytes: number; files: number } | undefined;
-      const gate = commitGate(async () => {
-        await confirmWholeUpload(data, { signal, closeNotify, log: session.log });
-        // The last word before the commit: another session may have taken the room meanwhile.
-        if (quota !== undefined) reserved = await quota.reserve(fileBytes);
+      // Whether the data connection's end was the file's is decided from the moment it
+      // ends, while the store sends what it holds; the store commits only once it is.
+      let wholeFile: Promise<void> | undefined;
+      const ended = onEnd(() => {
+        wholeFile = (async () => {
+          await confirmWholeUpload(data, { signal, closeNotify, log: session.log });
+          // The last word before the commit: another session may have taken the room meanwhile.
+          if (quota !== undefined) reserved = await quota.reserve(fileBytes);
+        })();
+        wholeFile.catch(() => undefined);
       });
       const counted = counter((bytes) => {
         received += bytes;
         progress(bytes);
       });
-      const feeding = pipeline([data, ...paced, counted, ...decoded, ...sized, gate, source], { signal });
+      const feeding = pipeline([data, ...paced, counted, ...decoded, ...sized, ended, source], { signal });
       const options: WriteOptions & { readonly offset: number } = {
         signal,
         offset,
+        wholeFile: () => wholeFile ?? Promise.reject(new Error('The upload was committed before its data connection ended')),
         beforeReadBack,
         metadata: { 'ftp-user': user.username, 'ftp-client-address': session.clientAddress },
         bufferOwners: [`user:${user.username}`, `address:${session.clientAddress}`],
@@ -211,12 +218,14 @@ async function storeFile(
         continuing && hasPendingUploads(store)
           ? store.continueUpload(target.storePath, source, options)
           : store.write(target.storePath, source, options);
-      // A refusal at the gate is the reason the store saw its source fail; otherwise a
-      // failed write decides (and must also stop reading the socket).
+      // A refusal of the data's end, or in the data (a quota), is the reason the store's
+      // write failed; otherwise a failed write decides (and must also stop reading the socket).
       const [fed, written] = await Promise.allSettled([feeding, writing]);
+      const [whole] = await Promise.allSettled([wholeFile ?? Promise.resolve()]);
       if (reserved !== undefined && (written.status === 'rejected' || fed.status === 'rejected')) {
         await quota?.giveBack(reserved).catch((error: unknown) => session.log.warn({ event: 'shared-state-error', use: 'quota', err: error }));
       }
+      if (whole.status === 'rejected' && whole.reason instanceof ReplyError) throw whole.reason;
       if (fed.status === 'rejected' && fed.reason instanceof ReplyError) throw fed.reason;
       if (written.status === 'rejected') throw written.reason;
       if (fed.status === 'rejected') throw fed.reason;
@@ -264,16 +273,18 @@ function folderEntry(isFolder: boolean): { readonly kind: 'directory'; readonly 
 }
 
 /**
- * Holds an upload's end back from the store (which commits when its source ends) until
- * `confirm` (upload-end.ts) says the data connection ended as a whole file.
+ * Tells `ended` when the upload's data has ended (a clean end of the data connection, past
+ * every check on the way), before the store sees its source end: the store then sends what
+ * it holds while `ended`'s decision (upload-end.ts) runs, and commits only once it is made.
  */
-function commitGate(confirm: () => Promise<void>): Transform {
+function onEnd(ended: () => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      confirm().then(() => callback(null), callback);
+      ended();
+      callback(null);
     },
   });
 }

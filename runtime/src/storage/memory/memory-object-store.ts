@@ -20,7 +20,7 @@ import type {
   WriteResult,
 } from '../object-store.ts';
 import { crc32ToBase64 } from '../crc32-combine.ts';
-import { StorageError } from '../storage-error.ts';
+import { StorageError, notWholeFile } from '../storage-error.ts';
 import { KeyMapper, checkMetadataNames, checkOffset, lastSegment } from '../store-path.ts';
 
 export interface MemoryObjectStoreOptions {
@@ -204,6 +204,9 @@ export class MemoryObjectStore implements ObjectStore {
         if (signal?.aborted === true) throw new StorageError('aborted', 'Transfer aborted', { cause: error });
         throw new StorageError('transient', 'The upload failed; nothing was stored', { cause: error });
       }
+      await options.wholeFile?.().catch((error: unknown) => {
+        throw notWholeFile(error);
+      });
       checkSignal(signal);
       // Built on the version it planned from: another write meanwhile is a conflict.
       if (offset > 0 && this.#files.get(path)?.version !== existing?.version) {

@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { abortMultipartUpload } from './abort-multipart-upload.ts';
+import { putHeldBack } from './held-back-put.ts';
 import { forEachBounded } from '../bounded-concurrency.ts';
 import { COPY_PART_CONCURRENCY, copySource } from './copy-source.ts';
 import { crc32Combine, crc32ToBase64 } from '../crc32-combine.ts';
@@ -310,7 +311,7 @@ class MultipartSession implements PartSink {
     }
   }
 
-  async commitWhole(body: Buffer): Promise<void> {
+  async commitWhole(body: Buffer, wholeFile: () => Promise<void>): Promise<void> {
     const { client, bucket, key, metadata, contentType, ifMatch, checksums } = this.#options;
     this.#wholeCrc32 = crc32(body);
     let sha256: string | undefined;
@@ -319,31 +320,28 @@ class MultipartSession implements PartSink {
       checksum.update(body);
       sha256 = checksum.digest().toString('base64');
     }
-    const put = (condition: string | undefined) =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          Metadata: { ...metadata },
-          ContentType: contentType,
-          IfMatch: condition,
-          ChecksumSHA256: sha256,
-        }),
-        // No abort signal, as for CompleteMultipartUpload: once the request is sent, S3
-        // may have stored the object; an ABOR cut short here answered 426 for a file S3 held.
-      );
+    const input = (condition: string | undefined) => ({
+      Bucket: bucket,
+      Key: key,
+      Metadata: { ...metadata },
+      ContentType: contentType,
+      IfMatch: condition,
+      ChecksumSHA256: sha256,
+    });
     try {
       try {
-        await put(ifMatch);
+        // The request goes out now; its last byte once the file is known to be whole.
+        await putHeldBack(client, input(ifMatch), body, wholeFile);
       } catch (error) {
         // Ceph RGW 16 compares If-Match with the ETag unquoted, so the quoted ETag S3
         // itself returns never matches there. Once more unquoted: where the object
         // really changed, that is refused too.
         const unquoted = ifMatch?.replace(/^"(.*)"$/, '$1');
         if (unquoted === undefined || unquoted === ifMatch || classifyS3Error(error).kind !== 'conflict') throw error;
-        await put(unquoted);
+        await wholeFile();
+        // No abort signal, as for CompleteMultipartUpload: once the request is sent, S3
+        // may have stored the object; an ABOR cut short here answered 426 for a file S3 held.
+        await client.send(new PutObjectCommand({ ...input(unquoted), Body: body, ContentLength: body.length }));
       }
     } catch (error) {
       this.#context.fail(error, 'put-object');

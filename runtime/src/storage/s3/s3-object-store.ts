@@ -372,6 +372,7 @@ export class S3ObjectStore implements ObjectStore, PendingUploadStore {
       firstPartBytes: this.#firstPartBytes,
       maxPartBytes: this.#maxPartBytes,
       maxObjectBytes: this.maxFileBytes,
+      wholeFile: options.wholeFile,
     };
   }
 
