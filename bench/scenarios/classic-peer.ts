@@ -115,17 +115,21 @@ export const classicPeerScenario: Scenario = {
         },
       );
 
-      log(`  LIST of ${settings.peerListObjects} objects x ${repetitions} (rclone's listings dropped before each)`);
-      await putMany(s3.client, `${BRIDGE_HOME}peer-list/`, settings.peerListObjects);
+      // Both sides list a folder neither has listed before (the bridge remembers the client
+      // times it read; rclone's listings are dropped), so every repetition is a first listing.
+      log(`  LIST of ${settings.peerListObjects} objects x ${repetitions}, a new folder each time (rclone's listings dropped before each)`);
+      for (let round = 0; round < repetitions; round += 1) {
+        await putMany(s3.client, `${BRIDGE_HOME}peer-list-${round}/`, settings.peerListObjects);
+      }
       const listOf = async (endpoint: FtpEndpoint, path: string): Promise<void> => {
         const entries = await listCount(endpoint, path);
         if (entries !== settings.peerListObjects) throw new Error(`LIST ${path} gave ${entries} entries, expected ${settings.peerListObjects}`);
       };
       const listings = await interleave(repetitions, [
-        () => timed(() => listOf(bridgeSession, '/peer-list'), { memoryOf: bridge.pid }),
-        async () => {
+        (round) => timed(() => listOf(bridgeSession, `/peer-list-${round}`), { memoryOf: bridge.pid }),
+        async (round) => {
           await mount.forgetListings();
-          return await timed(() => listOf(peerSession, '/bench/peer-list'));
+          return await timed(() => listOf(peerSession, `/bench/peer-list-${round}`));
         },
       ]);
 
