@@ -76,7 +76,10 @@ describe('payload signing of uploads to S3', () => {
     await uploadThrough(`http://127.0.0.1:${(plainFront.address() as AddressInfo).port}`, {});
     const plainBodies = seen.filter((request) => request.method === 'PUT');
     assert.ok(plainBodies.length >= 4);
-    for (const request of plainBodies) assert.match(String(request.headers['x-amz-content-sha256']), /^[0-9a-f]{64}$/, request.url);
+    for (const request of plainBodies) {
+      assert.match(String(request.headers['x-amz-content-sha256']), /^[0-9a-f]{64}$/, request.url);
+      assert.equal(request.headers['x-amz-content-sha256'], request.bodySha256, `${request.url}: the signed hash is the body's`);
+    }
   });
 });
 
@@ -84,13 +87,19 @@ interface SeenRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  /** SHA-256 (hex) of the body as it arrived, once it has. */
+  bodySha256?: string;
 }
 
 /** A request handler that forwards to `target` and records each request's headers. */
 function recordingForwarder(target: string, seen: SeenRequest[]): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
   const upstream = new URL(target);
   return (incoming, outgoing) => {
-    seen.push({ method: incoming.method ?? '', url: incoming.url ?? '', headers: incoming.headers });
+    const request: SeenRequest = { method: incoming.method ?? '', url: incoming.url ?? '', headers: incoming.headers };
+    seen.push(request);
+    const hash = createHash('sha256');
+    incoming.on('data', (chunk: Buffer) => hash.update(chunk));
+    incoming.once('end', () => (request.bodySha256 = hash.digest('hex')));
     const forwarded = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
       (answer) => {

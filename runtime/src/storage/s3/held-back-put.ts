@@ -22,6 +22,8 @@ export async function putHeldBack(
   input: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'>,
   body: Buffer,
   wholeFile: () => Promise<void>,
+  /** The body's SHA-256, when the caller has computed it (for the object's checksum). */
+  sha256?: Buffer,
 ): Promise<void> {
   if (body.length === 0) {
     await wholeFile();
@@ -46,7 +48,7 @@ export async function putHeldBack(
       // Over HTTPS the payload goes unsigned anyway (s3-client.ts); over HTTP it is signed.
       const request = args.request as { protocol?: string; headers?: Record<string, string> };
       if (request.protocol !== 'https:' && request.headers !== undefined) {
-        request.headers['x-amz-content-sha256'] = createHash('sha256').update(body).digest('hex');
+        request.headers['x-amz-content-sha256'] = (sha256 ?? createHash('sha256').update(body).digest()).toString('hex');
       }
       return await next(args);
     },

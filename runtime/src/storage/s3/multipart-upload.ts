@@ -314,11 +314,11 @@ class MultipartSession implements PartSink {
   async commitWhole(body: Buffer, wholeFile: () => Promise<void>): Promise<void> {
     const { client, bucket, key, metadata, contentType, ifMatch, checksums } = this.#options;
     this.#wholeCrc32 = crc32(body);
-    let sha256: string | undefined;
+    let sha256: Buffer | undefined;
     if (checksums === true) {
       const checksum = new IncrementalChecksum('sha256');
       checksum.update(body);
-      sha256 = checksum.digest().toString('base64');
+      sha256 = checksum.digest();
     }
     const input = (condition: string | undefined) => ({
       Bucket: bucket,
@@ -326,12 +326,12 @@ class MultipartSession implements PartSink {
       Metadata: { ...metadata },
       ContentType: contentType,
       IfMatch: condition,
-      ChecksumSHA256: sha256,
+      ChecksumSHA256: sha256?.toString('base64'),
     });
     try {
       try {
         // The request goes out now; its last byte once the file is known to be whole.
-        await putHeldBack(client, input(ifMatch), body, wholeFile);
+        await putHeldBack(client, input(ifMatch), body, wholeFile, sha256);
       } catch (error) {
         // Ceph RGW 16 compares If-Match with the ETag unquoted, so the quoted ETag S3
         // itself returns never matches there. Once more unquoted: where the object
