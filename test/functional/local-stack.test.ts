@@ -94,9 +94,13 @@ async function startLocalStack(
       logs: () => jsonLines(stdout),
       exited,
     };
-    // The random passive range can be taken by another program: start again with another.
-    const passiveTaken = attempt < 4 && /FTP_PASSIVE_PORTS: .*in use/.test(stderr);
-    if (passiveTaken && options.env?.FTP_PASSIVE_PORTS === undefined) continue;
+    // A random port or passive range the test did not choose can be taken by another
+    // program between the check and the bind: start again with others.
+    const taken = /\b([A-Z_]+): .*in use/.exec(stderr)?.[1];
+    if (attempt < 4 && taken !== undefined && options.env?.[taken] === undefined) {
+      await exited;
+      continue;
+    }
     if (options.expectBanner === false) return stack;
     if (stderr.includes(BANNER)) return stack;
     throw new Error(`the local stack did not start:\n${stderr}\n${stdout}`);

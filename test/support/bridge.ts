@@ -247,13 +247,23 @@ export async function startProxiedTestBridge(
   };
 }
 
-/** A port that was free a moment ago (the listener binding it next may still race; tests retry). */
+/**
+ * A port on 127.0.0.1 that nothing listens on right now, picked at random from
+ * 10000-19999: below Linux's ephemeral range (32768-60999), where any outgoing
+ * connection (the bridge's own to S3, a client's) may take a port between this check and
+ * the listener's bind, and below the passive ranges of randomPassiveStart.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 10_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port found in 10000-19999');
 }
 
 /**
