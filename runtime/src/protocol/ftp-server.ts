@@ -56,9 +56,12 @@ export class FtpServer {
   readonly #refusalLog = new LogThrottle();
   #draining = false;
   #drained: (() => void) | undefined;
+  /** The port the control listener got (the setting may be 0): what a 421 on the implicit port names. */
+  #boundControlPort: number;
 
   constructor(options: FtpServerOptions) {
     this.#options = options;
+    this.#boundControlPort = options.controlPort;
     this.#limits = options.services.connections;
     options.services.authenticator.onUsersChanged(() => this.#reviewSessions());
   }
@@ -76,6 +79,7 @@ export class FtpServer {
   async listen(): Promise<{ controlPort: number; implicitTlsPort: number | undefined }> {
     const { listenAddress, controlPort, implicitTlsPort } = this.#options;
     const control = await this.#listenOn(listenAddress, controlPort, (socket) => this.#acceptPlain(socket));
+    this.#boundControlPort = control;
     let implicit: number | undefined;
     if (implicitTlsPort > 0) {
       implicit = await this.#listenOn(listenAddress, implicitTlsPort, (socket) => void this.#acceptImplicit(socket));
@@ -174,7 +178,7 @@ export class FtpServer {
       logger.info({ event: 'tls-failed', clientAddress: address, port: socket.localPort, reason });
       socket.end(
         formatReply(
-          reply(421, `This port speaks implicit FTPS (TLS from the first byte); use ftps:// here, or port ${this.#options.controlPort} with AUTH TLS.`),
+          reply(421, `This port speaks implicit FTPS (TLS from the first byte); use ftps:// here, or port ${this.#boundControlPort} with AUTH TLS.`),
         ),
       );
       setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
