@@ -54,7 +54,8 @@ describe('case 10: partial lines, STOU /, EPSV foo', () => {
       notes: { 'closed p50 ms': times.p50, 'closed max ms': round(times.max), 'STOU / name': stouName, 'EPSV foo': epsv.code },
     });
     assert.deepEqual([...new Set(closed.map((entry) => entry.code))], [421], 'every trickler gets 421 at the idle timeout');
-    assert.ok(times.max < 3000, `a trickling session was kept alive for ${times.max} ms`);
+    // A kept-alive trickler would stay open until the test closes it; 5 s is room for a loaded machine.
+    assert.ok(times.max < 5000, `a trickling session was kept alive for ${times.max} ms`);
     assert.equal(held, 0);
     assert.match(stouName, /^[^.]/, 'STOU / makes a visible name, not a dot file');
     assert.equal(epsv.code, 501);

@@ -76,7 +76,8 @@ describe('r2-10: a removed user\'s open sessions', () => {
       assert.equal(end.code, 421);
       assert.match(end.text, /removed/);
     }
-    assert.ok(fromReload < 1000, `421 came ${fromReload} ms after the reload`);
+    // At the reload, not at an idle timeout or the upload's end; the room is for a loaded machine.
+    assert.ok(fromReload < 3000, `421 came ${fromReload} ms after the reload`);
     assert.equal(stillOpen, 0);
     assert.equal(stored, false, 'the removed user\'s upload was stored');
   });

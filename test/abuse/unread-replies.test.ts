@@ -45,7 +45,7 @@ async function untilStalled(sockets: readonly Socket[]): Promise<number> {
 function assertHeldOff(unsent: readonly number[], phase: AttackPhase): void {
   for (const bytes of unsent) assert.ok(bytes > FLOOD_BYTES / 4, `the bridge stopped reading (unsent: ${bytes} bytes)`);
   assert.ok(phase.rssMiB.peak - phase.rssMiB.before <= GROWTH_ALLOWANCE_MIB, `RSS grew ${phase.rssMiB.before} -> ${phase.rssMiB.peak} MiB`);
-  assert.ok(phase.bystanderMs.max < 2000, `the bystander waited ${phase.bystanderMs.max} ms`);
+  assert.ok(phase.bystanderMs.max < 5000, `the bystander waited ${phase.bystanderMs.max} ms`);
 }
 
 describe('case 2: clients that send commands and never read the replies', () => {

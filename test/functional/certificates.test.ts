@@ -3,12 +3,12 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { connect, createServer, type Server } from 'node:tls';
 import { pino } from 'pino';
 import { generate } from 'selfsigned';
 import { TlsCredentials } from '../../runtime/src/sources/tls-credentials.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-server.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /** A self-signed pair valid for `days` more days. */
 async function certificate(days: number, commonName = 'ftp.example.com'): Promise<{ cert: string; key: string }> {
@@ -70,15 +70,14 @@ describe('certificates: an exported ACM certificate with a passphrase-protected 
 
       const renewed = await certificate(20);
       secrets.putSecret(secretId, { string: JSON.stringify(acmExport(renewed, chain, 'a new passphrase')) });
-      for (let i = 0; i < 100 && credentials.daysLeft() !== 20; i++) await delay(20);
-      assert.equal(credentials.daysLeft(), 20);
+      await waitUntil('the renewed certificate', () => credentials.daysLeft() === 20, { intervalMs: 20 });
       assert.equal((await servedCertificate(credentials)).fingerprint256, new X509Certificate(renewed.cert).fingerprint256);
       const warning = logs.findLast((line) => line.event === 'tls-certificate');
       assert.deepEqual([warning?.daysLeft, warning?.level], [20, 40], 'under 30 days left is a warning');
 
       // A renewal whose passphrase does not fit is refused; the served certificate stays.
       secrets.putSecret(secretId, { string: JSON.stringify({ ...acmExport(await certificate(90), chain, 'one'), passphrase: 'another' }) });
-      for (let i = 0; i < 100 && !logs.some((line) => line.event === 'tls-credentials-invalid'); i++) await delay(20);
+      await waitUntil('the refused renewal', () => logs.some((line) => line.event === 'tls-credentials-invalid'), { intervalMs: 20 });
       assert.match(String((logs.find((line) => line.event === 'tls-credentials-invalid')?.err as { message?: string })?.message), /passphrase/);
       assert.equal(credentials.daysLeft(), 20);
     } finally {

@@ -4,7 +4,6 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../../runtime/src/auth/password-hash.ts';
 import { configVariables } from '../../runtime/src/config.ts';
@@ -182,8 +181,7 @@ describe('the container entry point with production dependencies only', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     t.after(() => child.kill('SIGKILL'));
-    for (let attempt = 0; attempt < 100 && !stdout.includes('"listening"'); attempt++) await delay(100);
-    assert.match(stdout, /"event":"listening"/);
+    await waitUntil('the image to listen', () => stdout.includes('"event":"listening"'));
 
     // curl runs asynchronously: the S3 server lives in this process and must keep serving.
     const url = `ftp://img:img-pass@127.0.0.1:${port}/`;

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startBlackhole } from '../support/blackhole.ts';
 import { startTestBridge, type TestBridge } from '../support/bridge.ts';
 import { openData, RawFtp } from '../support/raw-ftp.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /**
  * "Logs in but cannot list": each way a data connection fails explains itself, in
@@ -129,8 +130,9 @@ describe('a data connection that fails says why', () => {
     await new Promise((resolve) => setTimeout(resolve, 5500));
     await ftp.command('QUIT', 221);
     await ftp.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const line = env.logs.findLast((entry) => entry.event === 'data-connection-timeout' && entry.port === port);
+    const timeoutLine = () => env.logs.findLast((entry) => entry.event === 'data-connection-timeout' && entry.port === port);
+    await waitUntil('the line written at the end of the session', () => timeoutLine() !== undefined);
+    const line = timeoutLine();
     assert.equal(line?.reason, 'passive-never-connected');
     assert.equal(line?.passiveRange, passiveRange(env));
   });

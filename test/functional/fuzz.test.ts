@@ -117,7 +117,7 @@ describe('control channel fuzz', () => {
 
     assert.ok(sessions >= FUZZERS, `${sessions} fuzz sessions`);
     const worst = Math.max(...latencies);
-    assert.ok(worst < 2000, `the bystander waited up to ${worst.toFixed(0)} ms (seed ${SEED})`);
+    assert.ok(worst < 5000, `the bystander waited up to ${worst.toFixed(0)} ms (seed ${SEED})`);
     // Every command ended in an expected reply: no handler threw something unforeseen.
     // The store refusing a name it cannot hold (the emulator answers some folder markers of
     // odd names with a body the SDK cannot parse) is S3's answer, given to the client as 451:

@@ -19,7 +19,8 @@ describe('operations: metrics, audit events and upload events', () => {
   let stopped = false;
 
   const waitFor = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
-    for (let i = 0; i < 200; i++) {
+    // Up to 30 s, as waitUntil: what is asserted is that it happens, not how fast.
+    for (let i = 0; i < 1200; i++) {
       const value = probe();
       if (value !== undefined) return value;
       await delay(25);
@@ -122,12 +123,13 @@ describe('operations: metrics, audit events and upload events', () => {
 
   test('EventBridge down or slow: the upload still gets its 226 at once, and the lost events are logged and counted', async () => {
     events.mode = 'fail';
-    events.delayMs = 3000;
+    // Far longer than an upload takes on a loaded machine.
+    events.delayMs = 8000;
     const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
     await ftp.command('TYPE I', 200);
     const started = Date.now();
     await uploadOver(ftp, 'STOR while-down.txt', 'x', false);
-    assert.ok(Date.now() - started < 2000, `226 waited for EventBridge (${Date.now() - started} ms)`);
+    assert.ok(Date.now() - started < 6000, `226 waited for EventBridge (${Date.now() - started} ms)`);
     await ftp.close();
     const failed = await waitFor('upload-event-failed', () => env.logs.find((line) => line.event === 'upload-event-failed'));
     assert.deepEqual([failed.reason, failed.events], ['request-failed', 1]);

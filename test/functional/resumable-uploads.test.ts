@@ -329,9 +329,11 @@ describe('pending uploads and the partner limits', () => {
     // A dead task's lease, as it left it (never renewed, and dynalite deletes nothing by
     // TTL): the upload is busy until the lease's own expiry, then free.
     const state = new DynamoState({ client: dynamo.client, table: 'ftp-state' });
-    await state.modify('upload#partners/alice/shared.bin', (_current, now) => ({ result: undefined, write: { value: { leases: { 'dead.1': now + 1500 } }, expiresAt: now + 1500 } }));
+    // Far enough ahead for REST, EPSV and STOR on a loaded machine.
+    const lapsesAt = Date.now() + 5000;
+    await state.modify('upload#partners/alice/shared.bin', () => ({ result: undefined, write: { value: { leases: { 'dead.1': lapsesAt } }, expiresAt: lapsesAt } }));
     assert.equal((await tryContinue()).code, 450, 'held by the dead task');
-    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await new Promise((resolve) => setTimeout(resolve, lapsesAt + 100 - Date.now()));
 
     // Shard one continues it, slowly.
     const before = one.logs.length;

@@ -264,8 +264,9 @@ describe('listings', () => {
     assert.deepEqual(await listed, []);
     const ms = performance.now() - started;
     // The regex that was used took 13 s for this pattern and blocked every session.
-    assert.ok(ms < 2000, `LIST took ${ms.toFixed(0)} ms`);
-    assert.ok(bystanderMs < 2000, `NOOP of another session took ${bystanderMs.toFixed(0)} ms`);
+    // (Room below that for a loaded machine, and for a listing from RGW.)
+    assert.ok(ms < 8000, `LIST took ${ms.toFixed(0)} ms`);
+    assert.ok(bystanderMs < 8000, `NOOP of another session took ${bystanderMs.toFixed(0)} ms`);
     assert.deepEqual(await listing(`NLST redos/*${'a'.repeat(100)}`), [`redos/${'a'.repeat(100)}`]);
     await ftp.command(`NLST ${'*'.repeat(257)}`, 501);
     await bystander.close();

@@ -10,7 +10,8 @@ import { objectContent } from '../support/store-fixture.ts';
  * another user's 1 KiB upload got no reply. A budget of four 5 MiB parts here; each
  * user (and address) may hold half of it.
  */
-const STALL_SECONDS = 2;
+/** Long enough that alice's login and upload finish well within it on a loaded machine. */
+const STALL_SECONDS = 5;
 
 describe('one user stalling uploads against the shared budget', () => {
   let env: TestBridge;
@@ -40,10 +41,8 @@ describe('one user stalling uploads against the shared budget', () => {
     }
     const alice = await RawFtp.login(env.port, 'alice', 'wonderland', { localAddress: '127.0.3.2' });
     await alice.command('TYPE I', 200);
-    const started = performance.now();
     await uploadOver(alice, 'STOR small.bin', Buffer.alloc(1024, 7), false);
-    const aliceMs = performance.now() - started;
-    assert.ok(aliceMs < STALL_SECONDS * 1000, `alice waited ${Math.round(aliceMs)} ms: not for mallory's uploads to stall`);
+    assert.deepEqual(logged('upload-stalled'), [], "alice's upload did not wait for mallory's to stall");
 
     assert.deepEqual(await objectContent(env.s3, 'partners/alice/small.bin'), Buffer.alloc(1024, 7));
 

@@ -84,11 +84,11 @@ describe('probe against the bridge: control and data from different addresses (a
   });
 
   test('the bridge shuts the data connection and waits: the probe says why, and the bridge logs data-connection-refused', async () => {
-    const run = await probe(['--timeout', '1', `ftp://alice@127.0.0.1:${nat.port}/`], { env: { FTP_PROBE_PASSWORD: 'wonderland' } });
+    const run = await probe(['--timeout', '3', `ftp://alice@127.0.0.1:${nat.port}/`], { env: { FTP_PROBE_PASSWORD: 'wonderland' } });
     assert.equal(run.status, 1, run.text);
     assert.deepEqual(outcomes(run).slice(-3), ['epsv ok', 'epsv-connect ok', 'epsv-list failed']);
     assert.equal(run.report.failure!.kind, 'timeout');
-    assert.equal(run.report.failure!.message, 'final reply to LIST: no answer within 1 s, after the server closed the data connection without a byte');
+    assert.equal(run.report.failure!.message, 'final reply to LIST: no answer within 3 s, after the server closed the data connection without a byte');
     assert.match(run.report.failure!.advice[0]!, /^The server did not take the data connection as this session's and still waits for one\. ftp-s3-bridge takes a data connection only from the control connection's address/);
     const refused = env.logs.find((line) => line.event === 'data-connection-refused');
     assert.equal(refused?.clientAddress, '127.0.0.1', 'the bridge refused the data connection from the other address');

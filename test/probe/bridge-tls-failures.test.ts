@@ -17,6 +17,7 @@ describe('probe against the bridge: TLS mismatches', () => {
   after(() => env.stop());
 
   test('a plain client on the implicit TLS port: no greeting, and the port is named as implicit TLS', async () => {
+    // Shorter than the bridge's 3 s before it tells a silent client in clear text what the port is; connect is the only step before.
     const run = await probe(['--timeout', '1', `ftp://alice@127.0.0.1:${env.implicitPort}/`], { env: PASSWORD });
     assert.equal(run.status, 1, run.text);
     assert.deepEqual(outcomes(run), ['connect ok', 'banner failed']);

@@ -5,6 +5,7 @@ import { DynamoState } from '../../runtime/src/state/dynamo-state.ts';
 import { ProcessState } from '../../runtime/src/state/process-state.ts';
 import { numberField, StateConflictError, type SharedState } from '../../runtime/src/state/shared-state.ts';
 import { startDynalite, type TestDynamo } from '../support/dynalite.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 /**
  * The two SharedState implementations behave alike: changes are atomic per record (no
@@ -48,10 +49,12 @@ for (const [name, make] of implementations) {
     test('a lapsed record reads as absent, and a change starts from nothing', async () => {
       const [state] = make();
       const key = `lapse-${name}`;
-      await state!.modify(key, (_current, now) => ({ result: undefined, write: { value: { count: 5 }, expiresAt: now + 500 } }));
+      // Far enough ahead that the read right after the write still sees it on a loaded machine.
+      const lapsesAt = Date.now() + 3000;
+      await state!.modify(key, () => ({ result: undefined, write: { value: { count: 5 }, expiresAt: lapsesAt } }));
       assert.equal(numberField(await state!.read(key), 'count'), 5);
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      assert.equal(await state!.read(key), undefined);
+      await waitUntil('the record to lapse', async () => (await state!.read(key)) === undefined);
+      assert.ok(Date.now() >= lapsesAt, 'not before its expiry');
       assert.equal(await increment(state!, key), 1);
     });
 
