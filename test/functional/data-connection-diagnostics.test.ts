@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startBlackhole } from '../support/blackhole.ts';
-import { startTestBridge, type TestBridge } from '../support/bridge.ts';
+import { freePort, startTestBridge, type TestBridge } from '../support/bridge.ts';
 import { openData, RawFtp } from '../support/raw-ftp.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
@@ -76,10 +75,8 @@ describe('a data connection that fails says why', () => {
   });
 
   test('active mode, the client\'s port refuses: the address, and that passive mode avoids it', async () => {
-    const closed: Server = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as { port: number };
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    // Below the ephemeral range: no listener on port 0 can be given it meanwhile.
+    const port = await freePort();
     const ftp = await RawFtp.login(env.port, 'alice', 'wonderland');
     await ftp.command(`EPRT |1|127.0.0.1|${port}|`, 200);
     await ftp.command('LIST', 150);
