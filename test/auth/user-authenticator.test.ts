@@ -352,10 +352,11 @@ describe('UserAuthenticator under a login spray', () => {
     await Promise.all(sprayed);
     scrypts.stop();
     assert.equal(scrypts.count(), 25, 'every guess ran its scrypt');
-    // Two of acme's running, at most one more turn of acme's, the partner's own, and one of
-    // acme's in the slot the partner does not hold while it runs. In arrival order the
-    // partner's would have been the 25th.
-    assert.ok(startedBeforePartnerIn <= 5, `${startedBeforePartnerIn} scrypts started before the partner was in`);
+    // Two of acme's running, at most one more turn of acme's, the partner's own, acme's in
+    // the other slot while it runs (one, or two where the machine is loaded), and the one
+    // the partner's freed slot starts before this test resumes: 7 at most, 8 with room. In
+    // arrival order the partner's would have been the 25th.
+    assert.ok(startedBeforePartnerIn <= 8, `${startedBeforePartnerIn} scrypts started before the partner was in`);
   });
 
   test('past the queue bound a login is refused at once as busy, known name or not, and not counted', async () => {
@@ -363,13 +364,15 @@ describe('UserAuthenticator under a login spray', () => {
       source: { kind: 'file', path: await usersFile([ACME()]) },
       maxQueuedVerifications: 4,
       maxFailures: 1,
+      // A failure delay far longer than any pause of a loaded machine, so "at once" is told from it.
+      failureDelayMs: 3000,
     });
     const sprayed = spray(authenticator, 10, () => 'acme');
     const unknown = await timedLogin(authenticator, { username: 'nobody', password: 'x', clientAddress: '192.0.2.3' });
     const known = await timedLogin(authenticator, { username: 'acme', password: 'x', clientAddress: '192.0.2.4' });
     for (const attempt of [unknown, known]) {
       assert.deepEqual(attempt.result, { ok: false, reason: 'busy' });
-      assert.ok(attempt.ms < DELAY_MS / 2, `answered after ${attempt.ms.toFixed(0)} ms`);
+      assert.ok(attempt.ms < 1500, `answered after ${attempt.ms.toFixed(0)} ms`);
     }
     const results = await Promise.all(sprayed);
     assert.equal(results.filter((result) => !result.ok && result.reason === 'busy').length, 10 - 2 - 4);
