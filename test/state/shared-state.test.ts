@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UsersTable } from '../../runtime/src/sources/users-table.ts';
 import { DynamoState } from '../../runtime/src/state/dynamo-state.ts';
 import { ProcessState } from '../../runtime/src/state/process-state.ts';
 import { numberField, StateConflictError, type SharedState } from '../../runtime/src/state/shared-state.ts';
@@ -20,6 +21,26 @@ before(async () => {
   await DynamoState.ensureTable(dynamo.client, 'state');
 });
 after(() => dynamo.stop());
+
+describe('tables created on a local endpoint (the local stack, tests) are used once ACTIVE', () => {
+  // As DynamoDB does, for less long: a new table is CREATING, and requests on it get ResourceNotFound.
+  const slowTables = async (): Promise<TestDynamo> => startDynalite({ createTableMs: 400 });
+
+  test('the shared-state table', async (t) => {
+    const slow = await slowTables();
+    t.after(() => slow.stop());
+    await DynamoState.ensureTable(slow.client, 'state');
+    assert.equal(await increment(new DynamoState({ client: slow.client, table: 'state' }), 'first'), 1);
+  });
+
+  test('the users table, created by its first request', async (t) => {
+    const slow = await slowTables();
+    t.after(() => slow.stop());
+    const table = new UsersTable({ client: slow.client, tableName: 'users', createIfMissing: true });
+    await table.change('acme', () => ({ username: 'acme', home: 'partners/acme', passwordHash: 'x' }));
+    assert.deepEqual((await table.read()).users.map((stored) => stored['username']), ['acme']);
+  });
+});
 
 const increment = (state: SharedState, key: string): Promise<number> =>
   state.modify(key, (current, now) => {

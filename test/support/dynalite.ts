@@ -18,8 +18,13 @@ export interface TestDynamo {
   stop(): Promise<void>;
 }
 
-export async function startDynalite(): Promise<TestDynamo> {
-  const server: Server = dynaliteServer({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/**
+ * `createTableMs`: how long a new table stays CREATING (DynamoDB takes seconds; while it
+ * lasts, requests on the table get ResourceNotFound). 0 by default, which dynalite still
+ * applies a moment after CreateTable has answered.
+ */
+export async function startDynalite(options: { readonly createTableMs?: number } = {}): Promise<TestDynamo> {
+  const server: Server = dynaliteServer({ createTableMs: options.createTableMs ?? 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -7,6 +7,7 @@ import {
   PutItemCommand,
   ResourceNotFoundException,
   ScanCommand,
+  waitUntilTableExists,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -150,6 +151,8 @@ export class UsersTable implements UsersStore {
       if ((error as { name?: string }).name !== 'ResourceInUseException') throw this.#failure(error);
     }
     try {
+      // A table is usable once ACTIVE; until then DynamoDB (and dynalite) answer ResourceNotFound.
+      await waitUntilTableExists({ client: this.#client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 1 }, { TableName: this.#tableName });
       return await run();
     } catch (error) {
       throw this.#failure(error);

@@ -7,6 +7,7 @@ import {
   PutItemCommand,
   ResourceInUseException,
   ResourceNotFoundException,
+  waitUntilTableExists,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -72,12 +73,8 @@ export class DynamoState implements SharedState {
       // Another bridge on the same endpoint created it first.
       if (!(error instanceof ResourceInUseException)) throw error;
     }
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
-      if (Table?.TableStatus === 'ACTIVE') return;
-      await sleep(100);
-    }
-    throw new Error(`table ${table} did not become ACTIVE`);
+    // Usable once ACTIVE; until then DynamoDB (and dynalite) answer ResourceNotFound.
+    await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 0.1, maxDelay: 1 }, { TableName: table });
   }
 
   async read(key: string): Promise<StateDocument | undefined> {
