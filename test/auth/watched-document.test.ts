@@ -219,9 +219,9 @@ describe('WatchedDocument: Secrets Manager secret', () => {
     document.watch(() => undefined);
     await sleep(A_FEW_CHECKS_MS);
     document.close();
-    const before = secrets.requests;
-    // A request in flight may still land, however late a loaded machine makes it: count from
-    // the moment the count has stood still for a while.
+    const atClose = secrets.requests;
+    // A request in flight at close() may still land, however late a loaded machine makes it:
+    // wait until the count stands still, then allow that one.
     let stopped = secrets.requests;
     for (let still = 0, round = 0; still < 3 && round < 20; round++) {
       await sleep(A_FEW_CHECKS_MS);
@@ -229,6 +229,6 @@ describe('WatchedDocument: Secrets Manager secret', () => {
       stopped = secrets.requests;
     }
     // Still checking would be one request per interval: dozens by now.
-    assert.ok(stopped <= before + 1, `${stopped - before} requests after close()`);
+    assert.ok(stopped <= atClose + 1, `${stopped - atClose} requests after close()`);
   });
 });
