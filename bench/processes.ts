@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -124,29 +124,6 @@ function signal(pid: number, name: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-/**
- * `count` consecutive ports on 127.0.0.1 that nothing listens on right now, below
- * Linux's ephemeral range (32768 and up), where outgoing connections would take them
- * between this check and the server's bind.
- */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const first = 10_000 + Math.floor(Math.random() * (22_000 - count));
-    let free = true;
-    for (let port = first; port < first + count && free; port += 1) free = await portIsFree(port);
-    if (free) return first;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** Waits until an FTP server on 127.0.0.1:port sends its 220 greeting. */

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../runtime/src/auth/password-hash.ts';
 import { makeCertificate } from '../../test/support/tls-fixture.ts';
 import { readMemory } from '../process-memory.ts';
-import { freePortRange, stopChild, waitForFtp } from '../processes.ts';
+import { freePortRange } from '../../test/support/ports.ts';
+import { stopChild, waitForFtp } from '../processes.ts';
 import { DEFAULT_UPLOAD_BUFFER_MIB } from '../settings.ts';
 
 /**

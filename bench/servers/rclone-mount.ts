@@ -3,7 +3,8 @@ import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePortRange, run, stopChild } from '../processes.ts';
+import { freePortRange } from '../../test/support/ports.ts';
+import { run, stopChild } from '../processes.ts';
 
 /**
  * `rclone mount` of a bucket folder on an S3-compatible endpoint: the classic way to

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePortRange, stopProcessTree, waitForFtp } from '../processes.ts';
+import { freePortRange } from '../../test/support/ports.ts';
+import { stopProcessTree, waitForFtp } from '../processes.ts';
 
 /**
  * A stock vsftpd on 127.0.0.1 with a temporary configuration: anonymous login,

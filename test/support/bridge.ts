@@ -2,7 +2,6 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -16,6 +15,7 @@ import { captureLogger } from './capture-logger.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startTestS3, testS3Client, type TestS3 } from './s3-server.ts';
 import { makeCertificate } from './tls-fixture.ts';
+import { freePortRange } from './ports.ts';
 
 /**
  * The real bridge, in this process, against a real S3-compatible server (or, with
@@ -247,23 +247,9 @@ export async function startProxiedTestBridge(
   };
 }
 
-/**
- * A port on 127.0.0.1 that nothing listens on right now, picked at random from
- * 10000-19999: below Linux's ephemeral range (32768-60999), where any outgoing
- * connection (the bridge's own to S3, a client's) may take a port between this check and
- * the listener's bind, and below the passive ranges of randomPassiveStart.
- */
+/** A port free right now, below the passive ranges of randomPassiveStart (ports.ts says why not an ephemeral one). */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * 10_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port found in 10000-19999');
+  return await freePortRange(1, { from: 10_000, to: 20_000 });
 }
 
 /**
